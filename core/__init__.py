@@ -1,0 +1,27 @@
+"""What every Tongcheng service shares: the error hierarchy and the injected clock."""
+
+from core.clock import Clock, ManualClock, SystemClock
+from core.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    TongchengError,
+    Unauthenticated,
+    Unavailable,
+)
+
+__all__ = [
+    "Clock",
+    "FailedPrecondition",
+    "FieldViolation",
+    "InvalidArgument",
+    "ManualClock",
+    "NotFound",
+    "PermissionDenied",
+    "SystemClock",
+    "TongchengError",
+    "Unauthenticated",
+    "Unavailable",
+]

@@ -1,0 +1,46 @@
+"""The dispatch engine: rider index, order flow, batch decisions. No gRPC below `dispatch.api`."""
+
+from dispatch.config import CITIES, City, DispatchConfig
+from dispatch.dispatcher import Dispatcher, TickReport
+from dispatch.models import (
+    Availability,
+    IngestResult,
+    LatLng,
+    NearbyRider,
+    OrderEvent,
+    OrderRecord,
+    OrderRequest,
+    OrderStatus,
+    PositionFix,
+    TaskAction,
+    TaskEvent,
+    TaskEventType,
+)
+from dispatch.policies import DispatchPolicy, make_policy
+from dispatch.rider_index import RiderIndex
+from dispatch.travel import StraightLineOracle, TravelTimeOracle
+
+__all__ = [
+    "CITIES",
+    "Availability",
+    "City",
+    "DispatchConfig",
+    "DispatchPolicy",
+    "Dispatcher",
+    "IngestResult",
+    "LatLng",
+    "NearbyRider",
+    "OrderEvent",
+    "OrderRecord",
+    "OrderRequest",
+    "OrderStatus",
+    "PositionFix",
+    "RiderIndex",
+    "StraightLineOracle",
+    "TaskAction",
+    "TaskEvent",
+    "TaskEventType",
+    "TickReport",
+    "TravelTimeOracle",
+    "make_policy",
+]

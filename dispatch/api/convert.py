@@ -1,0 +1,159 @@
+"""Proto <-> domain conversion for the dispatch API."""
+
+from __future__ import annotations
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from dispatch.models import (
+    Availability,
+    LatLng,
+    OrderEvent,
+    OrderRecord,
+    OrderRequest,
+    OrderStatus,
+    TaskAction,
+    TaskEvent,
+    TaskEventType,
+)
+from tongcheng.dispatch.v1 import dispatch_pb2 as pb
+
+STATUS_TO_PB = {
+    OrderStatus.PENDING: pb.ORDER_STATUS_PENDING,
+    OrderStatus.ASSIGNED: pb.ORDER_STATUS_ASSIGNED,
+    OrderStatus.ACCEPTED: pb.ORDER_STATUS_ACCEPTED,
+    OrderStatus.AT_MERCHANT: pb.ORDER_STATUS_AT_MERCHANT,
+    OrderStatus.PICKED_UP: pb.ORDER_STATUS_PICKED_UP,
+    OrderStatus.DELIVERED: pb.ORDER_STATUS_DELIVERED,
+    OrderStatus.CANCELLED: pb.ORDER_STATUS_CANCELLED,
+    OrderStatus.REJECTED: pb.ORDER_STATUS_REJECTED,
+}
+AVAILABILITY_FROM_PB = {
+    pb.RIDER_AVAILABILITY_UNSPECIFIED: Availability.AVAILABLE,
+    pb.RIDER_AVAILABILITY_AVAILABLE: Availability.AVAILABLE,
+    pb.RIDER_AVAILABILITY_BUSY: Availability.BUSY,
+    pb.RIDER_AVAILABILITY_OFFLINE: Availability.OFFLINE,
+}
+ACTION_FROM_PB = {
+    pb.TASK_ACTION_ACCEPT: TaskAction.ACCEPT,
+    pb.TASK_ACTION_REJECT: TaskAction.REJECT,
+    pb.TASK_ACTION_ARRIVED_AT_MERCHANT: TaskAction.ARRIVED_AT_MERCHANT,
+    pb.TASK_ACTION_PICKED_UP: TaskAction.PICKED_UP,
+    pb.TASK_ACTION_DELIVERED: TaskAction.DELIVERED,
+}
+EVENT_TO_PB = {
+    TaskEventType.OFFERED: pb.TASK_EVENT_TYPE_OFFERED,
+    TaskEventType.OFFER_EXPIRED: pb.TASK_EVENT_TYPE_OFFER_EXPIRED,
+    TaskEventType.CANCELLED: pb.TASK_EVENT_TYPE_CANCELLED,
+    TaskEventType.UPDATED: pb.TASK_EVENT_TYPE_UPDATED,
+}
+
+
+def ts_to_ms(ts: Timestamp) -> int:
+    return ts.seconds * 1000 + ts.nanos // 1_000_000
+
+
+def ms_to_ts(ms: int) -> Timestamp:
+    return Timestamp(seconds=ms // 1000, nanos=(ms % 1000) * 1_000_000)
+
+
+def _opt_ts(msg: object, name: str) -> int | None:
+    return ts_to_ms(getattr(msg, name)) if msg.HasField(name) else None  # type: ignore[attr-defined]
+
+
+def latlng_from_pb(msg: object, name: str) -> LatLng | None:
+    if not msg.HasField(name):  # type: ignore[attr-defined]
+        return None
+    p = getattr(msg, name)
+    return LatLng(p.lat, p.lng)
+
+
+def order_from_pb(o: pb.Order) -> OrderRequest:
+    return OrderRequest(
+        order_id=o.order_id,
+        merchant_id=o.merchant_id,
+        pickup=latlng_from_pb(o, "pickup"),  # type: ignore[arg-type]  # None is caught by validation
+        dropoff=latlng_from_pb(o, "dropoff"),  # type: ignore[arg-type]
+        placed_at_ms=_opt_ts(o, "placed_at") or 0,
+        # 0 is proto3's "unset": one item.
+        item_count=o.item_count or 1,
+        promised_at_ms=_opt_ts(o, "promised_at"),
+        ready_at_hint_ms=_opt_ts(o, "ready_at_hint"),
+    )
+
+
+def order_to_pb(r: OrderRequest) -> pb.Order:
+    o = pb.Order(
+        order_id=r.order_id,
+        merchant_id=r.merchant_id,
+        pickup=pb.LatLng(lat=r.pickup.lat, lng=r.pickup.lng),
+        dropoff=pb.LatLng(lat=r.dropoff.lat, lng=r.dropoff.lng),
+        placed_at=ms_to_ts(r.placed_at_ms),
+        item_count=r.item_count,
+    )
+    if r.promised_at_ms is not None:
+        o.promised_at.CopyFrom(ms_to_ts(r.promised_at_ms))
+    if r.ready_at_hint_ms is not None:
+        o.ready_at_hint.CopyFrom(ms_to_ts(r.ready_at_hint_ms))
+    return o
+
+
+def _set_estimates(msg: object, record: OrderRecord) -> None:
+    if record.estimated_pickup_ms is not None:
+        msg.estimated_pickup_at.CopyFrom(ms_to_ts(record.estimated_pickup_ms))  # type: ignore[attr-defined]
+    if record.estimated_dropoff_ms is not None:
+        msg.estimated_dropoff_at.CopyFrom(ms_to_ts(record.estimated_dropoff_ms))  # type: ignore[attr-defined]
+
+
+def result_to_pb(record: OrderRecord) -> pb.AssignmentResult:
+    reason = record.reason
+    if record.status is OrderStatus.PENDING and not reason:
+        reason = "waiting for a rider: decided in a coming batch"
+    result = pb.AssignmentResult(
+        order_id=record.order_id, status=STATUS_TO_PB[record.status], rider_id=record.rider_id, reason=reason
+    )
+    _set_estimates(result, record)
+    return result
+
+
+def task_to_pb(record: OrderRecord) -> pb.Task:
+    r = record.request
+    task = pb.Task(
+        order_id=r.order_id,
+        merchant_id=r.merchant_id,
+        pickup=pb.LatLng(lat=r.pickup.lat, lng=r.pickup.lng),
+        dropoff=pb.LatLng(lat=r.dropoff.lat, lng=r.dropoff.lng),
+        status=STATUS_TO_PB[record.status],
+        item_count=r.item_count,
+    )
+    _set_estimates(task, record)
+    if record.offer_expires_ms is not None:
+        task.offer_expires_at.CopyFrom(ms_to_ts(record.offer_expires_ms))
+    if r.promised_at_ms is not None:
+        task.promised_at.CopyFrom(ms_to_ts(r.promised_at_ms))
+    return task
+
+
+def event_to_pb(event: TaskEvent) -> pb.TaskEvent:
+    return pb.TaskEvent(
+        event_id=event.event_id,
+        type=EVENT_TO_PB[event.type],
+        task=task_to_pb(event.order),
+        occurred_at=ms_to_ts(event.occurred_ms),
+    )
+
+
+def details_to_pb(record: OrderRecord, history: list[OrderEvent]) -> pb.OrderDetails:
+    details = pb.OrderDetails(
+        order=order_to_pb(record.request),
+        status=STATUS_TO_PB[record.status],
+        rider_id=record.rider_id,
+        reason=record.reason,
+        history=[
+            pb.OrderEvent(
+                occurred_at=ms_to_ts(e.occurred_ms), status=STATUS_TO_PB[e.status], rider_id=e.rider_id, note=e.note
+            )
+            for e in history
+        ],
+    )
+    _set_estimates(details, record)
+    return details

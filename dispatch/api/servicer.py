@@ -1,0 +1,174 @@
+"""DispatchService: authenticate, convert, call the engine, convert back. Nothing else lives here."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import deque
+from collections.abc import AsyncIterator
+
+import grpc
+
+from core.errors import FieldViolation, InvalidArgument, PermissionDenied
+from dispatch.api import convert
+from dispatch.dispatcher import Dispatcher
+from dispatch.models import PositionFix
+from dispatch.validation import fix_violation, id_violation
+from serving.auth import Authenticator, Principal, Role
+from serving.status import rpc
+from tongcheng.dispatch.v1 import dispatch_pb2 as pb
+from tongcheng.dispatch.v1 import dispatch_pb2_grpc
+
+MAX_REPORTED_REJECTIONS = 100
+# Leave this much of the caller's deadline for reading the decision back and answering.
+DEADLINE_MARGIN_S = 0.3
+STREAM_ID = re.compile(r"^\d+-\d+$")
+
+
+class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
+    def __init__(self, dispatcher: Dispatcher, auth: Authenticator) -> None:
+        self._dispatcher = dispatcher
+        self._auth = auth
+
+    def _caller(self, context: grpc.aio.ServicerContext) -> Principal:
+        return self._auth.authenticate(context.invocation_metadata())  # type: ignore[arg-type]
+
+    @rpc
+    async def AssignRiders(
+        self, request: pb.AssignRidersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AssignRidersResponse:
+        self._caller(context).require(Role.ORDER_SERVICE, Role.OPS)
+        orders = [convert.order_from_pb(o) for o in request.orders]
+        remaining = context.time_remaining()
+        wait_s = self._dispatcher.config.assign_wait_s if remaining is None else remaining - DEADLINE_MARGIN_S
+        records = await self._dispatcher.assign(orders, max(0.0, wait_s))
+        return pb.AssignRidersResponse(results=[convert.result_to_pb(r) for r in records])
+
+    @rpc
+    async def StreamRiderPositions(
+        self, request_iterator: AsyncIterator[pb.StreamRiderPositionsRequest], context: grpc.aio.ServicerContext
+    ) -> pb.StreamRiderPositionsResponse:
+        caller = self._caller(context)
+        caller.require(Role.RIDER, Role.OPS)
+        own_rider = caller.subject_id if caller.role is Role.RIDER else None
+        dispatcher = self._dispatcher
+        config = dispatcher.config
+        clock = dispatcher.clock
+        writer = dispatcher.positions
+        availability = convert.AVAILABILITY_FROM_PB
+        response = pb.StreamRiderPositionsResponse()
+        in_flight: deque[asyncio.Future[str]] = deque()
+
+        def settle(flags: str) -> None:
+            a = flags.count("a")
+            response.accepted_count += a
+            response.stale_count += len(flags) - a
+
+        def reject(message_index: int, fix_index: int, field: str, reason: str) -> None:
+            response.rejected_count += 1
+            if len(response.rejections) < MAX_REPORTED_REJECTIONS:
+                response.rejections.add(
+                    message_index=message_index, fix_index=fix_index, field=f"fixes[{fix_index}].{field}", reason=reason
+                )
+
+        message_index = 0
+        async for message in request_iterator:
+            now_ms = clock.now_ms()
+            fixes: list[PositionFix] = []
+            for j, f in enumerate(message.fixes):
+                if own_rider is not None and f.rider_id != own_rider:
+                    raise PermissionDenied(f"rider {own_rider} may not report positions of rider {f.rider_id}")
+                p = f.position
+                ts = f.recorded_at
+                recorded_ms = ts.seconds * 1000 + ts.nanos // 1_000_000
+                speed = f.speed_mps if f.HasField("speed_mps") else None
+                heading = f.heading_deg if f.HasField("heading_deg") else None
+                accuracy = f.accuracy_m if f.HasField("accuracy_m") else None
+                if not f.HasField("position"):
+                    reject(message_index, j, "position", "required")
+                    continue
+                bad = fix_violation(f.rider_id, p.lat, p.lng, recorded_ms, speed, heading, accuracy, now_ms, config)
+                if bad is not None:
+                    reject(message_index, j, *bad)
+                    continue
+                av = availability.get(f.availability)
+                if av is None:
+                    reject(message_index, j, "availability", f"unknown value {f.availability}")
+                    continue
+                fixes.append(PositionFix(f.rider_id, p.lat, p.lng, recorded_ms, speed, heading, accuracy, av))
+            if fixes:
+                in_flight.append(writer.submit(fixes))
+                while in_flight and in_flight[0].done():
+                    settle(in_flight.popleft().result())
+                await writer.wait_for_room()
+            message_index += 1
+        for flags in await asyncio.gather(*in_flight):
+            settle(flags)
+        return response
+
+    @rpc
+    async def WatchAssignments(
+        self, request: pb.WatchAssignmentsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchAssignmentsResponse]:
+        caller = self._caller(context)
+        bad = id_violation("rider_id", request.rider_id)
+        if bad:
+            raise InvalidArgument(bad)
+        caller.require_rider(request.rider_id)
+        resume = request.resume_after_event_id
+        if resume and not STREAM_ID.match(resume):
+            raise InvalidArgument.field("resume_after_event_id", "must be an event id from a previous TaskEvent")
+        async for event in self._dispatcher.watch(request.rider_id, resume):
+            yield pb.WatchAssignmentsResponse(event=convert.event_to_pb(event))
+
+    @rpc
+    async def UpdateTask(
+        self, request: pb.UpdateTaskRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateTaskResponse:
+        caller = self._caller(context)
+        violations = [
+            v for v in (id_violation("rider_id", request.rider_id), id_violation("order_id", request.order_id)) if v
+        ]
+        action = convert.ACTION_FROM_PB.get(request.action)
+        if action is None:
+            violations.append(
+                FieldViolation("action", "must be one of ACCEPT, REJECT, ARRIVED_AT_MERCHANT, PICKED_UP, DELIVERED")
+            )
+        if violations:
+            raise InvalidArgument(violations)
+        caller.require_rider(request.rider_id)
+        occurred_ms = convert.ts_to_ms(request.occurred_at) if request.HasField("occurred_at") else None
+        record = await self._dispatcher.update_task(request.rider_id, request.order_id, action, occurred_ms)  # type: ignore[arg-type]
+        return pb.UpdateTaskResponse(task=convert.task_to_pb(record))
+
+    @rpc
+    async def CancelOrder(
+        self, request: pb.CancelOrderRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CancelOrderResponse:
+        caller = self._caller(context)
+        caller.require(Role.ORDER_SERVICE, Role.OPS, Role.MERCHANT)
+        bad = id_violation("order_id", request.order_id)
+        if bad:
+            raise InvalidArgument(bad)
+        if len(request.reason) > 500:
+            raise InvalidArgument.field("reason", "at most 500 characters")
+        if caller.role is Role.MERCHANT:
+            order = await self._dispatcher.get(request.order_id)
+            if order.request.merchant_id != caller.subject_id:
+                raise PermissionDenied(f"order {request.order_id} is not an order of merchant {caller.subject_id}")
+        record = await self._dispatcher.cancel(request.order_id, request.reason)
+        return pb.CancelOrderResponse(status=convert.STATUS_TO_PB[record.status])
+
+    @rpc
+    async def GetOrder(self, request: pb.GetOrderRequest, context: grpc.aio.ServicerContext) -> pb.GetOrderResponse:
+        caller = self._caller(context)
+        bad = id_violation("order_id", request.order_id)
+        if bad:
+            raise InvalidArgument(bad)
+        record = await self._dispatcher.get(request.order_id)
+        if caller.role is Role.MERCHANT and record.request.merchant_id != caller.subject_id:
+            raise PermissionDenied(f"order {request.order_id} is not an order of merchant {caller.subject_id}")
+        if caller.role is Role.RIDER and record.rider_id != caller.subject_id:
+            raise PermissionDenied(f"order {request.order_id} is not a task of rider {caller.subject_id}")
+        history = await self._dispatcher.orders.history(request.order_id)
+        return pb.GetOrderResponse(order=convert.details_to_pb(record, history))

@@ -1,0 +1,91 @@
+"""The dispatch engine's settings, one frozen dataclass validated on creation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dispatch.models import LatLng
+
+
+@dataclass(frozen=True)
+class City:
+    """A served city: its zone name (the Redis hash tag) and its service area."""
+
+    name: str
+    center: LatLng
+    service_radius_m: float
+
+    def __post_init__(self) -> None:
+        if not self.name or "{" in self.name or "}" in self.name:
+            raise ValueError(f"city name {self.name!r} must be non-empty and free of braces")
+        if self.service_radius_m <= 0:
+            raise ValueError("service_radius_m must be positive")
+
+
+# Service areas of the cities the project has OSM extracts for (centres from OSM, radii cover the
+# extract). The road-graph issue derives these from the .pbf bounds instead.
+CITIES: dict[str, City] = {
+    "helsinki": City("helsinki", LatLng(60.1699, 24.9384), 12_000),
+    "baltimore": City("baltimore", LatLng(39.2904, -76.6122), 10_000),
+    "liechtenstein": City("liechtenstein", LatLng(47.1410, 9.5209), 20_000),
+    "andorra": City("andorra", LatLng(42.5063, 1.5218), 20_000),
+}
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    """Every knob of the engine. Times in seconds, distances in metres."""
+
+    city: City
+    # H3 resolution of the rider index: 9 is ~0.1 km² per cell, a few hundred metres across.
+    h3_resolution: int = 9
+    # Seconds between batch decisions.
+    tick_s: float = 2.0
+    # Riders silent for longer than this leave the index (rider apps upload every few seconds).
+    rider_ttl_s: float = 60.0
+    # Largest AssignRiders batch accepted in one call.
+    max_batch_orders: int = 1_000
+    # Timestamps further in the future than this (device clock skew) are rejected.
+    max_clock_skew_s: float = 60.0
+    # GPS fixes older than this are rejected as garbage rather than stored.
+    max_fix_age_s: float = 6 * 3600.0
+    # An offer not accepted in this time goes back to the pool.
+    offer_timeout_s: float = 30.0
+    # An order nobody could take in this time is rejected ("no rider within reach").
+    max_pending_s: float = 900.0
+    # Upper bound on how long AssignRiders waits for a decision (the call's deadline also bounds it).
+    assign_wait_s: float = 10.0
+    # How far from a pickup riders are searched for.
+    search_radius_m: float = 6_000.0
+    # Riders considered per order.
+    candidates_per_order: int = 8
+    # Longest pickup-to-dropoff straight-line distance served.
+    max_delivery_distance_m: float = 15_000.0
+    # Service times at the merchant and at the door (MDRP instances use 4 min each; urban
+    # same-city deliveries are quicker to hand over).
+    pickup_service_s: float = 120.0
+    dropoff_service_s: float = 120.0
+    # Watchers of a rider feed poll Redis this often when no in-process event woke them (events from
+    # other dispatcher processes).
+    feed_poll_s: float = 2.0
+    # Events kept per rider feed (approximate trim).
+    feed_max_len: int = 1_000
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.h3_resolution <= 15:
+            raise ValueError("h3_resolution must be within 0..15")
+        for name in (
+            "tick_s", "rider_ttl_s", "offer_timeout_s", "max_pending_s", "assign_wait_s",
+            "search_radius_m", "max_delivery_distance_m", "feed_poll_s", "max_clock_skew_s",
+            "max_fix_age_s",
+        ):  # fmt: skip
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.max_batch_orders < 1 or self.candidates_per_order < 1:
+            raise ValueError("max_batch_orders and candidates_per_order must be at least 1")
+        if self.pickup_service_s < 0 or self.dropoff_service_s < 0:
+            raise ValueError("service times must not be negative")
+
+    @property
+    def zone(self) -> str:
+        return self.city.name

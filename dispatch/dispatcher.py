@@ -1,0 +1,355 @@
+"""The dispatcher of one zone: takes orders and positions, decides in batches every tick, runs task flow.
+
+Each tick: drop silent riders, return lapsed offers to the pool, reject orders nobody could take in
+time, gather each pending order's candidate riders from the H3 index with travel times from the
+oracle, let the policy decide, and commit each decision as one transaction (an order is offered to
+one rider; a rider holds one task). Callers of AssignRiders wait on in-process futures that the tick
+resolves; the answer they get is always read back from Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+
+from core.clock import Clock
+from core.errors import FailedPrecondition, InvalidArgument, NotFound, TongchengError
+from dispatch.config import DispatchConfig
+from dispatch.ingest import PositionWriter
+from dispatch.models import (
+    IngestResult,
+    OrderRecord,
+    OrderRequest,
+    OrderStatus,
+    PositionFix,
+    TaskAction,
+    TaskEvent,
+)
+from dispatch.order_flow import STEP_OF_ACTION, Step
+from dispatch.orders import OrderStore
+from dispatch.policies.base import Candidate, DispatchBatch, DispatchPolicy, PendingOrder
+from dispatch.rider_index import RiderIndex, haversine_m
+from dispatch.travel import TravelTimeOracle
+from dispatch.validation import check_orders
+
+log = logging.getLogger("tongcheng.dispatch")
+
+# Orders looked at per tick; the rest wait for the next one (oldest first).
+MAX_ORDERS_PER_TICK = 5_000
+# Concurrent candidate queries to Redis within a tick.
+CANDIDATE_QUERY_CONCURRENCY = 32
+
+
+@dataclass
+class TickReport:
+    """What one tick did, for logs, metrics and replays."""
+
+    at_ms: int
+    pending: int = 0
+    assigned: int = 0
+    rejected: int = 0
+    offers_expired: int = 0
+    riders_expired: int = 0
+    conflicts: int = 0
+    solve_s: float = 0.0
+    total_s: float = 0.0
+    decided: list[str] = field(default_factory=list)
+
+
+class Dispatcher:
+    """Batch dispatch for one zone, over Redis."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        config: DispatchConfig,
+        clock: Clock,
+        oracle: TravelTimeOracle,
+        policy: DispatchPolicy,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.oracle = oracle
+        self.policy = policy
+        self.index = RiderIndex(client, config.zone, config.h3_resolution, config.rider_ttl_s)
+        self.orders = OrderStore(client, config.zone, config.feed_max_len)
+        self.positions = PositionWriter(self.index, clock)
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._feed_signals: dict[str, asyncio.Event] = {}
+        self._stopping = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self.last_tick: TickReport | None = None
+        self.ticks = 0
+
+    # Lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.positions.start()
+        if self._loop_task is None:
+            self._loop_task = asyncio.create_task(self._run(), name=f"dispatch-{self.config.zone}")
+
+    async def stop(self) -> None:
+        """Ends the tick loop and open task feeds and releases waiting callers; positions still flow
+        until `close()`, so in-flight streams can drain."""
+        self._stopping.set()
+        for signal in self._feed_signals.values():
+            signal.set()
+        if self._loop_task is not None:
+            await self._loop_task
+            self._loop_task = None
+        for futures in self._waiters.values():
+            for f in futures:
+                if not f.done():
+                    f.set_result(None)
+
+    async def close(self) -> None:
+        """Writes the positions still queued and stops the writer."""
+        await self.stop()
+        await self.positions.stop()
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            try:
+                report = await self.tick()
+                failures = 0
+                if report.assigned or report.rejected or report.offers_expired:
+                    log.info(
+                        "tick zone=%s pending=%d assigned=%d rejected=%d offers_expired=%d solve_ms=%.1f total_ms=%.1f",
+                        self.config.zone, report.pending, report.assigned, report.rejected,
+                        report.offers_expired, report.solve_s * 1000, report.total_s * 1000,
+                    )  # fmt: skip
+            except Exception as exc:  # the loop must outlive a Redis outage; it retries next tick
+                failures += 1
+                log.warning("tick failed (%d in a row): %s", failures, exc)
+            wait_s = self.config.tick_s - (time.monotonic() - started)
+            if failures:
+                wait_s = max(wait_s, min(5.0, 0.2 * 2**failures))
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=max(0.0, wait_s))
+            except TimeoutError:
+                pass
+
+    # Orders ----------------------------------------------------------------------------------
+
+    async def submit(self, requests: Sequence[OrderRequest]) -> list[OrderRecord]:
+        """Validates and stores orders (idempotently); rejects at once those outside the service."""
+        now_ms = self.clock.now_ms()
+        check_orders(requests, now_ms, self.config)
+        created = await self.orders.create_many(requests, now_ms)
+        records = []
+        for record, is_new in created:
+            reason = self._refusal(record.request) if is_new else None
+            if reason is not None:
+                record, _ = await self.orders.apply(record.order_id, Step.REJECT_ORDER, now_ms, note=reason)
+            records.append(record)
+        return records
+
+    async def assign(self, requests: Sequence[OrderRequest], wait_s: float) -> list[OrderRecord]:
+        """Submits orders and waits up to wait_s for their batch decision; undecided ones stay PENDING."""
+        records = await self.submit(requests)
+        undecided = [r.order_id for r in records if r.status is OrderStatus.PENDING]
+        if not undecided:
+            return records
+        await self.wait_decided(undecided, min(wait_s, self.config.assign_wait_s))
+        return await self.orders.get_many([r.order_id for r in records])
+
+    async def wait_decided(self, order_ids: Sequence[str], timeout_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        futures = []
+        for oid in order_ids:
+            fut: asyncio.Future[None] = loop.create_future()
+            self._waiters.setdefault(oid, []).append(fut)
+            futures.append((oid, fut))
+        try:
+            if timeout_s > 0:
+                await asyncio.wait([f for _, f in futures], timeout=timeout_s)
+        finally:
+            for oid, fut in futures:
+                waiting = self._waiters.get(oid)
+                if waiting is not None:
+                    if fut in waiting:
+                        waiting.remove(fut)
+                    if not waiting:
+                        del self._waiters[oid]
+
+    def _refusal(self, r: OrderRequest) -> str | None:
+        """Why dispatch will not serve an order, or None."""
+        city = self.config.city
+        if haversine_m(r.pickup.lat, r.pickup.lng, city.center.lat, city.center.lng) > city.service_radius_m:
+            return f"pickup is outside the {city.name} service area"
+        if haversine_m(r.dropoff.lat, r.dropoff.lng, city.center.lat, city.center.lng) > city.service_radius_m:
+            return f"drop-off is outside the {city.name} service area"
+        distance_m = haversine_m(r.pickup.lat, r.pickup.lng, r.dropoff.lat, r.dropoff.lng)
+        if distance_m > self.config.max_delivery_distance_m:
+            return f"drop-off is {distance_m / 1000:.1f} km from pickup (limit {self.config.max_delivery_distance_m / 1000:.1f} km)"
+        return None
+
+    async def get(self, order_id: str) -> OrderRecord:
+        return await self.orders.get(order_id)
+
+    async def cancel(self, order_id: str, reason: str) -> OrderRecord:
+        record, changed = await self.orders.apply(
+            order_id, Step.CANCEL, self.clock.now_ms(), note=reason or "cancelled by caller"
+        )
+        self._after_change(record, changed)
+        return record
+
+    # Riders ----------------------------------------------------------------------------------
+
+    async def ingest(self, fixes: Sequence[PositionFix]) -> IngestResult:
+        """Stores validated fixes of any riders and waits for the write."""
+        flags = await self.positions.submit(fixes)
+        return IngestResult(accepted=flags.count("a"), stale=flags.count("s"))
+
+    async def update_task(
+        self, rider_id: str, order_id: str, action: TaskAction, occurred_ms: int | None = None
+    ) -> OrderRecord:
+        """A rider's step on its task; a repeat of a step already taken is a no-op."""
+        now_ms = self.clock.now_ms()
+        if occurred_ms is not None and occurred_ms > now_ms + self.config.max_clock_skew_s * 1000:
+            raise InvalidArgument.field("occurred_at", "is in the future")
+        if not await self.index.is_known(rider_id):
+            raise NotFound(f"rider {rider_id} has never reported a position")
+        step = STEP_OF_ACTION[action]
+        record, changed = await self.orders.apply(
+            order_id, step, occurred_ms or now_ms, acting_rider=rider_id,
+            note="rejected by rider" if step is Step.REJECT else "",
+        )  # fmt: skip
+        self._after_change(record, changed)
+        return record
+
+    async def watch(self, rider_id: str, resume_after_id: str = "") -> AsyncIterator[TaskEvent]:
+        """The rider's task events, from after `resume_after_id` (or from now), for as long as asked."""
+        if not await self.index.is_known(rider_id):
+            raise NotFound(f"rider {rider_id} has never reported a position")
+        last_id = resume_after_id or await self.orders.feed_last_id(rider_id)
+        while not self._stopping.is_set():
+            # Take the signal before reading, so an event written in between still wakes us.
+            signal = self._feed_signals.setdefault(rider_id, asyncio.Event())
+            events = await self.orders.feed_after(rider_id, last_id)
+            for event in events:
+                last_id = event.event_id
+                yield event
+            if not events:
+                try:
+                    await asyncio.wait_for(signal.wait(), timeout=self.config.feed_poll_s)
+                except TimeoutError:
+                    pass
+
+    def _signal_feed(self, rider_id: str) -> None:
+        signal = self._feed_signals.pop(rider_id, None)
+        if signal is not None:
+            signal.set()
+
+    def _after_change(self, record: OrderRecord, changed: bool) -> None:
+        if not changed:
+            return
+        if record.rider_id:
+            self._signal_feed(record.rider_id)
+        if record.status is not OrderStatus.PENDING:
+            for fut in self._waiters.pop(record.order_id, []):
+                if not fut.done():
+                    fut.set_result(None)
+
+    # The tick --------------------------------------------------------------------------------
+
+    async def tick(self) -> TickReport:
+        """One batch decision round for the zone."""
+        started = time.perf_counter()
+        now_ms = self.clock.now_ms()
+        report = TickReport(at_ms=now_ms)
+        report.riders_expired = await self.index.expire_silent(now_ms)
+        for oid in await self.orders.expired_offer_ids(now_ms):
+            before = await self.orders.get(oid)
+            try:
+                record, changed = await self.orders.apply(oid, Step.EXPIRE_OFFER, now_ms, note="offer timed out")
+            except TongchengError:
+                continue  # answered or cancelled in the meantime
+            if changed:
+                report.offers_expired += 1
+                self._signal_feed(before.rider_id)
+
+        ids = await self.orders.pending_ids(MAX_ORDERS_PER_TICK)
+        report.pending = len(ids)
+        if not ids:
+            self._finish(report, started)
+            return report
+        records = await self._records(ids)
+        max_pending_ms = int(self.config.max_pending_s * 1000)
+        live: list[OrderRecord] = []
+        for record in records:
+            if now_ms - record.request.placed_at_ms >= max_pending_ms:
+                note = f"no rider within reach for {self.config.max_pending_s:.0f} s"
+                rejected, changed = await self.orders.apply(record.order_id, Step.REJECT_ORDER, now_ms, note=note)
+                if changed:
+                    report.rejected += 1
+                    report.decided.append(record.order_id)
+                    self._after_change(rejected, changed)
+            else:
+                live.append(record)
+
+        batch = await self._batch(live, now_ms)
+        solve_started = time.perf_counter()
+        decisions = self.policy.decide(batch)
+        report.solve_s = time.perf_counter() - solve_started
+
+        offer_expires_ms = now_ms + int(self.config.offer_timeout_s * 1000)
+        for d in decisions:
+            try:
+                record, changed = await self.orders.apply(
+                    d.order_id, Step.ASSIGN, now_ms, rider_id=d.rider_id,
+                    estimated_pickup_ms=d.estimated_pickup_ms, estimated_dropoff_ms=d.estimated_dropoff_ms,
+                    offer_expires_ms=offer_expires_ms, note=f"offered by policy {self.policy.name}",
+                )  # fmt: skip
+            except (FailedPrecondition, NotFound):
+                report.conflicts += 1  # the order or rider changed since the batch was read
+                continue
+            if changed:
+                report.assigned += 1
+                report.decided.append(d.order_id)
+                self._after_change(record, changed)
+        self._finish(report, started)
+        return report
+
+    def _finish(self, report: TickReport, started: float) -> None:
+        report.total_s = time.perf_counter() - started
+        self.last_tick = report
+        self.ticks += 1
+
+    async def _records(self, ids: Sequence[str]) -> list[OrderRecord]:
+        """The pending orders among ids (one may have been decided since the pool was read)."""
+        found = await self.orders.find_many(ids)
+        return [r for r in found.values() if r.status is OrderStatus.PENDING]
+
+    async def _batch(self, records: Sequence[OrderRecord], now_ms: int) -> DispatchBatch:
+        declined = await self.orders.declined_by([r.order_id for r in records]) if records else {}
+        limiter = asyncio.Semaphore(CANDIDATE_QUERY_CONCURRENCY)
+
+        async def candidates_of(record: OrderRecord) -> PendingOrder:
+            async with limiter:
+                riders = await self.index.nearby(
+                    record.request.pickup, now_ms, limit=self.config.candidates_per_order,
+                    max_radius_m=self.config.search_radius_m, exclude=declined.get(record.order_id, ()),
+                )  # fmt: skip
+            pickup, dropoff = record.request.pickup, record.request.dropoff
+            ride_s = float(self.oracle.matrix([pickup], [dropoff], now_ms)[0, 0])
+            if not riders:
+                return PendingOrder(record, (), ride_s)
+            times = self.oracle.matrix([r.position for r in riders], [pickup], now_ms)[:, 0]
+            cands = tuple(Candidate(r.rider_id, r.position, float(t)) for r, t in zip(riders, times, strict=True))
+            return PendingOrder(record, cands, ride_s)
+
+        orders = await asyncio.gather(*(candidates_of(r) for r in records))
+        return DispatchBatch(
+            now_ms=now_ms,
+            orders=tuple(orders),
+            pickup_service_s=self.config.pickup_service_s,
+            dropoff_service_s=self.config.dropoff_service_s,
+        )

@@ -1,0 +1,49 @@
+"""Redis key names. Every key of a zone carries the `{zone}` hash tag, so one zone's keys share a
+Redis Cluster slot and its Lua scripts and transactions run unchanged on a cluster."""
+
+from __future__ import annotations
+
+
+class ZoneKeys:
+    def __init__(self, zone: str) -> None:
+        self.zone = zone
+        self.prefix = f"tc:{{{zone}}}:"
+
+    # Rider index
+    def rider(self, rider_id: str) -> str:
+        return f"{self.prefix}rider:{rider_id}"
+
+    def cell(self, cell: str) -> str:
+        return f"{self.prefix}cell:{cell}"
+
+    @property
+    def riders_seen(self) -> str:
+        return f"{self.prefix}riders:seen"
+
+    @property
+    def riders_known(self) -> str:
+        return f"{self.prefix}riders:known"
+
+    def rider_tasks(self, rider_id: str) -> str:
+        return f"{self.prefix}rider:{rider_id}:tasks"
+
+    def rider_feed(self, rider_id: str) -> str:
+        return f"{self.prefix}rider:{rider_id}:feed"
+
+    # Orders
+    def order(self, order_id: str) -> str:
+        return f"{self.prefix}order:{order_id}"
+
+    def order_history(self, order_id: str) -> str:
+        return f"{self.prefix}order:{order_id}:history"
+
+    def order_declined(self, order_id: str) -> str:
+        return f"{self.prefix}order:{order_id}:declined"
+
+    @property
+    def pending(self) -> str:
+        return f"{self.prefix}orders:pending"
+
+    @property
+    def offers(self) -> str:
+        return f"{self.prefix}orders:offers"

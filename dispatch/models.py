@@ -1,0 +1,215 @@
+"""The dispatch domain's value types: orders, position fixes, riders near a point, task events."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING = "pending"
+    ASSIGNED = "assigned"
+    ACCEPTED = "accepted"
+    AT_MERCHANT = "at_merchant"
+    PICKED_UP = "picked_up"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
+
+
+class Availability(enum.StrEnum):
+    AVAILABLE = "available"
+    BUSY = "busy"
+    OFFLINE = "offline"
+
+
+class TaskAction(enum.StrEnum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+    ARRIVED_AT_MERCHANT = "arrived_at_merchant"
+    PICKED_UP = "picked_up"
+    DELIVERED = "delivered"
+
+
+class TaskEventType(enum.StrEnum):
+    OFFERED = "offered"
+    OFFER_EXPIRED = "offer_expired"
+    CANCELLED = "cancelled"
+    UPDATED = "updated"
+
+
+@dataclass(frozen=True, slots=True)
+class LatLng:
+    lat: float
+    lng: float
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """An order as submitted for delivery; its fingerprint makes resubmission idempotent."""
+
+    order_id: str
+    merchant_id: str
+    pickup: LatLng
+    dropoff: LatLng
+    placed_at_ms: int
+    item_count: int = 1
+    promised_at_ms: int | None = None
+    ready_at_hint_ms: int | None = None
+
+    def fingerprint(self) -> str:
+        """A digest of the body: the same order_id with another body is a client error."""
+        body = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        return hashlib.blake2b(body.encode(), digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """An order as dispatch keeps it in Redis."""
+
+    request: OrderRequest
+    status: OrderStatus = OrderStatus.PENDING
+    rider_id: str = ""
+    estimated_pickup_ms: int | None = None
+    estimated_dropoff_ms: int | None = None
+    offer_expires_ms: int | None = None
+    reason: str = ""
+    updated_ms: int = 0
+    version: int = 0
+
+    @property
+    def order_id(self) -> str:
+        return self.request.order_id
+
+    def to_redis(self) -> dict[str, str]:
+        r = self.request
+        fields = {
+            "order_id": r.order_id,
+            "merchant_id": r.merchant_id,
+            "pickup_lat": repr(r.pickup.lat),
+            "pickup_lng": repr(r.pickup.lng),
+            "dropoff_lat": repr(r.dropoff.lat),
+            "dropoff_lng": repr(r.dropoff.lng),
+            "placed_at_ms": str(r.placed_at_ms),
+            "item_count": str(r.item_count),
+            "promised_at_ms": _opt(r.promised_at_ms),
+            "ready_at_hint_ms": _opt(r.ready_at_hint_ms),
+            "fingerprint": r.fingerprint(),
+            "status": self.status.value,
+            "rider_id": self.rider_id,
+            "estimated_pickup_ms": _opt(self.estimated_pickup_ms),
+            "estimated_dropoff_ms": _opt(self.estimated_dropoff_ms),
+            "offer_expires_ms": _opt(self.offer_expires_ms),
+            "reason": self.reason,
+            "updated_ms": str(self.updated_ms),
+            "version": str(self.version),
+        }
+        return fields
+
+    @classmethod
+    def from_redis(cls, h: dict[str, str]) -> OrderRecord:
+        request = OrderRequest(
+            order_id=h["order_id"],
+            merchant_id=h["merchant_id"],
+            pickup=LatLng(float(h["pickup_lat"]), float(h["pickup_lng"])),
+            dropoff=LatLng(float(h["dropoff_lat"]), float(h["dropoff_lng"])),
+            placed_at_ms=int(h["placed_at_ms"]),
+            item_count=int(h["item_count"]),
+            promised_at_ms=_int_or_none(h.get("promised_at_ms", "")),
+            ready_at_hint_ms=_int_or_none(h.get("ready_at_hint_ms", "")),
+        )
+        return cls(
+            request=request,
+            status=OrderStatus(h["status"]),
+            rider_id=h.get("rider_id", ""),
+            estimated_pickup_ms=_int_or_none(h.get("estimated_pickup_ms", "")),
+            estimated_dropoff_ms=_int_or_none(h.get("estimated_dropoff_ms", "")),
+            offer_expires_ms=_int_or_none(h.get("offer_expires_ms", "")),
+            reason=h.get("reason", ""),
+            updated_ms=int(h.get("updated_ms", "0")),
+            version=int(h.get("version", "0")),
+        )
+
+    def evolve(self, **changes: object) -> OrderRecord:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """One step of an order's history."""
+
+    occurred_ms: int
+    status: OrderStatus
+    rider_id: str = ""
+    note: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"t": self.occurred_ms, "s": self.status.value, "r": self.rider_id, "n": self.note},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, raw: str) -> OrderEvent:
+        d = json.loads(raw)
+        return cls(occurred_ms=d["t"], status=OrderStatus(d["s"]), rider_id=d["r"], note=d["n"])
+
+
+@dataclass(frozen=True, slots=True)
+class PositionFix:
+    """One GPS fix of one rider, already validated."""
+
+    rider_id: str
+    lat: float
+    lng: float
+    recorded_at_ms: int
+    speed_mps: float | None = None
+    heading_deg: float | None = None
+    accuracy_m: float | None = None
+    availability: Availability = Availability.AVAILABLE
+
+
+@dataclass(frozen=True, slots=True)
+class NearbyRider:
+    """A rider found near a point, with the exact great-circle distance to it."""
+
+    rider_id: str
+    position: LatLng
+    distance_m: float
+    availability: Availability
+    recorded_at_ms: int
+    active_tasks: int
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    """One entry of a rider's task feed: what happened and the task as it then stood."""
+
+    event_id: str
+    type: TaskEventType
+    order: OrderRecord
+    occurred_ms: int
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What became of a batch of fixes."""
+
+    accepted: int = 0
+    stale: int = 0
+    rejected: int = 0
+    rejections: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def _opt(v: int | None) -> str:
+    return "" if v is None else str(v)
+
+
+def _int_or_none(s: str) -> int | None:
+    return int(s) if s else None

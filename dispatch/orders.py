@@ -1,0 +1,282 @@
+"""Orders in Redis: idempotent creation, the pending pool, and every status change as one transaction.
+
+An order is a hash; its history a list; the pool of undecided orders a sorted set by placement time;
+open offers a sorted set by expiry. A step (order_flow.Step) runs under WATCH/MULTI: the order (and,
+for an assignment, the rider's task set) is read, the transition checked, and every write — order,
+history, pool, rider tasks, rider feed — committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+from redis.exceptions import WatchError
+
+from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from dispatch.keys import ZoneKeys
+from dispatch.models import OrderEvent, OrderRecord, OrderRequest, OrderStatus, TaskEvent, TaskEventType
+from dispatch.order_flow import TRANSITIONS, Step
+
+# Creates an order unless its id exists; returns the stored fingerprint either way, so the caller can
+# tell a retry (same body) from a clash (another body under the same id).
+_CREATE_LUA = """
+-- KEYS: order hash, pending pool, history. ARGV: placed_at_ms, order_id, history event, field, value, ...
+local existing = redis.call('HGET', KEYS[1], 'fingerprint')
+if existing then return {0, existing} end
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+redis.call('RPUSH', KEYS[3], ARGV[3])
+return {1, redis.call('HGET', KEYS[1], 'fingerprint')}
+"""
+
+# Orders that finished leave Redis after this long (their settlement and analytics live elsewhere).
+FINISHED_ORDER_TTL_S = 7 * 24 * 3600
+
+
+class OrderStore:
+    """The orders of one zone."""
+
+    def __init__(self, client: aioredis.Redis, zone: str, feed_max_len: int = 1_000) -> None:
+        self._redis = client
+        self.keys = ZoneKeys(zone)
+        self._feed_max_len = feed_max_len
+        self._create = client.register_script(_CREATE_LUA)
+
+    async def create_many(self, requests: Sequence[OrderRequest], now_ms: int) -> list[tuple[OrderRecord, bool]]:
+        """Creates the orders that are new; returns each order's record and whether it was created.
+
+        Every order is checked before anything is written: an id reused with another body rejects
+        the whole batch with INVALID_ARGUMENT and changes nothing.
+        """
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for r in requests:
+                pipe.hget(self.keys.order(r.order_id), "fingerprint")
+            stored = await pipe.execute()
+        clashes = [
+            FieldViolation(f"orders[{i}].order_id", f"order {r.order_id} exists with a different body")
+            for i, (r, fp) in enumerate(zip(requests, stored, strict=True))
+            if fp is not None and fp != r.fingerprint()
+        ]
+        if clashes:
+            raise InvalidArgument(clashes)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for r in requests:
+                record = OrderRecord(request=r, updated_ms=now_ms)
+                flat: list[str] = []
+                for k, v in record.to_redis().items():
+                    flat += [k, v]
+                created_event = OrderEvent(now_ms, OrderStatus.PENDING, note="submitted").to_json()
+                await self._create(
+                    keys=[self.keys.order(r.order_id), self.keys.pending, self.keys.order_history(r.order_id)],
+                    args=[r.placed_at_ms, r.order_id, created_event, *flat],
+                    client=pipe,
+                )
+            created = await pipe.execute()
+        records = await self.get_many([r.order_id for r in requests])
+        return [(rec, bool(c[0])) for rec, c in zip(records, created, strict=True)]
+
+    async def get(self, order_id: str) -> OrderRecord:
+        raw = await self._redis.hgetall(self.keys.order(order_id))
+        if not raw:
+            raise NotFound(f"order {order_id} not found")
+        return OrderRecord.from_redis(raw)
+
+    async def find_many(self, order_ids: Sequence[str]) -> dict[str, OrderRecord]:
+        """The orders that exist among order_ids, by id, in the given order."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for oid in order_ids:
+                pipe.hgetall(self.keys.order(oid))
+            raws = await pipe.execute()
+        return {oid: OrderRecord.from_redis(raw) for oid, raw in zip(order_ids, raws, strict=True) if raw}
+
+    async def get_many(self, order_ids: Sequence[str]) -> list[OrderRecord]:
+        found = await self.find_many(order_ids)
+        missing = [oid for oid in order_ids if oid not in found]
+        if missing:
+            raise NotFound(f"orders not found: {', '.join(missing[:10])}")
+        return [found[oid] for oid in order_ids]
+
+    async def history(self, order_id: str) -> list[OrderEvent]:
+        return [OrderEvent.from_json(e) for e in await self._redis.lrange(self.keys.order_history(order_id), 0, -1)]
+
+    async def pending_ids(self, limit: int) -> list[str]:
+        """The oldest undecided orders first."""
+        return list(await self._redis.zrange(self.keys.pending, 0, limit - 1))
+
+    async def expired_offer_ids(self, now_ms: int, limit: int = 1_000) -> list[str]:
+        return list(await self._redis.zrangebyscore(self.keys.offers, "-inf", now_ms, start=0, num=limit))
+
+    async def declined_by(self, order_ids: Sequence[str]) -> dict[str, set[str]]:
+        """Riders who rejected or let lapse each order's offer: not offered it again."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for oid in order_ids:
+                pipe.smembers(self.keys.order_declined(oid))
+            sets = await pipe.execute()
+        return {oid: set(s) for oid, s in zip(order_ids, sets, strict=True)}
+
+    async def apply(
+        self,
+        order_id: str,
+        step: Step,
+        now_ms: int,
+        *,
+        rider_id: str = "",
+        acting_rider: str | None = None,
+        estimated_pickup_ms: int | None = None,
+        estimated_dropoff_ms: int | None = None,
+        offer_expires_ms: int | None = None,
+        note: str = "",
+    ) -> tuple[OrderRecord, bool]:
+        """Runs one step of the state machine; returns the order after it and whether it changed.
+
+        Repeating a step that already took effect (same target status, same rider) is a no-op, so
+        clients may retry freely. `acting_rider` is the rider on whose behalf the step is taken: it
+        must be the order's rider.
+        """
+        transition = TRANSITIONS[step]
+        order_key = self.keys.order(order_id)
+        watched = [order_key]
+        if step is Step.ASSIGN:
+            watched.append(self.keys.rider_tasks(rider_id))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(*watched)
+                    raw = await pipe.hgetall(order_key)
+                    if not raw:
+                        raise NotFound(f"order {order_id} not found")
+                    record = OrderRecord.from_redis(raw)
+                    if acting_rider is not None:
+                        noop = await self._check_rider(pipe, record, step, acting_rider)
+                        if noop:
+                            return record, False
+                    if record.status == transition.target and step is not Step.ASSIGN:
+                        return record, False
+                    if record.status not in transition.sources:
+                        raise FailedPrecondition(f"order {order_id} is {record.status.value}: cannot {step.value}")
+                    if step is Step.ASSIGN and await pipe.scard(self.keys.rider_tasks(rider_id)):
+                        raise FailedPrecondition(f"rider {rider_id} already has a task")
+                    updated = self._next_record(
+                        record, step, now_ms, rider_id, estimated_pickup_ms, estimated_dropoff_ms,
+                        offer_expires_ms, note,
+                    )  # fmt: skip
+                    pipe.multi()
+                    self._queue_writes(pipe, record, updated, step, now_ms, note)
+                    await pipe.execute()
+                    return updated, True
+                except WatchError:
+                    continue
+
+    async def _check_rider(self, pipe: aioredis.client.Pipeline, record: OrderRecord, step: Step, rider: str) -> bool:
+        """Ownership of a rider's step; True when it is a harmless repeat (already done)."""
+        if record.rider_id == rider:
+            return False
+        if await pipe.sismember(self.keys.order_declined(record.order_id), rider):
+            if step is Step.REJECT:
+                return True  # the rejection already took effect
+            raise FailedPrecondition(f"the offer of order {record.order_id} to rider {rider} is no longer open")
+        raise PermissionDenied(f"order {record.order_id} is not assigned to rider {rider}")
+
+    @staticmethod
+    def _next_record(
+        record: OrderRecord,
+        step: Step,
+        now_ms: int,
+        rider_id: str,
+        estimated_pickup_ms: int | None,
+        estimated_dropoff_ms: int | None,
+        offer_expires_ms: int | None,
+        note: str,
+    ) -> OrderRecord:
+        transition = TRANSITIONS[step]
+        changes: dict[str, object] = {
+            "status": transition.target,
+            "updated_ms": now_ms,
+            "version": record.version + 1,
+        }
+        if step is Step.ASSIGN:
+            changes.update(
+                rider_id=rider_id,
+                estimated_pickup_ms=estimated_pickup_ms,
+                estimated_dropoff_ms=estimated_dropoff_ms,
+                offer_expires_ms=offer_expires_ms,
+                reason="",
+            )
+        elif transition.target is OrderStatus.PENDING:
+            changes.update(rider_id="", estimated_pickup_ms=None, estimated_dropoff_ms=None, offer_expires_ms=None)
+            changes["reason"] = note
+        elif transition.target in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
+            changes.update(reason=note, offer_expires_ms=None)
+        else:
+            changes["offer_expires_ms"] = None
+        if step is Step.PICK_UP:
+            changes["estimated_pickup_ms"] = now_ms
+        if step is Step.DELIVER:
+            changes["estimated_dropoff_ms"] = now_ms
+        return record.evolve(**changes)
+
+    def _queue_writes(
+        self,
+        pipe: aioredis.client.Pipeline,
+        before: OrderRecord,
+        after: OrderRecord,
+        step: Step,
+        now_ms: int,
+        note: str,
+    ) -> None:
+        transition = TRANSITIONS[step]
+        oid = after.order_id
+        order_key = self.keys.order(oid)
+        pipe.hset(order_key, mapping=after.to_redis())
+        rider_for_history = after.rider_id or before.rider_id
+        pipe.rpush(self.keys.order_history(oid), OrderEvent(now_ms, after.status, rider_for_history, note).to_json())
+        if step is Step.ASSIGN:
+            pipe.zrem(self.keys.pending, oid)
+            pipe.sadd(self.keys.rider_tasks(after.rider_id), oid)
+            pipe.zadd(self.keys.offers, {oid: after.offer_expires_ms or now_ms})
+        else:
+            pipe.zrem(self.keys.offers, oid)
+        if transition.target is OrderStatus.PENDING:
+            pipe.zadd(self.keys.pending, {oid: after.request.placed_at_ms})
+            pipe.sadd(self.keys.order_declined(oid), before.rider_id)
+        elif after.status.is_final:
+            pipe.zrem(self.keys.pending, oid)
+            for key in (order_key, self.keys.order_history(oid), self.keys.order_declined(oid)):
+                pipe.expire(key, FINISHED_ORDER_TTL_S)
+        if transition.releases_rider and before.rider_id:
+            pipe.srem(self.keys.rider_tasks(before.rider_id), oid)
+        feed_rider = after.rider_id or before.rider_id
+        if transition.rider_event is not None and feed_rider:
+            self.queue_feed_event(pipe, feed_rider, transition.rider_event, after, now_ms)
+
+    def queue_feed_event(
+        self, pipe: aioredis.client.Pipeline, rider_id: str, kind: TaskEventType, order: OrderRecord, now_ms: int
+    ) -> None:
+        pipe.xadd(
+            self.keys.rider_feed(rider_id),
+            {"type": kind.value, "t": str(now_ms), "order": json.dumps(order.to_redis(), separators=(",", ":"))},
+            maxlen=self._feed_max_len,
+            approximate=True,
+        )
+
+    async def feed_after(self, rider_id: str, after_id: str, count: int = 100) -> list[TaskEvent]:
+        """Events of a rider's feed strictly after `after_id` (a Redis stream id), oldest first."""
+        entries = await self._redis.xrange(self.keys.rider_feed(rider_id), f"({after_id}", "+", count=count)
+        return [
+            TaskEvent(
+                event_id=eid,
+                type=TaskEventType(fields["type"]),
+                order=OrderRecord.from_redis(json.loads(fields["order"])),
+                occurred_ms=int(fields["t"]),
+            )
+            for eid, fields in entries
+        ]
+
+    async def feed_last_id(self, rider_id: str) -> str:
+        last = await self._redis.xrevrange(self.keys.rider_feed(rider_id), "+", "-", count=1)
+        return last[0][0] if last else "0-0"
+
+    async def rider_task_ids(self, rider_id: str) -> set[str]:
+        return set(await self._redis.smembers(self.keys.rider_tasks(rider_id)))

@@ -1,0 +1,220 @@
+"""Where riders are: positions in Redis, indexed by H3 cell, with exact nearest-first queries.
+
+Each rider has a hash (position, fix time, availability, last seen) and sits in the set of its H3
+cell while it is online. A Lua script moves it between cell sets atomically and ignores fixes older
+than the stored one; a sweep drops riders silent longer than the TTL, and queries skip them even
+before the sweep. The index is soft state: the position stream rebuilds it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import h3
+import redis.asyncio as aioredis
+
+from dispatch.keys import ZoneKeys
+from dispatch.models import Availability, LatLng, NearbyRider, PositionFix
+
+EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG), as h3 and osmnx use
+
+# One call ingests many fixes. Per fix: ignore it unless newer than the stored one, move the rider
+# between cell sets, store the position, refresh last-seen. Returns one character per fix:
+# 'a' accepted, 's' stale. Keys are built from the zone prefix (all in the zone's hash slot).
+_INGEST_LUA = """
+local prefix = ARGV[1]
+local now = ARGV[2]
+local seen_key = prefix .. 'riders:seen'
+local known_key = prefix .. 'riders:known'
+local out = {}
+local n = 0
+for i = 3, #ARGV, 9 do
+  local id = ARGV[i]
+  local rkey = prefix .. 'rider:' .. id
+  local ts = tonumber(ARGV[i + 4])
+  local cur = redis.call('HMGET', rkey, 'ts', 'cell', 'av')
+  n = n + 1
+  if cur[1] and tonumber(cur[1]) >= ts then
+    out[n] = 's'
+  else
+    local cell = ARGV[i + 3]
+    local av = ARGV[i + 8]
+    local old_online = cur[2] and cur[3] ~= 'offline'
+    if av == 'offline' then
+      if old_online then redis.call('SREM', prefix .. 'cell:' .. cur[2], id) end
+      redis.call('ZREM', seen_key, id)
+    else
+      if old_online and cur[2] ~= cell then redis.call('SREM', prefix .. 'cell:' .. cur[2], id) end
+      redis.call('SADD', prefix .. 'cell:' .. cell, id)
+      redis.call('ZADD', seen_key, now, id)
+    end
+    redis.call('HSET', rkey, 'lat', ARGV[i + 1], 'lng', ARGV[i + 2], 'cell', cell, 'ts', ARGV[i + 4],
+      'spd', ARGV[i + 5], 'hdg', ARGV[i + 6], 'acc', ARGV[i + 7], 'av', av, 'seen', now)
+    redis.call('SADD', known_key, id)
+    out[n] = 'a'
+  end
+end
+return table.concat(out)
+"""
+
+# Riders of the given cells, with what a query needs to rank them. Silent riders (seen before
+# ARGV[2]) are skipped: the TTL holds exactly, not only after the next sweep.
+_CELLS_LUA = """
+local prefix = ARGV[1]
+local min_seen = tonumber(ARGV[2])
+local out = {}
+for i = 3, #ARGV do
+  local members = redis.call('SMEMBERS', prefix .. 'cell:' .. ARGV[i])
+  for _, id in ipairs(members) do
+    local h = redis.call('HMGET', prefix .. 'rider:' .. id, 'lat', 'lng', 'av', 'seen', 'ts')
+    if h[4] and tonumber(h[4]) >= min_seen then
+      local tasks = redis.call('SCARD', prefix .. 'rider:' .. id .. ':tasks')
+      out[#out + 1] = id
+      out[#out + 1] = h[1]
+      out[#out + 1] = h[2]
+      out[#out + 1] = h[3]
+      out[#out + 1] = h[5]
+      out[#out + 1] = tasks
+    end
+  end
+end
+return out
+"""
+
+# Drops riders silent since before ARGV[2], at most ARGV[3] per call; returns how many.
+_EXPIRE_LUA = """
+local prefix = ARGV[1]
+local seen_key = prefix .. 'riders:seen'
+local ids = redis.call('ZRANGEBYSCORE', seen_key, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do
+  local rkey = prefix .. 'rider:' .. id
+  local cell = redis.call('HGET', rkey, 'cell')
+  if cell then redis.call('SREM', prefix .. 'cell:' .. cell, id) end
+  redis.call('DEL', rkey)
+  redis.call('ZREM', seen_key, id)
+end
+return #ids
+"""
+
+# Fixes per Lua call: big enough to amortise the round trip, small enough not to stall Redis.
+INGEST_CHUNK = 500
+
+
+def haversine_m(a_lat: float, a_lng: float, b_lat: float, b_lng: float) -> float:
+    """Great-circle distance in metres."""
+    p1, p2 = math.radians(a_lat), math.radians(b_lat)
+    dp, dl = p2 - p1, math.radians(b_lng - a_lng)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+class RiderIndex:
+    """Rider positions of one zone in Redis, indexed by H3 cell."""
+
+    def __init__(self, client: aioredis.Redis, zone: str, resolution: int = 9, ttl_s: float = 60.0) -> None:
+        self._redis = client
+        self.keys = ZoneKeys(zone)
+        self.resolution = resolution
+        self.ttl_ms = int(ttl_s * 1000)
+        self._ingest = client.register_script(_INGEST_LUA)
+        self._cells = client.register_script(_CELLS_LUA)
+        self._expire = client.register_script(_EXPIRE_LUA)
+        # H3 edge lengths vary across the globe (about 2x in area): bound them on both sides so the
+        # covered radius below never overstates what the fetched rings contain.
+        edge_m = h3.average_hexagon_edge_length(resolution, unit="m")
+        self._edge_lo_m, self._edge_hi_m = edge_m * 0.8, edge_m * 1.25
+
+    def _covered_radius_m(self, last_ring: int) -> float:
+        """Radius around any point of the origin cell that rings 0..last_ring surely contain.
+
+        The disc of rings 0..K is a hexagon of (2K+1) cell inradii (inradius = edge * sqrt(3)/2) around
+        the origin cell's centre; the query point may sit up to one edge away from that centre.
+        """
+        return (2 * last_ring + 1) * self._edge_lo_m * math.sqrt(3) / 2 - self._edge_hi_m
+
+    def cell_of(self, lat: float, lng: float) -> str:
+        return h3.latlng_to_cell(lat, lng, self.resolution)
+
+    async def ingest(self, fixes: Sequence[PositionFix], now_ms: int) -> str:
+        """Stores fixes; returns one flag per fix, 'a' (accepted) or 's' (stale, ignored)."""
+        flags: list[str] = []
+        for start in range(0, len(fixes), INGEST_CHUNK):
+            args: list[object] = [self.keys.prefix, now_ms]
+            for f in fixes[start : start + INGEST_CHUNK]:
+                args += [
+                    f.rider_id,
+                    repr(f.lat),
+                    repr(f.lng),
+                    h3.latlng_to_cell(f.lat, f.lng, self.resolution),
+                    f.recorded_at_ms,
+                    "" if f.speed_mps is None else repr(f.speed_mps),
+                    "" if f.heading_deg is None else repr(f.heading_deg),
+                    "" if f.accuracy_m is None else repr(f.accuracy_m),
+                    f.availability.value,
+                ]
+            flags.append(await self._ingest(args=args))
+        return "".join(flags)
+
+    async def nearby(
+        self,
+        at: LatLng,
+        now_ms: int,
+        limit: int = 10,
+        max_radius_m: float = 5_000.0,
+        available_only: bool = True,
+        exclude: Iterable[str] = (),
+    ) -> list[NearbyRider]:
+        """Riders nearest first within max_radius_m, widening H3 rings until `limit` are certain.
+
+        Ring k covers every point within about k cell widths; once the limit-th nearest rider found
+        lies within the radius the rings already cover, no unseen rider can be nearer.
+        """
+        origin = h3.latlng_to_cell(at.lat, at.lng, self.resolution)
+        excluded = set(exclude)
+        min_seen = now_ms - self.ttl_ms
+        found: dict[str, NearbyRider] = {}
+        max_k = max(1, math.ceil(((max_radius_m + self._edge_hi_m) / (self._edge_lo_m * math.sqrt(3) / 2) - 1) / 2))
+        k = 0
+        while k <= max_k:
+            # Fetch rings in growing steps: one ring at a time near the origin, more at once farther
+            # out, so a sparse area costs a few round trips rather than one per ring.
+            step = 1 if k < 2 else max(1, k // 2)
+            cells = [c for ring in range(k, min(k + step, max_k + 1)) for c in h3.grid_ring(origin, ring)]
+            k += step
+            raw = await self._cells(args=[self.keys.prefix, min_seen, *cells])
+            for i in range(0, len(raw), 6):
+                rider_id = raw[i]
+                av = Availability(raw[i + 3])
+                tasks = int(raw[i + 5])
+                if rider_id in excluded or (available_only and (av != Availability.AVAILABLE or tasks)):
+                    continue
+                lat, lng = float(raw[i + 1]), float(raw[i + 2])
+                d = haversine_m(at.lat, at.lng, lat, lng)
+                if d <= max_radius_m:
+                    found[rider_id] = NearbyRider(rider_id, LatLng(lat, lng), d, av, int(raw[i + 4]), tasks)
+            covered_m = self._covered_radius_m(k - 1)
+            if len(found) >= limit:
+                ranked = sorted(found.values(), key=lambda r: r.distance_m)
+                if ranked[limit - 1].distance_m <= covered_m:
+                    return ranked[:limit]
+            if covered_m >= max_radius_m:
+                break
+        return sorted(found.values(), key=lambda r: r.distance_m)[:limit]
+
+    async def expire_silent(self, now_ms: int, max_count: int = 5_000) -> int:
+        """Drops riders silent longer than the TTL; returns how many were dropped."""
+        return int(await self._expire(args=[self.keys.prefix, now_ms - self.ttl_ms, max_count]))
+
+    async def is_known(self, rider_id: str) -> bool:
+        return bool(await self._redis.sismember(self.keys.riders_known, rider_id))
+
+    async def position_of(self, rider_id: str) -> tuple[LatLng, Availability, int] | None:
+        """The stored position, availability and fix time of a rider, or None."""
+        h = await self._redis.hmget(self.keys.rider(rider_id), ["lat", "lng", "av", "ts"])
+        if h[0] is None:
+            return None
+        return LatLng(float(h[0]), float(h[1])), Availability(h[2]), int(h[3])
+
+    async def count_online(self, now_ms: int) -> int:
+        return int(await self._redis.zcount(self.keys.riders_seen, now_ms - self.ttl_ms, "+inf"))

@@ -1,0 +1,147 @@
+"""Tongcheng server: `python server.py --help`. Every flag has a TONGCHENG_* environment equivalent."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from serving import logs
+from serving.app import KNOWN_SERVICES, App, ServerConfig
+
+log = logging.getLogger("tongcheng.server")
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"TONGCHENG_{name}", default)
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="address to bind (TONGCHENG_HOST)")
+    p.add_argument("--port", type=int, default=int(_env("PORT", "50051")), help="0 picks a free port (TONGCHENG_PORT)")
+    p.add_argument(
+        "--redis-url",
+        default=_env("REDIS_URL"),
+        help="redis://host:port/db; unset starts an embedded redis-server (TONGCHENG_REDIS_URL)",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(_env("DATA_DIR", ".tongcheng")),
+        help="embedded Redis data and dev keys (TONGCHENG_DATA_DIR)",
+    )
+    p.add_argument("--city", default=_env("CITY", "helsinki"), help="city served (TONGCHENG_CITY)")
+    p.add_argument(
+        "--tick-s",
+        type=float,
+        default=float(_env("TICK_S", "2.0")),
+        help="seconds between batch decisions (TONGCHENG_TICK_S)",
+    )
+    p.add_argument(
+        "--services",
+        default=_env("SERVICES", ",".join(KNOWN_SERVICES)),
+        help=f"comma list of services to run: {', '.join(KNOWN_SERVICES)} (TONGCHENG_SERVICES)",
+    )
+    p.add_argument("--policy", default=_env("POLICY", "nearest"), help="dispatch policy (TONGCHENG_POLICY)")
+    p.add_argument(
+        "--h3-resolution",
+        type=int,
+        default=int(_env("H3_RESOLUTION", "9")),
+        help="H3 resolution of the rider index (TONGCHENG_H3_RESOLUTION)",
+    )
+    p.add_argument(
+        "--rider-ttl-s",
+        type=float,
+        default=float(_env("RIDER_TTL_S", "60")),
+        help="riders silent longer than this leave the index (TONGCHENG_RIDER_TTL_S)",
+    )
+    p.add_argument(
+        "--auth-public-key",
+        type=Path,
+        default=_env("AUTH_PUBLIC_KEY_FILE"),
+        help="PEM public key verifying bearer tokens; unset uses a local dev key pair (TONGCHENG_AUTH_PUBLIC_KEY_FILE)",
+    )
+    p.add_argument(
+        "--auth-disabled",
+        action="store_true",
+        default=_env("AUTH_DISABLED", "") in ("1", "true"),
+        help="dev mode: no token checks, every caller is ops (TONGCHENG_AUTH_DISABLED=1)",
+    )
+    p.add_argument(
+        "--tls-cert", type=Path, default=_env("TLS_CERT_FILE"), help="PEM certificate chain (TONGCHENG_TLS_CERT_FILE)"
+    )
+    p.add_argument(
+        "--tls-key", type=Path, default=_env("TLS_KEY_FILE"), help="PEM private key (TONGCHENG_TLS_KEY_FILE)"
+    )
+    p.add_argument(
+        "--grace-s",
+        type=float,
+        default=float(_env("GRACE_S", "10")),
+        help="how long in-flight calls may drain on SIGTERM (TONGCHENG_GRACE_S)",
+    )
+    p.add_argument(
+        "--redis-appendfsync",
+        default=_env("REDIS_APPENDFSYNC", "everysec"),
+        choices=["always", "everysec", "no"],
+        help="embedded Redis AOF fsync policy (TONGCHENG_REDIS_APPENDFSYNC)",
+    )
+    p.add_argument(
+        "--log-level",
+        default=_env("LOG_LEVEL", "info"),
+        choices=["debug", "info", "warning", "error"],
+        help="(TONGCHENG_LOG_LEVEL)",
+    )
+    p.add_argument(
+        "--ready-file",
+        type=Path,
+        default=_env("READY_FILE"),
+        help="write the bound port here once serving (for scripts and tests) (TONGCHENG_READY_FILE)",
+    )
+    ns = p.parse_args(argv)
+    try:
+        config = ServerConfig(
+            host=ns.host, port=ns.port, redis_url=ns.redis_url or None, data_dir=ns.data_dir, city=ns.city,
+            tick_s=ns.tick_s, services=tuple(s.strip() for s in ns.services.split(",") if s.strip()),
+            policy=ns.policy, h3_resolution=ns.h3_resolution, rider_ttl_s=ns.rider_ttl_s,
+            auth_public_key_file=ns.auth_public_key, auth_disabled=ns.auth_disabled,
+            tls_cert_file=ns.tls_cert, tls_key_file=ns.tls_key, grace_s=ns.grace_s,
+            redis_appendfsync=ns.redis_appendfsync,
+        )  # fmt: skip
+    except ValueError as exc:
+        p.error(str(exc))
+    return config, ns.log_level, ns.ready_file  # type: ignore[return-value]
+
+
+async def serve(config: ServerConfig, ready_file: Path | None) -> None:
+    app = App(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await app.start()
+    try:
+        if ready_file is not None:
+            ready_file.write_text(str(app.port))
+        await stop.wait()
+    finally:
+        await app.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    config, level, ready_file = parse_args(argv)
+    logs.configure(level)
+    try:
+        asyncio.run(serve(config, ready_file))
+    except Exception:
+        log.exception("server failed")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

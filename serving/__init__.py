@@ -1,0 +1,1 @@
+"""gRPC plumbing shared by every Tongcheng service: auth, status mapping, embedded Redis, server wiring."""

@@ -1,0 +1,211 @@
+"""Wires configuration, Redis, the engine and the servicers into one grpc.aio server.
+
+`App.start()` brings everything up (an embedded redis-server when no URL is given), `App.stop()`
+takes it down gracefully: health goes NOT_SERVING, in-flight calls drain within the grace period,
+the dispatcher finishes its tick and flushes queued positions, then Redis is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import redis.asyncio as aioredis
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+
+from core.clock import Clock, SystemClock
+from dispatch.api.servicer import DispatchServicer
+from dispatch.config import CITIES, DispatchConfig
+from dispatch.dispatcher import Dispatcher
+from dispatch.policies import make_policy
+from dispatch.travel import StraightLineOracle
+from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
+from serving.embedded_redis import EmbeddedRedis
+from serving.status import REDIS_DOWN
+from tongcheng.dispatch.v1 import dispatch_pb2, dispatch_pb2_grpc
+
+log = logging.getLogger("tongcheng.server")
+
+KNOWN_SERVICES = ("dispatch",)
+DISPATCH_SERVICE = dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything server.py takes from flags or the environment."""
+
+    host: str = "127.0.0.1"
+    port: int = 50051
+    redis_url: str | None = None
+    data_dir: Path = Path(".tongcheng")
+    city: str = "helsinki"
+    tick_s: float = 2.0
+    services: tuple[str, ...] = KNOWN_SERVICES
+    policy: str = "nearest"
+    h3_resolution: int = 9
+    rider_ttl_s: float = 60.0
+    auth_public_key_file: Path | None = None
+    auth_disabled: bool = False
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    grace_s: float = 10.0
+    redis_appendfsync: str = "everysec"
+    dispatch_overrides: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.services) - set(KNOWN_SERVICES)
+        if unknown or not self.services:
+            raise ValueError(f"--services takes a comma list of {', '.join(KNOWN_SERVICES)}; got {self.services}")
+        if self.city not in CITIES:
+            raise ValueError(f"unknown city {self.city!r} (known: {', '.join(sorted(CITIES))})")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("--tls-cert and --tls-key go together")
+        if not 0 <= self.port <= 65535:
+            raise ValueError("port must be within 0..65535")
+
+
+def redis_client(url: str) -> aioredis.Redis:
+    """A client that fails fast when Redis is down (callers get UNAVAILABLE, not a hang) and
+    reconnects by itself when it is back."""
+    return aioredis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=2.0,
+        socket_connect_timeout=1.0,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
+        health_check_interval=15,
+        max_connections=256,
+    )
+
+
+class App:
+    """One Tongcheng server process."""
+
+    def __init__(self, config: ServerConfig, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.embedded_redis: EmbeddedRedis | None = None
+        self.redis: aioredis.Redis | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.health = HealthServicer()
+        self.server: grpc.aio.Server | None = None
+        self.port = 0
+        self._monitor: asyncio.Task[None] | None = None
+        self.private_key_file: Path | None = None
+
+    @property
+    def redis_url(self) -> str:
+        if self.config.redis_url:
+            return self.config.redis_url
+        assert self.embedded_redis is not None
+        return self.embedded_redis.url
+
+    def _authenticator(self) -> Authenticator:
+        if self.config.auth_disabled:
+            log.warning("authentication is OFF (dev mode): every caller is treated as ops")
+            return Authenticator(None)
+        key_file = self.config.auth_public_key_file
+        if key_file is None:
+            self.private_key_file, key_file = ensure_dev_keys(self.config.data_dir / "keys")
+            log.info("no --auth-public-key: using the local dev key pair in %s", key_file.parent)
+        return Authenticator(TokenVerifier(key_file.read_bytes()))
+
+    async def start(self) -> None:
+        cfg = self.config
+        if not cfg.redis_url:
+            self.embedded_redis = EmbeddedRedis(cfg.data_dir / "redis", appendfsync=cfg.redis_appendfsync)
+            await asyncio.to_thread(self.embedded_redis.start)
+            log.info(
+                "embedded redis-server on port %d, data in %s", self.embedded_redis.port, self.embedded_redis.data_dir
+            )
+        self.redis = redis_client(self.redis_url)
+        auth = self._authenticator()
+        server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+                ("grpc.keepalive_time_ms", 30_000),
+                ("grpc.http2.max_pings_without_data", 0),
+            ]
+        )
+        served = [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME]
+        if "dispatch" in cfg.services:
+            dispatch_config = DispatchConfig(
+                city=CITIES[cfg.city], tick_s=cfg.tick_s, h3_resolution=cfg.h3_resolution,
+                rider_ttl_s=cfg.rider_ttl_s, **cfg.dispatch_overrides,  # type: ignore[arg-type]
+            )  # fmt: skip
+            self.dispatcher = Dispatcher(
+                self.redis, dispatch_config, self.clock, StraightLineOracle(), make_policy(cfg.policy)
+            )
+            dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(DispatchServicer(self.dispatcher, auth), server)
+            served.append(DISPATCH_SERVICE)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection(served, server)
+        address = f"{cfg.host}:{cfg.port}"
+        if cfg.tls_cert_file and cfg.tls_key_file:
+            creds = grpc.ssl_server_credentials([(cfg.tls_key_file.read_bytes(), cfg.tls_cert_file.read_bytes())])
+            self.port = server.add_secure_port(address, creds)
+        else:
+            self.port = server.add_insecure_port(address)
+        if self.port == 0:
+            raise RuntimeError(f"could not bind {address}")
+        await server.start()
+        self.server = server
+        if self.dispatcher is not None:
+            self.dispatcher.start()
+        self._monitor = asyncio.create_task(self._watch_redis(), name="redis-health")
+        log.info(
+            "serving %s on %s:%d (city=%s tick_s=%s policy=%s tls=%s auth=%s)",
+            ",".join(cfg.services), cfg.host, self.port, cfg.city, cfg.tick_s, cfg.policy,
+            cfg.tls_cert_file is not None, "off" if cfg.auth_disabled else "on",
+        )  # fmt: skip
+
+    async def _set_serving(self, serving: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        await self.health.set("", status)
+        if self.dispatcher is not None:
+            await self.health.set(DISPATCH_SERVICE, status)
+
+    async def _watch_redis(self) -> None:
+        """Health follows Redis: NOT_SERVING while it is unreachable, SERVING again when it is back."""
+        serving: bool | None = None
+        assert self.redis is not None
+        while True:
+            try:
+                ok = bool(await self.redis.ping())
+            except REDIS_DOWN:
+                ok = False
+            if ok != serving:
+                serving = ok
+                await self._set_serving(ok)
+                (log.info if ok else log.error)(
+                    "redis %s: health %s", "reachable" if ok else "UNREACHABLE", "SERVING" if ok else "NOT_SERVING"
+                )
+            await asyncio.sleep(1.0)
+
+    async def stop(self) -> None:
+        log.info("shutting down: health NOT_SERVING, draining calls for up to %.0f s", self.config.grace_s)
+        if self._monitor is not None:
+            self._monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._monitor
+        await self.health.enter_graceful_shutdown()
+        if self.dispatcher is not None:
+            # Ends the tick loop and open WatchAssignments streams, so only finite calls remain.
+            await self.dispatcher.stop()
+        if self.server is not None:
+            await self.server.stop(self.config.grace_s)
+        if self.dispatcher is not None:
+            await self.dispatcher.close()  # flushes positions the drained streams queued
+        if self.redis is not None:
+            await self.redis.aclose()
+        if self.embedded_redis is not None:
+            await asyncio.to_thread(self.embedded_redis.stop)
+        log.info("stopped")
