@@ -126,7 +126,7 @@ async def serve(config: ServerConfig, ready_file: Path | None) -> None:
     await app.start()
     try:
         if ready_file is not None:
-            ready_file.write_text(str(app.port))
+            await asyncio.to_thread(ready_file.write_text, str(app.port))
         await stop.wait()
     finally:
         await app.stop()

@@ -8,13 +8,13 @@ is written at once. A stream counts a fix as accepted only once its write has re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.clock import Clock
+from core.errors import Unavailable
 from dispatch.models import PositionFix
 from dispatch.rider_index import RiderIndex
 
@@ -41,6 +41,7 @@ class PositionWriter:
         self._room = asyncio.Event()
         self._room.set()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     def start(self) -> None:
         if self._task is None:
@@ -50,11 +51,9 @@ class PositionWriter:
         """Writes what is queued, then stops."""
         if self._task is None:
             return
-        while self._queue:
-            await asyncio.sleep(0.005)
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        self._closing = True
+        self._ready.set()
+        await self._task
         self._task = None
 
     def submit(self, fixes: Sequence[PositionFix]) -> asyncio.Future[str]:
@@ -62,6 +61,9 @@ class PositionWriter:
         done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         if not fixes:
             done.set_result("")
+            return done
+        if self._closing:
+            done.set_exception(Unavailable("the server is shutting down; resend these fixes"))
             return done
         self._queue.append(_Submission(fixes, done))
         self._queued_fixes += len(fixes)
@@ -77,13 +79,15 @@ class PositionWriter:
     async def _run(self) -> None:
         while True:
             await self._ready.wait()
+            if self._closing and not self._queue:
+                return
             batch: list[_Submission] = []
             count = 0
             while self._queue and count < self._max_batch:
                 sub = self._queue.popleft()
                 batch.append(sub)
                 count += len(sub.fixes)
-            if not self._queue:
+            if not self._queue and not self._closing:
                 self._ready.clear()
             self._queued_fixes -= count
             if self._queued_fixes < self._max_queued:

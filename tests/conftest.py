@@ -1,0 +1,132 @@
+"""Shared fixtures: a real redis-server on a free port and the real gRPC server on another."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+import pytest_asyncio
+import redis
+
+from serving.app import App, ServerConfig
+from serving.auth import Role, TokenIssuer
+from serving.embedded_redis import EmbeddedRedis
+from tongcheng.dispatch.v1 import dispatch_pb2_grpc
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+if not SHARED.exists():  # pragma: no cover - said loudly once, data-driven tests skip themselves
+    warnings.warn(f"{SHARED} is absent: tests that read OSM or MDRP data will be SKIPPED", stacklevel=1)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """One real redis-server for the session (AOF on, fsync always: the strictest setting)."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendfsync="always")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_sync(redis_server: EmbeddedRedis) -> Iterator[redis.Redis]:
+    """A plain client on the session's Redis, emptied before each test."""
+    if not redis_server.running:  # a test that stopped Redis failed before restarting it
+        redis_server.start()
+    client = redis.Redis(port=redis_server.port, decode_responses=True)
+    client.flushall()
+    yield client
+    client.close()
+
+
+def server_config(tmp_path: Path, redis_url: str, **overrides: object) -> ServerConfig:
+    fields: dict[str, object] = {
+        "port": 0,
+        "redis_url": redis_url,
+        "data_dir": tmp_path / "data",
+        "tick_s": 0.1,
+        "grace_s": 2.0,
+        "dispatch_overrides": {"offer_timeout_s": 30.0, "assign_wait_s": 3.0},
+    }
+    fields.update(overrides)
+    return ServerConfig(**fields)  # type: ignore[arg-type]
+
+
+@pytest_asyncio.fixture
+async def app(tmp_path: Path, redis_server: EmbeddedRedis, redis_sync: redis.Redis) -> AsyncIterator[App]:
+    """The real server on a free port against the session's Redis (emptied), ticking every 0.1 s."""
+    application = App(server_config(tmp_path, redis_server.url))
+    await application.start()
+    yield application
+    await application.stop()
+
+
+@pytest.fixture
+def issuer(app: App) -> TokenIssuer:
+    assert app.private_key_file is not None
+    return TokenIssuer(app.private_key_file.read_bytes())
+
+
+class Caller:
+    """A client of the running server with a token of one role."""
+
+    def __init__(self, channel: grpc.aio.Channel, token: str | None) -> None:
+        self.stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
+        self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
+
+
+@pytest_asyncio.fixture
+async def channel(app: App) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as ch:
+        yield ch
+
+
+@pytest.fixture
+def as_role(channel: grpc.aio.Channel, issuer: TokenIssuer):  # type: ignore[no-untyped-def]
+    """as_role(Role.RIDER, "r1") -> a Caller holding that role's token."""
+
+    def make(role: Role, subject_id: str = "") -> Caller:
+        return Caller(channel, issuer.mint(role, subject_id))
+
+    return make
+
+
+def redis_snapshot(client: redis.Redis) -> dict[str, object]:
+    """Every key with its type and value: compared before and after a refused call."""
+    out: dict[str, object] = {}
+    for key in sorted(client.keys("*")):
+        kind = client.type(key)
+        if kind == "hash":
+            out[key] = client.hgetall(key)
+        elif kind == "set":
+            out[key] = sorted(client.smembers(key))
+        elif kind == "zset":
+            out[key] = client.zrange(key, 0, -1, withscores=True)
+        elif kind == "list":
+            out[key] = client.lrange(key, 0, -1)
+        elif kind == "stream":
+            out[key] = client.xrange(key)
+        else:
+            out[key] = client.get(key)
+    return out
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def require_shared(*parts: str) -> Path:
+    """A path under ../shared, or a loud skip when the shared folder is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"SKIPPED: {path} is absent (../shared is needed for real OSM/MDRP data)")
+    return path
+
+
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")

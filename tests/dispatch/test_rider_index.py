@@ -1,0 +1,120 @@
+"""The H3 rider index against a real redis-server."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import redis
+
+from dispatch.models import Availability, LatLng, PositionFix
+from dispatch.rider_index import RiderIndex, haversine_m
+from serving.app import redis_client
+from serving.embedded_redis import EmbeddedRedis
+from tests.conftest import now_ms
+
+CENTER = LatLng(60.1699, 24.9384)
+
+
+@pytest.fixture
+async def index(redis_server: EmbeddedRedis, redis_sync: redis.Redis):  # type: ignore[no-untyped-def]
+    client = redis_client(redis_server.url)
+    yield RiderIndex(client, "helsinki", resolution=9, ttl_s=60)
+    await client.aclose()
+
+
+def scatter(n: int, seed: int, spread_deg: float = 0.05) -> list[tuple[str, float, float]]:
+    rng = random.Random(seed)
+    return [
+        (
+            f"r{i}",
+            CENTER.lat + rng.uniform(-spread_deg, spread_deg),
+            CENTER.lng + rng.uniform(-2 * spread_deg, 2 * spread_deg),
+        )
+        for i in range(n)
+    ]
+
+
+async def test_nearby_matches_brute_force(index: RiderIndex) -> None:
+    """Nearest-first results equal an exhaustive scan, for many query points and limits."""
+    t = now_ms()
+    riders = scatter(2_000, seed=7)
+    flags = await index.ingest([PositionFix(r, lat, lng, t) for r, lat, lng in riders], t)
+    assert flags == "a" * len(riders)
+    rng = random.Random(11)
+    for _ in range(40):
+        q = LatLng(CENTER.lat + rng.uniform(-0.05, 0.05), CENTER.lng + rng.uniform(-0.1, 0.1))
+        limit = rng.choice([1, 3, 10, 25])
+        radius = rng.choice([500.0, 2_000.0, 6_000.0])
+        got = await index.nearby(q, t, limit=limit, max_radius_m=radius)
+        exact = sorted(
+            (haversine_m(q.lat, q.lng, lat, lng), r)
+            for r, lat, lng in riders
+            if haversine_m(q.lat, q.lng, lat, lng) <= radius
+        )[:limit]
+        assert [r.rider_id for r in got] == [r for _, r in exact]
+        assert [r.distance_m for r in got] == pytest.approx([d for d, _ in exact])
+
+
+async def test_moving_rider_changes_cell_and_leaves_the_old_one(index: RiderIndex, redis_sync: redis.Redis) -> None:
+    """A rider is in exactly one cell set: the one of its newest position."""
+    t = now_ms()
+    await index.ingest([PositionFix("r1", 60.17, 24.94, t)], t)
+    await index.ingest([PositionFix("r1", 60.20, 24.90, t + 1000)], t + 1000)
+    cells = [k for k in redis_sync.keys("tc:{helsinki}:cell:*") if redis_sync.sismember(k, "r1")]
+    assert cells == [f"tc:{{helsinki}}:cell:{index.cell_of(60.20, 24.90)}"]
+
+
+async def test_out_of_order_fix_is_ignored(index: RiderIndex) -> None:
+    """A fix older than (or as old as) the stored one does not move the rider."""
+    t = now_ms()
+    assert await index.ingest([PositionFix("r1", 60.17, 24.94, t)], t) == "a"
+    assert await index.ingest([PositionFix("r1", 60.10, 24.80, t - 5_000), PositionFix("r1", 60.1, 24.8, t)], t) == "ss"
+    pos = await index.position_of("r1")
+    assert pos is not None and pos[0] == LatLng(60.17, 24.94)
+
+
+async def test_silent_riders_drop_out(index: RiderIndex, redis_sync: redis.Redis) -> None:
+    """Riders silent longer than the TTL are not found, and the sweep removes them from Redis."""
+    t = now_ms()
+    await index.ingest([PositionFix("old", 60.17, 24.94, t - 100_000)], t - 90_000)
+    await index.ingest([PositionFix("new", 60.171, 24.941, t)], t)
+    found = await index.nearby(CENTER, t, limit=5)
+    assert [r.rider_id for r in found] == ["new"]
+    assert await index.expire_silent(t) == 1
+    assert not redis_sync.exists("tc:{helsinki}:rider:old")
+    assert all(not redis_sync.sismember(k, "old") for k in redis_sync.keys("tc:{helsinki}:cell:*"))
+
+
+async def test_offline_and_busy_riders_are_not_available(index: RiderIndex) -> None:
+    """Offline riders leave the index; busy ones are found only when asked for everyone."""
+    t = now_ms()
+    await index.ingest(
+        [
+            PositionFix("a", 60.17, 24.94, t),
+            PositionFix("b", 60.1701, 24.9401, t, availability=Availability.BUSY),
+            PositionFix("c", 60.1702, 24.9402, t),
+        ],
+        t,
+    )
+    await index.ingest([PositionFix("c", 60.1702, 24.9402, t + 1, availability=Availability.OFFLINE)], t)
+    assert [r.rider_id for r in await index.nearby(CENTER, t, limit=5)] == ["a"]
+    everyone = await index.nearby(CENTER, t, limit=5, available_only=False)
+    assert sorted(r.rider_id for r in everyone) == ["a", "b"]
+
+
+async def test_widening_stops_at_the_reach_limit(index: RiderIndex) -> None:
+    """Riders beyond max_radius_m are never returned, however few are found."""
+    t = now_ms()
+    await index.ingest([PositionFix("far", 60.30, 24.94, t)], t)  # ~14.5 km north
+    assert await index.nearby(CENTER, t, limit=3, max_radius_m=5_000) == []
+    found = await index.nearby(CENTER, t, limit=3, max_radius_m=20_000)
+    assert [r.rider_id for r in found] == ["far"]
+
+
+async def test_every_key_carries_the_zone_hash_tag(index: RiderIndex, redis_sync: redis.Redis) -> None:
+    """Keys share the zone's Redis Cluster slot."""
+    t = now_ms()
+    await index.ingest([PositionFix(r, lat, lng, t) for r, lat, lng in scatter(50, seed=3)], t)
+    keys = redis_sync.keys("*")
+    assert keys and all(k.startswith("tc:{helsinki}:") for k in keys)
