@@ -100,6 +100,7 @@ class App:
         self.port = 0
         self._monitor: asyncio.Task[None] | None = None
         self.private_key_file: Path | None = None
+        self._closing = asyncio.Event()
 
     @property
     def redis_url(self) -> str:
@@ -177,7 +178,7 @@ class App:
         """Health follows Redis: NOT_SERVING while it is unreachable, SERVING again when it is back."""
         serving: bool | None = None
         assert self.redis is not None
-        while True:
+        while not self._closing.is_set():
             try:
                 ok = bool(await self.redis.ping())
             except REDIS_DOWN:
@@ -188,14 +189,14 @@ class App:
                 (log.info if ok else log.error)(
                     "redis %s: health %s", "reachable" if ok else "UNREACHABLE", "SERVING" if ok else "NOT_SERVING"
                 )
-            await asyncio.sleep(1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), timeout=1.0)
 
     async def stop(self) -> None:
         log.info("shutting down: health NOT_SERVING, draining calls for up to %.0f s", self.config.grace_s)
+        self._closing.set()
         if self._monitor is not None:
-            self._monitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._monitor
+            await self._monitor
         await self.health.enter_graceful_shutdown()
         if self.dispatcher is not None:
             # Ends the tick loop and open WatchAssignments streams, so only finite calls remain.

@@ -1,13 +1,12 @@
 import datetime
-from collections.abc import Iterable as _Iterable
-from collections.abc import Mapping as _Mapping
-from typing import ClassVar as _ClassVar
 
-from google.protobuf import descriptor as _descriptor
-from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -77,10 +76,10 @@ class LatLng(_message.Message):
     LNG_FIELD_NUMBER: _ClassVar[int]
     lat: float
     lng: float
-    def __init__(self, lat: float | None = ..., lng: float | None = ...) -> None: ...
+    def __init__(self, lat: _Optional[float] = ..., lng: _Optional[float] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("dropoff", "item_count", "merchant_id", "order_id", "pickup", "placed_at", "promised_at", "ready_at_hint")
+    __slots__ = ("order_id", "merchant_id", "pickup", "dropoff", "placed_at", "promised_at", "item_count", "ready_at_hint")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     PICKUP_FIELD_NUMBER: _ClassVar[int]
@@ -97,16 +96,16 @@ class Order(_message.Message):
     promised_at: _timestamp_pb2.Timestamp
     item_count: int
     ready_at_hint: _timestamp_pb2.Timestamp
-    def __init__(self, order_id: str | None = ..., merchant_id: str | None = ..., pickup: LatLng | _Mapping | None = ..., dropoff: LatLng | _Mapping | None = ..., placed_at: datetime.datetime | _timestamp_pb2.Timestamp | _Mapping | None = ..., promised_at: datetime.datetime | _timestamp_pb2.Timestamp | _Mapping | None = ..., item_count: int | None = ..., ready_at_hint: datetime.datetime | _timestamp_pb2.Timestamp | _Mapping | None = ...) -> None: ...
+    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., placed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., item_count: _Optional[int] = ..., ready_at_hint: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class AssignRidersRequest(_message.Message):
     __slots__ = ("orders",)
     ORDERS_FIELD_NUMBER: _ClassVar[int]
     orders: _containers.RepeatedCompositeFieldContainer[Order]
-    def __init__(self, orders: _Iterable[Order | _Mapping] | None = ...) -> None: ...
+    def __init__(self, orders: _Optional[_Iterable[_Union[Order, _Mapping]]] = ...) -> None: ...
 
 class AssignmentResult(_message.Message):
-    __slots__ = ("estimated_dropoff_at", "estimated_pickup_at", "order_id", "reason", "rider_id", "status")
+    __slots__ = ("order_id", "status", "rider_id", "estimated_pickup_at", "estimated_dropoff_at", "reason")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     RIDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -119,16 +118,16 @@ class AssignmentResult(_message.Message):
     estimated_pickup_at: _timestamp_pb2.Timestamp
     estimated_dropoff_at: _timestamp_pb2.Timestamp
     reason: str
-    def __init__(self, order_id: str | None = ..., status: OrderStatus | str | None = ..., rider_id: str | None = ..., estimated_pickup_at: datetime.datetime | _timestamp_pb2.Timestamp | _Mapping | None = ..., estimated_dropoff_at: datetime.datetime | _timestamp_pb2.Timestamp | _Mapping | None = ..., reason: str | None = ...) -> None: ...
+    def __init__(self, order_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., rider_id: _Optional[str] = ..., estimated_pickup_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., estimated_dropoff_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class AssignRidersResponse(_message.Message):
     __slots__ = ("results",)
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[AssignmentResult]
-    def __init__(self, results: _Iterable[AssignmentResult | _Mapping] | None = ...) -> None: ...
+    def __init__(self, results: _Optional[_Iterable[_Union[AssignmentResult, _Mapping]]] = ...) -> None: ...
 
 class PositionFix(_message.Message):
-    __slots__ = ("accuracy_m", "availability", "heading_deg", "position", "recorded_at", "rider_id", "speed_mps")
+    __slots__ = ("rider_id", "position", "recorded_at", "speed_mps", "heading_deg", "accuracy_m", "availability")
     RIDER_ID_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -143,16 +142,16 @@ class PositionFix(_message.Message):
     heading_deg: float
     accuracy_m: float
     availability: RiderAvailability
-    def __init__(self, rider_id: str | None = ..., position: LatLng | _Mapping | None = ..., recorded_at: datetime.datetime | _timestamp_pb2.Timestamp | _Mapping | None = ..., speed_mps: float | None = ..., heading_deg: float | None = ..., accuracy_m: float | None = ..., availability: RiderAvailability | str | None = ...) -> None: ...
+    def __init__(self, rider_id: _Optional[str] = ..., position: _Optional[_Union[LatLng, _Mapping]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., speed_mps: _Optional[float] = ..., heading_deg: _Optional[float] = ..., accuracy_m: _Optional[float] = ..., availability: _Optional[_Union[RiderAvailability, str]] = ...) -> None: ...
 
 class StreamRiderPositionsRequest(_message.Message):
     __slots__ = ("fixes",)
     FIXES_FIELD_NUMBER: _ClassVar[int]
     fixes: _containers.RepeatedCompositeFieldContainer[PositionFix]
-    def __init__(self, fixes: _Iterable[PositionFix | _Mapping] | None = ...) -> None: ...
+    def __init__(self, fixes: _Optional[_Iterable[_Union[PositionFix, _Mapping]]] = ...) -> None: ...
 
 class FixRejection(_message.Message):
-    __slots__ = ("field", "fix_index", "message_index", "reason")
+    __slots__ = ("message_index", "fix_index", "field", "reason")
     MESSAGE_INDEX_FIELD_NUMBER: _ClassVar[int]
     FIX_INDEX_FIELD_NUMBER: _ClassVar[int]
     FIELD_FIELD_NUMBER: _ClassVar[int]
@@ -161,10 +160,10 @@ class FixRejection(_message.Message):
     fix_index: int
     field: str
     reason: str
-    def __init__(self, message_index: int | None = ..., fix_index: int | None = ..., field: str | None = ..., reason: str | None = ...) -> None: ...
+    def __init__(self, message_index: _Optional[int] = ..., fix_index: _Optional[int] = ..., field: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class StreamRiderPositionsResponse(_message.Message):
-    __slots__ = ("accepted_count", "rejected_count", "rejections", "stale_count")
+    __slots__ = ("accepted_count", "rejected_count", "stale_count", "rejections")
     ACCEPTED_COUNT_FIELD_NUMBER: _ClassVar[int]
     REJECTED_COUNT_FIELD_NUMBER: _ClassVar[int]
     STALE_COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -173,18 +172,18 @@ class StreamRiderPositionsResponse(_message.Message):
     rejected_count: int
     stale_count: int
     rejections: _containers.RepeatedCompositeFieldContainer[FixRejection]
-    def __init__(self, accepted_count: int | None = ..., rejected_count: int | None = ..., stale_count: int | None = ..., rejections: _Iterable[FixRejection | _Mapping] | None = ...) -> None: ...
+    def __init__(self, accepted_count: _Optional[int] = ..., rejected_count: _Optional[int] = ..., stale_count: _Optional[int] = ..., rejections: _Optional[_Iterable[_Union[FixRejection, _Mapping]]] = ...) -> None: ...
 
 class WatchAssignmentsRequest(_message.Message):
-    __slots__ = ("resume_after_event_id", "rider_id")
+    __slots__ = ("rider_id", "resume_after_event_id")
     RIDER_ID_FIELD_NUMBER: _ClassVar[int]
     RESUME_AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     rider_id: str
     resume_after_event_id: str
-    def __init__(self, rider_id: str | None = ..., resume_after_event_id: str | None = ...) -> None: ...
+    def __init__(self, rider_id: _Optional[str] = ..., resume_after_event_id: _Optional[str] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("dropoff", "estimated_dropoff_at", "estimated_pickup_at", "item_count", "merchant_id", "offer_expires_at", "order_id", "pickup", "promised_at", "status")
+    __slots__ = ("order_id", "merchant_id", "pickup", "dropoff", "status", "item_count", "estimated_pickup_at", "estimated_dropoff_at", "offer_expires_at", "promised_at")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     PICKUP_FIELD_NUMBER: _ClassVar[int]
@@ -205,10 +204,10 @@ class Task(_message.Message):
     estimated_dropoff_at: _timestamp_pb2.Timestamp
     offer_expires_at: _timestamp_pb2.Timestamp
     promised_at: _timestamp_pb2.Timestamp
-    def __init__(self, order_id: str | None = ..., merchant_id: str | None = ..., pickup: LatLng | _Mapping | None = ..., dropoff: LatLng | _Mapping | None = ..., status: OrderStatus | str | None = ..., item_count: int | None = ..., estimated_pickup_at: datetime.datetime | _timestamp_pb2.Timestamp | _Mapping | None = ..., estimated_dropoff_at: datetime.datetime | _timestamp_pb2.Timestamp | _Mapping | None = ..., offer_expires_at: datetime.datetime | _timestamp_pb2.Timestamp | _Mapping | None = ..., promised_at: datetime.datetime | _timestamp_pb2.Timestamp | _Mapping | None = ...) -> None: ...
+    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., item_count: _Optional[int] = ..., estimated_pickup_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., estimated_dropoff_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., offer_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class TaskEvent(_message.Message):
-    __slots__ = ("event_id", "occurred_at", "task", "type")
+    __slots__ = ("event_id", "type", "task", "occurred_at")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
@@ -217,16 +216,16 @@ class TaskEvent(_message.Message):
     type: TaskEventType
     task: Task
     occurred_at: _timestamp_pb2.Timestamp
-    def __init__(self, event_id: str | None = ..., type: TaskEventType | str | None = ..., task: Task | _Mapping | None = ..., occurred_at: datetime.datetime | _timestamp_pb2.Timestamp | _Mapping | None = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[_Union[TaskEventType, str]] = ..., task: _Optional[_Union[Task, _Mapping]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class WatchAssignmentsResponse(_message.Message):
     __slots__ = ("event",)
     EVENT_FIELD_NUMBER: _ClassVar[int]
     event: TaskEvent
-    def __init__(self, event: TaskEvent | _Mapping | None = ...) -> None: ...
+    def __init__(self, event: _Optional[_Union[TaskEvent, _Mapping]] = ...) -> None: ...
 
 class UpdateTaskRequest(_message.Message):
-    __slots__ = ("action", "occurred_at", "order_id", "rider_id")
+    __slots__ = ("rider_id", "order_id", "action", "occurred_at")
     RIDER_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
@@ -235,13 +234,13 @@ class UpdateTaskRequest(_message.Message):
     order_id: str
     action: TaskAction
     occurred_at: _timestamp_pb2.Timestamp
-    def __init__(self, rider_id: str | None = ..., order_id: str | None = ..., action: TaskAction | str | None = ..., occurred_at: datetime.datetime | _timestamp_pb2.Timestamp | _Mapping | None = ...) -> None: ...
+    def __init__(self, rider_id: _Optional[str] = ..., order_id: _Optional[str] = ..., action: _Optional[_Union[TaskAction, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class UpdateTaskResponse(_message.Message):
     __slots__ = ("task",)
     TASK_FIELD_NUMBER: _ClassVar[int]
     task: Task
-    def __init__(self, task: Task | _Mapping | None = ...) -> None: ...
+    def __init__(self, task: _Optional[_Union[Task, _Mapping]] = ...) -> None: ...
 
 class CancelOrderRequest(_message.Message):
     __slots__ = ("order_id", "reason")
@@ -249,22 +248,22 @@ class CancelOrderRequest(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     reason: str
-    def __init__(self, order_id: str | None = ..., reason: str | None = ...) -> None: ...
+    def __init__(self, order_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class CancelOrderResponse(_message.Message):
     __slots__ = ("status",)
     STATUS_FIELD_NUMBER: _ClassVar[int]
     status: OrderStatus
-    def __init__(self, status: OrderStatus | str | None = ...) -> None: ...
+    def __init__(self, status: _Optional[_Union[OrderStatus, str]] = ...) -> None: ...
 
 class GetOrderRequest(_message.Message):
     __slots__ = ("order_id",)
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     order_id: str
-    def __init__(self, order_id: str | None = ...) -> None: ...
+    def __init__(self, order_id: _Optional[str] = ...) -> None: ...
 
 class OrderEvent(_message.Message):
-    __slots__ = ("note", "occurred_at", "rider_id", "status")
+    __slots__ = ("occurred_at", "status", "rider_id", "note")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     RIDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -273,10 +272,10 @@ class OrderEvent(_message.Message):
     status: OrderStatus
     rider_id: str
     note: str
-    def __init__(self, occurred_at: datetime.datetime | _timestamp_pb2.Timestamp | _Mapping | None = ..., status: OrderStatus | str | None = ..., rider_id: str | None = ..., note: str | None = ...) -> None: ...
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., rider_id: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class OrderDetails(_message.Message):
-    __slots__ = ("estimated_dropoff_at", "estimated_pickup_at", "history", "order", "reason", "rider_id", "status")
+    __slots__ = ("order", "status", "rider_id", "estimated_pickup_at", "estimated_dropoff_at", "reason", "history")
     ORDER_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     RIDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -291,10 +290,10 @@ class OrderDetails(_message.Message):
     estimated_dropoff_at: _timestamp_pb2.Timestamp
     reason: str
     history: _containers.RepeatedCompositeFieldContainer[OrderEvent]
-    def __init__(self, order: Order | _Mapping | None = ..., status: OrderStatus | str | None = ..., rider_id: str | None = ..., estimated_pickup_at: datetime.datetime | _timestamp_pb2.Timestamp | _Mapping | None = ..., estimated_dropoff_at: datetime.datetime | _timestamp_pb2.Timestamp | _Mapping | None = ..., reason: str | None = ..., history: _Iterable[OrderEvent | _Mapping] | None = ...) -> None: ...
+    def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., rider_id: _Optional[str] = ..., estimated_pickup_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., estimated_dropoff_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., history: _Optional[_Iterable[_Union[OrderEvent, _Mapping]]] = ...) -> None: ...
 
 class GetOrderResponse(_message.Message):
     __slots__ = ("order",)
     ORDER_FIELD_NUMBER: _ClassVar[int]
     order: OrderDetails
-    def __init__(self, order: OrderDetails | _Mapping | None = ...) -> None: ...
+    def __init__(self, order: _Optional[_Union[OrderDetails, _Mapping]] = ...) -> None: ...

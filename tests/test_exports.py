@@ -1,0 +1,50 @@
+"""Pins the public API of the packages other code may import from."""
+
+from __future__ import annotations
+
+import core
+import dispatch
+import dispatch.api
+import dispatch.policies
+
+
+def test_dispatch_exports() -> None:
+    """What `dispatch` offers to other packages, and nothing more."""
+    assert sorted(dispatch.__all__) == sorted(
+        [
+            "CITIES", "Availability", "City", "DispatchConfig", "DispatchPolicy", "Dispatcher", "IngestResult",
+            "LatLng", "NearbyRider", "OrderEvent", "OrderRecord", "OrderRequest", "OrderStatus", "PositionFix",
+            "RiderIndex", "StraightLineOracle", "TaskAction", "TaskEvent", "TaskEventType", "TickReport",
+            "TravelTimeOracle", "make_policy",
+        ]
+    )  # fmt: skip
+    for name in dispatch.__all__:
+        assert hasattr(dispatch, name), name
+
+
+def test_core_and_policy_exports() -> None:
+    """The error hierarchy and clock, and the policy plug-in surface."""
+    assert sorted(core.__all__) == sorted(
+        [
+            "Clock", "FailedPrecondition", "FieldViolation", "InvalidArgument", "ManualClock", "NotFound",
+            "PermissionDenied", "SystemClock", "TongchengError", "Unauthenticated", "Unavailable",
+        ]
+    )  # fmt: skip
+    assert sorted(dispatch.policies.__all__) == sorted(
+        ["POLICIES", "Candidate", "Decision", "DispatchBatch", "DispatchPolicy", "NearestAvailablePolicy",
+         "PendingOrder", "make_policy"]
+    )  # fmt: skip
+    assert dispatch.api.__all__ == ["DispatchServicer"]
+
+
+def test_engine_does_not_import_grpc() -> None:
+    """Only dispatch.api touches gRPC; the engine below it stays transport-free."""
+    import pathlib
+
+    root = pathlib.Path(dispatch.__file__).parent
+    offenders = [
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if "api" not in p.relative_to(root).parts and ("import grpc" in p.read_text() or "from grpc" in p.read_text())
+    ]
+    assert offenders == []
