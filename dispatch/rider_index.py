@@ -59,17 +59,21 @@ return table.concat(out)
 """
 
 # Riders of the given cells, with what a query needs to rank them. Silent riders (seen before
-# ARGV[2]) are skipped: the TTL holds exactly, not only after the next sweep.
+# ARGV[2]) are skipped: the TTL holds exactly, not only after the next sweep. With ARGV[3] == '1'
+# only riders free to take a task are returned (available, no task in hand), so a busy city does not
+# ship every busy rider to the dispatcher on every query.
 _CELLS_LUA = """
 local prefix = ARGV[1]
 local min_seen = tonumber(ARGV[2])
+local free_only = ARGV[3] == '1'
 local out = {}
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local members = redis.call('SMEMBERS', prefix .. 'cell:' .. ARGV[i])
   for _, id in ipairs(members) do
     local h = redis.call('HMGET', prefix .. 'rider:' .. id, 'lat', 'lng', 'av', 'seen', 'ts')
-    if h[4] and tonumber(h[4]) >= min_seen then
-      local tasks = redis.call('SCARD', prefix .. 'rider:' .. id .. ':tasks')
+    local alive = h[4] and tonumber(h[4]) >= min_seen
+    local tasks = alive and redis.call('SCARD', prefix .. 'rider:' .. id .. ':tasks') or 0
+    if alive and not (free_only and (h[3] ~= 'available' or tasks > 0)) then
       out[#out + 1] = id
       out[#out + 1] = h[1]
       out[#out + 1] = h[2]
@@ -182,7 +186,7 @@ class RiderIndex:
             step = 1 if k < 2 else max(1, k // 2)
             cells = [c for ring in range(k, min(k + step, max_k + 1)) for c in h3.grid_ring(origin, ring)]
             k += step
-            raw = await self._cells(args=[self.keys.prefix, min_seen, *cells])
+            raw = await self._cells(args=[self.keys.prefix, min_seen, "1" if available_only else "0", *cells])
             for i in range(0, len(raw), 6):
                 rider_id = raw[i]
                 av = Availability(raw[i + 3])

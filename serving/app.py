@@ -75,15 +75,18 @@ class ServerConfig:
 def redis_client(url: str) -> aioredis.Redis:
     """A client that fails fast when Redis is down (callers get UNAVAILABLE, not a hang) and
     reconnects by itself when it is back."""
-    return aioredis.Redis.from_url(
+    # A blocking pool: under a burst, callers queue for a connection (up to 2 s) instead of failing.
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
         decode_responses=True,
         socket_timeout=2.0,
         socket_connect_timeout=1.0,
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
         health_check_interval=15,
-        max_connections=256,
+        max_connections=128,
+        timeout=2.0,
     )
+    return aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
 
 
 class App:

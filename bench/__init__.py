@@ -1,0 +1,1 @@
+"""Ops tooling: the demo, benchmarks, and (later) replays and load generators."""
