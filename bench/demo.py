@@ -73,12 +73,14 @@ class RiderApp:
         self.lat, self.lng = random_point(rng, 3_000)
         self.target: tuple[float, float] | None = None
         self.arrived = asyncio.Event()
+        self.first_fix_sent = asyncio.Event()
 
     async def positions(self, stop: asyncio.Event) -> None:
         async def fixes():  # type: ignore[no-untyped-def]
             while not stop.is_set():
                 self._move(1.0)
                 self.stats.fixes_sent += 1
+                self.first_fix_sent.set()
                 yield pb.StreamRiderPositionsRequest(
                     fixes=[
                         pb.PositionFix(
@@ -114,8 +116,7 @@ class RiderApp:
 
     async def tasks(self, stop: asyncio.Event) -> None:
         # The app streams a position before it watches: the server knows riders by their positions.
-        while self.stats.fixes_sent == 0:
-            await asyncio.sleep(0.1)
+        await self.first_fix_sent.wait()
         await asyncio.sleep(1.5)
         feed = self.stub.WatchAssignments(pb.WatchAssignmentsRequest(rider_id=self.rider_id), metadata=self.metadata)
         stopping = asyncio.ensure_future(stop.wait())
@@ -196,7 +197,7 @@ async def order_service(
                     placed_at=ms_to_ts(now_ms()),
                     item_count=rng.randint(1, 5),
                     promised_at=ms_to_ts(now_ms() + 40 * 60_000),
-                )  # fmt: skip
+                )
             )
         pending.append(asyncio.create_task(submit(batch)))
         await asyncio.sleep(duration_s / batches)
