@@ -205,8 +205,7 @@ class Dispatcher:
 
     async def ingest(self, fixes: Sequence[PositionFix]) -> IngestResult:
         """Stores validated fixes of any riders and waits for the write."""
-        flags = await self.positions.submit(fixes)
-        return IngestResult(accepted=flags.count("a"), stale=flags.count("s"))
+        return await self.positions.write(fixes)
 
     async def update_task(
         self, rider_id: str, order_id: str, action: TaskAction, occurred_ms: int | None = None

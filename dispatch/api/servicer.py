@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections import deque
 from collections.abc import AsyncIterator
 
 import grpc
@@ -57,12 +55,7 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
         writer = dispatcher.positions
         availability = convert.AVAILABILITY_FROM_PB
         response = pb.StreamRiderPositionsResponse()
-        in_flight: deque[asyncio.Future[str]] = deque()
-
-        def settle(flags: str) -> None:
-            a = flags.count("a")
-            response.accepted_count += a
-            response.stale_count += len(flags) - a
+        ingest = writer.open_stream()
 
         def reject(message_index: int, fix_index: int, field: str, reason: str) -> None:
             response.rejected_count += 1
@@ -78,15 +71,15 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
             for j, f in enumerate(message.fixes):
                 if own_rider is not None and f.rider_id != own_rider:
                     raise PermissionDenied(f"rider {own_rider} may not report positions of rider {f.rider_id}")
+                if not f.HasField("position"):
+                    reject(message_index, j, "position", "required")
+                    continue
                 p = f.position
                 ts = f.recorded_at
                 recorded_ms = ts.seconds * 1000 + ts.nanos // 1_000_000
                 speed = f.speed_mps if f.HasField("speed_mps") else None
                 heading = f.heading_deg if f.HasField("heading_deg") else None
                 accuracy = f.accuracy_m if f.HasField("accuracy_m") else None
-                if not f.HasField("position"):
-                    reject(message_index, j, "position", "required")
-                    continue
                 bad = fix_violation(f.rider_id, p.lat, p.lng, recorded_ms, speed, heading, accuracy, now_ms, config)
                 if bad is not None:
                     reject(message_index, j, *bad)
@@ -97,13 +90,12 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
                     continue
                 fixes.append(PositionFix(f.rider_id, p.lat, p.lng, recorded_ms, speed, heading, accuracy, av))
             if fixes:
-                in_flight.append(writer.submit(fixes))
-                while in_flight and in_flight[0].done():
-                    settle(in_flight.popleft().result())
+                ingest.add(fixes)
                 await writer.wait_for_room()
             message_index += 1
-        for flags in await asyncio.gather(*in_flight):
-            settle(flags)
+        result = await ingest.drain()
+        response.accepted_count = result.accepted
+        response.stale_count = result.stale
         return response
 
     @rpc
