@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -21,8 +20,13 @@ from tongcheng.dispatch.v1 import dispatch_pb2_grpc
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
-if not SHARED.exists():  # pragma: no cover - said loudly once, data-driven tests skip themselves
-    warnings.warn(f"{SHARED} is absent: tests that read OSM or MDRP data will be SKIPPED", stacklevel=1)
+
+
+def pytest_report_header() -> list[str]:
+    """Says at the top of every run whether the shared OSM/MDRP data is there."""
+    if SHARED.exists():
+        return [f"shared data: {SHARED}"]
+    return [f"!!! shared data ABSENT at {SHARED}: tests that read OSM or MDRP data will be SKIPPED !!!"]
 
 
 @pytest.fixture(scope="session")
