@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
 
-
 def pytest_report_header() -> list[str]:
     """Says at the top of every run whether the shared OSM/MDRP data is there."""
     if SHARED.exists():
