@@ -35,7 +35,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         default=Path(_env("DATA_DIR", ".tongcheng")),
         help="embedded Redis data and dev keys (TONGCHENG_DATA_DIR)",
     )
-    p.add_argument("--city", default=_env("CITY", "helsinki"), help="city served (TONGCHENG_CITY)")
+    p.add_argument(
+        "--city",
+        default=_env("CITY", "helsinki"),
+        help="city served: helsinki, baltimore, liechtenstein, andorra, or a path to an .osm.pbf (TONGCHENG_CITY)",
+    )
     p.add_argument(
         "--tick-s",
         type=float,

@@ -24,13 +24,12 @@ import grpc
 
 from bench._server import ServerProcess
 from dispatch.api.convert import ms_to_ts
-from dispatch.config import CITIES
+from dispatch.config import City
 from dispatch.rider_index import haversine_m
 from serving.auth import Role
 from tongcheng.dispatch.v1 import dispatch_pb2 as pb
 from tongcheng.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 
-CITY = CITIES["helsinki"]
 # Rides run 30x faster than an e-bike's 4.2 m/s so that deliveries finish within the demo.
 TIME_COMPRESSION = 30
 DEMO_SPEED_MPS = 4.2 * TIME_COMPRESSION
@@ -40,12 +39,22 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def random_point(rng: random.Random, radius_m: float) -> tuple[float, float]:
-    r = radius_m * math.sqrt(rng.random())
+def demo_city() -> City:
+    """The default city's service area, from its road graph (built once, then cached)."""
+    from routing_data.build import load_or_build
+    from routing_data.cities import resolve, service_area
+
+    name, source = resolve("helsinki")
+    return service_area(load_or_build(source.pbf, name))
+
+
+def random_point(rng: random.Random, city: City, share: float) -> tuple[float, float]:
+    """A point within `share` of the city's service radius."""
+    r = city.service_radius_m * share * math.sqrt(rng.random())
     theta = rng.uniform(0, 2 * math.pi)
     dlat = r * math.cos(theta) / 111_320
-    dlng = r * math.sin(theta) / (111_320 * math.cos(math.radians(CITY.center.lat)))
-    return CITY.center.lat + dlat, CITY.center.lng + dlng
+    dlng = r * math.sin(theta) / (111_320 * math.cos(math.radians(city.center.lat)))
+    return city.center.lat + dlat, city.center.lng + dlng
 
 
 @dataclass
@@ -64,13 +73,15 @@ class Stats:
 class RiderApp:
     """One simulated rider: streams its position, watches its feed, works its tasks."""
 
-    def __init__(self, rider_id: str, channel: grpc.aio.Channel, token: str, rng: random.Random, stats: Stats):
+    def __init__(
+        self, rider_id: str, channel: grpc.aio.Channel, token: str, rng: random.Random, stats: Stats, city: City
+    ):
         self.rider_id = rider_id
         self.stub = pb_grpc.DispatchServiceStub(channel)
         self.metadata = (("authorization", f"Bearer {token}"),)
         self.rng = rng
         self.stats = stats
-        self.lat, self.lng = random_point(rng, 3_000)
+        self.lat, self.lng = random_point(rng, city, 0.8)
         self.target: tuple[float, float] | None = None
         self.arrived = asyncio.Event()
         self.first_fix_sent = asyncio.Event()
@@ -157,11 +168,17 @@ class RiderApp:
 
 
 async def order_service(
-    channel: grpc.aio.Channel, token: str, n_orders: int, duration_s: float, rng: random.Random, stats: Stats
+    channel: grpc.aio.Channel,
+    token: str,
+    n_orders: int,
+    duration_s: float,
+    rng: random.Random,
+    stats: Stats,
+    city: City,
 ) -> list[str]:
     stub = pb_grpc.DispatchServiceStub(channel)
     metadata = (("authorization", f"Bearer {token}"),)
-    merchants = [(f"m{i}", random_point(rng, 2_500)) for i in range(40)]
+    merchants = [(f"m{i}", random_point(rng, city, 0.7)) for i in range(40)]
     batches = max(1, int(duration_s / 2))
     per_batch = max(1, n_orders // batches)
     order_ids: list[str] = []
@@ -185,7 +202,7 @@ async def order_service(
         batch = []
         for _ in range(per_batch if b < batches - 1 else n_orders - per_batch * (batches - 1)):
             merchant_id, (plat, plng) = rng.choice(merchants)
-            dlat, dlng = random_point(rng, 3_500)
+            dlat, dlng = random_point(rng, city, 0.8)
             order_id = f"demo-{run_id}-{len(order_ids):04d}"
             order_ids.append(order_id)
             batch.append(
@@ -208,6 +225,7 @@ async def order_service(
 async def run(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
     stats = Stats()
+    city = demo_city()
     # A demo starts from an empty store, so that every run shows the same story.
     shutil.rmtree(args.data_dir / "redis", ignore_errors=True)
     server = ServerProcess(args.data_dir, "--tick-s", str(args.tick_s), "--city", "helsinki")
@@ -227,6 +245,7 @@ async def run(args: argparse.Namespace) -> int:
                     issuer.mint(Role.RIDER, f"rider-{i:03d}"),
                     random.Random(rng.random()),
                     stats,
+                    city,
                 )
                 for i in range(args.riders)
             ]
@@ -237,7 +256,7 @@ async def run(args: argparse.Namespace) -> int:
                 f"{args.riders} rider apps streaming positions; submitting {args.orders} orders over {args.duration_s:.0f} s ..."
             )
             order_ids = await order_service(
-                channel, issuer.mint(Role.ORDER_SERVICE), args.orders, args.duration_s, rng, stats
+                channel, issuer.mint(Role.ORDER_SERVICE), args.orders, args.duration_s, rng, stats, city
             )
             await asyncio.sleep(args.settle_s)  # let the last rides finish
             stop.set()

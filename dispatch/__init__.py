@@ -1,6 +1,6 @@
 """The dispatch engine: rider index, order flow, batch decisions. No gRPC below `dispatch.api`."""
 
-from dispatch.config import CITIES, City, DispatchConfig
+from dispatch.config import City, DispatchConfig
 from dispatch.dispatcher import Dispatcher, TickReport
 from dispatch.models import (
     Availability,
@@ -18,10 +18,9 @@ from dispatch.models import (
 )
 from dispatch.policies import DispatchPolicy, make_policy
 from dispatch.rider_index import RiderIndex
-from dispatch.travel import StraightLineOracle, TravelTimeOracle
+from dispatch.travel import LiveTraffic, StraightLineOracle, TravelTimeOracle
 
 __all__ = [
-    "CITIES",
     "Availability",
     "City",
     "DispatchConfig",
@@ -29,6 +28,7 @@ __all__ = [
     "Dispatcher",
     "IngestResult",
     "LatLng",
+    "LiveTraffic",
     "NearbyRider",
     "OrderEvent",
     "OrderRecord",

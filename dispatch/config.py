@@ -22,16 +22,6 @@ class City:
             raise ValueError("service_radius_m must be positive")
 
 
-# Service areas of the cities the project has OSM extracts for (centres from OSM, radii cover the
-# extract). The road-graph issue derives these from the .pbf bounds instead.
-CITIES: dict[str, City] = {
-    "helsinki": City("helsinki", LatLng(60.1699, 24.9384), 12_000),
-    "baltimore": City("baltimore", LatLng(39.2904, -76.6122), 10_000),
-    "liechtenstein": City("liechtenstein", LatLng(47.1410, 9.5209), 20_000),
-    "andorra": City("andorra", LatLng(42.5063, 1.5218), 20_000),
-}
-
-
 @dataclass(frozen=True)
 class DispatchConfig:
     """Every knob of the engine. Times in seconds, distances in metres."""
@@ -61,6 +51,8 @@ class DispatchConfig:
     candidates_per_order: int = 8
     # Longest pickup-to-dropoff straight-line distance served.
     max_delivery_distance_m: float = 15_000.0
+    # A pickup or drop-off farther than this from the nearest road is not served.
+    max_access_m: float = 500.0
     # Service times at the merchant and at the door (MDRP instances use 4 min each; urban
     # same-city deliveries are quicker to hand over).
     pickup_service_s: float = 120.0
@@ -76,7 +68,7 @@ class DispatchConfig:
             raise ValueError("h3_resolution must be within 0..15")
         for name in (
             "tick_s", "rider_ttl_s", "offer_timeout_s", "max_pending_s", "assign_wait_s",
-            "search_radius_m", "max_delivery_distance_m", "feed_poll_s", "max_clock_skew_s",
+            "search_radius_m", "max_delivery_distance_m", "max_access_m", "feed_poll_s", "max_clock_skew_s",
             "max_fix_age_s",
         ):  # fmt: skip
             if getattr(self, name) <= 0:

@@ -15,10 +15,11 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
+import h3
 import redis.asyncio as aioredis
 
 from core.clock import Clock
-from core.errors import FailedPrecondition, InvalidArgument, NotFound, TongchengError
+from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, TongchengError
 from dispatch.config import DispatchConfig
 from dispatch.ingest import PositionWriter
 from dispatch.models import (
@@ -34,7 +35,7 @@ from dispatch.order_flow import STEP_OF_ACTION, Step
 from dispatch.orders import OrderStore
 from dispatch.policies.base import Candidate, DispatchBatch, DispatchPolicy, PendingOrder
 from dispatch.rider_index import RiderIndex, haversine_m
-from dispatch.travel import TravelTimeOracle
+from dispatch.travel import LiveTraffic, TravelTimeOracle
 from dispatch.validation import check_orders
 
 log = logging.getLogger("tongcheng.dispatch")
@@ -43,6 +44,8 @@ log = logging.getLogger("tongcheng.dispatch")
 MAX_ORDERS_PER_TICK = 5_000
 # Concurrent candidate queries to Redis within a tick.
 CANDIDATE_QUERY_CONCURRENCY = 32
+# Live congestion factors ops may set: 0.2 (a road five times faster than its profile) to 20 (closed).
+MIN_TRAFFIC_FACTOR, MAX_TRAFFIC_FACTOR = 0.2, 20.0
 
 
 @dataclass
@@ -143,9 +146,12 @@ class Dispatcher:
         now_ms = self.clock.now_ms()
         check_orders(requests, now_ms, self.config)
         created = await self.orders.create_many(requests, now_ms)
+        fresh = [record.request for record, is_new in created if is_new]
+        access = self.oracle.access_distance_m([p for r in fresh for p in (r.pickup, r.dropoff)]) if fresh else []
+        access_of = {r.order_id: (float(access[2 * i]), float(access[2 * i + 1])) for i, r in enumerate(fresh)}
         records = []
         for record, is_new in created:
-            reason = self._refusal(record.request) if is_new else None
+            reason = self._refusal(record.request, access_of[record.order_id]) if is_new else None
             if reason is not None:
                 record, _ = await self.orders.apply(record.order_id, Step.REJECT_ORDER, now_ms, note=reason)
             records.append(record)
@@ -179,7 +185,7 @@ class Dispatcher:
                     if not waiting:
                         del self._waiters[oid]
 
-    def _refusal(self, r: OrderRequest) -> str | None:
+    def _refusal(self, r: OrderRequest, access_m: tuple[float, float]) -> str | None:
         """Why dispatch will not serve an order, or None."""
         city = self.config.city
         if haversine_m(r.pickup.lat, r.pickup.lng, city.center.lat, city.center.lng) > city.service_radius_m:
@@ -189,7 +195,36 @@ class Dispatcher:
         distance_m = haversine_m(r.pickup.lat, r.pickup.lng, r.dropoff.lat, r.dropoff.lng)
         if distance_m > self.config.max_delivery_distance_m:
             return f"drop-off is {distance_m / 1000:.1f} km from pickup (limit {self.config.max_delivery_distance_m / 1000:.1f} km)"
+        for what, metres in zip(("pickup", "drop-off"), access_m, strict=True):
+            if metres > self.config.max_access_m:
+                return f"{what} is {metres:.0f} m from the nearest road (limit {self.config.max_access_m:.0f} m)"
         return None
+
+    # Traffic ---------------------------------------------------------------------------------
+
+    def update_traffic(self, cells: Sequence[tuple[str, float]], reset: bool) -> tuple[int, int]:
+        """Live congestion from ops: a factor per H3 cell (any resolution); visible to the next tick.
+        Returns (roads changed, traffic version)."""
+        if not isinstance(self.oracle, LiveTraffic):
+            raise FailedPrecondition("this server's travel-time oracle takes no live traffic (no road graph)")
+        violations = []
+        for i, (cell, factor) in enumerate(cells):
+            if not h3.is_valid_cell(cell):
+                violations.append(FieldViolation(f"cells[{i}].h3_cell", f"{cell!r} is not an H3 cell"))
+            if not (MIN_TRAFFIC_FACTOR <= factor <= MAX_TRAFFIC_FACTOR):  # NaN fails too
+                violations.append(
+                    FieldViolation(f"cells[{i}].factor", f"must be within [{MIN_TRAFFIC_FACTOR}, {MAX_TRAFFIC_FACTOR}]")
+                )
+        if not cells and not reset:
+            violations.append(FieldViolation("cells", "name at least one cell, or reset"))
+        if violations:
+            raise InvalidArgument(violations)
+        if reset:
+            self.oracle.reset_live()
+        changed = self.oracle.set_cell_factors(dict(cells)) if cells else 0
+        log.info("traffic update: %d cells, reset=%s, %d roads changed, version %d", len(cells), reset, changed,
+                 self.oracle.version)  # fmt: skip
+        return changed, self.oracle.version
 
     async def get(self, order_id: str) -> OrderRecord:
         return await self.orders.get(order_id)

@@ -7,7 +7,7 @@ graph, a Euclidean one for MDRP instances, this straight-line one) is wiring, no
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -20,6 +20,25 @@ class TravelTimeOracle(Protocol):
 
     def matrix(self, sources: Sequence[LatLng], targets: Sequence[LatLng], depart_at_ms: int) -> np.ndarray:
         """A len(sources) x len(targets) array of travel times in seconds."""
+        ...
+
+    def access_distance_m(self, points: Sequence[LatLng]) -> np.ndarray:
+        """How far each point lies from the network the oracle routes on (0 where it routes anywhere)."""
+        ...
+
+
+@runtime_checkable
+class LiveTraffic(Protocol):
+    """An oracle that takes live congestion: factors (time multipliers) per H3 cell of any resolution."""
+
+    version: int
+
+    def set_cell_factors(self, cells: dict[str, float]) -> int:
+        """Applies factors to every road whose midpoint lies in each cell; returns roads changed."""
+        ...
+
+    def reset_live(self) -> None:
+        """Drops every live factor."""
         ...
 
 
@@ -36,7 +55,7 @@ def haversine_matrix_m(sources: Sequence[LatLng], targets: Sequence[LatLng]) -> 
 class StraightLineOracle:
     """Great-circle distance times a detour factor, at a constant speed.
 
-    Stands in until the road graph serves the city. 1.3 is the typical circuity of urban road
+    For places without a road graph, and a baseline for the road oracle. 1.3 is the typical circuity of urban road
     networks (Ballou, Rahardja and Sakai 2002 measured 1.2-1.4 across cities); 4.2 m/s (15 km/h) is
     an e-bike's door-to-door average in city traffic, stops included.
     """
@@ -49,3 +68,6 @@ class StraightLineOracle:
 
     def matrix(self, sources: Sequence[LatLng], targets: Sequence[LatLng], depart_at_ms: int) -> np.ndarray:
         return haversine_matrix_m(sources, targets) * (self.detour_factor / self.speed_mps)
+
+    def access_distance_m(self, points: Sequence[LatLng]) -> np.ndarray:
+        return np.zeros(len(points))

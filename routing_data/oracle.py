@@ -7,6 +7,8 @@ live congestion) is a re-customisation of milliseconds, or a partial update of t
 never a rebuild. Queries are exact (no heuristic error). Measured against one full scipy Dijkstra
 per source on the same integer weights in `bench.travel_times`.
 
+Metrics are cached per (mode, hour) for the hours in use, at most MAX_HOURS_CACHED per mode.
+
 The only module that imports routingkit_cch.
 """
 
@@ -34,9 +36,11 @@ EARTH_RADIUS_M = 6_371_008.8
 MS = 1000.0
 # Live factors outside this range are refused: a road 20x slower is closed, say so with the factor cap.
 MIN_FACTOR, MAX_FACTOR = 0.2, 20.0
-# Above this share of a metric's arcs a full re-customisation is faster than a partial update
-# (measured: on a 200k-node city a reset takes ~50 ms, a partial update of 1 % of arcs ~180 ms).
-PARTIAL_UPDATE_SHARE = 0.001
+# Every weight change re-customises the metric in full. RoutingKit's partial updater is faster only
+# below ~0.1 % of arcs (measured on a 200k-node city: reset ~50 ms, partial update of 1 % ~180 ms), and
+# its binding is bound to the thread that created it, which the server's thread hand-offs break.
+# Hours of metrics kept per mode (the current hour and the next, in practice).
+MAX_HOURS_CACHED = 3
 # Queries in more than this many sweeps run on two threads (the bindings release the GIL).
 THREADED_SWEEPS = 200
 
@@ -72,7 +76,6 @@ class _ModeNet:
         self.tree = cKDTree(_unit_xyz(graph.node_lat[self.nodes], graph.node_lng[self.nodes]))
         self.metrics: dict[int, rk.CCHMetric] = {}
         self.weights: dict[int, np.ndarray] = {}
-        self.updater = rk.CCHMetricPartialUpdater(self.cch)
         # Position of each graph arc among this mode's arcs (-1: not the mode's).
         self.local = np.full(graph.arc_count, -1, dtype=np.int64)
         self.local[self.arcs] = np.arange(len(self.arcs))
@@ -117,6 +120,10 @@ class RoadNetworkOracle:
         chord, idx = net.tree.query(_unit_xyz(lat, lng))
         return net.nodes[idx], 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, chord / 2))
 
+    def access_distance_m(self, points: Sequence[LatLng], mode: Mode | None = None) -> np.ndarray:
+        """Distance from each point to its snapped node (TravelTimeOracle)."""
+        return self.snap_many(points, mode)[1]
+
     def snap(self, lat: float, lng: float, mode: Mode | None = None) -> Snap:
         nodes, dists = self.snap_many([LatLng(lat, lng)], mode)
         return Snap(int(nodes[0]), float(dists[0]))
@@ -138,6 +145,9 @@ class RoadNetworkOracle:
     def _metric(self, net: _ModeNet, hour: int) -> rk.CCHMetric:
         metric = net.metrics.get(hour)
         if metric is None:
+            while len(net.metrics) >= MAX_HOURS_CACHED:  # a traffic change re-customises every cached hour
+                oldest = next(iter(net.metrics))
+                del net.metrics[oldest], net.weights[oldest]
             weights = self._weights_ms(net, hour)
             metric = net.metrics[hour] = rk.CCHMetric(net.cch, weights.tolist())
             net.weights[hour] = weights
@@ -280,10 +290,7 @@ class RoadNetworkOracle:
                     continue
             for hour, metric in net.metrics.items():
                 weights = self._weights_ms(net, hour)
-                if local is not None and local.size <= PARTIAL_UPDATE_SHARE * len(net.arcs):
-                    net.updater.apply(metric, {int(a): int(weights[a]) for a in local})
-                else:
-                    metric.reset(weights.tolist())
+                metric.reset(weights.tolist())
                 net.weights[hour] = weights
 
     def close(self) -> None:

@@ -23,10 +23,10 @@ from redis.backoff import ExponentialBackoff
 
 from core.clock import Clock, SystemClock
 from dispatch.api.servicer import DispatchServicer
-from dispatch.config import CITIES, DispatchConfig
+from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher
 from dispatch.policies import make_policy
-from dispatch.travel import StraightLineOracle
+from routing_data.cities import load_city, resolve
 from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
 from serving.embedded_redis import EmbeddedRedis
 from serving.status import REDIS_DOWN
@@ -64,8 +64,7 @@ class ServerConfig:
         unknown = set(self.services) - set(KNOWN_SERVICES)
         if unknown or not self.services:
             raise ValueError(f"--services takes a comma list of {', '.join(KNOWN_SERVICES)}; got {self.services}")
-        if self.city not in CITIES:
-            raise ValueError(f"unknown city {self.city!r} (known: {', '.join(sorted(CITIES))})")
+        resolve(self.city)  # a known city with its extract present, or a path to a .pbf
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("--tls-cert and --tls-key go together")
         if not 0 <= self.port <= 65535:
@@ -98,6 +97,7 @@ class App:
         self.embedded_redis: EmbeddedRedis | None = None
         self.redis: aioredis.Redis | None = None
         self.dispatcher: Dispatcher | None = None
+        self.oracle = None
         self.health = HealthServicer()
         self.server: grpc.aio.Server | None = None
         self.port = 0
@@ -141,13 +141,18 @@ class App:
         )
         served = [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME]
         if "dispatch" in cfg.services:
+            city, oracle = await asyncio.to_thread(load_city, cfg.city)
+            log.info(
+                "road graph of %s: %d nodes, %d arcs; service area %.1f km around %.4f,%.4f",
+                city.name, oracle.graph.node_count, oracle.graph.arc_count, city.service_radius_m / 1000,
+                city.center.lat, city.center.lng,
+            )  # fmt: skip
+            self.oracle = oracle
             dispatch_config = DispatchConfig(
-                city=CITIES[cfg.city], tick_s=cfg.tick_s, h3_resolution=cfg.h3_resolution,
+                city=city, tick_s=cfg.tick_s, h3_resolution=cfg.h3_resolution,
                 rider_ttl_s=cfg.rider_ttl_s, **cfg.dispatch_overrides,  # type: ignore[arg-type]
             )  # fmt: skip
-            self.dispatcher = Dispatcher(
-                self.redis, dispatch_config, self.clock, StraightLineOracle(), make_policy(cfg.policy)
-            )
+            self.dispatcher = Dispatcher(self.redis, dispatch_config, self.clock, oracle, make_policy(cfg.policy))
             dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(DispatchServicer(self.dispatcher, auth), server)
             served.append(DISPATCH_SERVICE)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
@@ -212,4 +217,6 @@ class App:
             await self.redis.aclose()
         if self.embedded_redis is not None:
             await asyncio.to_thread(self.embedded_redis.stop)
+        if self.oracle is not None:
+            self.oracle.close()
         log.info("stopped")

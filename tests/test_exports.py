@@ -12,8 +12,8 @@ def test_dispatch_exports() -> None:
     """What `dispatch` offers to other packages, and nothing more."""
     assert sorted(dispatch.__all__) == sorted(
         [
-            "CITIES", "Availability", "City", "DispatchConfig", "DispatchPolicy", "Dispatcher", "IngestResult",
-            "LatLng", "NearbyRider", "OrderEvent", "OrderRecord", "OrderRequest", "OrderStatus", "PositionFix",
+            "Availability", "City", "DispatchConfig", "DispatchPolicy", "Dispatcher", "IngestResult",
+            "LatLng", "LiveTraffic", "NearbyRider", "OrderEvent", "OrderRecord", "OrderRequest", "OrderStatus", "PositionFix",
             "RiderIndex", "StraightLineOracle", "TaskAction", "TaskEvent", "TaskEventType", "TickReport",
             "TravelTimeOracle", "make_policy",
         ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 
@@ -164,3 +165,12 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
             raise PermissionDenied(f"order {request.order_id} is not a task of rider {caller.subject_id}")
         history = await self._dispatcher.orders.history(request.order_id)
         return pb.GetOrderResponse(order=convert.details_to_pb(record, history))
+
+    @rpc
+    async def UpdateTraffic(
+        self, request: pb.UpdateTrafficRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateTrafficResponse:
+        self._caller(context).require(Role.OPS)
+        cells = [(c.h3_cell, c.factor) for c in request.cells]
+        changed, version = await asyncio.to_thread(self._dispatcher.update_traffic, cells, request.reset)
+        return pb.UpdateTrafficResponse(roads_changed=changed, traffic_version=version)

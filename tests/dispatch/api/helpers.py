@@ -13,8 +13,8 @@ from dispatch.api.convert import ms_to_ts
 from tests.conftest import Caller, now_ms
 from tongcheng.dispatch.v1 import dispatch_pb2 as pb
 
-KAMPPI = (60.1688, 24.9314)  # a pickup in central Helsinki
-TOOLO = (60.1765, 24.9240)  # a drop-off 1 km north-west
+KAMPPI = (60.1700, 24.9420)  # a pickup in the default city (central Helsinki extract)
+TOOLO = (60.1760, 24.9480)  # a drop-off 700 m north-east
 
 
 def order(

@@ -23,7 +23,7 @@ async def place_riders(as_role, riders: dict[str, tuple[float, float]]) -> None:
 
 async def test_assign_riders_offers_the_nearest_rider(app: App, as_role) -> None:  # type: ignore[no-untyped-def]
     """An order goes to the nearest available rider, with pickup and drop-off estimates."""
-    await place_riders(as_role, {"near": (60.1690, 24.9320), "far": (60.1800, 24.9600)})
+    await place_riders(as_role, {"near": (60.1702, 24.9425), "far": (60.1775, 24.9520)})
     svc = as_role(Role.ORDER_SERVICE)
     reply = await svc.stub.AssignRiders(pb.AssignRidersRequest(orders=[order("o1")]), metadata=svc.metadata, timeout=5)
     [result] = reply.results
@@ -35,7 +35,7 @@ async def test_assign_riders_offers_the_nearest_rider(app: App, as_role) -> None
 
 async def test_assign_riders_is_idempotent(app: App, as_role, redis_sync: redis.Redis) -> None:  # type: ignore[no-untyped-def]
     """Resubmitting an order returns its current state and never makes a second assignment."""
-    await place_riders(as_role, {"a": (60.1690, 24.9320), "b": (60.1691, 24.9321)})
+    await place_riders(as_role, {"a": (60.1702, 24.9425), "b": (60.1703, 24.9426)})
     svc = as_role(Role.ORDER_SERVICE)
     first_order = order("o1")
     first = await svc.stub.AssignRiders(pb.AssignRidersRequest(orders=[first_order]), metadata=svc.metadata, timeout=5)
@@ -55,7 +55,7 @@ async def test_assign_riders_is_idempotent(app: App, as_role, redis_sync: redis.
 
 async def test_batch_assigns_distinct_riders(app: App, as_role) -> None:  # type: ignore[no-untyped-def]
     """One batch never offers two orders to one rider; extra orders stay pending."""
-    await place_riders(as_role, {"a": (60.1690, 24.9320), "b": (60.1700, 24.9330)})
+    await place_riders(as_role, {"a": (60.1702, 24.9425), "b": (60.1706, 24.9430)})
     svc = as_role(Role.ORDER_SERVICE)
     reply = await svc.stub.AssignRiders(
         pb.AssignRidersRequest(orders=[order(f"o{i}") for i in range(3)]), metadata=svc.metadata, timeout=1.5
@@ -71,7 +71,7 @@ async def test_undecided_orders_answer_pending_at_the_deadline(app: App, as_role
     svc = as_role(Role.ORDER_SERVICE)
     reply = await svc.stub.AssignRiders(pb.AssignRidersRequest(orders=[order("o1")]), metadata=svc.metadata, timeout=1)
     assert reply.results[0].status == pb.ORDER_STATUS_PENDING
-    await place_riders(as_role, {"late": (60.1690, 24.9320)})
+    await place_riders(as_role, {"late": (60.1702, 24.9425)})
     for _ in range(50):
         got = await svc.stub.GetOrder(pb.GetOrderRequest(order_id="o1"), metadata=svc.metadata)
         if got.order.status == pb.ORDER_STATUS_ASSIGNED:
@@ -114,7 +114,7 @@ async def test_stream_counts_accepted_rejected_and_stale(app: App, as_role) -> N
 async def test_watch_update_and_complete_a_task(app: App, as_role) -> None:  # type: ignore[no-untyped-def]
     """A rider sees its offer, accepts, arrives, picks up and delivers; GetOrder shows the history."""
     rider = as_role(Role.RIDER, "r1")
-    await stream_fixes(rider, [[fix("r1", 60.1690, 24.9320)]])
+    await stream_fixes(rider, [[fix("r1", 60.1702, 24.9425)]])
     watch = rider.stub.WatchAssignments(pb.WatchAssignmentsRequest(rider_id="r1"), metadata=rider.metadata)
     svc = as_role(Role.ORDER_SERVICE)
     await svc.stub.AssignRiders(pb.AssignRidersRequest(orders=[order("o1")]), metadata=svc.metadata, timeout=5)
@@ -149,7 +149,7 @@ async def test_watch_update_and_complete_a_task(app: App, as_role) -> None:  # t
 async def test_repeated_step_is_a_noop_and_illegal_step_fails_precondition(app: App, as_role) -> None:  # type: ignore[no-untyped-def]
     """Accepting twice is harmless; delivering before pickup is FAILED_PRECONDITION."""
     rider = as_role(Role.RIDER, "r1")
-    await stream_fixes(rider, [[fix("r1", 60.1690, 24.9320)]])
+    await stream_fixes(rider, [[fix("r1", 60.1702, 24.9425)]])
     svc = as_role(Role.ORDER_SERVICE)
     await svc.stub.AssignRiders(pb.AssignRidersRequest(orders=[order("o1")]), metadata=svc.metadata, timeout=5)
     accept = pb.UpdateTaskRequest(rider_id="r1", order_id="o1", action=pb.TASK_ACTION_ACCEPT)
@@ -165,7 +165,7 @@ async def test_repeated_step_is_a_noop_and_illegal_step_fails_precondition(app: 
 
 async def test_rejected_offer_goes_to_another_rider(app: App, as_role) -> None:  # type: ignore[no-untyped-def]
     """A rejection puts the order back in the pool at once; the next tick offers it to someone else."""
-    await place_riders(as_role, {"r1": (60.1690, 24.9320), "r2": (60.1720, 24.9400)})
+    await place_riders(as_role, {"r1": (60.1702, 24.9425), "r2": (60.1725, 24.9460)})
     svc = as_role(Role.ORDER_SERVICE)
     reply = await svc.stub.AssignRiders(pb.AssignRidersRequest(orders=[order("o1")]), metadata=svc.metadata, timeout=5)
     assert reply.results[0].rider_id == "r1"
@@ -201,7 +201,7 @@ async def test_unanswered_offer_expires_back_to_the_pool(tmp_path, redis_server,
         async with grpc.aio.insecure_channel(f"127.0.0.1:{application.port}") as ch:
             rider = Caller(ch, issuer.mint(Role.RIDER, "r1"))
             svc = Caller(ch, issuer.mint(Role.ORDER_SERVICE))
-            await stream_fixes(rider, [[fix("r1", 60.1690, 24.9320)]])
+            await stream_fixes(rider, [[fix("r1", 60.1702, 24.9425)]])
             watch = rider.stub.WatchAssignments(pb.WatchAssignmentsRequest(rider_id="r1"), metadata=rider.metadata)
             await svc.stub.AssignRiders(pb.AssignRidersRequest(orders=[order("o1")]), metadata=svc.metadata, timeout=5)
             assert (await next_event(watch)).type == pb.TASK_EVENT_TYPE_OFFERED
@@ -217,7 +217,7 @@ async def test_unanswered_offer_expires_back_to_the_pool(tmp_path, redis_server,
 async def test_watch_resumes_after_an_event_id(app: App, as_role) -> None:  # type: ignore[no-untyped-def]
     """A reconnecting rider passes its last event id and gets exactly the events it missed."""
     rider = as_role(Role.RIDER, "r1")
-    await stream_fixes(rider, [[fix("r1", 60.1690, 24.9320)]])
+    await stream_fixes(rider, [[fix("r1", 60.1702, 24.9425)]])
     watch = rider.stub.WatchAssignments(pb.WatchAssignmentsRequest(rider_id="r1"), metadata=rider.metadata)
     svc = as_role(Role.ORDER_SERVICE)
     await svc.stub.AssignRiders(pb.AssignRidersRequest(orders=[order("o1")]), metadata=svc.metadata, timeout=5)
@@ -240,7 +240,7 @@ async def test_watch_resumes_after_an_event_id(app: App, as_role) -> None:  # ty
 async def test_cancel_order(app: App, as_role) -> None:  # type: ignore[no-untyped-def]
     """Cancelling tells the rider; after pickup, cancelling is FAILED_PRECONDITION."""
     rider = as_role(Role.RIDER, "r1")
-    await stream_fixes(rider, [[fix("r1", 60.1690, 24.9320)]])
+    await stream_fixes(rider, [[fix("r1", 60.1702, 24.9425)]])
     watch = rider.stub.WatchAssignments(pb.WatchAssignmentsRequest(rider_id="r1"), metadata=rider.metadata)
     svc = as_role(Role.ORDER_SERVICE)
     await svc.stub.AssignRiders(pb.AssignRidersRequest(orders=[order("o1")]), metadata=svc.metadata, timeout=5)

@@ -45,7 +45,7 @@ async def test_redis_outage_and_recovery(  # type: ignore[no-untyped-def]
         for call in (
             svc.stub.AssignRiders(pb.AssignRidersRequest(orders=[order("during")]), metadata=svc.metadata, timeout=5),
             svc.stub.GetOrder(pb.GetOrderRequest(order_id="before"), metadata=svc.metadata, timeout=5),
-            stream_fixes(ops, [[fix("r1", 60.1690, 24.9320)]]),
+            stream_fixes(ops, [[fix("r1", 60.1702, 24.9425)]]),
         ):
             with pytest.raises(grpc.aio.AioRpcError) as err:
                 await call
@@ -56,7 +56,7 @@ async def test_redis_outage_and_recovery(  # type: ignore[no-untyped-def]
         await asyncio.to_thread(redis_server.start)
 
     await wait_health(channel, health_pb2.HealthCheckResponse.SERVING)
-    result = await stream_fixes(ops, [[fix("r1", 60.1690, 24.9320)]])
+    result = await stream_fixes(ops, [[fix("r1", 60.1702, 24.9425)]])
     assert result.accepted_count == 1
     for _ in range(50):
         got = await svc.stub.GetOrder(pb.GetOrderRequest(order_id="before"), metadata=svc.metadata)

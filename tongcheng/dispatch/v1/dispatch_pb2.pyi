@@ -297,3 +297,27 @@ class GetOrderResponse(_message.Message):
     ORDER_FIELD_NUMBER: _ClassVar[int]
     order: OrderDetails
     def __init__(self, order: _Optional[_Union[OrderDetails, _Mapping]] = ...) -> None: ...
+
+class CellCongestion(_message.Message):
+    __slots__ = ("h3_cell", "factor")
+    H3_CELL_FIELD_NUMBER: _ClassVar[int]
+    FACTOR_FIELD_NUMBER: _ClassVar[int]
+    h3_cell: str
+    factor: float
+    def __init__(self, h3_cell: _Optional[str] = ..., factor: _Optional[float] = ...) -> None: ...
+
+class UpdateTrafficRequest(_message.Message):
+    __slots__ = ("cells", "reset")
+    CELLS_FIELD_NUMBER: _ClassVar[int]
+    RESET_FIELD_NUMBER: _ClassVar[int]
+    cells: _containers.RepeatedCompositeFieldContainer[CellCongestion]
+    reset: bool
+    def __init__(self, cells: _Optional[_Iterable[_Union[CellCongestion, _Mapping]]] = ..., reset: _Optional[bool] = ...) -> None: ...
+
+class UpdateTrafficResponse(_message.Message):
+    __slots__ = ("roads_changed", "traffic_version")
+    ROADS_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    TRAFFIC_VERSION_FIELD_NUMBER: _ClassVar[int]
+    roads_changed: int
+    traffic_version: int
+    def __init__(self, roads_changed: _Optional[int] = ..., traffic_version: _Optional[int] = ...) -> None: ...

@@ -65,6 +65,11 @@ class DispatchServiceStub:
                 request_serializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.GetOrderRequest.SerializeToString,
                 response_deserializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.GetOrderResponse.FromString,
                 _registered_method=True)
+        self.UpdateTraffic = channel.unary_unary(
+                '/tongcheng.dispatch.v1.DispatchService/UpdateTraffic',
+                request_serializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.UpdateTrafficRequest.SerializeToString,
+                response_deserializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.UpdateTrafficResponse.FromString,
+                _registered_method=True)
 
 
 class DispatchServiceServicer:
@@ -116,6 +121,14 @@ class DispatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateTraffic(self, request, context):
+        """UpdateTraffic sets live congestion (ops only): travel-time factors per H3 cell, applied to every
+        road whose midpoint lies in the cell, visible to the next batch decision.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DispatchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -148,6 +161,11 @@ def add_DispatchServiceServicer_to_server(servicer, server):
                     servicer.GetOrder,
                     request_deserializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.GetOrderRequest.FromString,
                     response_serializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.GetOrderResponse.SerializeToString,
+            ),
+            'UpdateTraffic': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTraffic,
+                    request_deserializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.UpdateTrafficRequest.FromString,
+                    response_serializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.UpdateTrafficResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -313,6 +331,33 @@ class DispatchService:
             '/tongcheng.dispatch.v1.DispatchService/GetOrder',
             tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.GetOrderRequest.SerializeToString,
             tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.GetOrderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTraffic(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongcheng.dispatch.v1.DispatchService/UpdateTraffic',
+            tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.UpdateTrafficRequest.SerializeToString,
+            tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.UpdateTrafficResponse.FromString,
             options,
             channel_credentials,
             insecure,
