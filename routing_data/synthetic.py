@@ -36,8 +36,8 @@ def synthetic_city(
 ) -> RoadGraph:
     """A city of about `nodes` graph nodes around `center` (default: Shanghai's People's Square)."""
     rng = np.random.default_rng(seed)
-    # Each intersection starts ~1.8 kept street segments, each bringing shape_nodes_mean shape nodes.
-    side = max(3, round(math.sqrt(nodes / (1 + 1.8 * shape_nodes_mean))))
+    # Each intersection starts ~1.75 kept street segments (measured), each with shape_nodes_mean shape nodes.
+    side = max(3, round(math.sqrt(nodes / (1 + 1.75 * shape_nodes_mean))))
     n_int = side * side
     rows, cols = np.divmod(np.arange(n_int), side)
     jitter = rng.uniform(-0.2, 0.2, size=(2, n_int)) * block_m
