@@ -62,6 +62,10 @@ class DispatchConfig:
     feed_poll_s: float = 2.0
     # Events kept per rider feed (approximate trim).
     feed_max_len: int = 1_000
+    # How often congestion learned from riders' reported speeds is applied to the road graph (0: never),
+    # and which share of fixes is sampled for it.
+    learn_traffic_s: float = 60.0
+    speed_sample_every: int = 4
 
     def __post_init__(self) -> None:
         if not 0 <= self.h3_resolution <= 15:
@@ -75,6 +79,8 @@ class DispatchConfig:
                 raise ValueError(f"{name} must be positive")
         if self.max_batch_orders < 1 or self.candidates_per_order < 1:
             raise ValueError("max_batch_orders and candidates_per_order must be at least 1")
+        if self.learn_traffic_s < 0 or self.speed_sample_every < 1:
+            raise ValueError("learn_traffic_s must not be negative and speed_sample_every must be at least 1")
         if self.pickup_service_s < 0 or self.dropoff_service_s < 0:
             raise ValueError("service times must not be negative")
 

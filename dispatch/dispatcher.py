@@ -35,6 +35,7 @@ from dispatch.order_flow import STEP_OF_ACTION, Step
 from dispatch.orders import OrderStore
 from dispatch.policies.base import Candidate, DispatchBatch, DispatchPolicy, PendingOrder
 from dispatch.rider_index import RiderIndex, haversine_m
+from dispatch.speeds import ObservedSpeeds
 from dispatch.travel import LiveTraffic, TravelTimeOracle
 from dispatch.validation import check_orders
 
@@ -59,6 +60,7 @@ class TickReport:
     offers_expired: int = 0
     riders_expired: int = 0
     conflicts: int = 0
+    roads_relearned: int = 0
     solve_s: float = 0.0
     total_s: float = 0.0
     decided: list[str] = field(default_factory=list)
@@ -81,7 +83,11 @@ class Dispatcher:
         self.policy = policy
         self.index = RiderIndex(client, config.zone, config.h3_resolution, config.rider_ttl_s)
         self.orders = OrderStore(client, config.zone, config.feed_max_len)
-        self.positions = PositionWriter(self.index, clock)
+        self.speeds = ObservedSpeeds()
+        self.positions = PositionWriter(self.index, clock, on_written=self._sample_speeds)
+        self._ops_cells: set[str] = set()
+        self._learned_cells: dict[str, float] = {}
+        self._last_learned_ms = 0
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._feed_signals: dict[str, asyncio.Event] = {}
         self._stopping = asyncio.Event()
@@ -221,7 +227,12 @@ class Dispatcher:
             raise InvalidArgument(violations)
         if reset:
             self.oracle.reset_live()
+            self._ops_cells.clear()
+            self._learned_cells.clear()
         changed = self.oracle.set_cell_factors(dict(cells)) if cells else 0
+        # Ops' word beats what rider speeds suggest: learned factors keep off these cells.
+        self._ops_cells.update(cell for cell, factor in cells if factor != 1.0)
+        self._ops_cells.difference_update(cell for cell, factor in cells if factor == 1.0)
         log.info("traffic update: %d cells, reset=%s, %d roads changed, version %d", len(cells), reset, changed,
                  self.oracle.version)  # fmt: skip
         return changed, self.oracle.version
@@ -277,6 +288,29 @@ class Dispatcher:
                 except TimeoutError:
                     pass
 
+    def _sample_speeds(self, fixes: list[PositionFix], flags: str) -> None:
+        """Feeds a sample of the accepted fixes that carry a speed into the congestion learner."""
+        every = self.config.speed_sample_every
+        for i in range(0, len(fixes), every):
+            f = fixes[i]
+            if f.speed_mps is not None and flags[i] == "a":
+                self.speeds.observe(f.lat, f.lng, f.speed_mps, f.recorded_at_ms)
+
+    def learn_traffic(self, now_ms: int) -> int:
+        """Applies congestion learned from rider speeds (outside cells ops set); returns roads changed."""
+        if not isinstance(self.oracle, LiveTraffic):
+            return 0
+        observed = self.speeds.mean_speeds(now_ms)
+        cells = [c for c in observed if c not in self._ops_cells]
+        learned = self.speeds.factors(self.oracle.free_flow_speed_mps(cells), now_ms)
+        learned = {c: f for c, f in learned.items() if c not in self._ops_cells}
+        updates = dict(learned)
+        for cell in self._learned_cells.keys() - learned.keys():
+            if cell not in self._ops_cells:
+                updates[cell] = 1.0  # the jam has cleared (or its evidence aged out)
+        self._learned_cells = learned
+        return self.oracle.set_cell_factors(updates) if updates else 0
+
     def _signal_feed(self, rider_id: str) -> None:
         signal = self._feed_signals.pop(rider_id, None)
         if signal is not None:
@@ -300,6 +334,10 @@ class Dispatcher:
         now_ms = self.clock.now_ms()
         report = TickReport(at_ms=now_ms)
         report.riders_expired = await self.index.expire_silent(now_ms)
+        learn_every_ms = int(self.config.learn_traffic_s * 1000)
+        if learn_every_ms and now_ms - self._last_learned_ms >= learn_every_ms:
+            self._last_learned_ms = now_ms
+            report.roads_relearned = await asyncio.to_thread(self.learn_traffic, now_ms)
         for oid in await self.orders.expired_offer_ids(now_ms):
             before = await self.orders.get(oid)
             try:

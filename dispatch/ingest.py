@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from core.clock import Clock
 from core.errors import Unavailable
@@ -56,8 +56,16 @@ class IngestStream:
 class PositionWriter:
     """The single writer of rider positions for one zone's index."""
 
-    def __init__(self, index: RiderIndex, clock: Clock, max_batch: int = 2_000, max_queued: int = 50_000) -> None:
+    def __init__(
+        self,
+        index: RiderIndex,
+        clock: Clock,
+        max_batch: int = 2_000,
+        max_queued: int = 50_000,
+        on_written: Callable[[list[PositionFix], str], None] | None = None,
+    ) -> None:
         self._index = index
+        self._on_written = on_written
         self._clock = clock
         self._max_batch = max_batch
         self._max_queued = max_queued
@@ -137,6 +145,8 @@ class PositionWriter:
                 log.warning("position write failed: %s", exc)
                 flags = None
                 failure = exc
+            if flags is not None and self._on_written is not None:
+                self._on_written(fixes, flags)
             offset = 0
             for stream, n in taken:
                 stream.in_flight -= n

@@ -6,7 +6,7 @@ graph, a Euclidean one for MDRP instances, this straight-line one) is wiring, no
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -39,6 +39,10 @@ class LiveTraffic(Protocol):
 
     def reset_live(self) -> None:
         """Drops every live factor."""
+        ...
+
+    def free_flow_speed_mps(self, cells: Iterable[str]) -> dict[str, float]:
+        """The free-flow speed of each cell's roads, to compare observed rider speeds with."""
         ...
 
 

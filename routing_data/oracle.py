@@ -265,6 +265,18 @@ class RoadNetworkOracle:
             cells = self._cells[res] = ints
         return np.flatnonzero(cells == np.uint64(h3.str_to_int(cell)))
 
+    def free_flow_speed_mps(self, cells: Iterable[str], mode: Mode | None = None) -> dict[str, float]:
+        """Length-weighted free-flow speed of each cell's roads for a mode (cells without roads left out)."""
+        m = self.default_mode if mode is None else mode
+        g = self.graph
+        out = {}
+        for cell in cells:
+            arcs = self.arcs_in_cell(cell)
+            arcs = arcs[np.isfinite(g.base_time_s[m, arcs])]
+            if arcs.size:
+                out[cell] = float(g.length_m[arcs].sum() / g.base_time_s[m, arcs].sum())
+        return out
+
     def reset_live(self) -> None:
         """Back to the time-of-day profile alone."""
         with self._lock:

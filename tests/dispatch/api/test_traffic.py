@@ -96,3 +96,24 @@ async def test_orders_off_the_road_network_are_rejected(app: App, as_role) -> No
     )
     assert reply.results[0].status == pb.ORDER_STATUS_REJECTED
     assert "from the nearest road" in reply.results[0].reason
+
+
+async def test_rider_speeds_feed_congestion(app: App, as_role) -> None:  # type: ignore[no-untyped-def]
+    """Riders crawling through a cell slow its roads at the next learning round; ops' cells are left alone."""
+    from tests.conftest import now_ms
+
+    ops = as_role(Role.OPS)
+    t = now_ms()
+    slow = [fix(f"slow{i}", 60.1700, 24.9420, t, speed_mps=1.2) for i in range(120)]
+    await stream_fixes(ops, [slow])
+    assert app.dispatcher is not None and app.oracle is not None
+    changed = app.dispatcher.learn_traffic(t)
+    cell = h3.latlng_to_cell(60.1700, 24.9420, 8)
+    arcs = app.oracle.arcs_in_cell(cell)
+    assert changed > 0 and (app.oracle.live[arcs] > 1.5).all()
+    # Ops set the cell back to free flow explicitly: their word stands against the riders' evidence.
+    await ops.stub.UpdateTraffic(
+        pb.UpdateTrafficRequest(cells=[pb.CellCongestion(h3_cell=cell, factor=0.9)]), metadata=ops.metadata
+    )
+    app.dispatcher.learn_traffic(t)
+    assert (app.oracle.live[arcs] == 0.9).all()
