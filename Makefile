@@ -34,6 +34,7 @@ proto-check: install
 
 bench: install
 	$(PY) -m bench.ingest
+	$(PY) -m bench.travel_times
 
 clean:
 	rm -rf $(VENV) .tongcheng *.egg-info

@@ -65,6 +65,7 @@ class Stats:
     rejected_offers: int = 0
     delivered: int = 0
     results: Counter[str] = field(default_factory=Counter)
+    rejections: Counter[str] = field(default_factory=Counter)
     assign_latency_ms: list[float] = field(default_factory=list)
     pickup_distance_m: list[float] = field(default_factory=list)
     promised_eta_min: list[float] = field(default_factory=list)
@@ -191,6 +192,8 @@ async def order_service(
         elapsed_ms = (time.perf_counter() - started) * 1000
         for result, order in zip(reply.results, batch, strict=True):
             stats.results[pb.OrderStatus.Name(result.status)] += 1
+            if result.status == pb.ORDER_STATUS_REJECTED:
+                stats.rejections[result.reason] += 1
             if result.rider_id:  # assigned (and maybe already accepted by the rider's app)
                 stats.assign_latency_ms.append(elapsed_ms)
                 stats.promised_eta_min.append(
@@ -297,6 +300,8 @@ def print_report(args: argparse.Namespace, stats: Stats, final: Counter[str]) ->
             f"p90 {pct(stats.assign_latency_ms, 90):.0f} ms (tick {args.tick_s} s)"
         )
         print(f"promised ETA      click-to-door estimate: mean {statistics.mean(stats.promised_eta_min):.1f} min")
+    for reason, count in stats.rejections.items():
+        print(f"rejected          {count} x {reason}")
     print(f"offers            {stats.offers} ({stats.rejected_offers} declined by riders and re-dispatched)")
     print(f"final states      {dict(final)}")
     print(f"delivered         {stats.delivered} orders, rides run {TIME_COMPRESSION}x faster than real time")
