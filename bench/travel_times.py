@@ -36,7 +36,9 @@ HOUR = 12
 
 
 def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Resident memory now (not the peak), from /proc."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
 def graph_bytes(g: RoadGraph) -> int:
@@ -56,7 +58,7 @@ def graph_bytes(g: RoadGraph) -> int:
 
 def bench_graph(name: str, make, repeats: int, mode: Mode) -> dict[str, object]:  # type: ignore[no-untyped-def]
     gc.collect()
-    rss0 = rss_mb()
+    rss0 = rss_mb()  # the previous graph's baseline matrices are freed by now
     t0 = time.perf_counter()
     graph: RoadGraph = make()
     build_s = time.perf_counter() - t0

@@ -309,22 +309,28 @@ class RoadNetworkOracle:
         self._pool.shutdown(wait=True)
 
 
-def _sweep(metric: rk.CCHMetric, pinned: list[int], sweep: list[int], pin_sources: bool) -> list[list[int | None]]:
+def _sweep(metric: rk.CCHMetric, pinned: list[int], sweep: list[int], pin_sources: bool) -> list[np.ndarray]:
+    """One row per swept node. Rows become arrays here, in the worker thread, while the other thread's
+    queries run with the GIL released (a single conversion at the end cost a quarter of the time)."""
     if pin_sources:
         q = rk.CCHManyToOne(metric, pinned)
-        rows = [q.distances_to(t) for t in sweep]
+        rows = [_row(q.distances_to(t)) for t in sweep]
     else:
         q = rk.CCHOneToMany(metric, pinned)
-        rows = [q.distances_from(s) for s in sweep]
+        rows = [_row(q.distances_from(s)) for s in sweep]
     del q  # a metric may only be updated once no query holds it
     return rows
 
 
-def _to_array(rows: list[list[int | None]]) -> np.ndarray:
+def _row(distances: list[int | None]) -> np.ndarray:
     try:
-        return np.array(rows, dtype=np.float64)
+        return np.array(distances, dtype=np.float64)
     except TypeError:  # None: unreachable
-        return np.array([[np.inf if d is None else d for d in row] for row in rows], dtype=np.float64)
+        return np.array([np.inf if d is None else d for d in distances], dtype=np.float64)
+
+
+def _to_array(rows: list[np.ndarray]) -> np.ndarray:
+    return np.vstack(rows)
 
 
 def graph_order(graph: RoadGraph) -> list[int]:
