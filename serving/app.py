@@ -126,7 +126,8 @@ class App:
         cfg = self.config
         if not cfg.redis_url:
             self.embedded_redis = EmbeddedRedis(cfg.data_dir / "redis", appendfsync=cfg.redis_appendfsync)
-            await asyncio.to_thread(self.embedded_redis.start)
+            # Started from the main thread: the child's lifetime is tied to its parent thread (PDEATHSIG).
+            self.embedded_redis.start()
             log.info(
                 "embedded redis-server on port %d, data in %s", self.embedded_redis.port, self.embedded_redis.data_dir
             )

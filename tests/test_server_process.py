@@ -34,8 +34,12 @@ def server_process(tmp_path: Path):  # type: ignore[no-untyped-def]
             time.sleep(0.05)
         yield proc, int(ready.read_text()), tmp_path, log_path
         if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            proc.terminate()  # graceful: the server stops its embedded Redis
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def grpcurl(
@@ -87,3 +91,16 @@ def test_sigterm_stops_gracefully(server_process) -> None:  # type: ignore[no-un
     # The embedded redis-server is gone too.
     ps = subprocess.run(["pgrep", "-f", str(tmp_path / "data" / "redis")], capture_output=True, text=True)
     assert ps.stdout.strip() == ""
+
+
+def test_killed_server_leaves_no_redis_behind(server_process) -> None:  # type: ignore[no-untyped-def]
+    """Even a SIGKILLed server takes its embedded redis-server with it."""
+    proc, _, tmp_path, _ = server_process
+    pattern = str(tmp_path / "data" / "redis")
+    assert subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.strip()
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.strip():
+        assert time.monotonic() < deadline, "redis-server outlived its server"
+        time.sleep(0.1)

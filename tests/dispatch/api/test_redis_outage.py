@@ -53,7 +53,7 @@ async def test_redis_outage_and_recovery(  # type: ignore[no-untyped-def]
         await wait_health(channel, health_pb2.HealthCheckResponse.NOT_SERVING)
         await asyncio.sleep(0.5)  # a few ticks fail meanwhile; the loop must outlive them
     finally:
-        await asyncio.to_thread(redis_server.start)
+        redis_server.start()  # from the main thread, which outlives it
 
     await wait_health(channel, health_pb2.HealthCheckResponse.SERVING)
     result = await stream_fixes(ops, [[fix("r1", 60.1702, 24.9425)]])
