@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -40,6 +41,18 @@ def server_process(tmp_path: Path):  # type: ignore[no-untyped-def]
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def embedded_redis_pids(log_path: Path) -> str:
+    """PIDs of the server's embedded redis-server (Redis retitles its process "redis-server HOST:PORT")."""
+    port = next(
+        m.group(1)
+        for line in log_path.read_text().splitlines()
+        if (m := re.search(r"redis-server on port (\d+)", line))
+    )
+    return subprocess.run(
+        ["pgrep", "-f", f"redis-server 127.0.0.1:{port}$"], capture_output=True, text=True
+    ).stdout.strip()
 
 
 def grpcurl(
@@ -88,19 +101,16 @@ def test_sigterm_stops_gracefully(server_process) -> None:  # type: ignore[no-un
     messages = [line["msg"] for line in lines]
     assert any(m.startswith("shutting down") for m in messages)
     assert messages[-1] == "stopped"
-    # The embedded redis-server is gone too.
-    ps = subprocess.run(["pgrep", "-f", str(tmp_path / "data" / "redis")], capture_output=True, text=True)
-    assert ps.stdout.strip() == ""
+    assert embedded_redis_pids(log_path) == "", "the embedded redis-server is gone too"
 
 
 def test_killed_server_leaves_no_redis_behind(server_process) -> None:  # type: ignore[no-untyped-def]
     """Even a SIGKILLed server takes its embedded redis-server with it."""
-    proc, _, tmp_path, _ = server_process
-    pattern = str(tmp_path / "data" / "redis")
-    assert subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.strip()
+    proc, _, _, log_path = server_process
+    assert embedded_redis_pids(log_path), "the embedded redis-server runs"
     proc.kill()
     proc.wait()
     deadline = time.monotonic() + 10
-    while subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.strip():
+    while embedded_redis_pids(log_path):
         assert time.monotonic() < deadline, "redis-server outlived its server"
         time.sleep(0.1)
