@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -94,7 +94,7 @@ def test_grpcurl_lists_describes_and_calls(server_process) -> None:  # type: ign
 
 def test_sigterm_stops_gracefully(server_process) -> None:  # type: ignore[no-untyped-def]
     """SIGTERM: health goes NOT_SERVING, calls drain, the embedded Redis stops, exit code 0."""
-    proc, _, tmp_path, log_path = server_process
+    proc, _, _, log_path = server_process
     os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
