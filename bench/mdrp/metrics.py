@@ -1,0 +1,71 @@
+"""The metrics FORMAT.md asks for, and the gap to the per-order lower bound."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+
+from bench.mdrp.instance import Instance
+from bench.mdrp.solution import Solution
+
+
+def _p90(xs: list[float]) -> float:
+    if not xs:
+        return float("nan")
+    return statistics.quantiles(xs, n=10, method="inclusive")[-1] if len(xs) > 1 else xs[0]
+
+
+def _mean(xs: list[float]) -> float:
+    return statistics.fmean(xs) if xs else float("nan")
+
+
+def solution_metrics(instance: Instance, solution: Solution) -> dict[str, float]:
+    """Every metric of FORMAT.md. Click-to-door and the lower bound are averaged over delivered orders."""
+    p = instance.params
+    delivered = [o for o in solution.orders if o.delivered]
+    ctd = [o.dropoff_min - o.placement_min for o in delivered]  # type: ignore[operator]
+    lb = [instance.lower_bound_min(o.order) for o in delivered]
+    lb_all = [instance.lower_bound_min(oid) for oid in instance.orders]
+    ready_to_pickup = [o.pickup_min - o.ready_min for o in delivered]  # type: ignore[operator]
+    ready_to_door = [o.dropoff_min - o.ready_min for o in delivered]  # type: ignore[operator]
+
+    # Courier time: driving from the moves, service from the assignments.
+    driving: dict[str, float] = defaultdict(float)
+    for m in solution.moves:
+        driving[m.courier] += instance.travel_min(
+            instance.place(m.origin, m.courier), instance.place(m.destination, m.courier)
+        )
+    orders_by_courier: dict[str, int] = defaultdict(int)
+    service: dict[str, float] = defaultdict(float)
+    for a in solution.assignments:
+        orders_by_courier[a.courier] += len(a.orders)
+        service[a.courier] += p.pickup_service_min + p.dropoff_service_min * len(a.orders)
+    shift_min = {c.id: c.off_min - c.on_min for c in instance.couriers.values()}
+    total_shift_h = sum(shift_min.values()) / 60
+    busy = sum(driving.values()) + sum(service.values())
+    pay = sum(max(p.pay_per_order * orders_by_courier[cid], p.guaranteed_pay_per_hour * minutes / 60)
+              for cid, minutes in shift_min.items())  # fmt: skip
+    n = len(instance.orders)
+    mean_ctd, mean_lb = _mean(ctd), _mean(lb)
+    return {
+        "orders": n,
+        "delivered": len(delivered),
+        "undelivered_pct": 100.0 * (n - len(delivered)) / n if n else 0.0,
+        "click_to_door_mean": mean_ctd,
+        "click_to_door_p90": _p90(ctd),
+        "click_to_door_overage_mean": _mean([max(0.0, x - p.target_click_to_door_min) for x in ctd]),
+        "ready_to_door_mean": _mean(ready_to_door),
+        "ready_to_pickup_mean": _mean(ready_to_pickup),
+        "ready_to_pickup_p90": _p90(ready_to_pickup),
+        "courier_utilisation": busy / sum(shift_min.values()) if shift_min else float("nan"),
+        "orders_per_courier_hour": len(delivered) / total_shift_h if total_shift_h else float("nan"),
+        "bundles_per_courier_hour": len(solution.assignments) / total_shift_h if total_shift_h else float("nan"),
+        "orders_per_bundle": (sum(len(a.orders) for a in solution.assignments) / len(solution.assignments))
+        if solution.assignments
+        else float("nan"),  # fmt: skip
+        "total_courier_pay": pay,
+        "cost_per_order": pay / len(delivered) if delivered else float("nan"),
+        "lower_bound_mean": mean_lb,
+        "lower_bound_mean_all_orders": _mean(lb_all),
+        "gap_to_lower_bound": mean_ctd / mean_lb - 1 if delivered else float("nan"),
+    }
