@@ -113,12 +113,13 @@ def load_instance(folder: Path) -> Instance:
                 float(o["placement_time"]),
                 o["restaurant"],
                 float(o["ready_time"]),
-            )  # fmt: skip
+            )
             for o in _rows(folder / "orders.txt")
         }
-        couriers = {c["courier"]: Courier(c["courier"], float(c["x"]), float(c["y"]), float(c["on_time"]),
-                                          float(c["off_time"]))  # fmt: skip
-                    for c in _rows(folder / "couriers.txt")}  # fmt: skip
+        couriers = {
+            c["courier"]: Courier(c["courier"], float(c["x"]), float(c["y"]), float(c["on_time"]), float(c["off_time"]))
+            for c in _rows(folder / "couriers.txt")
+        }
     except (KeyError, ValueError, TypeError) as exc:
         raise ValueError(f"malformed MDRP instance {folder}: {exc}") from None
     unknown = sorted({o.restaurant for o in orders.values()} - restaurants.keys())

@@ -62,7 +62,7 @@ def solution_metrics(instance: Instance, solution: Solution) -> dict[str, float]
         "bundles_per_courier_hour": len(solution.assignments) / total_shift_h if total_shift_h else float("nan"),
         "orders_per_bundle": (sum(len(a.orders) for a in solution.assignments) / len(solution.assignments))
         if solution.assignments
-        else float("nan"),  # fmt: skip
+        else float("nan"),
         "total_courier_pay": pay,
         "cost_per_order": pay / len(delivered) if delivered else float("nan"),
         "lower_bound_mean": mean_lb,

@@ -40,14 +40,14 @@ def feasible() -> Solution:
             OrderOutcome("o1", 5, 10, 12, 24, "c1"),
             OrderOutcome("o2", 6, 12, 12, 31, "c1"),
             OrderOutcome("o3", 20, 30, 30, 44, "c2"),
-        ],  # fmt: skip
+        ],
         moves=[
             Move("c1", 6, "0", "r1"),
             Move("c1", 14, "r1", "o1"),
             Move("c1", 26, "o1", "o2"),
             Move("c2", 20, "0", "r2"),
             Move("c2", 32, "r2", "o3"),
-        ],  # fmt: skip
+        ],
     )
 
 
@@ -139,7 +139,7 @@ def test_malformed_instance_is_refused(tmp_path: Path) -> None:
     """A missing file or an order of an unknown restaurant is a clear error."""
     folder = write_instance(tmp_path / "bad")
     (folder / "couriers.txt").unlink()
-    with pytest.raises(ValueError, match="couriers.txt"):
+    with pytest.raises(ValueError, match=r"couriers\.txt"):
         load_instance(folder)
     folder = write_instance(tmp_path / "bad2")
     (folder / "orders.txt").write_text("order\tx\ty\tplacement_time\trestaurant\tready_time\no1\t0\t0\t1\tr9\t2\n")
