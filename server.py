@@ -51,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         default=_env("SERVICES", ",".join(KNOWN_SERVICES)),
         help=f"comma list of services to run: {', '.join(KNOWN_SERVICES)} (TONGCHENG_SERVICES)",
     )
-    p.add_argument("--policy", default=_env("POLICY", "nearest"), help="dispatch policy (TONGCHENG_POLICY)")
+    p.add_argument("--policy", default=_env("POLICY", "greedy"), help="dispatch policy (TONGCHENG_POLICY)")
     p.add_argument(
         "--h3-resolution",
         type=int,

@@ -415,7 +415,10 @@ class Dispatcher:
             if not riders:
                 return PendingOrder(record, (), ride_s)
             times = self.oracle.matrix([r.position for r in riders], [pickup], now_ms)[:, 0]
-            cands = tuple(Candidate(r.rider_id, r.position, float(t)) for r, t in zip(riders, times, strict=True))
+            cands = tuple(
+                Candidate(r.rider_id, r.position, float(t), r.shift_ends_at_ms)
+                for r, t in zip(riders, times, strict=True)
+            )
             return PendingOrder(record, cands, ride_s)
 
         orders = await asyncio.gather(*(candidates_of(r) for r in records))

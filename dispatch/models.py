@@ -173,6 +173,8 @@ class PositionFix:
     heading_deg: float | None = None
     accuracy_m: float | None = None
     availability: Availability = Availability.AVAILABLE
+    # When the rider's shift ends: no pickup is planned after it (deliveries may finish later).
+    shift_ends_at_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +187,7 @@ class NearbyRider:
     availability: Availability
     recorded_at_ms: int
     active_tasks: int
+    shift_ends_at_ms: int | None = None
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ local seen_key = prefix .. 'riders:seen'
 local known_key = prefix .. 'riders:known'
 local out = {}
 local n = 0
-for id, lat, lng, cell, ts_s, spd, hdg, acc, av in
-    string.gmatch(ARGV[3], '([^|\\n]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|\\n]*)') do
+for id, lat, lng, cell, ts_s, spd, hdg, acc, av, shift in string.gmatch(ARGV[3],
+    '([^|\\n]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|\\n]*)') do
   local rkey = prefix .. 'rider:' .. id
   local ts = tonumber(ts_s)
   local cur = redis.call('HMGET', rkey, 'ts', 'cell', 'av')
@@ -50,7 +50,7 @@ for id, lat, lng, cell, ts_s, spd, hdg, acc, av in
       redis.call('ZADD', seen_key, now, id)
     end
     redis.call('HSET', rkey, 'lat', lat, 'lng', lng, 'cell', cell, 'ts', ts_s, 'spd', spd, 'hdg', hdg,
-      'acc', acc, 'av', av, 'seen', now)
+      'acc', acc, 'av', av, 'shift', shift, 'seen', now)
     redis.call('SADD', known_key, id)
     out[n] = 'a'
   end
@@ -78,7 +78,7 @@ local found = {}
 for i = 9 + n_excluded, #ARGV do
   for _, id in ipairs(redis.call('SMEMBERS', prefix .. 'cell:' .. ARGV[i])) do
     if not excluded[id] then
-      local h = redis.call('HMGET', prefix .. 'rider:' .. id, 'lat', 'lng', 'av', 'seen', 'ts')
+      local h = redis.call('HMGET', prefix .. 'rider:' .. id, 'lat', 'lng', 'av', 'seen', 'ts', 'shift')
       if h[4] and tonumber(h[4]) >= min_seen then
         local tasks = redis.call('SCARD', prefix .. 'rider:' .. id .. ':tasks')
         if not (free_only and (h[3] ~= 'available' or tasks > 0)) then
@@ -86,7 +86,7 @@ for i = 9 + n_excluded, #ARGV do
           local a = math.sin((lat - lat0) / 2) ^ 2 + cos_lat0 * math.cos(lat) * math.sin((lng - lng0) / 2) ^ 2
           local d = 2 * 6371008.8 * math.asin(math.min(1, math.sqrt(a)))
           if d <= max_radius then
-            found[#found + 1] = {d, id, h[1], h[2], h[3], h[5], tasks}
+            found[#found + 1] = {d, id, h[1], h[2], h[3], h[5], tasks, h[6] or ''}
           end
         end
       end
@@ -103,6 +103,7 @@ for k = 1, math.min(limit, #found) do
   out[#out + 1] = f[5]
   out[#out + 1] = f[6]
   out[#out + 1] = tostring(f[7])
+  out[#out + 1] = f[8]
 end
 return out
 """
@@ -170,7 +171,8 @@ class RiderIndex:
                 f"{f.rider_id}|{f.lat!r}|{f.lng!r}|{h3.latlng_to_cell(f.lat, f.lng, res)}|{f.recorded_at_ms}|"
                 f"{'' if f.speed_mps is None else repr(f.speed_mps)}|"
                 f"{'' if f.heading_deg is None else repr(f.heading_deg)}|"
-                f"{'' if f.accuracy_m is None else repr(f.accuracy_m)}|{f.availability.value}"
+                f"{'' if f.accuracy_m is None else repr(f.accuracy_m)}|{f.availability.value}|"
+                f"{'' if f.shift_ends_at_ms is None else f.shift_ends_at_ms}"
                 for f in fixes[start : start + INGEST_CHUNK]
             )
             flags.append(await self._ingest(args=[self.keys.prefix, now_ms, payload]))
@@ -206,12 +208,12 @@ class RiderIndex:
             cells = [c for ring in range(k, min(k + step, max_k + 1)) for c in h3.grid_ring(origin, ring)]
             k += step
             raw = await self._nearby(args=[*fixed_args, *cells])
-            for i in range(0, len(raw), 6):
+            for i in range(0, len(raw), 7):
                 rider_id = raw[i]
                 lat, lng = float(raw[i + 1]), float(raw[i + 2])
                 found[rider_id] = NearbyRider(
                     rider_id, LatLng(lat, lng), haversine_m(at.lat, at.lng, lat, lng), Availability(raw[i + 3]),
-                    int(raw[i + 4]), int(raw[i + 5]),
+                    int(raw[i + 4]), int(raw[i + 5]), int(raw[i + 6]) if raw[i + 6] else None,
                 )  # fmt: skip
             covered_m = self._covered_radius_m(k - 1)
             if len(found) >= limit:

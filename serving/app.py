@@ -49,7 +49,7 @@ class ServerConfig:
     city: str = "helsinki"
     tick_s: float = 2.0
     services: tuple[str, ...] = KNOWN_SERVICES
-    policy: str = "nearest"
+    policy: str = "greedy"
     h3_resolution: int = 9
     rider_ttl_s: float = 60.0
     auth_public_key_file: Path | None = None

@@ -31,8 +31,8 @@ def test_core_and_policy_exports() -> None:
         ]
     )  # fmt: skip
     assert sorted(dispatch.policies.__all__) == sorted(
-        ["POLICIES", "Candidate", "Decision", "DispatchBatch", "DispatchPolicy", "NearestAvailablePolicy",
-         "PendingOrder", "make_policy"]
+        ["POLICIES", "Candidate", "Decision", "DispatchBatch", "DispatchPolicy", "GreedyPolicy", "HungarianPolicy",
+         "PendingOrder", "estimate", "make_policy"]
     )  # fmt: skip
     assert dispatch.api.__all__ == ["DispatchServicer"]
 

@@ -89,7 +89,11 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
                 if av is None:
                     reject(message_index, j, "availability", f"unknown value {f.availability}")
                     continue
-                fixes.append(PositionFix(f.rider_id, p.lat, p.lng, recorded_ms, speed, heading, accuracy, av))
+                shift_ms = convert.ts_to_ms(f.shift_ends_at) if f.HasField("shift_ends_at") else None
+                if shift_ms is not None and shift_ms <= 0:
+                    reject(message_index, j, "shift_ends_at", "must be a time after 1970")
+                    continue
+                fixes.append(PositionFix(f.rider_id, p.lat, p.lng, recorded_ms, speed, heading, accuracy, av, shift_ms))
             if fixes:
                 ingest.add(fixes)
                 await writer.wait_for_room()

@@ -1,9 +1,10 @@
 """Dispatch policies: one per module, all behind the `DispatchPolicy` protocol."""
 
-from dispatch.policies.base import Candidate, Decision, DispatchBatch, DispatchPolicy, PendingOrder
-from dispatch.policies.nearest import NearestAvailablePolicy
+from dispatch.policies.base import Candidate, Decision, DispatchBatch, DispatchPolicy, PendingOrder, estimate
+from dispatch.policies.greedy import GreedyPolicy
+from dispatch.policies.hungarian import HungarianPolicy
 
-POLICIES: dict[str, type] = {NearestAvailablePolicy.name: NearestAvailablePolicy}
+POLICIES: dict[str, type] = {GreedyPolicy.name: GreedyPolicy, HungarianPolicy.name: HungarianPolicy}
 
 
 def make_policy(name: str) -> DispatchPolicy:
@@ -19,7 +20,9 @@ __all__ = [
     "Decision",
     "DispatchBatch",
     "DispatchPolicy",
-    "NearestAvailablePolicy",
+    "GreedyPolicy",
+    "HungarianPolicy",
     "PendingOrder",
+    "estimate",
     "make_policy",
 ]

@@ -118,3 +118,14 @@ async def test_every_key_carries_the_zone_hash_tag(index: RiderIndex, redis_sync
     await index.ingest([PositionFix(r, lat, lng, t) for r, lat, lng in scatter(50, seed=3)], t)
     keys = redis_sync.keys("*")
     assert keys and all(k.startswith("tc:{helsinki}:") for k in keys)
+
+
+async def test_shift_end_travels_with_the_rider(index: RiderIndex) -> None:
+    """A fix's shift end is stored and returned with the rider; a later fix without one clears it."""
+    t = now_ms()
+    await index.ingest([PositionFix("r1", 60.17, 24.94, t, speed_mps=3.5, shift_ends_at_ms=t + 3_600_000)], t)
+    [r] = await index.nearby(CENTER, t, limit=1)
+    assert r.shift_ends_at_ms == t + 3_600_000
+    await index.ingest([PositionFix("r1", 60.17, 24.94, t + 1)], t)
+    [r] = await index.nearby(CENTER, t, limit=1)
+    assert r.shift_ends_at_ms is None

@@ -127,7 +127,7 @@ class AssignRidersResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[AssignmentResult, _Mapping]]] = ...) -> None: ...
 
 class PositionFix(_message.Message):
-    __slots__ = ("rider_id", "position", "recorded_at", "speed_mps", "heading_deg", "accuracy_m", "availability")
+    __slots__ = ("rider_id", "position", "recorded_at", "speed_mps", "heading_deg", "accuracy_m", "availability", "shift_ends_at")
     RIDER_ID_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -135,6 +135,7 @@ class PositionFix(_message.Message):
     HEADING_DEG_FIELD_NUMBER: _ClassVar[int]
     ACCURACY_M_FIELD_NUMBER: _ClassVar[int]
     AVAILABILITY_FIELD_NUMBER: _ClassVar[int]
+    SHIFT_ENDS_AT_FIELD_NUMBER: _ClassVar[int]
     rider_id: str
     position: LatLng
     recorded_at: _timestamp_pb2.Timestamp
@@ -142,7 +143,8 @@ class PositionFix(_message.Message):
     heading_deg: float
     accuracy_m: float
     availability: RiderAvailability
-    def __init__(self, rider_id: _Optional[str] = ..., position: _Optional[_Union[LatLng, _Mapping]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., speed_mps: _Optional[float] = ..., heading_deg: _Optional[float] = ..., accuracy_m: _Optional[float] = ..., availability: _Optional[_Union[RiderAvailability, str]] = ...) -> None: ...
+    shift_ends_at: _timestamp_pb2.Timestamp
+    def __init__(self, rider_id: _Optional[str] = ..., position: _Optional[_Union[LatLng, _Mapping]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., speed_mps: _Optional[float] = ..., heading_deg: _Optional[float] = ..., accuracy_m: _Optional[float] = ..., availability: _Optional[_Union[RiderAvailability, str]] = ..., shift_ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class StreamRiderPositionsRequest(_message.Message):
     __slots__ = ("fixes",)
