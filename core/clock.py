@@ -46,6 +46,10 @@ class ManualClock:
         self._moved.set()
         self._moved = asyncio.Event()
 
+    def set(self, now_ms: int) -> None:
+        """Moves the clock forward to `now_ms` (a replay's next event)."""
+        self.advance((now_ms - self._now_ms) / 1000)
+
     async def sleep(self, seconds: float) -> None:
         until = self._now_ms + round(seconds * 1000)
         while self._now_ms < until:
