@@ -16,10 +16,10 @@ import tempfile
 from pathlib import Path
 
 from bench.mdrp.checker import check_feasible
-from bench.mdrp.instance import load_instance
+from bench.mdrp.instance import Instance, load_instance
 from bench.mdrp.metrics import solution_metrics
 from bench.mdrp.runner import replay
-from bench.mdrp.solution import write_solution
+from bench.mdrp.solution import Solution, write_solution
 from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis
 
@@ -51,20 +51,25 @@ async def run(instance_dir: Path, policies: list[str], out: Path, prep: str, red
                 ticks=stats.ticks, offers_refused=stats.offers_refused, wall_s=stats.wall_s,
                 instance=instance.name, policy=policy, prep=prep,
             )  # fmt: skip
-            (folder / "metrics.json").write_text(json.dumps(metrics, indent=2))
-            with open(folder / "lower_bounds.txt", "w") as f:
-                f.write("order lower_bound click_to_door gap\n")
-                for o in solution.orders:
-                    lb = instance.lower_bound_min(o.order)
-                    if o.dropoff_min is None:
-                        f.write(f"{o.order} {lb:g} nan nan\n")
-                    else:
-                        ctd = o.dropoff_min - o.placement_min
-                        f.write(f"{o.order} {lb:g} {ctd:g} {ctd / lb - 1:.4f}\n")
+            write_reports(folder, instance, solution, metrics)
             results[policy] = metrics
     finally:
         await client.aclose()
     return results
+
+
+def write_reports(folder: Path, instance: Instance, solution: Solution, metrics: dict) -> None:
+    """metrics.json and lower_bounds.txt (per order: its bound, its click-to-door, the gap)."""
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    lines = ["order lower_bound click_to_door gap"]
+    for o in solution.orders:
+        lb = instance.lower_bound_min(o.order)
+        if o.dropoff_min is None:
+            lines.append(f"{o.order} {lb:g} nan nan")
+        else:
+            ctd = o.dropoff_min - o.placement_min
+            lines.append(f"{o.order} {lb:g} {ctd:g} {ctd / lb - 1:.4f}")
+    (folder / "lower_bounds.txt").write_text("\n".join(lines) + "\n")
 
 
 def print_side_by_side(name: str, results: dict[str, dict]) -> None:
