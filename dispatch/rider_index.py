@@ -108,6 +108,26 @@ end
 return out
 """
 
+# Every rider free to take a task (online, available, no task in hand), unless more than ARGV[3] riders
+# are online (then nil: the caller searches by H3 rings instead). ARGV: prefix, min_seen, max_online.
+_FREE_LUA = """
+local prefix = ARGV[1]
+local seen_key = prefix .. 'riders:seen'
+if redis.call('ZCOUNT', seen_key, ARGV[2], '+inf') > tonumber(ARGV[3]) then return false end
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', seen_key, ARGV[2], '+inf')) do
+  local h = redis.call('HMGET', prefix .. 'rider:' .. id, 'lat', 'lng', 'av', 'ts', 'shift')
+  if h[3] == 'available' and redis.call('SCARD', prefix .. 'rider:' .. id .. ':tasks') == 0 then
+    out[#out + 1] = id
+    out[#out + 1] = h[1]
+    out[#out + 1] = h[2]
+    out[#out + 1] = h[4]
+    out[#out + 1] = h[5] or ''
+  end
+end
+return out
+"""
+
 # Drops riders silent since before ARGV[2], at most ARGV[3] per call; returns how many.
 _EXPIRE_LUA = """
 local prefix = ARGV[1]
@@ -146,6 +166,7 @@ class RiderIndex:
         self._ingest = client.register_script(_INGEST_LUA)
         self._nearby = client.register_script(_NEARBY_LUA)
         self._expire = client.register_script(_EXPIRE_LUA)
+        self._free = client.register_script(_FREE_LUA)
         # H3 edge lengths vary across the globe (about 2x in area): bound them on both sides so the
         # covered radius below never overstates what the fetched rings contain.
         edge_m = h3.average_hexagon_edge_length(resolution, unit="m")
@@ -223,6 +244,26 @@ class RiderIndex:
             if covered_m >= max_radius_m:
                 break
         return sorted(found.values(), key=lambda r: (r.distance_m, r.rider_id))[:limit]
+
+    async def free_riders(self, now_ms: int, max_online: int) -> list[NearbyRider] | None:
+        """Every rider free to take a task (distance 0: not ranked), or None when more than max_online
+        riders are online. With few riders online one call beats an H3 ring search per order, whose
+        rings widen far when free riders are sparse (profiled on MDRP replays)."""
+        raw = await self._free(args=[self.keys.prefix, now_ms - self.ttl_ms, max_online])
+        if raw is None:
+            return None
+        return [
+            NearbyRider(
+                raw[i],
+                LatLng(float(raw[i + 1]), float(raw[i + 2])),
+                0.0,
+                Availability.AVAILABLE,
+                int(raw[i + 3]),
+                0,
+                int(raw[i + 4]) if raw[i + 4] else None,
+            )
+            for i in range(0, len(raw), 5)
+        ]
 
     async def expire_silent(self, now_ms: int, max_count: int = 5_000) -> int:
         """Drops riders silent longer than the TTL; returns how many were dropped."""

@@ -129,3 +129,31 @@ async def test_shift_end_travels_with_the_rider(index: RiderIndex) -> None:
     await index.ingest([PositionFix("r1", 60.17, 24.94, t + 1)], t)
     [r] = await index.nearby(CENTER, t, limit=1)
     assert r.shift_ends_at_ms is None
+
+
+async def test_free_rider_snapshot_ranks_like_the_ring_search(index: RiderIndex) -> None:
+    """The per-tick snapshot of free riders, ranked per point, gives the ring search's answer; it declines
+    when more riders are online than it may read."""
+    from dispatch.config import City, DispatchConfig
+    from dispatch.dispatcher import _nearest_free
+    from dispatch.models import OrderRecord, OrderRequest
+
+    t = now_ms()
+    riders = scatter(400, seed=5)
+    await index.ingest([PositionFix(r, lat, lng, t) for r, lat, lng in riders], t)
+    await index.ingest([PositionFix("r3", riders[3][1], riders[3][2], t + 1, availability=Availability.BUSY)], t)
+    assert await index.free_riders(t, max_online=100) is None
+    free = await index.free_riders(t, max_online=1_000)
+    assert free is not None and len(free) == 399
+    config = DispatchConfig(city=City("helsinki", CENTER, 20_000), candidates_per_order=7, search_radius_m=2_500)
+    rng = random.Random(9)
+    records = [
+        OrderRecord(OrderRequest(f"o{i}", "m", LatLng(CENTER.lat + rng.uniform(-0.04, 0.04), CENTER.lng + rng.uniform(-0.08, 0.08)),
+                                 CENTER, t))  # fmt: skip
+        for i in range(30)
+    ]
+    ranked = _nearest_free(free, records, {"o0": {"r1", "r2"}}, config)
+    for record in records:
+        exclude = {"r1", "r2"} if record.order_id == "o0" else set()
+        rings = await index.nearby(record.request.pickup, t, limit=7, max_radius_m=2_500, exclude=exclude)
+        assert [r.rider_id for r in ranked[record.order_id]] == [r.rider_id for r in rings]

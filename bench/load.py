@@ -1,0 +1,230 @@
+"""Load generator: drives a running server through gRPC as a city's rider apps and order services would.
+
+`python -m bench.load --server HOST:PORT --orders-per-s 3000 --riders 10000 --duration 60`
+
+Riders stream positions every --fix-interval-s through --streams gateway streams (each message carries
+the fixes of --fixes-per-message riders); order services call AssignRiders with batches of --batch
+orders at the target rate, each call with a --deadline-s deadline. Reports achieved rates, latency
+p50/p99/max, errors by status code, orders accepted versus decided, and checks that every accepted
+order (or a sample, --verify) can be read back: nothing accepted is lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import grpc
+
+from dispatch.api.convert import ms_to_ts
+from dispatch.config import City
+from serving.auth import PRIVATE_KEY_FILE, Role, TokenIssuer
+from tongcheng.dispatch.v1 import dispatch_pb2 as pb
+from tongcheng.dispatch.v1 import dispatch_pb2_grpc
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def point_in(city: City, rng: random.Random, share: float = 0.8) -> pb.LatLng:
+    r = city.service_radius_m * share * math.sqrt(rng.random())
+    a = rng.uniform(0, 2 * math.pi)
+    return pb.LatLng(
+        lat=city.center.lat + r * math.cos(a) / 111_320,
+        lng=city.center.lng + r * math.sin(a) / (111_320 * math.cos(math.radians(city.center.lat))),
+    )
+
+
+class Load:
+    def __init__(self, ns: argparse.Namespace, city: City, issuer: TokenIssuer) -> None:
+        self.ns = ns
+        self.city = city
+        self.ops_md = (("authorization", f"Bearer {issuer.mint(Role.OPS)}"),)
+        self.svc_md = (("authorization", f"Bearer {issuer.mint(Role.ORDER_SERVICE)}"),)
+        self.rng = random.Random(ns.seed)
+        self.latencies_ms: list[float] = []
+        self.codes: Counter[str] = Counter()
+        self.statuses: Counter[str] = Counter()
+        self.accepted: list[str] = []
+        self.fixes_sent = 0
+        self.fixes_accepted = 0
+        self.position_errors: Counter[str] = Counter()
+        self.run_id = time.strftime("%H%M%S")
+
+    async def positions(self, stub: dispatch_pb2_grpc.DispatchServiceStub, riders: list[str], stop_at: float) -> None:
+        where = {r: point_in(self.city, self.rng) for r in riders}
+
+        async def messages():  # type: ignore[no-untyped-def]
+            per = self.ns.fixes_per_message
+            while time.monotonic() < stop_at:
+                round_started = time.monotonic()
+                t = ms_to_ts(now_ms())
+                for i in range(0, len(riders), per):
+                    fixes = []
+                    for r in riders[i : i + per]:
+                        p = where[r]
+                        p.lat += self.rng.uniform(-2e-5, 2e-5)
+                        fixes.append(pb.PositionFix(rider_id=r, position=p, recorded_at=t, speed_mps=4.0))
+                    self.fixes_sent += len(fixes)
+                    yield pb.StreamRiderPositionsRequest(fixes=fixes)
+                await asyncio.sleep(max(0.0, self.ns.fix_interval_s - (time.monotonic() - round_started)))
+
+        try:
+            reply = await stub.StreamRiderPositions(messages(), metadata=self.ops_md)
+            self.fixes_accepted += reply.accepted_count
+        except grpc.aio.AioRpcError as err:
+            self.position_errors[err.code().name] += 1
+
+    async def order_batch(self, stub: dispatch_pb2_grpc.DispatchServiceStub, n: int, seq: int) -> None:
+        orders = []
+        for k in range(n):
+            order_id = f"load-{self.run_id}-{seq}-{k}"
+            orders.append(pb.Order(order_id=order_id, merchant_id=f"m{self.rng.randrange(500)}",
+                                   pickup=point_in(self.city, self.rng, 0.6), dropoff=point_in(self.city, self.rng),
+                                   placed_at=ms_to_ts(now_ms()), item_count=self.rng.randint(1, 4)))  # fmt: skip
+        started = time.perf_counter()
+        try:
+            reply = await stub.AssignRiders(pb.AssignRidersRequest(orders=orders), metadata=self.svc_md,
+                                            timeout=self.ns.deadline_s)  # fmt: skip
+        except grpc.aio.AioRpcError as err:
+            self.codes[err.code().name] += 1
+            return
+        finally:
+            self.latencies_ms.append((time.perf_counter() - started) * 1000)
+        self.codes["OK"] += 1
+        for r in reply.results:
+            self.statuses[pb.OrderStatus.Name(r.status)] += 1
+            self.accepted.append(r.order_id)
+
+    async def orders(self, stub: dispatch_pb2_grpc.DispatchServiceStub, stop_at: float) -> int:
+        interval = self.ns.batch / self.ns.orders_per_s
+        tasks: set[asyncio.Task[None]] = set()
+        seq = 0
+        next_at = time.monotonic()
+        while time.monotonic() < stop_at:
+            if len(tasks) < self.ns.max_in_flight:
+                task = asyncio.create_task(self.order_batch(stub, self.ns.batch, seq))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                seq += 1
+            else:
+                self.codes["CLIENT_SATURATED"] += 1
+            next_at += interval
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return seq * self.ns.batch
+
+    async def verify(self, stub: dispatch_pb2_grpc.DispatchServiceStub) -> tuple[int, int, Counter[str]]:
+        if self.ns.verify == "none":
+            ids: list[str] = []
+        elif self.ns.verify == "all":
+            ids = self.accepted
+        else:
+            ids = self.rng.sample(self.accepted, min(2000, len(self.accepted)))
+        lost = 0
+        final: Counter[str] = Counter()
+        sem = asyncio.Semaphore(64)
+
+        async def one(order_id: str) -> None:
+            nonlocal lost
+            async with sem:
+                try:
+                    got = await stub.GetOrder(pb.GetOrderRequest(order_id=order_id), metadata=self.ops_md, timeout=30)
+                    final[pb.OrderStatus.Name(got.order.status)] += 1
+                except grpc.aio.AioRpcError as err:
+                    if err.code() == grpc.StatusCode.NOT_FOUND:
+                        lost += 1
+                    else:
+                        final[f"error {err.code().name}"] += 1
+
+        await asyncio.gather(*(one(i) for i in ids))
+        return len(ids), lost, final
+
+
+async def run(ns: argparse.Namespace) -> int:
+    from routing_data.build import load_or_build
+    from routing_data.cities import resolve, service_area
+
+    name, source = resolve(ns.city)
+    city = service_area(load_or_build(source.pbf, name))
+    issuer = TokenIssuer(ns.private_key.read_bytes())
+    load = Load(ns, city, issuer)
+    riders = [f"load-rider-{i:05d}" for i in range(ns.riders)]
+    async with grpc.aio.insecure_channel(ns.server, options=[("grpc.max_send_message_length", 64 << 20)]) as channel:
+        await asyncio.wait_for(channel.channel_ready(), 10)
+        stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
+        started = time.monotonic()
+        stop_at = started + ns.duration
+        streams = [
+            asyncio.create_task(load.positions(stub, riders[s :: ns.streams], stop_at)) for s in range(ns.streams)
+        ]
+        await asyncio.sleep(min(3.0, ns.fix_interval_s))  # riders online before orders come
+        order_stop = stop_at
+        submitted = await load.orders(stub, order_stop)
+        elapsed = time.monotonic() - started
+        await asyncio.gather(*streams)
+        checked, lost, final = await load.verify(stub)
+
+    lat = sorted(load.latencies_ms)
+    q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [lat[0] if lat else 0.0] * 99
+    order_window = elapsed - min(3.0, ns.fix_interval_s)
+    decided = (
+        load.statuses["ORDER_STATUS_ASSIGNED"]
+        + load.statuses["ORDER_STATUS_REJECTED"]
+        + sum(
+            v
+            for k, v in load.statuses.items()
+            if k not in ("ORDER_STATUS_PENDING", "ORDER_STATUS_ASSIGNED", "ORDER_STATUS_REJECTED")
+        )
+    )
+    print(f"\nLoad on {ns.server} for {ns.duration:.0f} s: target {ns.orders_per_s:,} orders/s in batches of {ns.batch}, "
+          f"{ns.riders:,} riders every {ns.fix_interval_s:.0f} s")  # fmt: skip
+    print(f"orders submitted   {submitted:,} ({submitted / order_window:,.0f}/s); accepted {len(load.accepted):,} "
+          f"({len(load.accepted) / order_window:,.0f}/s)")  # fmt: skip
+    print(
+        f"AssignRiders       {len(lat):,} calls; latency p50 {q[49]:.0f} ms, p99 {q[98]:.0f} ms, max {lat[-1] if lat else 0:.0f} ms"
+    )
+    print(f"status codes       {dict(load.codes)}")
+    print(f"first answers      {dict(load.statuses)}; decided within the call {decided:,} of {len(load.accepted):,}")
+    print(f"positions          sent {load.fixes_sent:,} ({load.fixes_sent / elapsed:,.0f}/s), accepted {load.fixes_accepted:,}, "
+          f"stream errors {dict(load.position_errors)}")  # fmt: skip
+    print(f"read back          {checked:,} accepted orders checked ({ns.verify}), lost {lost}; now {dict(final)}")
+    return 0 if lost == 0 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p.add_argument("--server", required=True, help="HOST:PORT of a running server.py")
+    p.add_argument("--orders-per-s", type=float, default=100.0)
+    p.add_argument("--riders", type=int, default=1_000)
+    p.add_argument("--duration", type=float, default=30.0)
+    p.add_argument("--batch", type=int, default=20, help="orders per AssignRiders call")
+    p.add_argument("--deadline-s", type=float, default=5.0)
+    p.add_argument("--max-in-flight", type=int, default=400, help="AssignRiders calls open at once")
+    p.add_argument("--fix-interval-s", type=float, default=5.0)
+    p.add_argument("--streams", type=int, default=16)
+    p.add_argument("--fixes-per-message", type=int, default=10)
+    p.add_argument("--city", default="helsinki", help="the server's city (orders are placed in its service area)")
+    p.add_argument("--private-key", type=Path, default=Path(".tongcheng") / "keys" / PRIVATE_KEY_FILE,
+                   help="signing key of the server's tokens (default: the dev key server.py made)")  # fmt: skip
+    p.add_argument("--verify", choices=["all", "sample", "none"], default="sample")
+    p.add_argument("--seed", type=int, default=1)
+    ns = p.parse_args(argv)
+    if ns.orders_per_s <= 0 or ns.batch < 1 or ns.riders < 1 or ns.duration <= 0:
+        p.error("rates, sizes and durations must be positive")
+    if not ns.private_key.exists():
+        p.error(f"no signing key at {ns.private_key}: start server.py first, or pass --private-key")
+    return asyncio.run(run(ns))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
