@@ -18,6 +18,7 @@ from pathlib import Path
 from bench.mdrp.checker import check_feasible
 from bench.mdrp.instance import Instance, load_instance
 from bench.mdrp.metrics import solution_metrics
+from bench.mdrp.plots import plot_replays
 from bench.mdrp.runner import replay
 from bench.mdrp.solution import Solution, write_solution
 from serving.app import redis_client
@@ -37,9 +38,11 @@ async def run(instance_dir: Path, policies: list[str], out: Path, prep: str, red
     instance = load_instance(instance_dir)
     client = redis_client(redis_url)
     results = {}
+    runs = {}
     try:
         for policy in policies:
             solution, stats = await replay(instance, client, policy, prep)
+            runs[policy] = (solution, stats)
             folder = out / policy
             write_solution(folder, solution)
             check_feasible(instance, solution)  # raises, listing every violation
@@ -55,6 +58,7 @@ async def run(instance_dir: Path, policies: list[str], out: Path, prep: str, red
             results[policy] = metrics
     finally:
         await client.aclose()
+    plot_replays(instance, runs, out)
     return results
 
 
@@ -97,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp), appendfsync="no") as store:
             results = asyncio.run(run(ns.instance, policies, out, ns.prep, store.url))
     print_side_by_side(ns.instance.name, results)
-    print(f"\nsolutions, lower bounds and metrics under {out}/<policy>/")
+    print(f"\nsolutions, lower bounds and metrics under {out}/<policy>/; plots: {out}/*.png")
     return 0
 
 

@@ -52,6 +52,7 @@ class _Courier:
 @dataclass
 class ReplayStats:
     ticks: int = 0
+    tick_min: list[float] = field(default_factory=list)
     solve_ms: list[float] = field(default_factory=list)
     pending_per_tick: list[int] = field(default_factory=list)
     offers_refused: int = 0
@@ -206,6 +207,7 @@ async def replay(
         clock.set(minute_to_ms(next_tick))
         report = await dispatcher.tick()
         stats.ticks += 1
+        stats.tick_min.append(next_tick)
         stats.solve_ms.append(report.solve_s * 1000)
         stats.pending_per_tick.append(report.pending)
         for oid in report.decided:

@@ -47,6 +47,8 @@ async def test_dev_instance_end_to_end(tmp_path: Path, redis_server: EmbeddedRed
         assert metrics["delivered"] > 0.8 * metrics["orders"]
         assert metrics["gap_to_lower_bound"] > 0  # a bound is a bound
     assert results["hungarian"]["click_to_door_mean"] <= results["greedy"]["click_to_door_mean"] * 1.05
+    for png in ("click_to_door.png", "orders_and_couriers.png", "solve_time.png"):
+        assert (tmp_path / "out" / png).read_bytes().startswith(b"\x89PNG")
 
 
 def test_estimated_prep_is_not_there_yet() -> None:

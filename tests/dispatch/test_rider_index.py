@@ -148,8 +148,15 @@ async def test_free_rider_snapshot_ranks_like_the_ring_search(index: RiderIndex)
     config = DispatchConfig(city=City("helsinki", CENTER, 20_000), candidates_per_order=7, search_radius_m=2_500)
     rng = random.Random(9)
     records = [
-        OrderRecord(OrderRequest(f"o{i}", "m", LatLng(CENTER.lat + rng.uniform(-0.04, 0.04), CENTER.lng + rng.uniform(-0.08, 0.08)),
-                                 CENTER, t))  # fmt: skip
+        OrderRecord(
+            OrderRequest(
+                f"o{i}",
+                "m",
+                LatLng(CENTER.lat + rng.uniform(-0.04, 0.04), CENTER.lng + rng.uniform(-0.08, 0.08)),
+                CENTER,
+                t,
+            )
+        )
         for i in range(30)
     ]
     ranked = _nearest_free(free, records, {"o0": {"r1", "r2"}}, config)
