@@ -43,13 +43,14 @@ from dispatch.validation import check_orders
 
 log = logging.getLogger("tongcheng.dispatch")
 
-# Orders looked at per tick; the rest wait for the next one (oldest first).
-MAX_ORDERS_PER_TICK = 5_000
+# Orders looked at per tick; the rest wait for the next one (oldest first). Bounds a tick's work when
+# the pool swells (measured under overload with bench.load).
+MAX_ORDERS_PER_TICK = 2_000
 # Concurrent candidate queries to Redis within a tick.
 CANDIDATE_QUERY_CONCURRENCY = 32
-# Up to this many riders online, a tick reads every free rider at once and ranks them per order in
-# NumPy; above it, each order searches H3 rings around its pickup (dense supply: few rings).
-SNAPSHOT_MAX_ONLINE = 5_000
+# Up to this many free riders, a tick reads them all at once and ranks them per order in NumPy; above
+# it, each order searches H3 rings around its pickup (dense free supply: few rings).
+SNAPSHOT_MAX_FREE = 5_000
 # Live congestion factors ops may set: 0.2 (a road five times faster than its profile) to 20 (closed).
 MIN_TRAFFIC_FACTOR, MAX_TRAFFIC_FACTOR = 0.2, 20.0
 
@@ -374,7 +375,7 @@ class Dispatcher:
 
         batch = await self._batch(live, now_ms)
         solve_started = time.perf_counter()
-        decisions = self.policy.decide(batch)
+        decisions = await asyncio.to_thread(self.policy.decide, batch)
         report.solve_s = time.perf_counter() - solve_started
 
         offer_expires_ms = now_ms + int(self.config.offer_timeout_s * 1000)
@@ -406,38 +407,49 @@ class Dispatcher:
         return [r for r in found.values() if r.status is OrderStatus.PENDING]
 
     async def _batch(self, records: Sequence[OrderRecord], now_ms: int) -> DispatchBatch:
+        """Candidates per pending order (Redis), then their travel times (CPU: off the event loop, so
+        calls and streams keep being served while a big tick computes)."""
         declined = await self.orders.declined_by([r.order_id for r in records]) if records else {}
-        limiter = asyncio.Semaphore(CANDIDATE_QUERY_CONCURRENCY)
-        free = await self.index.free_riders(now_ms, SNAPSHOT_MAX_ONLINE) if records else None
-        nearest = _nearest_free(free, records, declined, self.config) if free is not None else None
+        free = await self.index.free_riders(now_ms, SNAPSHOT_MAX_FREE) if records else None
+        if free is not None:
+            nearest = await asyncio.to_thread(_nearest_free, free, records, declined, self.config)
+        else:
+            limiter = asyncio.Semaphore(CANDIDATE_QUERY_CONCURRENCY)
 
-        async def candidates_of(record: OrderRecord) -> PendingOrder:
-            if nearest is not None:
-                riders = nearest[record.order_id]
-            else:
+            async def search(record: OrderRecord) -> tuple[str, list[NearbyRider]]:
                 async with limiter:
-                    riders = await self.index.nearby(
+                    return record.order_id, await self.index.nearby(
                         record.request.pickup, now_ms, limit=self.config.candidates_per_order,
                         max_radius_m=self.config.search_radius_m, exclude=declined.get(record.order_id, ()),
                     )  # fmt: skip
+
+            nearest = dict(await asyncio.gather(*(search(r) for r in records)))
+        orders = await asyncio.to_thread(self._timed_candidates, records, nearest, now_ms)
+        return DispatchBatch(
+            now_ms=now_ms,
+            orders=orders,
+            pickup_service_s=self.config.pickup_service_s,
+            dropoff_service_s=self.config.dropoff_service_s,
+        )
+
+    def _timed_candidates(
+        self, records: Sequence[OrderRecord], nearest: dict[str, list[NearbyRider]], now_ms: int
+    ) -> tuple[PendingOrder, ...]:
+        out = []
+        for record in records:
+            riders = nearest.get(record.order_id, [])
             pickup, dropoff = record.request.pickup, record.request.dropoff
             ride_s = float(self.oracle.matrix([pickup], [dropoff], now_ms)[0, 0])
             if not riders:
-                return PendingOrder(record, (), ride_s)
+                out.append(PendingOrder(record, (), ride_s))
+                continue
             times = self.oracle.matrix([r.position for r in riders], [pickup], now_ms)[:, 0]
             cands = tuple(
                 Candidate(r.rider_id, r.position, float(t), r.shift_ends_at_ms)
                 for r, t in zip(riders, times, strict=True)
             )
-            return PendingOrder(record, cands, ride_s)
-
-        orders = await asyncio.gather(*(candidates_of(r) for r in records))
-        return DispatchBatch(
-            now_ms=now_ms,
-            orders=tuple(orders),
-            pickup_service_s=self.config.pickup_service_s,
-            dropoff_service_s=self.config.dropoff_service_s,
-        )
+            out.append(PendingOrder(record, cands, ride_s))
+        return tuple(out)
 
 
 def _nearest_free(

@@ -21,6 +21,10 @@ class ZoneKeys:
         return f"{self.prefix}riders:seen"
 
     @property
+    def riders_free(self) -> str:
+        return f"{self.prefix}riders:free"
+
+    @property
     def riders_known(self) -> str:
         return f"{self.prefix}riders:known"
 

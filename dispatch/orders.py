@@ -162,8 +162,14 @@ class OrderStore:
                         record, step, now_ms, rider_id, estimated_pickup_ms, estimated_dropoff_ms,
                         offer_expires_ms, note,
                     )  # fmt: skip
+                    # A rider whose hands become empty is free again at once (if it says it is available).
+                    rejoins_free = False
+                    if transition.releases_rider and record.rider_id:
+                        availability = await pipe.hget(self.keys.rider(record.rider_id), "av")
+                        holding = await pipe.scard(self.keys.rider_tasks(record.rider_id))
+                        rejoins_free = availability == "available" and holding <= 1
                     pipe.multi()
-                    self._queue_writes(pipe, record, updated, step, now_ms, note)
+                    self._queue_writes(pipe, record, updated, step, now_ms, note, rejoins_free)
                     await pipe.execute()
                     return updated, True
                 except WatchError:
@@ -225,6 +231,7 @@ class OrderStore:
         step: Step,
         now_ms: int,
         note: str,
+        rejoins_free: bool = False,
     ) -> None:
         transition = TRANSITIONS[step]
         oid = after.order_id
@@ -235,6 +242,8 @@ class OrderStore:
         if step is Step.ASSIGN:
             pipe.zrem(self.keys.pending, oid)
             pipe.sadd(self.keys.rider_tasks(after.rider_id), oid)
+            # No longer free; it rejoins the free set when its task ends (or with a later position).
+            pipe.srem(self.keys.riders_free, after.rider_id)
             pipe.zadd(self.keys.offers, {oid: after.offer_expires_ms or now_ms})
         else:
             pipe.zrem(self.keys.offers, oid)
@@ -247,6 +256,8 @@ class OrderStore:
                 pipe.expire(key, FINISHED_ORDER_TTL_S)
         if transition.releases_rider and before.rider_id:
             pipe.srem(self.keys.rider_tasks(before.rider_id), oid)
+            if rejoins_free:
+                pipe.sadd(self.keys.riders_free, before.rider_id)
         feed_rider = after.rider_id or before.rider_id
         if transition.rider_event is not None and feed_rider:
             self.queue_feed_event(pipe, feed_rider, transition.rider_event, after, now_ms)

@@ -29,6 +29,7 @@ local prefix = ARGV[1]
 local now = ARGV[2]
 local seen_key = prefix .. 'riders:seen'
 local known_key = prefix .. 'riders:known'
+local free_key = prefix .. 'riders:free'
 local out = {}
 local n = 0
 for id, lat, lng, cell, ts_s, spd, hdg, acc, av, shift in string.gmatch(ARGV[3],
@@ -48,6 +49,11 @@ for id, lat, lng, cell, ts_s, spd, hdg, acc, av, shift in string.gmatch(ARGV[3],
       if old_online and cur[2] ~= cell then redis.call('SREM', prefix .. 'cell:' .. cur[2], id) end
       redis.call('SADD', prefix .. 'cell:' .. cell, id)
       redis.call('ZADD', seen_key, now, id)
+    end
+    if av == 'available' and redis.call('SCARD', rkey .. ':tasks') == 0 then
+      redis.call('SADD', free_key, id)
+    else
+      redis.call('SREM', free_key, id)
     end
     redis.call('HSET', rkey, 'lat', lat, 'lng', lng, 'cell', cell, 'ts', ts_s, 'spd', spd, 'hdg', hdg,
       'acc', acc, 'av', av, 'shift', shift, 'seen', now)
@@ -108,16 +114,20 @@ end
 return out
 """
 
-# Every rider free to take a task (online, available, no task in hand), unless more than ARGV[3] riders
-# are online (then nil: the caller searches by H3 rings instead). ARGV: prefix, min_seen, max_online.
+# Every rider free to take a task (online, available, no task in hand), unless more than ARGV[3] are
+# free (then nil: the caller searches by H3 rings, which dense free supply keeps short). The free set
+# is kept by position updates (a rider joins it when it reports itself available with no task) and by
+# assignments (it leaves); it is re-checked here. ARGV: prefix, min_seen, max_free.
 _FREE_LUA = """
 local prefix = ARGV[1]
-local seen_key = prefix .. 'riders:seen'
-if redis.call('ZCOUNT', seen_key, ARGV[2], '+inf') > tonumber(ARGV[3]) then return false end
+local free_key = prefix .. 'riders:free'
+if redis.call('SCARD', free_key) > tonumber(ARGV[3]) then return false end
+local min_seen = tonumber(ARGV[2])
 local out = {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', seen_key, ARGV[2], '+inf')) do
-  local h = redis.call('HMGET', prefix .. 'rider:' .. id, 'lat', 'lng', 'av', 'ts', 'shift')
-  if h[3] == 'available' and redis.call('SCARD', prefix .. 'rider:' .. id .. ':tasks') == 0 then
+for _, id in ipairs(redis.call('SMEMBERS', free_key)) do
+  local h = redis.call('HMGET', prefix .. 'rider:' .. id, 'lat', 'lng', 'av', 'ts', 'shift', 'seen')
+  if h[6] and tonumber(h[6]) >= min_seen and h[3] == 'available'
+      and redis.call('SCARD', prefix .. 'rider:' .. id .. ':tasks') == 0 then
     out[#out + 1] = id
     out[#out + 1] = h[1]
     out[#out + 1] = h[2]
@@ -139,6 +149,7 @@ for _, id in ipairs(ids) do
   if cell then redis.call('SREM', prefix .. 'cell:' .. cell, id) end
   redis.call('DEL', rkey)
   redis.call('ZREM', seen_key, id)
+  redis.call('SREM', prefix .. 'riders:free', id)
 end
 return #ids
 """
@@ -245,11 +256,11 @@ class RiderIndex:
                 break
         return sorted(found.values(), key=lambda r: (r.distance_m, r.rider_id))[:limit]
 
-    async def free_riders(self, now_ms: int, max_online: int) -> list[NearbyRider] | None:
-        """Every rider free to take a task (distance 0: not ranked), or None when more than max_online
-        riders are online. With few riders online one call beats an H3 ring search per order, whose
-        rings widen far when free riders are sparse (profiled on MDRP replays)."""
-        raw = await self._free(args=[self.keys.prefix, now_ms - self.ttl_ms, max_online])
+    async def free_riders(self, now_ms: int, max_free: int) -> list[NearbyRider] | None:
+        """Every rider free to take a task (distance 0: not ranked), or None when more than max_free
+        are free. When free riders are few, one call beats an H3 ring search per order, whose rings
+        widen across the city looking for them (profiled on MDRP replays and under bench.load)."""
+        raw = await self._free(args=[self.keys.prefix, now_ms - self.ttl_ms, max_free])
         if raw is None:
             return None
         return [

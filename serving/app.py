@@ -136,6 +136,8 @@ class App:
         server = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+                # A second server on a taken port must fail, not silently share its traffic.
+                ("grpc.so_reuseport", 0),
                 ("grpc.keepalive_time_ms", 30_000),
                 ("grpc.http2.max_pings_without_data", 0),
             ]

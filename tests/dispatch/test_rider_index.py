@@ -142,8 +142,8 @@ async def test_free_rider_snapshot_ranks_like_the_ring_search(index: RiderIndex)
     riders = scatter(400, seed=5)
     await index.ingest([PositionFix(r, lat, lng, t) for r, lat, lng in riders], t)
     await index.ingest([PositionFix("r3", riders[3][1], riders[3][2], t + 1, availability=Availability.BUSY)], t)
-    assert await index.free_riders(t, max_online=100) is None
-    free = await index.free_riders(t, max_online=1_000)
+    assert await index.free_riders(t, max_free=100) is None
+    free = await index.free_riders(t, max_free=1_000)
     assert free is not None and len(free) == 399
     config = DispatchConfig(city=City("helsinki", CENTER, 20_000), candidates_per_order=7, search_radius_m=2_500)
     rng = random.Random(9)
