@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 import h3
 import numpy as np
 import redis.asyncio as aioredis
+from scipy.spatial import cKDTree
 
 from core.clock import Clock
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, TongchengError
@@ -25,6 +26,7 @@ from dispatch.config import DispatchConfig
 from dispatch.ingest import PositionWriter
 from dispatch.models import (
     IngestResult,
+    LatLng,
     NearbyRider,
     OrderRecord,
     OrderRequest,
@@ -36,9 +38,9 @@ from dispatch.models import (
 from dispatch.order_flow import STEP_OF_ACTION, Step
 from dispatch.orders import OrderStore
 from dispatch.policies.base import Candidate, DispatchBatch, DispatchPolicy, PendingOrder
-from dispatch.rider_index import RiderIndex, haversine_m
+from dispatch.rider_index import EARTH_RADIUS_M, RiderIndex, haversine_m
 from dispatch.speeds import ObservedSpeeds
-from dispatch.travel import LiveTraffic, TravelTimeOracle, haversine_matrix_m
+from dispatch.travel import LiveTraffic, TravelTimeOracle
 from dispatch.validation import check_orders
 
 log = logging.getLogger("tongcheng.dispatch")
@@ -48,9 +50,11 @@ log = logging.getLogger("tongcheng.dispatch")
 MAX_ORDERS_PER_TICK = 2_000
 # Concurrent candidate queries to Redis within a tick.
 CANDIDATE_QUERY_CONCURRENCY = 32
-# Up to this many free riders, a tick reads them all at once and ranks them per order in NumPy; above
-# it, each order searches H3 rings around its pickup (dense free supply: few rings).
-SNAPSHOT_MAX_FREE = 5_000
+# Up to this many free riders, a tick reads them all in one call and ranks them per order with a
+# KD-tree; above it (a zone larger than any city here), each order searches H3 rings around its pickup.
+# Per-order ring searches cost Redis time in proportion to the riders in the scanned cells, which
+# under bench.load (10,000 riders, 1,000s of pending orders) stalled Redis for seconds per tick.
+SNAPSHOT_MAX_FREE = 50_000
 # Live congestion factors ops may set: 0.2 (a road five times faster than its profile) to 20 (closed).
 MIN_TRAFFIC_FACTOR, MAX_TRAFFIC_FACTOR = 0.2, 20.0
 
@@ -169,13 +173,18 @@ class Dispatcher:
             records.append(record)
         return records
 
-    async def assign(self, requests: Sequence[OrderRequest], wait_s: float) -> list[OrderRecord]:
-        """Submits orders and waits up to wait_s for their batch decision; undecided ones stay PENDING."""
+    async def assign(self, requests: Sequence[OrderRequest], answer_by: float | None = None) -> list[OrderRecord]:
+        """Submits orders and waits for their batch decision until `answer_by` (time.monotonic()), at most
+        assign_wait_s; undecided orders stay PENDING in the pool."""
+        started = time.monotonic()
         records = await self.submit(requests)
         undecided = [r.order_id for r in records if r.status is OrderStatus.PENDING]
         if not undecided:
             return records
-        await self.wait_decided(undecided, min(wait_s, self.config.assign_wait_s))
+        until = started + self.config.assign_wait_s
+        if answer_by is not None:
+            until = min(until, answer_by)
+        await self.wait_decided(undecided, until - time.monotonic())
         return await self.orders.get_many([r.order_id for r in records])
 
     async def wait_decided(self, order_ids: Sequence[str], timeout_s: float) -> None:
@@ -455,21 +464,39 @@ class Dispatcher:
 def _nearest_free(
     free: list[NearbyRider], records: Sequence[OrderRecord], declined: dict[str, set[str]], config: DispatchConfig
 ) -> dict[str, list[NearbyRider]]:
-    """Per order, its nearest free riders within the search radius (the same answer as the ring search)."""
+    """Per order, its nearest free riders within the search radius (the ring search's answer), from one
+    KD-tree over the free riders' positions on the unit sphere (chord length orders like great-circle)."""
     if not free:
         return {r.order_id: [] for r in records}
-    dist = haversine_matrix_m([r.request.pickup for r in records], [f.position for f in free])
-    out: dict[str, list[NearbyRider]] = {}
+    tree = cKDTree(_unit_vectors([f.position for f in free]))
     k = config.candidates_per_order
+    extra = max((len(declined.get(r.order_id, ())) for r in records), default=0)
+    want = min(len(free), k + extra)
+    max_chord = 2 * np.sin(min(np.pi, config.search_radius_m / EARTH_RADIUS_M) / 2)
+    _, idx = tree.query(
+        _unit_vectors([r.request.pickup for r in records]), k=want, distance_upper_bound=max_chord * (1 + 1e-9)
+    )
+    idx = np.asarray(idx).reshape(len(records), want)
+    out: dict[str, list[NearbyRider]] = {}
     for i, record in enumerate(records):
-        row = dist[i]
         skip = declined.get(record.order_id, set())
-        order = np.argsort(row, kind="stable")
         chosen: list[NearbyRider] = []
-        for j in order:
-            if row[j] > config.search_radius_m or len(chosen) == k:
-                break
-            if free[j].rider_id not in skip:
-                chosen.append(replace(free[j], distance_m=float(row[j])))
+        for j in idx[i]:
+            if j >= len(free) or len(chosen) == k:
+                break  # no more neighbours within the radius
+            rider = free[j]
+            if rider.rider_id in skip:
+                continue
+            distance = haversine_m(
+                record.request.pickup.lat, record.request.pickup.lng, rider.position.lat, rider.position.lng
+            )
+            if distance <= config.search_radius_m:
+                chosen.append(replace(rider, distance_m=distance))
         out[record.order_id] = chosen
     return out
+
+
+def _unit_vectors(points: Sequence[LatLng]) -> np.ndarray:
+    lat = np.radians([p.lat for p in points])
+    lng = np.radians([p.lng for p in points])
+    return np.c_[np.cos(lat) * np.cos(lng), np.cos(lat) * np.sin(lng), np.sin(lat)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 
 import grpc
@@ -19,8 +20,10 @@ from tongcheng.dispatch.v1 import dispatch_pb2 as pb
 from tongcheng.dispatch.v1 import dispatch_pb2_grpc
 
 MAX_REPORTED_REJECTIONS = 100
-# Leave this much of the caller's deadline for reading the decision back and answering.
-DEADLINE_MARGIN_S = 0.3
+# Of the caller's deadline, keep this much (and a tenth of the rest) for reading the decision back and
+# answering, so that a call under load still answers PENDING rather than running out of time.
+DEADLINE_MARGIN_S = 0.2
+DEADLINE_MARGIN_SHARE = 0.1
 STREAM_ID = re.compile(r"^\d+-\d+$")
 
 
@@ -39,8 +42,10 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
         self._caller(context).require(Role.ORDER_SERVICE, Role.OPS)
         orders = [convert.order_from_pb(o) for o in request.orders]
         remaining = context.time_remaining()
-        wait_s = self._dispatcher.config.assign_wait_s if remaining is None else remaining - DEADLINE_MARGIN_S
-        records = await self._dispatcher.assign(orders, max(0.0, wait_s))
+        answer_by = None
+        if remaining is not None:
+            answer_by = time.monotonic() + remaining * (1 - DEADLINE_MARGIN_SHARE) - DEADLINE_MARGIN_S
+        records = await self._dispatcher.assign(orders, answer_by)
         return pb.AssignRidersResponse(results=[convert.result_to_pb(r) for r in records])
 
     @rpc
