@@ -210,7 +210,7 @@ async def replay(
         stats.tick_min.append(next_tick)
         stats.solve_ms.append(report.solve_s * 1000)
         stats.pending_per_tick.append(report.pending)
-        for oid in report.decided:
+        for oid in sorted(report.decided):  # commits run concurrently: fix the order for reproducibility
             record = await dispatcher.get(oid)
             if record.status is OrderStatus.REJECTED:
                 open_orders.discard(oid)
