@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 
 class OrderStatus(enum.StrEnum):
@@ -63,10 +64,25 @@ class OrderRequest:
     promised_at_ms: int | None = None
     ready_at_hint_ms: int | None = None
 
+    @cached_property
+    def fingerprint_value(self) -> str:
+        body = {
+            "dropoff": {"lat": self.dropoff.lat, "lng": self.dropoff.lng},
+            "item_count": self.item_count,
+            "merchant_id": self.merchant_id,
+            "order_id": self.order_id,
+            "pickup": {"lat": self.pickup.lat, "lng": self.pickup.lng},
+            "placed_at_ms": self.placed_at_ms,
+            "promised_at_ms": self.promised_at_ms,
+            "ready_at_hint_ms": self.ready_at_hint_ms,
+        }
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
     def fingerprint(self) -> str:
-        """A digest of the body: the same order_id with another body is a client error."""
-        body = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
-        return hashlib.blake2b(body.encode(), digest_size=12).hexdigest()
+        """A digest of the body: the same order_id with another body is a client error. (The JSON is
+        the one `dataclasses.asdict` gives, built by hand: asdict's deep copies were slow under load.)"""
+        return self.fingerprint_value
 
 
 @dataclass(frozen=True)
