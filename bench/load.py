@@ -159,7 +159,11 @@ async def run(ns: argparse.Namespace) -> int:
     load = Load(ns, city, issuer)
     riders = [f"load-rider-{i:05d}" for i in range(ns.riders)]
     async with grpc.aio.insecure_channel(ns.server, options=[("grpc.max_send_message_length", 64 << 20)]) as channel:
-        await asyncio.wait_for(channel.channel_ready(), 10)
+        try:
+            await asyncio.wait_for(channel.channel_ready(), 10)
+        except TimeoutError:
+            print(f"no server answers at {ns.server}", file=sys.stderr)
+            return 2
         stub = dispatch_pb2_grpc.DispatchServiceStub(channel)
         started = time.monotonic()
         stop_at = started + ns.duration

@@ -21,6 +21,7 @@ from bench.mdrp.metrics import solution_metrics
 from bench.mdrp.plots import plot_replays
 from bench.mdrp.runner import replay
 from bench.mdrp.solution import Solution, write_solution
+from dispatch.policies import make_policy
 from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis
 
@@ -94,6 +95,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-url", help="a Redis to use (its database is flushed); default: an embedded one")
     ns = parser.parse_args(argv)
     policies = [p.strip() for p in ns.policy.split(",") if p.strip()]
+    try:
+        for name in policies:
+            make_policy(name)
+        load_instance(ns.instance)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if not policies:
+        parser.error("--policy names no policy")
     out = ns.out / ns.instance.name
     if ns.redis_url:
         results = asyncio.run(run(ns.instance, policies, out, ns.prep, ns.redis_url))
