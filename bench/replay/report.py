@@ -1,0 +1,142 @@
+"""What a city replay measured: metrics JSON, a human report, PNG plots and an HTML heat map."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter
+from pathlib import Path
+
+import h3
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from bench.replay.simulator import ReplayResult
+
+
+def _q(xs: list[float], q: int) -> float:
+    if not xs:
+        return float("nan")
+    return statistics.quantiles(xs, n=100, method="inclusive")[q - 1] if len(xs) > 1 else xs[0]
+
+
+def metrics(r: ReplayResult) -> dict[str, float]:
+    done = [o for o in r.orders if o.dropoff_s is not None]
+    ctd = [(o.dropoff_s - o.placed_s) / 60 for o in done]  # type: ignore[operator]
+    late = [max(0.0, (o.dropoff_s - o.promised_s) / 60) for o in done]  # type: ignore[operator]
+    food_wait = [max(0.0, (o.pickup_s - o.ready_s) / 60) for o in done]  # type: ignore[operator]
+    rider_wait = [max(0.0, (o.ready_s - o.arrived_s) / 60) for o in done if o.arrived_s is not None]
+    shift_h = sum(rd.off_s - rd.on_s for rd in r.riders) / 3600
+    busy_h = sum(rd.busy_s for rd in r.riders) / 3600
+    return {
+        "orders": len(r.orders),
+        "delivered": len(done),
+        "undelivered_pct": 100 * (len(r.orders) - len(done)) / len(r.orders) if r.orders else 0.0,
+        "click_to_door_mean_min": statistics.fmean(ctd) if ctd else float("nan"),
+        "click_to_door_p50_min": _q(ctd, 50),
+        "click_to_door_p90_min": _q(ctd, 90),
+        "late_share_pct": 100 * sum(1 for x in late if x > 0) / len(late) if late else float("nan"),
+        "lateness_mean_min": statistics.fmean(late) if late else float("nan"),
+        "rider_waiting_mean_min": statistics.fmean(rider_wait) if rider_wait else float("nan"),
+        "food_waiting_mean_min": statistics.fmean(food_wait) if food_wait else float("nan"),
+        "orders_per_rider_hour": len(done) / shift_h if shift_h else float("nan"),
+        "utilisation_pct": 100 * busy_h / shift_h if shift_h else float("nan"),
+        "offers_rejected": r.offers_rejected,
+        "solve_ms_p50": _q(r.solve_ms, 50),
+        "solve_ms_p99": _q(r.solve_ms, 99),
+        "orders_per_tick_mean": statistics.fmean(r.pending_per_tick) if r.pending_per_tick else 0.0,
+        "wall_s": r.wall_s,
+    }
+
+
+def write_report(results: dict[str, ReplayResult], out: Path) -> dict[str, dict[str, float]]:
+    """metrics.json and report.txt per policy, shared PNGs and heat maps; returns the metrics."""
+    out.mkdir(parents=True, exist_ok=True)
+    table = {policy: metrics(r) for policy, r in results.items()}
+    for policy, r in results.items():
+        folder = out / policy
+        folder.mkdir(exist_ok=True)
+        (folder / "metrics.json").write_text(json.dumps({"city": r.city, "policy": policy, **table[policy]}, indent=2))
+        (folder / "scenario.json").write_text(r.scenario.to_json())
+        _heat_map(r, folder / "heatmap.html")
+    lines = [f"Replay of {next(iter(results.values())).city}, scenario {next(iter(results.values())).scenario.name}"]
+    policies = list(table)
+    lines.append(f"{'metric':>26} " + " ".join(f"{p:>12}" for p in policies))
+    for key in next(iter(table.values())):
+        lines.append(f"{key:>26} " + " ".join(f"{table[p][key]:>12.2f}" for p in policies))
+    (out / "report.txt").write_text("\n".join(lines) + "\n")
+    _plots(results, out)
+    return table
+
+
+def _plots(results: dict[str, ReplayResult], out: Path) -> None:
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for policy, r in results.items():
+        ctd = [(o.dropoff_s - o.placed_s) / 60 for o in r.orders if o.dropoff_s is not None]  # type: ignore[operator]
+        ax.hist(
+            ctd, bins=np.arange(0, 91, 3), histtype="step", linewidth=2, label=f"{policy} (mean {np.mean(ctd):.1f})"
+        )
+    ax.set(xlabel="click-to-door (min)", ylabel="orders", title="click-to-door by policy")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "click_to_door.png", dpi=110)
+    plt.close(fig)
+
+    r = next(iter(results.values()))
+    minutes = np.arange(0, r.scenario.duration_h * 60 + 1, 5)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.hist([o.placed_s / 60 for o in r.orders], bins=minutes, alpha=0.5, label="orders placed per 5 min")
+    on = [sum(rd.on_s <= m * 60 < rd.off_s for rd in r.riders) for m in minutes]
+    ax.plot(minutes, on, color="black", label="riders on shift")
+    ax.set(xlabel=f"minutes after {r.scenario.start_hour:g}:00", ylabel="count", title="orders and riders")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "orders_and_riders.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for policy, res in results.items():
+        ax.plot(np.array(res.tick_s) / 60, res.solve_ms, linewidth=0.8, label=policy)
+    ax.set(xlabel="minutes", ylabel="policy solve time per tick (ms)", title="solve time per tick")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "solve_time.png", dpi=110)
+    plt.close(fig)
+
+
+def _heat_map(r: ReplayResult, path: Path) -> None:
+    """Demand and late deliveries per H3 cell (res 9) over an OpenStreetMap base map (Leaflet)."""
+    demand: Counter[str] = Counter()
+    late: Counter[str] = Counter()
+    for o in r.orders:
+        cell = h3.latlng_to_cell(o.dropoff_at.lat, o.dropoff_at.lng, 9)
+        demand[cell] += 1
+        if o.dropoff_s is None or o.dropoff_s > o.promised_s:
+            late[cell] += 1
+    top = max(demand.values(), default=1)
+    features = []
+    for cell, n in demand.items():
+        ring = [[lng, lat] for lat, lng in h3.cell_to_boundary(cell)]
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
+            "properties": {"cell": cell, "orders": n, "late": late[cell], "share": n / top},
+        })  # fmt: skip
+    lats = [o.dropoff_at.lat for o in r.orders] or [0.0]
+    lngs = [o.dropoff_at.lng for o in r.orders] or [0.0]
+    geo = json.dumps({"type": "FeatureCollection", "features": features})
+    path.write_text(f"""<!doctype html><html><head><meta charset="utf-8"><title>{r.city} {r.policy}: demand and lateness</title>
+<link rel="stylesheet" href="https://unpkg.com/leaflet@1.9.4/dist/leaflet.css"/>
+<script src="https://unpkg.com/leaflet@1.9.4/dist/leaflet.js"></script>
+<style>html,body,#map{{height:100%;margin:0}}</style></head><body><div id="map"></div><script>
+const map = L.map('map').setView([{statistics.fmean(lats)}, {statistics.fmean(lngs)}], 14);
+L.tileLayer('https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png', {{maxZoom: 19,
+  attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors (ODbL)'}}).addTo(map);
+L.geoJSON({geo}, {{style: f => ({{color: f.properties.late ? '#c0392b' : '#2c7fb8', weight: 1,
+  fillOpacity: 0.15 + 0.6 * f.properties.share}}),
+  onEachFeature: (f, l) => l.bindTooltip(`${{f.properties.orders}} orders, ${{f.properties.late}} late or undelivered`)}}).addTo(map);
+</script></body></html>
+""")

@@ -1,0 +1,72 @@
+"""Replay scenarios: a seeded description of a service period in a city (JSON files or built-ins)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything a replay draws from, with the seed that makes it reproducible."""
+
+    name: str
+    seed: int = 7
+    start_hour: float = 11.0  # local time the replay starts
+    duration_h: float = 2.0
+    # Orders per hour by local hour (linear between points): a lunch peak by default.
+    demand_per_hour: dict[str, float] = field(
+        default_factory=lambda: {"11": 60.0, "12": 180.0, "13": 120.0, "14": 40.0}
+    )
+    riders: int = 40
+    # Share of riders on a shift covering the whole period; the rest work its middle half.
+    full_shift_share: float = 0.6
+    # Probability that a rider accepts an offer (the rest reject at once).
+    accept_probability: float = 0.95
+    # Merchant mean prep times are drawn uniformly from this range (minutes); each order's true ready
+    # time is lognormal around its merchant's mean with this sigma. The engine is told the mean only.
+    prep_mean_min: tuple[float, float] = (8.0, 18.0)
+    prep_sigma: float = 0.3
+    promise_min: float = 40.0  # promised click-to-door
+    position_every_s: float = 10.0  # how often moving riders report
+    tick_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.duration_h <= 0 or self.riders < 1 or not self.demand_per_hour:
+            raise ValueError("a scenario needs a positive duration, riders and a demand curve")
+        if not 0 < self.accept_probability <= 1 or not 0 <= self.full_shift_share <= 1:
+            raise ValueError("accept_probability must be in (0, 1] and full_shift_share in [0, 1]")
+        if any(v < 0 for v in self.demand_per_hour.values()):
+            raise ValueError("demand must not be negative")
+
+    def demand_at(self, hour: float) -> float:
+        points = sorted((float(h), v) for h, v in self.demand_per_hour.items())
+        if hour <= points[0][0]:
+            return points[0][1]
+        for (h0, v0), (h1, v1) in itertools.pairwise(points):
+            if h0 <= hour <= h1:
+                return v0 + (v1 - v0) * (hour - h0) / (h1 - h0)
+        return points[-1][1]
+
+    @classmethod
+    def load(cls, name_or_path: str) -> Scenario:
+        if name_or_path in BUILT_IN:
+            return BUILT_IN[name_or_path]
+        path = Path(name_or_path)
+        if not path.exists():
+            raise ValueError(f"unknown scenario {name_or_path!r}: one of {', '.join(BUILT_IN)} or a JSON file")
+        data = json.loads(path.read_text())
+        if "prep_mean_min" in data:
+            data["prep_mean_min"] = tuple(data["prep_mean_min"])
+        return cls(**data)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+BUILT_IN = {
+    "lunch": Scenario("lunch"),
+    "short": Scenario("short", duration_h=0.25, riders=12, demand_per_hour={"11": 120.0}),
+}
