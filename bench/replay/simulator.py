@@ -7,6 +7,7 @@ ManualClock that the simulator moves from event to event, so a two-hour lunch re
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import heapq
 import itertools
@@ -88,8 +89,9 @@ def _position_along(route: Route, fraction: float) -> LatLng:
 
 
 async def replay_city(
-    city: str, scenario: Scenario, policy: str, client: aioredis.Redis, progress: bool = False
+    city: str, scenario: Scenario, policy: str, client: aioredis.Redis, progress: bool = False, speed: float = 0.0
 ) -> ReplayResult:
+    """Replays `scenario`; speed > 0 paces simulated time at that many times real time (0: flat out)."""
     started = time.perf_counter()
     rng = random.Random(scenario.seed)
     name, source = resolve(city)
@@ -237,12 +239,20 @@ async def replay_city(
     horizon = end_s + 3600
     refused: set[str] = set()
     last_progress = -1
+    wall0 = time.monotonic()
+
+    async def pace(sim_s: float) -> None:
+        if speed > 0:
+            await asyncio.sleep(max(0.0, sim_s / speed - (time.monotonic() - wall0)))
+
     while next_tick <= horizon:
         if events and events[0][0] < next_tick:
             s, _, kind, data = heapq.heappop(events)
+            await pace(s)
             clock.set(ms(s))
             await handle(s, kind, data)
             continue
+        await pace(next_tick)
         clock.set(ms(next_tick))
         tick = await dispatcher.tick()
         result.tick_s.append(next_tick)

@@ -53,3 +53,19 @@ def test_bad_scenarios_are_refused(tmp_path: Path) -> None:
     bad.write_text('{"name": "bad", "riders": 0}')
     with pytest.raises(ValueError, match="riders"):
         Scenario.load(str(bad))
+
+
+async def test_paced_replay_runs_at_the_asked_speed(redis_server: EmbeddedRedis, redis_sync: redis.Redis) -> None:
+    """--speed 600: six simulated minutes take about 0.6 s of wall time, never less."""
+    import time
+
+    client = redis_client(redis_server.url)
+    scenario = Scenario("paced", duration_h=0.1, riders=3, demand_per_hour={"11": 30.0}, promise_min=5.0)
+    try:
+        t0 = time.monotonic()
+        result = await replay_city("helsinki", scenario, "greedy", client, speed=600)
+        wall = time.monotonic() - t0
+    finally:
+        await client.aclose()
+    simulated = result.tick_s[-1]
+    assert wall >= simulated / 600
