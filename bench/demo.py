@@ -41,11 +41,9 @@ def now_ms() -> int:
 
 def demo_city() -> City:
     """The default city's service area, from its road graph (built once, then cached)."""
-    from routing_data.build import load_or_build
-    from routing_data.cities import resolve, service_area
+    from routing_data.cities import load_area
 
-    name, source = resolve("helsinki")
-    return service_area(load_or_build(source.pbf, name))
+    return load_area("helsinki")
 
 
 def random_point(rng: random.Random, city: City, share: float) -> tuple[float, float]:

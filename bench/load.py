@@ -150,11 +150,9 @@ class Load:
 
 
 async def run(ns: argparse.Namespace) -> int:
-    from routing_data.build import load_or_build
-    from routing_data.cities import resolve, service_area
+    from routing_data.cities import load_area
 
-    name, source = resolve(ns.city)
-    city = service_area(load_or_build(source.pbf, name))
+    city = load_area(ns.city)
     issuer = TokenIssuer(ns.private_key.read_bytes())
     load = Load(ns, city, issuer)
     riders = [f"load-rider-{i:05d}" for i in range(ns.riders)]

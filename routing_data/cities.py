@@ -57,10 +57,20 @@ def service_area(graph: RoadGraph) -> City:
     return City(graph.name, center, float(reach.max()) + SERVICE_MARGIN_M)
 
 
+def load_graph(city: str, timezone: str | None = None) -> tuple[CitySource, RoadGraph]:
+    """A city's extract and its road graph, built once and then loaded from the cache."""
+    name, source = resolve(city, timezone)
+    return source, load_or_build(source.pbf, name)
+
+
+def load_area(city: str) -> City:
+    """A city's service area (from its graph), for clients that place orders and riders in it."""
+    return service_area(load_graph(city)[1])
+
+
 def load_city(
     city: str, timezone: str | None = None, profile: TrafficProfile | None = None
 ) -> tuple[City, RoadNetworkOracle]:
     """Builds (or loads from cache) a city's graph; returns its service area and its oracle."""
-    name, source = resolve(city, timezone)
-    graph = load_or_build(source.pbf, name)
+    source, graph = load_graph(city, timezone)
     return service_area(graph), RoadNetworkOracle(graph, profile=profile, timezone=source.timezone)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
+from bench._report import tick_metrics
 from bench.mdrp.checker import check_feasible
 from bench.mdrp.instance import Instance, load_instance
 from bench.mdrp.metrics import solution_metrics
@@ -48,10 +48,8 @@ async def run(instance_dir: Path, policies: list[str], out: Path, prep: str, red
             write_solution(folder, solution)
             check_feasible(instance, solution)  # raises, listing every violation
             metrics = solution_metrics(instance, solution)
-            q = statistics.quantiles(stats.solve_ms, n=100) if len(stats.solve_ms) > 1 else [0.0] * 99
             metrics.update(
-                solve_ms_p50=statistics.median(stats.solve_ms) if stats.solve_ms else 0.0, solve_ms_p99=q[98],
-                orders_per_tick_mean=statistics.fmean(stats.pending_per_tick) if stats.pending_per_tick else 0.0,
+                **tick_metrics(stats.solve_ms, stats.pending_per_tick),
                 ticks=stats.ticks, offers_refused=stats.offers_refused, wall_s=stats.wall_s,
                 instance=instance.name, policy=policy, prep=prep,
             )  # fmt: skip

@@ -8,19 +8,10 @@ from collections import Counter
 from pathlib import Path
 
 import h3
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
+from bench._report import new_plot, quantile, save_plot, tick_metrics
 from bench.replay.simulator import ReplayResult
-
-
-def _q(xs: list[float], q: int) -> float:
-    if not xs:
-        return float("nan")
-    return statistics.quantiles(xs, n=100, method="inclusive")[q - 1] if len(xs) > 1 else xs[0]
 
 
 def metrics(r: ReplayResult) -> dict[str, float]:
@@ -36,8 +27,8 @@ def metrics(r: ReplayResult) -> dict[str, float]:
         "delivered": len(done),
         "undelivered_pct": 100 * (len(r.orders) - len(done)) / len(r.orders) if r.orders else 0.0,
         "click_to_door_mean_min": statistics.fmean(ctd) if ctd else float("nan"),
-        "click_to_door_p50_min": _q(ctd, 50),
-        "click_to_door_p90_min": _q(ctd, 90),
+        "click_to_door_p50_min": quantile(ctd, 50),
+        "click_to_door_p90_min": quantile(ctd, 90),
         "late_share_pct": 100 * sum(1 for x in late if x > 0) / len(late) if late else float("nan"),
         "lateness_mean_min": statistics.fmean(late) if late else float("nan"),
         "rider_waiting_mean_min": statistics.fmean(rider_wait) if rider_wait else float("nan"),
@@ -45,9 +36,7 @@ def metrics(r: ReplayResult) -> dict[str, float]:
         "orders_per_rider_hour": len(done) / shift_h if shift_h else float("nan"),
         "utilisation_pct": 100 * busy_h / shift_h if shift_h else float("nan"),
         "offers_rejected": r.offers_rejected,
-        "solve_ms_p50": _q(r.solve_ms, 50),
-        "solve_ms_p99": _q(r.solve_ms, 99),
-        "orders_per_tick_mean": statistics.fmean(r.pending_per_tick) if r.pending_per_tick else 0.0,
+        **tick_metrics(r.solve_ms, r.pending_per_tick),
         "wall_s": r.wall_s,
     }
 
@@ -73,38 +62,29 @@ def write_report(results: dict[str, ReplayResult], out: Path) -> dict[str, dict[
 
 
 def _plots(results: dict[str, ReplayResult], out: Path) -> None:
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = new_plot()
     for policy, r in results.items():
         ctd = [(o.dropoff_s - o.placed_s) / 60 for o in r.orders if o.dropoff_s is not None]  # type: ignore[operator]
         ax.hist(
             ctd, bins=np.arange(0, 91, 3), histtype="step", linewidth=2, label=f"{policy} (mean {np.mean(ctd):.1f})"
         )
-    ax.set(xlabel="click-to-door (min)", ylabel="orders", title="click-to-door by policy")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "click_to_door.png", dpi=110)
-    plt.close(fig)
+    save_plot(fig, ax, out / "click_to_door.png", xlabel="click-to-door (min)", ylabel="orders",
+              title="click-to-door by policy")  # fmt: skip
 
     r = next(iter(results.values()))
     minutes = np.arange(0, r.scenario.duration_h * 60 + 1, 5)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = new_plot()
     ax.hist([o.placed_s / 60 for o in r.orders], bins=minutes, alpha=0.5, label="orders placed per 5 min")
     on = [sum(rd.on_s <= m * 60 < rd.off_s for rd in r.riders) for m in minutes]
     ax.plot(minutes, on, color="black", label="riders on shift")
-    ax.set(xlabel=f"minutes after {r.scenario.start_hour:g}:00", ylabel="count", title="orders and riders")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "orders_and_riders.png", dpi=110)
-    plt.close(fig)
+    save_plot(fig, ax, out / "orders_and_riders.png", xlabel=f"minutes after {r.scenario.start_hour:g}:00",
+              ylabel="count", title="orders and riders")  # fmt: skip
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = new_plot()
     for policy, res in results.items():
         ax.plot(np.array(res.tick_s) / 60, res.solve_ms, linewidth=0.8, label=policy)
-    ax.set(xlabel="minutes", ylabel="policy solve time per tick (ms)", title="solve time per tick")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "solve_time.png", dpi=110)
-    plt.close(fig)
+    save_plot(fig, ax, out / "solve_time.png", xlabel="minutes", ylabel="policy solve time per tick (ms)",
+              title="solve time per tick")  # fmt: skip
 
 
 def _heat_map(r: ReplayResult, path: Path) -> None:

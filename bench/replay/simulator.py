@@ -27,8 +27,7 @@ from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher
 from dispatch.models import Availability, LatLng, OrderRequest, OrderStatus, PositionFix, TaskAction
 from dispatch.policies import make_policy
-from routing_data.build import load_or_build
-from routing_data.cities import resolve, service_area
+from routing_data.cities import load_graph, service_area
 from routing_data.modes import Mode
 from routing_data.oracle import RoadNetworkOracle, Route
 
@@ -94,8 +93,8 @@ async def replay_city(
     """Replays `scenario`; speed > 0 paces simulated time at that many times real time (0: flat out)."""
     started = time.perf_counter()
     rng = random.Random(scenario.seed)
-    name, source = resolve(city)
-    graph = load_or_build(source.pbf, name)
+    source, graph = load_graph(city)
+    name = graph.name
     oracle = RoadNetworkOracle(graph, timezone=source.timezone)
     found_merchants, customers = places(source.pbf, oracle)
     if len(found_merchants) < 3:
