@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from dispatch.bundles import BundleConfig
 from dispatch.models import LatLng
 
 
@@ -66,6 +67,11 @@ class DispatchConfig:
     # and which share of fixes is sampled for it.
     learn_traffic_s: float = 60.0
     speed_sample_every: int = 4
+    # Riders finishing their work within this many seconds are candidates too (for policies that plan
+    # ahead; they are committed to only once free).
+    plan_ahead_s: float = 900.0
+    # Which orders may be bundled (for policies that bundle).
+    bundles: BundleConfig = field(default_factory=BundleConfig)
 
     def __post_init__(self) -> None:
         if not 0 <= self.h3_resolution <= 15:

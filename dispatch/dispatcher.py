@@ -22,6 +22,7 @@ from scipy.spatial import cKDTree
 
 from core.clock import Clock
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, TongchengError
+from dispatch.bundles import candidate_bundles
 from dispatch.config import DispatchConfig
 from dispatch.ingest import PositionWriter
 from dispatch.models import (
@@ -73,6 +74,7 @@ class TickReport:
     offers_expired: int = 0
     riders_expired: int = 0
     conflicts: int = 0
+    bundles: int = 0  # riders offered work (a bundle of one or more orders each)
     roads_relearned: int = 0
     solve_s: float = 0.0
     total_s: float = 0.0
@@ -396,25 +398,32 @@ class Dispatcher:
         report.solve_s = time.perf_counter() - solve_started
 
         offer_expires_ms = now_ms + int(self.config.offer_timeout_s * 1000)
+        bundles: dict[object, list[Decision]] = {}
+        for k, d in enumerate(decisions):
+            bundles.setdefault(("b", d.bundle) if d.bundle is not None else ("d", k), []).append(d)
 
-        async def commit(d: Decision) -> None:
+        async def commit(bundle: list[Decision]) -> None:
             # Decisions touch distinct orders and riders: their transactions run side by side.
+            note = f"offered by policy {self.policy.name}"
+            if len(bundle) > 1:
+                note += f" in a bundle of {len(bundle)}"
             async with limiter:
                 try:
-                    record, changed = await self.orders.apply(
-                        d.order_id, Step.ASSIGN, now_ms, rider_id=d.rider_id,
-                        estimated_pickup_ms=d.estimated_pickup_ms, estimated_dropoff_ms=d.estimated_dropoff_ms,
-                        offer_expires_ms=offer_expires_ms, note=f"offered by policy {self.policy.name}",
+                    records = await self.orders.assign_bundle(
+                        bundle[0].rider_id,
+                        [(d.order_id, d.estimated_pickup_ms, d.estimated_dropoff_ms) for d in bundle],
+                        now_ms, offer_expires_ms=offer_expires_ms, note=note,
                     )  # fmt: skip
                 except (FailedPrecondition, NotFound):
-                    report.conflicts += 1  # the order or rider changed since the batch was read
+                    report.conflicts += 1  # an order or the rider changed since the batch was read
                     return
-            if changed:
-                report.assigned += 1
-                report.decided.append(d.order_id)
-                self._after_change(record, changed)
+            report.assigned += len(records)
+            report.bundles += 1
+            for record in records:
+                report.decided.append(record.order_id)
+                self._after_change(record, True)
 
-        await asyncio.gather(*(commit(d) for d in decisions))
+        await asyncio.gather(*(commit(b) for b in bundles.values()))
         self._finish(report, started)
         return report
 
@@ -433,6 +442,10 @@ class Dispatcher:
         calls and streams keep being served while a big tick computes)."""
         declined = await self.orders.declined_by([r.order_id for r in records]) if records else {}
         free = await self.index.free_riders(now_ms, SNAPSHOT_MAX_FREE) if records else None
+        if free is not None and records and getattr(self.policy, "plans_ahead", False):
+            # Riders finishing work soon compete too: the policy holds an order for one of them rather
+            # than send a worse free rider now (it commits only to riders who can leave this tick).
+            free += await self.index.soon_free_riders(now_ms, now_ms + int(self.config.plan_ahead_s * 1000))
         if free is not None:
             nearest = await asyncio.to_thread(_nearest_free, free, records, declined, self.config)
         else:
@@ -446,13 +459,21 @@ class Dispatcher:
                     )  # fmt: skip
 
             nearest = dict(await asyncio.gather(*(search(r) for r in records)))
-        orders = await asyncio.to_thread(self._timed_candidates, records, nearest, now_ms)
-        return DispatchBatch(
+        return await asyncio.to_thread(self._timed_batch, records, nearest, now_ms)
+
+    def _timed_batch(
+        self, records: Sequence[OrderRecord], nearest: dict[str, list[NearbyRider]], now_ms: int
+    ) -> DispatchBatch:
+        batch = DispatchBatch(
             now_ms=now_ms,
-            orders=orders,
+            orders=self._timed_candidates(records, nearest, now_ms),
             pickup_service_s=self.config.pickup_service_s,
             dropoff_service_s=self.config.dropoff_service_s,
+            tick_s=self.config.tick_s,
         )
+        if getattr(self.policy, "uses_bundles", False):
+            batch = replace(batch, bundles=candidate_bundles(batch, self.oracle, self.config.bundles))
+        return batch
 
     def _timed_candidates(
         self, records: Sequence[OrderRecord], nearest: dict[str, list[NearbyRider]], now_ms: int
@@ -466,8 +487,15 @@ class Dispatcher:
                 out.append(PendingOrder(record, (), ride_s))
                 continue
             times = self.oracle.matrix([r.position for r in riders], [pickup], now_ms)[:, 0]
+            half_dropoff_ms = round(self.config.dropoff_service_s * 500)
             cands = tuple(
-                Candidate(r.rider_id, r.position, float(t), r.shift_ends_at_ms)
+                Candidate(
+                    r.rider_id,
+                    r.position,
+                    float(t),
+                    r.shift_ends_at_ms,
+                    None if r.available_at_ms is None else max(now_ms, r.available_at_ms + half_dropoff_ms),
+                )
                 for r, t in zip(riders, times, strict=True)
             )
             out.append(PendingOrder(record, cands, ride_s))

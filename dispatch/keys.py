@@ -28,6 +28,11 @@ class ZoneKeys:
     def riders_known(self) -> str:
         return f"{self.prefix}riders:known"
 
+    @property
+    def riders_plan(self) -> str:
+        """Hash: rider -> "last drop-off ms,lat,lng" of the work it holds (where and when it frees up)."""
+        return f"{self.prefix}riders:plan"
+
     def rider_tasks(self, rider_id: str) -> str:
         return f"{self.prefix}rider:{rider_id}:tasks"
 

@@ -98,10 +98,28 @@ class OrderRecord:
     reason: str = ""
     updated_ms: int = 0
     version: int = 0
+    # Orders offered together to one rider share a bundle id; bundle_seq is the order's place in the
+    # delivery sequence (1, 2, ...). A lone order is a bundle of one.
+    bundle_id: str = ""
+    bundle_seq: int = 0
+    # The prep-time model's prediction at placement (epoch ms, and its standard deviation in seconds),
+    # and the true ready time once the merchant reports it.
+    predicted_ready_ms: int | None = None
+    predicted_ready_sd_s: float | None = None
+    ready_at_ms: int | None = None
 
     @property
     def order_id(self) -> str:
         return self.request.order_id
+
+    @property
+    def expected_ready_ms(self) -> int | None:
+        """The best knowledge of when the food is ready: reported, else the merchant's hint, else predicted."""
+        if self.ready_at_ms is not None:
+            return self.ready_at_ms
+        if self.request.ready_at_hint_ms is not None:
+            return self.request.ready_at_hint_ms
+        return self.predicted_ready_ms
 
     def to_redis(self) -> dict[str, str]:
         r = self.request
@@ -125,6 +143,11 @@ class OrderRecord:
             "reason": self.reason,
             "updated_ms": str(self.updated_ms),
             "version": str(self.version),
+            "bundle_id": self.bundle_id,
+            "bundle_seq": str(self.bundle_seq),
+            "predicted_ready_ms": _opt(self.predicted_ready_ms),
+            "predicted_ready_sd_s": "" if self.predicted_ready_sd_s is None else repr(self.predicted_ready_sd_s),
+            "ready_at_ms": _opt(self.ready_at_ms),
         }
         return fields
 
@@ -150,6 +173,11 @@ class OrderRecord:
             reason=h.get("reason", ""),
             updated_ms=int(h.get("updated_ms", "0")),
             version=int(h.get("version", "0")),
+            bundle_id=h.get("bundle_id", ""),
+            bundle_seq=int(h.get("bundle_seq") or 0),
+            predicted_ready_ms=_int_or_none(h.get("predicted_ready_ms", "")),
+            predicted_ready_sd_s=float(h["predicted_ready_sd_s"]) if h.get("predicted_ready_sd_s") else None,
+            ready_at_ms=_int_or_none(h.get("ready_at_ms", "")),
         )
 
     def evolve(self, **changes: object) -> OrderRecord:
@@ -204,6 +232,8 @@ class NearbyRider:
     recorded_at_ms: int
     active_tasks: int
     shift_ends_at_ms: int | None = None
+    # A rider still busy: when it is expected free, at `position` (its last drop-off). None: free now.
+    available_at_ms: int | None = None
 
 
 @dataclass(frozen=True)

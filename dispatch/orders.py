@@ -169,15 +169,63 @@ class OrderStore:
                         offer_expires_ms, note,
                     )  # fmt: skip
                     # A rider whose hands become empty is free again at once (if it says it is available).
-                    rejoins_free = False
+                    rejoins_free = hands_empty = False
                     if transition.releases_rider and record.rider_id:
                         availability = await pipe.hget(self.keys.rider(record.rider_id), "av")
-                        holding = await pipe.scard(self.keys.rider_tasks(record.rider_id))
-                        rejoins_free = availability == "available" and holding <= 1
+                        hands_empty = await pipe.scard(self.keys.rider_tasks(record.rider_id)) <= 1
+                        rejoins_free = availability == "available" and hands_empty
                     pipe.multi()
                     self._queue_writes(pipe, record, updated, step, now_ms, note, rejoins_free)
+                    if hands_empty:
+                        pipe.hdel(self.keys.riders_plan, record.rider_id)
                     await pipe.execute()
                     return updated, True
+                except WatchError:
+                    continue
+
+    async def assign_bundle(
+        self,
+        rider_id: str,
+        legs: Sequence[tuple[str, int, int]],
+        now_ms: int,
+        *,
+        offer_expires_ms: int,
+        note: str = "",
+    ) -> list[OrderRecord]:
+        """Offers a bundle — (order_id, estimated pickup, estimated drop-off) in delivery sequence — to a
+        rider with empty hands, as one transaction: every order must still be pending, or nothing is
+        written (FailedPrecondition). A lone order is a bundle of one."""
+        if not legs:
+            raise ValueError("a bundle has at least one order")
+        order_keys = [self.keys.order(oid) for oid, _, _ in legs]
+        bundle_id = legs[0][0] if len(legs) == 1 else f"{legs[0][0]}+{len(legs) - 1}@{now_ms}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(*order_keys, self.keys.rider_tasks(rider_id))
+                    records = []
+                    for (oid, _, _), key in zip(legs, order_keys, strict=True):
+                        raw = await pipe.hgetall(key)
+                        if not raw:
+                            raise NotFound(f"order {oid} not found")
+                        record = OrderRecord.from_redis(raw)
+                        if record.status is not OrderStatus.PENDING:
+                            raise FailedPrecondition(f"order {oid} is {record.status.value}: cannot assign")
+                        records.append(record)
+                    if await pipe.scard(self.keys.rider_tasks(rider_id)):
+                        raise FailedPrecondition(f"rider {rider_id} already has a task")
+                    updated = [
+                        self._next_record(record, Step.ASSIGN, now_ms, rider_id, pickup_ms, dropoff_ms,
+                                          offer_expires_ms, note).evolve(bundle_id=bundle_id, bundle_seq=seq)
+                        for seq, (record, (_, pickup_ms, dropoff_ms)) in enumerate(zip(records, legs, strict=True), 1)
+                    ]  # fmt: skip
+                    pipe.multi()
+                    for before, after in zip(records, updated, strict=True):
+                        self._queue_writes(pipe, before, after, Step.ASSIGN, now_ms, note)
+                    last = updated[-1].request.dropoff
+                    pipe.hset(self.keys.riders_plan, rider_id, f"{legs[-1][2]},{last.lat!r},{last.lng!r}")
+                    await pipe.execute()
+                    return updated
                 except WatchError:
                     continue
 
@@ -210,6 +258,8 @@ class OrderStore:
         }
         if step is Step.ASSIGN:
             changes.update(
+                bundle_id=record.order_id,
+                bundle_seq=1,
                 rider_id=rider_id,
                 estimated_pickup_ms=estimated_pickup_ms,
                 estimated_dropoff_ms=estimated_dropoff_ms,
@@ -217,7 +267,8 @@ class OrderStore:
                 reason="",
             )
         elif transition.target is OrderStatus.PENDING:
-            changes.update(rider_id="", estimated_pickup_ms=None, estimated_dropoff_ms=None, offer_expires_ms=None)
+            changes.update(rider_id="", estimated_pickup_ms=None, estimated_dropoff_ms=None, offer_expires_ms=None,
+                           bundle_id="", bundle_seq=0)  # fmt: skip
             changes["reason"] = note
         elif transition.target in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
             changes.update(reason=note, offer_expires_ms=None)

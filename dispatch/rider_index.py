@@ -138,6 +138,30 @@ end
 return out
 """
 
+# Riders busy now whose work ends by ARGV[3] (from the plan hash): id, lat, lng, free-at ms, shift end.
+_SOON_FREE_LUA = """
+local prefix = ARGV[1]
+local min_seen = tonumber(ARGV[2])
+local until_ms = tonumber(ARGV[3])
+local plan = redis.call('HGETALL', prefix .. 'riders:plan')
+local out = {}
+for i = 1, #plan, 2 do
+  local id = plan[i]
+  local at, lat, lng = string.match(plan[i + 1], '^(%d+),([^,]+),([^,]+)$')
+  if at and tonumber(at) <= until_ms then
+    local h = redis.call('HMGET', prefix .. 'rider:' .. id, 'av', 'shift', 'seen')
+    if h[3] and tonumber(h[3]) >= min_seen and h[1] ~= 'offline' then
+      out[#out + 1] = id
+      out[#out + 1] = lat
+      out[#out + 1] = lng
+      out[#out + 1] = at
+      out[#out + 1] = h[2] or ''
+    end
+  end
+end
+return out
+"""
+
 # Drops riders silent since before ARGV[2], at most ARGV[3] per call; returns how many.
 _EXPIRE_LUA = """
 local prefix = ARGV[1]
@@ -178,6 +202,7 @@ class RiderIndex:
         self._nearby = client.register_script(_NEARBY_LUA)
         self._expire = client.register_script(_EXPIRE_LUA)
         self._free = client.register_script(_FREE_LUA)
+        self._soon_free = client.register_script(_SOON_FREE_LUA)
         # H3 edge lengths vary across the globe (about 2x in area): bound them on both sides so the
         # covered radius below never overstates what the fetched rings contain.
         edge_m = h3.average_hexagon_edge_length(resolution, unit="m")
@@ -272,6 +297,23 @@ class RiderIndex:
                 int(raw[i + 3]),
                 0,
                 int(raw[i + 4]) if raw[i + 4] else None,
+            )
+            for i in range(0, len(raw), 5)
+        ]
+
+    async def soon_free_riders(self, now_ms: int, until_ms: int) -> list[NearbyRider]:
+        """Riders busy now who are expected to free up by `until_ms`, placed at their last drop-off."""
+        raw = await self._soon_free(args=[self.keys.prefix, now_ms - self.ttl_ms, until_ms])
+        return [
+            NearbyRider(
+                raw[i],
+                LatLng(float(raw[i + 1]), float(raw[i + 2])),
+                0.0,
+                Availability.BUSY,
+                now_ms,
+                1,
+                int(raw[i + 4]) if raw[i + 4] else None,
+                available_at_ms=int(raw[i + 3]),
             )
             for i in range(0, len(raw), 5)
         ]

@@ -139,6 +139,8 @@ async def replay(
             request = OrderRequest(
                 order_id=o.id, merchant_id=o.restaurant, pickup=to_latlng(r.x, r.y), dropoff=to_latlng(o.x, o.y),
                 placed_at_ms=minute_to_ms(o.placement_min), ready_at_hint_ms=minute_to_ms(o.ready_min),
+                # The instance's target click-to-door is the promise to the customer.
+                promised_at_ms=minute_to_ms(o.placement_min + p.target_click_to_door_min),
             )  # fmt: skip
             await dispatcher.submit([request])
             return
@@ -167,33 +169,36 @@ async def replay(
             c.online = online
             await report_position(c, minute, Availability.AVAILABLE if online else Availability.OFFLINE)
 
-    async def take_offer(order_id: str, now_min: float) -> None:
-        record = await dispatcher.get(order_id)
-        if record.status is not OrderStatus.ASSIGNED:
-            return
-        c = couriers[record.rider_id]
-        o = instance.orders[order_id]
-        r = instance.restaurants[o.restaurant]
+    async def take_bundle(order_ids: list[str], rider_id: str, now_min: float) -> None:
+        """The courier's answer to an offer of one or more orders (delivery sequence as given)."""
+        c = couriers[rider_id]
+        bundle = [instance.orders[oid] for oid in order_ids]
+        r = instance.restaurants[bundle[0].restaurant]
         depart = max(now_min, c.free_at)
         arrive = depart + instance.travel_min((c.x, c.y), (r.x, r.y))
-        pickup = max(arrive + half_p, o.ready_min)
-        if c.busy or not c.online or pickup > c.off_min:
+        pickup = max(arrive + half_p, *(o.ready_min for o in bundle))
+        if c.busy or not c.online or pickup > c.off_min or any(o.restaurant != r.id for o in bundle):
             # The engine offered what the courier cannot do (it should not): refuse, back to the pool.
-            stats.offers_refused += 1
-            await dispatcher.update_task(c.id, order_id, TaskAction.REJECT, minute_to_ms(now_min))
+            stats.offers_refused += len(bundle)
+            for oid in order_ids:
+                await dispatcher.update_task(c.id, oid, TaskAction.REJECT, minute_to_ms(now_min))
             return
-        await dispatcher.update_task(c.id, order_id, TaskAction.ACCEPT, minute_to_ms(now_min))
-        leave = pickup + half_p
-        dropoff = leave + instance.travel_min((r.x, r.y), (o.x, o.y)) + half_d
+        for oid in order_ids:
+            await dispatcher.update_task(c.id, oid, TaskAction.ACCEPT, minute_to_ms(now_min))
+        solution.moves.append(Move(c.id, depart, c.place, r.id))
+        solution.assignments.append(Assignment(now_min, pickup, c.id, tuple(order_ids)))
+        t = pickup + half_p  # leaves the restaurant
+        here, at = r.id, (r.x, r.y)
+        for o in bundle:
+            solution.moves.append(Move(c.id, t, here, o.id))
+            dropoff = t + instance.travel_min(at, (o.x, o.y)) + half_d
+            outcomes[o.id] = OrderOutcome(o.id, o.placement_min, o.ready_min, pickup, dropoff, c.id)
+            schedule(arrive, "arrive", c.id, o.id)
+            schedule(pickup, "pickup", c.id, o.id)
+            schedule(dropoff, "dropoff", c.id, o.id)
+            t, here, at = dropoff + half_d, o.id, (o.x, o.y)
         c.busy = True
-        c.free_at = dropoff + half_d
-        solution.moves.append(Move(c.id, depart, c.place, o.restaurant))
-        solution.moves.append(Move(c.id, leave, o.restaurant, o.id))
-        solution.assignments.append(Assignment(now_min, pickup, c.id, (o.id,)))
-        outcomes[o.id] = OrderOutcome(o.id, o.placement_min, o.ready_min, pickup, dropoff, c.id)
-        schedule(arrive, "arrive", c.id, o.id)
-        schedule(pickup, "pickup", c.id, o.id)
-        schedule(dropoff, "dropoff", c.id, o.id)
+        c.free_at = t
         schedule(c.free_at, "free", c.id)
 
     while events or (open_orders and next_tick <= last_placement + p.max_click_to_door_min + tick_min):
@@ -210,12 +215,15 @@ async def replay(
         stats.tick_min.append(next_tick)
         stats.solve_ms.append(report.solve_s * 1000)
         stats.pending_per_tick.append(report.pending)
+        offered: dict[tuple[str, str], list[tuple[int, str]]] = {}
         for oid in sorted(report.decided):  # commits run concurrently: fix the order for reproducibility
             record = await dispatcher.get(oid)
             if record.status is OrderStatus.REJECTED:
                 open_orders.discard(oid)
-            else:
-                await take_offer(oid, next_tick)
+            elif record.status is OrderStatus.ASSIGNED:
+                offered.setdefault((record.rider_id, record.bundle_id), []).append((record.bundle_seq, oid))
+        for (rider_id, _), legs in sorted(offered.items()):
+            await take_bundle([oid for _, oid in sorted(legs)], rider_id, next_tick)
         next_tick += tick_min
         if next_tick > last_placement and not open_orders and not events:
             break

@@ -1,10 +1,27 @@
 """Dispatch policies: one per module, all behind the `DispatchPolicy` protocol."""
 
-from dispatch.policies.base import Candidate, Decision, DispatchBatch, DispatchPolicy, PendingOrder, estimate
+from dispatch.policies.base import (
+    BundleOption,
+    Candidate,
+    Decision,
+    DispatchBatch,
+    DispatchPolicy,
+    PendingOrder,
+    Stop,
+    estimate,
+    plan_route,
+)
 from dispatch.policies.greedy import GreedyPolicy
 from dispatch.policies.hungarian import HungarianPolicy
+from dispatch.policies.optimiser import OptimiserConfig, OptimiserPolicy, OptimiserWeights
 
-POLICIES: dict[str, type] = {GreedyPolicy.name: GreedyPolicy, HungarianPolicy.name: HungarianPolicy}
+POLICIES: dict[str, type] = {
+    GreedyPolicy.name: GreedyPolicy,
+    HungarianPolicy.name: HungarianPolicy,
+    OptimiserPolicy.name: OptimiserPolicy,
+}
+# The server's and the replays' policy.
+DEFAULT_POLICY = OptimiserPolicy.name
 
 
 def make_policy(name: str) -> DispatchPolicy:
@@ -15,14 +32,21 @@ def make_policy(name: str) -> DispatchPolicy:
 
 
 __all__ = [
+    "DEFAULT_POLICY",
     "POLICIES",
+    "BundleOption",
     "Candidate",
     "Decision",
     "DispatchBatch",
     "DispatchPolicy",
     "GreedyPolicy",
     "HungarianPolicy",
+    "OptimiserConfig",
+    "OptimiserPolicy",
+    "OptimiserWeights",
     "PendingOrder",
+    "Stop",
     "estimate",
     "make_policy",
+    "plan_route",
 ]

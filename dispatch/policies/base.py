@@ -16,6 +16,11 @@ class Candidate:
     position: LatLng
     to_pickup_s: float
     shift_ends_at_ms: int | None = None
+    # A busy rider expected free at this time, at `position` (its last drop-off); None: free now.
+    available_at_ms: int | None = None
+
+    def departs_ms(self, now_ms: int) -> int:
+        return now_ms if self.available_at_ms is None else max(now_ms, self.available_at_ms)
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,33 @@ class PendingOrder:
 
 
 @dataclass(frozen=True)
+class Stop:
+    """A place a rider's route stops at: a merchant counter (`pickup`: every order listed is picked up
+    there, at once) or a customer's door (one order)."""
+
+    pickup: bool
+    orders: tuple[int, ...]  # indices into DispatchBatch.orders
+
+
+@dataclass(frozen=True)
+class BundleOption:
+    """Orders one rider could carry together, with their best stop sequence.
+
+    `legs_s[k]` is the ride from stop k-1 to stop k (`legs_s[0]` is 0: the ride to the first stop
+    depends on the rider). A lone order is the bundle (pickup, drop-off).
+    """
+
+    orders: tuple[int, ...]  # in delivery sequence
+    stops: tuple[Stop, ...]
+    legs_s: tuple[float, ...]
+
+    @property
+    def first(self) -> int:
+        """The order whose merchant is the first stop."""
+        return self.stops[0].orders[0]
+
+
+@dataclass(frozen=True)
 class DispatchBatch:
     """One tick's decision problem for one zone."""
 
@@ -35,16 +67,84 @@ class DispatchBatch:
     orders: tuple[PendingOrder, ...]
     pickup_service_s: float
     dropoff_service_s: float
+    # Seconds to the next tick: what may wait for it need not be committed now.
+    tick_s: float = 60.0
+    # Candidate bundles (lone orders included), for policies that bundle; empty otherwise.
+    bundles: tuple[BundleOption, ...] = ()
 
 
 @dataclass(frozen=True)
 class Decision:
-    """Offer `order_id` to `rider_id`, with the estimates the customer and rider are told."""
+    """Offer `order_id` to `rider_id`, with the estimates the customer and rider are told.
+
+    Orders offered together as a bundle share `bundle` (the index of the bundle's first decision in
+    the returned list) and are listed in delivery sequence.
+    """
 
     order_id: str
     rider_id: str
     estimated_pickup_ms: int
     estimated_dropoff_ms: int
+    bundle: int | None = None
+
+
+def ready_ms(order: PendingOrder) -> int:
+    """When the order's food is expected ready (ready at placement when nothing is known)."""
+    expected = order.record.expected_ready_ms
+    return expected if expected is not None else order.record.request.placed_at_ms
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """A rider's pass over a bundle: per order (in bundle.orders sequence) its pickup and drop-off."""
+
+    pickup_ms: tuple[int, ...]
+    dropoff_ms: tuple[int, ...]
+    last_pickup_ms: int
+    rider_wait_ms: int  # at merchants, for food that is not ready
+    ride_s: float  # riding, from the rider's position to the last door
+    finish_ms: int  # when the rider's hands are free again
+
+
+def plan_route(
+    batch: DispatchBatch, bundle: BundleOption, to_first_s: float, departs_ms: int | None = None
+) -> RoutePlan:
+    """Times of a bundle for a rider `to_first_s` away from its first stop, leaving at `departs_ms` (now
+    by default). MDRP rules: half of a service before the handover, half after; a pickup waits for the
+    latest food."""
+    half_pickup_ms = round(batch.pickup_service_s * 500)
+    half_dropoff_ms = round(batch.dropoff_service_s * 500)
+    t = (batch.now_ms if departs_ms is None else departs_ms) + round(to_first_s * 1000)
+    pickup: dict[int, int] = {}
+    dropoff: dict[int, int] = {}
+    wait = 0
+    last_pickup = t
+    for k, stop in enumerate(bundle.stops):
+        t += round(bundle.legs_s[k] * 1000)
+        if stop.pickup:
+            food = max(ready_ms(batch.orders[i]) for i in stop.orders)
+            counter = t + half_pickup_ms
+            wait += max(0, food - counter)
+            last_pickup = max(counter, food)
+            for i in stop.orders:
+                pickup[i] = last_pickup
+            t = last_pickup + half_pickup_ms
+        else:
+            dropoff[stop.orders[0]] = t + half_dropoff_ms
+            t += 2 * half_dropoff_ms
+    return RoutePlan(
+        pickup_ms=tuple(pickup[i] for i in bundle.orders),
+        dropoff_ms=tuple(dropoff[i] for i in bundle.orders),
+        last_pickup_ms=last_pickup,
+        rider_wait_ms=wait,
+        ride_s=to_first_s + sum(bundle.legs_s),
+        finish_ms=t,
+    )
+
+
+def single(i: int, order: PendingOrder) -> BundleOption:
+    """The bundle of one order."""
+    return BundleOption((i,), (Stop(True, (i,)), Stop(False, (i,))), (0.0, order.pickup_to_dropoff_s))
 
 
 def estimate(batch: DispatchBatch, order: PendingOrder, candidate: Candidate) -> Decision | None:
@@ -57,7 +157,7 @@ def estimate(batch: DispatchBatch, order: PendingOrder, candidate: Candidate) ->
     """
     half_pickup_ms = round(batch.pickup_service_s * 500)
     arrive_ms = batch.now_ms + round(candidate.to_pickup_s * 1000)
-    pickup_ms = max(arrive_ms + half_pickup_ms, order.record.request.ready_at_hint_ms or 0)
+    pickup_ms = max(arrive_ms + half_pickup_ms, ready_ms(order))
     if candidate.shift_ends_at_ms is not None and pickup_ms > candidate.shift_ends_at_ms:
         return None
     dropoff_ms = pickup_ms + half_pickup_ms + round((order.pickup_to_dropoff_s + batch.dropoff_service_s / 2) * 1000)
