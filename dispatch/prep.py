@@ -191,14 +191,15 @@ return out
 
 # ARGV: prefix, merchant, order, category, placed_ms, hour bucket, items, window_ms, ttl_s,
 # prior mean s, prior k0, prior cv0. First call: counts the backlog (open orders placed up to now,
-# within the window), joins it, stores the features; a repeat returns the stored features.
+# within the window), joins it, stores the features; a repeat returns the stored features (and
+# placement time: a retry with drifted fields gets the first answer's basis).
 _PLACED_LUA = (
     _READ_STATE_LUA
     + """
 local prefix, mid, oid = ARGV[1], ARGV[2], ARGV[3]
 local mkey = prefix .. 'prep:merchant:' .. mid
 local okey = prefix .. 'prep:order:' .. oid
-local f = redis.call('HMGET', okey, 'm', 'hb', 'items', 'backlog')
+local f = redis.call('HMGET', okey, 'm', 'hb', 'items', 'backlog', 'placed')
 if not f[1] then
   local placed, window = tonumber(ARGV[5]), tonumber(ARGV[8])
   local open = mkey .. ':open'
@@ -211,10 +212,10 @@ if not f[1] then
   redis.call('HSET', okey, 'm', mid, 'placed', ARGV[5], 'hb', ARGV[6], 'items', ARGV[7],
     'backlog', backlog, 'st', 'open')
   redis.call('EXPIRE', okey, ARGV[9])
-  f = {mid, ARGV[6], ARGV[7], tostring(backlog)}
+  f = {mid, ARGV[6], ARGV[7], tostring(backlog), ARGV[5]}
 end
 local out = read_state(prefix, prefix .. 'prep:merchant:' .. f[1], ARGV[4], f[2])
-table.insert(out, f[2]); table.insert(out, f[3]); table.insert(out, f[4])
+table.insert(out, f[2]); table.insert(out, f[3]); table.insert(out, f[4]); table.insert(out, f[5])
 return out
 """
 )
@@ -366,7 +367,7 @@ class PrepModel:
                   max(1, int(item_count)), int(self.config.backlog_window_s * 1000), int(self.config.order_ttl_s),
                   _FMT % prior.mean_s, _FMT % prior.pseudo_orders, _FMT % prior.order_cv],
         )  # fmt: skip
-        return self._estimate(raw, placed_at_ms)
+        return self._estimate(raw, int(raw[18]))
 
     async def predict(self, merchant_id: str, placed_at_ms: int, item_count: int = 1,
                       category: str = "") -> PrepEstimate:  # fmt: skip
