@@ -124,8 +124,14 @@ class PrepConfig:
     # Pseudo-counts: how many orders' worth of weight the prior of a category level, an hour effect
     # (toward no effect) and a merchant's cv (toward the category's) carry.
     category_pseudo_orders: float = 10.0
-    hour_pseudo_orders: float = 20.0
+    hour_pseudo_orders: float = 50.0
+    # An order teaches the hour effects with weight W_m / (W_m + this): residuals of merchants whose
+    # level is still mostly prior would otherwise pass the prior's error off as an hour effect.
+    hour_warm_orders: float = 10.0
     cv_pseudo_orders: float = 5.0
+    # Pseudo-count (at factor 1) of a category's spread calibration: the EW mean squared
+    # standardised error of its estimates, which scales the predictive variance.
+    calibration_pseudo_orders: float = 20.0
     # Prior sd of the log-scale slopes (basket size, backlog) and their random-walk drift per order.
     coef_prior_sd: float = 0.3
     coef_drift_sd: float = 0.002
@@ -144,7 +150,8 @@ class PrepConfig:
                      "max_prep_s", "backlog_window_s", "order_ttl_s", "coef_prior_sd"):  # fmt: skip
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
-        for name in ("category_pseudo_orders", "hour_pseudo_orders", "cv_pseudo_orders", "coef_drift_sd"):
+        for name in ("category_pseudo_orders", "hour_pseudo_orders", "hour_warm_orders", "cv_pseudo_orders",
+                     "calibration_pseudo_orders", "coef_drift_sd"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         if "default" not in self.priors:
@@ -163,15 +170,16 @@ _FMT = "%.17g"
 
 # Shared by predict and on_placed: the state an estimate needs, as strings (Lua numbers would be
 # truncated to integers on the way back). Returns merchant {cat, pm, k0, cv0, w, s, r2, n},
-# category {w, s}, global {bi, bb, h<b>s, h<b>w, hbar}.
+# category {w, s, u2, uw}, global {bi, bb, h<b>s, h<b>w, hbar}.
 _READ_STATE_LUA = """
 local function read_state(prefix, mkey, cat_arg, hb)
   local m = redis.call('HMGET', mkey, 'cat', 'pm', 'k0', 'cv0', 'w', 's', 'r2', 'n')
   local cat = m[1] or cat_arg
-  local c = redis.call('HMGET', prefix .. 'prep:cat:' .. cat, 'w', 's')
+  local c = redis.call('HMGET', prefix .. 'prep:cat:' .. cat, 'w', 's', 'u2', 'uw')
   local g = redis.call('HMGET', prefix .. 'prep:global', 'bi', 'bb', 'h' .. hb .. 's', 'h' .. hb .. 'w', 'hbar')
   return {cat, m[2] or '', m[3] or '', m[4] or '', m[5] or '0', m[6] or '0', m[7] or '0', m[8] or '0',
-          c[1] or '0', c[2] or '0', g[1] or '0', g[2] or '0', g[3] or '0', g[4] or '0', g[5] or '0'}
+          c[1] or '0', c[2] or '0', c[3] or '0', c[4] or '0',
+          g[1] or '0', g[2] or '0', g[3] or '0', g[4] or '0', g[5] or '0'}
 end
 """
 
@@ -221,14 +229,16 @@ return out
 )
 
 # ARGV: prefix, order, ready_ms, merchant decay, category decay, hour decay, category pseudo-count,
-# hour pseudo-count, cv pseudo-count, coef prior variance, coef drift variance, max prep s.
+# hour pseudo-count, cv pseudo-count, coef prior variance, coef drift variance, max prep s,
+# calibration pseudo-count, hour warm-up orders.
 # Returns the outcome: learnt / ignored_early / ignored_absurd / ignored_unknown / duplicate.
 _READY_LUA = """
 local prefix, oid = ARGV[1], ARGV[2]
 local ready = tonumber(ARGV[3])
 local lam_m, lam_c, lam_h = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local k_c, k_h, k_v = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local k_c, k_h, k_v, k_u = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[13])
 local p0, q, max_prep = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+local k_warm = tonumber(ARGV[14])
 local gkey = prefix .. 'prep:global'
 local okey = prefix .. 'prep:order:' .. oid
 local o = redis.call('HMGET', okey, 'm', 'placed', 'hb', 'items', 'backlog', 'st')
@@ -259,17 +269,18 @@ if g[4] then
 else
   P = {p0, 0, 0, 0, p0, 0, 0, 0, p0}
 end
-local hs, hw = num(g[5], 0), num(g[6], 0)
--- hour effects are centred (hbar: their mean weighted by observations) so that a shift common to
--- all hours stays in the merchant levels instead of drifting between the two
-local h = hs / (k_h + hw) - num(g[7], 0)
+local hs, hw, hbar = num(g[5], 0), num(g[6], 0), num(g[7], 0)
+-- Hour effects are centred on hbar (their mean over recent orders) so that a shift common to all
+-- hours stays in the levels; each is shrunk toward that common value, not toward raw 0 (which
+-- would make hours with few orders look unlike the rest by -hbar).
+local h = (hs - hw * hbar) / (k_h + hw)
 local m = redis.call('HMGET', mkey, 'cat', 'pm', 'k0', 'cv0', 'w', 's', 'r2', 'n')
 local cat = m[1] or 'default'
 local pm, k0, cv0 = num(m[2], 900), num(m[3], 1), num(m[4], 0.45)
 local w, s, r2, n = num(m[5], 0), num(m[6], 0), num(m[7], 0), num(m[8], 0)
 local ckey = prefix .. 'prep:cat:' .. cat
-local c = redis.call('HMGET', ckey, 'w', 's')
-local cw, cs = num(c[1], 0), num(c[2], 0)
+local c = redis.call('HMGET', ckey, 'w', 's', 'u2', 'uw')
+local cw, cs, cu2, cuw = num(c[1], 0), num(c[2], 0), num(c[3], 0), num(c[4], 0)
 local level = (k_c * pm + cs) / (k_c + cw)
 local base = (k0 * level + s) / (k0 + w)
 local cv2 = cv0 * cv0
@@ -282,7 +293,8 @@ local x = {1, xi, xb}
 local z = math.log(y) - math.log(base)
 -- slopes: Kalman step on z - h with observation noise = the predictive relative variance
 for i = 0, 2 do P[i * 3 + i + 1] = math.min(P[i * 3 + i + 1] + q, p0) end
-local R = math.max(cv2 * (1 + 1 / (k0 + w)), 1e-4)
+local rel_var = cv2 * (1 + 1 / (k0 + w))
+local R = math.max(rel_var * (k_u + cu2) / (k_u + cuw), 1e-4)
 local Px = {0, 0, 0}
 for i = 1, 3 do for j = 1, 3 do Px[i] = Px[i] + P[(i - 1) * 3 + j] * x[j] end end
 local S = R
@@ -291,29 +303,31 @@ local err = z - h - (th[1] + th[2] * xi + th[3] * xb)
 for i = 1, 3 do th[i] = th[i] + Px[i] / S * err end
 for i = 1, 3 do for j = 1, 3 do P[(i - 1) * 3 + j] = P[(i - 1) * 3 + j] - Px[i] * Px[j] / S end end
 -- hour effect: EW mean of what the slopes leave, down-weighted while the merchant is mostly prior
--- (the target is the raw, uncentred effect: z carries the centring through the merchant level)
-local hr = z - (th[1] + th[2] * xi + th[3] * xb) + num(g[7], 0)
-local cwt = w / (k0 + w)
+-- (z is measured against a level learnt with the centred effects divided out, so it estimates the
+-- centred effect: adding hbar back would make the common shift integrate its own bias)
+local hr = z - (th[1] + th[2] * xi + th[3] * xb)
+local cwt = w / (k_warm + w)
 hs, hw = lam_h * hs + cwt * hr, lam_h * hw + cwt
 local Ps = {}
 for i = 1, 9 do Ps[i] = fmt(P[i]) end
 redis.call('HSET', gkey, 'a', fmt(th[1]), 'bi', fmt(th[2]), 'bb', fmt(th[3]), 'P', table.concat(Ps, ' '),
   'h' .. hb .. 's', fmt(hs), 'h' .. hb .. 'w', fmt(hw))
-local hf = {}
-for b = 0, 23 do hf[#hf + 1] = 'h' .. b .. 's'; hf[#hf + 1] = 'h' .. b .. 'w' end
-local hv = redis.call('HMGET', gkey, unpack(hf))
-local sum_wh, sum_w = 0, 0
-for b = 0, 23 do
-  local bs, bw = num(hv[2 * b + 1], 0), num(hv[2 * b + 2], 0)
-  sum_wh, sum_w = sum_wh + bw * bs / (k_h + bw), sum_w + bw
-end
-redis.call('HSET', gkey, 'hbar', fmt(sum_w > 0 and sum_wh / sum_w or 0))
+-- Centre on the mean effect over recent orders: an EW mean (per order, in any hour) of each
+-- order's own hour effect, so the effects average out over the orders the levels learn from.
+-- (Weighting buckets by their own saturating sums let busy hours drift together and drag every
+-- level along; an exact traffic-weighted mean over 24 buckets costs 24 reads per event.)
+hbar = lam_h * hbar + (1 - lam_h) * (hs + k_h * hbar) / (k_h + hw)
+redis.call('HSET', gkey, 'hbar', fmt(hbar))
 redis.call('HINCRBY', gkey, 'learnt', 1)
 -- levels learn from the prep time with the (pre-update) effects divided out
 local r = y / math.exp(h + num(g[2], 0) * xi + num(g[3], 0) * xb)
 redis.call('HSET', mkey, 'w', fmt(lam_m * w + 1), 's', fmt(lam_m * s + r), 'r2', fmt(lam_m * r2 + r * r),
   'n', n + 1, 'last_ms', ARGV[3])
-redis.call('HSET', ckey, 'w', fmt(lam_c * cw + 1), 's', fmt(lam_c * cs + r))
+-- calibration of the spread: squared standardised error of this order's (uncalibrated) estimate
+local pred = base * math.exp(h + num(g[2], 0) * xi + num(g[3], 0) * xb)
+local u2 = math.min((y / pred - 1) ^ 2 / rel_var, 25)
+redis.call('HSET', ckey, 'w', fmt(lam_c * cw + 1), 's', fmt(lam_c * cs + r), 'u2', fmt(lam_c * cu2 + u2),
+  'uw', fmt(lam_c * cuw + 1))
 return 'learnt'
 """
 
@@ -352,6 +366,8 @@ class PrepModel:
             _FMT % cfg.coef_prior_sd**2,
             _FMT % cfg.coef_drift_sd**2,
             _FMT % cfg.max_prep_s,
+            _FMT % cfg.calibration_pseudo_orders,
+            _FMT % cfg.hour_warm_orders,
         ]
 
     # -- public API ---------------------------------------------------------------------------
@@ -367,7 +383,7 @@ class PrepModel:
                   max(1, int(item_count)), int(self.config.backlog_window_s * 1000), int(self.config.order_ttl_s),
                   _FMT % prior.mean_s, _FMT % prior.pseudo_orders, _FMT % prior.order_cv],
         )  # fmt: skip
-        return self._estimate(raw, int(raw[18]))
+        return self._estimate(raw, int(raw[20]))
 
     async def predict(self, merchant_id: str, placed_at_ms: int, item_count: int = 1,
                       category: str = "") -> PrepEstimate:  # fmt: skip
@@ -427,8 +443,8 @@ class PrepModel:
     def _estimate(self, raw: list[str], placed_at_ms: int) -> PrepEstimate:
         cfg = self.config
         cat, pm, k0, cv0 = raw[0], raw[1], raw[2], raw[3]
-        w, s, r2, n, cw, cs, bi, bb, hs, hw, hbar = (float(v) for v in raw[4:15])
-        items, backlog = float(raw[16]), float(raw[17])
+        w, s, r2, n, cw, cs, cu2, cuw, bi, bb, hs, hw, hbar = (float(v) for v in raw[4:17])
+        items, backlog = float(raw[18]), float(raw[19])
         prior = cfg.priors.get(cat, cfg.priors["default"])
         prior_mean = float(pm) if pm else prior.mean_s
         k0_f = float(k0) if k0 else prior.pseudo_orders
@@ -439,7 +455,8 @@ class PrepModel:
             mean = s / w
             var = max(0.0, r2 / w - mean * mean)
             cv2 = (cfg.cv_pseudo_orders * cv2 + (w - 1) * var / (mean * mean)) / (cfg.cv_pseudo_orders + w - 1)
-        h = hs / (cfg.hour_pseudo_orders + hw) - hbar
+        h = (hs - hw * hbar) / (cfg.hour_pseudo_orders + hw)
+        calib = (cfg.calibration_pseudo_orders + cu2) / (cfg.calibration_pseudo_orders + cuw)
         prep_s = base * math.exp(h + bi * math.log(max(1.0, items)) + bb * math.log1p(max(0.0, backlog)))
-        sd_s = prep_s * math.sqrt(cv2 * (1 + 1 / (k0_f + w)))
+        sd_s = prep_s * math.sqrt(cv2 * (1 + 1 / (k0_f + w)) * calib)
         return PrepEstimate(int(placed_at_ms) + round(prep_s * 1000), sd_s, int(float(n)))

@@ -91,15 +91,15 @@ async def test_level_tracks_drift(model: PrepModel) -> None:
 async def test_hour_of_day_effect_is_learnt(model: PrepModel) -> None:
     """Across merchants, lunch orders (12:00-13:00 UTC) take 1.5x as long: the model learns the ratio."""
     rng = random.Random(7)
-    means = {f"m{i}": rng.uniform(480, 1080) for i in range(12)}
-    for day in range(12):
+    means = {f"m{i}": rng.uniform(480, 1080) for i in range(20)}
+    for day in range(20):
         for hour in (11, 12, 13, 15):
             for m, mean in means.items():
                 t = T0 + day * 24 * H + hour * H + rng.randrange(0, 50) * 60_000
                 y = mean * (1.5 if hour == 12 else 1.0) * math.exp(rng.gauss(0, 0.2) - 0.02)
                 await model.on_placed(m, f"{m}-{t}", t, 1)
                 await model.on_ready(m, f"{m}-{t}", t + round(y * 1000))
-    t = T0 + 13 * 24 * H
+    t = T0 + 21 * 24 * H
     for m, mean in means.items():
         off_peak = prep_s(await model.predict(m, t + 11 * H), t + 11 * H)
         lunch = prep_s(await model.predict(m, t + 12 * H), t + 12 * H)
