@@ -8,34 +8,43 @@ other orders of the same merchant were still open):
 * ``base_m`` -- the merchant's level: an exponentially weighted (EW) mean of its past prep times with
   the effects divided out (r = y / exp(effects)), shrunk toward its category's level with a
   pseudo-count k0:  base_m = (k0 * level_c + S_m) / (k0 + W_m), where W_m and S_m are the EW sums of
-  weights and of r (each new observation multiplies the old ones by ``merchant_decay``, so the level
-  follows drift; the effective memory is about ``merchant_half_life_orders / ln 2`` orders).
-  A cold merchant (W_m = 0) predicts exactly its category's level. k0 is the normal-normal
+  weights and of r (each new observation halves in weight after ``merchant_half_life_orders``
+  newer ones, so the level follows drift). A cold merchant (W_m = 0) predicts its category's
+  level (times the effects). A merchant keeps the first category it was placed with. k0 is the normal-normal
   pseudo-count (within-merchant cv / between-merchant cv)^2 of its category prior: the merchant's own
   mean takes over as fast as the data say merchants differ.
 * ``level_c`` -- the category's level: the prior table's mean (``CATEGORY_PRIORS``), corrected online
   by the EW mean of r over all orders of that category (pseudo-count ``category_pseudo_orders``).
   Unknown or missing categories share the ``default`` row.
 * ``h_b`` -- a global multiplicative hour-of-day effect per local hour (24 buckets): the EW mean of
-  the log residual in that hour, shrunk toward 0 by ``hour_pseudo_orders``; residuals of merchants
-  whose level is still mostly prior are down-weighted by W_m / (k0 + W_m).
+  the log residual in that hour, centred on ``hbar`` (the EW mean, over recent orders, of each
+  order's own hour effect) and shrunk toward it by ``hour_pseudo_orders``. Centring keeps a shift
+  common to all hours in the levels (without it the busy hours drifted together and dragged every
+  level along). An order teaches the hours with weight W_m / (W_m + ``hour_warm_orders``): a
+  merchant still at its prior would pass the prior's error off as an hour effect.
 * ``beta_items``, ``beta_backlog`` -- global slopes on the log scale (basket size, open backlog),
   learnt with a Kalman filter (recursive least squares with a Gaussian prior of sd
-  ``coef_prior_sd`` and a small random-walk drift ``coef_drift_sd`` per observation) on
+  ``coef_prior_sd`` and a random-walk drift of ``coef_drift_sd`` per order) on
   z = ln y - ln base_m - h_b, with an intercept that soaks up the Jensen gap between the mean and
-  the log-mean (and any common bias of the levels) and is not used when predicting.
+  the log-mean (and any common bias of the levels) and is not used when predicting. Observation
+  noise = the order's predictive relative variance, so cold merchants barely move the slopes.
 * Uncertainty: the merchant's within cv^2 (EW variance of r over its squared mean, shrunk toward the
   category prior's cv with ``cv_pseudo_orders``) times (1 + 1 / (k0 + W_m)) -- the noise of one order
-  plus the uncertainty of the merchant's level (at W_m = 0 that is the between-merchant spread).
-  ``sd_s = E[y] * sqrt(that)``.
+  plus the uncertainty of the merchant's level (at W_m = 0 that is the between-merchant spread) --
+  times the category's calibration factor: the EW mean squared standardised error of its past
+  estimates (shrunk toward 1 by ``calibration_pseudo_orders``), which corrects a prior table that is
+  too wide or too narrow. ``sd_s = E[y] * sqrt(that)``. On replays +-1 sd covers 67-75 % of orders.
 
 The point estimate is the mean (not the median) because ready times feed expected pickup times.
-Features (hour bucket, items, backlog, category) are fixed when ``on_placed`` first sees an order;
-a repeated ``on_placed`` returns the estimate for those features under the current model.
+Features (hour bucket of the placement in ``PrepConfig.timezone``, items, backlog) are fixed when
+``on_placed`` first sees an order; a repeated ``on_placed`` returns the estimate for those features
+(and that placement time) under the current model.
 
 Guards: a ready event for an order never placed here, repeated, earlier than or equal to its
 placement, or more than ``max_prep_s`` after it is not learnt from; each kind is counted in the
-global hash (``ignored_unknown``, ``ignored_early``, ``ignored_absurd``). Open orders placed more
+global hash (``ignored_unknown``, ``ignored_early``, ``ignored_absurd``; ``PrepModel.counters``).
+The dispatcher must call ``on_placed`` before ``on_ready`` (a ready event for an order not yet
+placed is counted unknown and dropped). Open orders placed more
 than ``backlog_window_s`` ago stop counting toward the backlog, so a lost ready/cancel event cannot
 inflate it forever.
 
@@ -46,8 +55,8 @@ Redis (zone = the city; all keys carry the ``{zone}`` hash tag):
 | ``tc:{z}:prep:merchant:<id>`` | hash | cat, prior (pm, k0, cv0), EW sums w, s, r2, raw sample count n |
 | ``tc:{z}:prep:merchant:<id>:open`` | zset | the merchant's open orders by placement time (the backlog) |
 | ``tc:{z}:prep:order:<id>`` | hash | features used at placement, state (open/ready/closed/ignored); expires |
-| ``tc:{z}:prep:cat:<cat>`` | hash | EW sums w, s of the category's level |
-| ``tc:{z}:prep:global`` | hash | hour sums h<b>s/h<b>w, slopes (a, bi, bb) and their 3x3 covariance P, counters |
+| ``tc:{z}:prep:cat:<cat>`` | hash | EW sums w, s of the category's level; u2, uw of its calibration |
+| ``tc:{z}:prep:global`` | hash | hour sums h<b>s/h<b>w and hbar, slopes (a, bi, bb) and their 3x3 covariance P, counters |
 
 Every update is one Lua script (atomic); ``predict`` is one read-only script call (one round trip),
 ``predict_many`` one pipeline.

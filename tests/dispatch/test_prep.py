@@ -80,6 +80,28 @@ async def test_learning_converges_to_the_merchants_mean(model: PrepModel) -> Non
     assert abs(early - true_mean) < 0.35 * abs(CATEGORY_PRIORS["fast_food"].mean_s - true_mean)
 
 
+async def test_spread_is_calibrated(model: PrepModel) -> None:
+    """Merchants far steadier than the default prior assumes (sigma 0.12 vs cv 0.45): after a start,
+    +-1 sd of the estimates made at placement covers close to 68 % of true prep times, +-2 sd ~95 %."""
+    rng = random.Random(23)
+    means = {f"m{i}": rng.uniform(480, 1080) for i in range(40)}
+    inside1 = inside2 = total = 0
+    t = T0
+    for rnd in range(15):
+        for m, mean in means.items():
+            e = await model.on_placed(m, f"{m}-{t}", t, 1)
+            y = mean * math.exp(rng.gauss(0, 0.12) - 0.0072)
+            if rnd >= 5:
+                err = abs(prep_s(e, t) - y)
+                inside1 += err <= e.sd_s
+                inside2 += err <= 2 * e.sd_s
+                total += 1
+            await model.on_ready(m, f"{m}-{t}", t + round(y * 1000))
+        t += 30 * 60_000
+    assert 0.6 <= inside1 / total <= 0.78
+    assert 0.9 <= inside2 / total <= 0.98
+
+
 async def test_level_tracks_drift(model: PrepModel) -> None:
     """After a kitchen slows from 10 to 20 min, the estimate follows within 100 orders."""
     rng = random.Random(5)
