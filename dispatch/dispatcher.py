@@ -39,6 +39,7 @@ from dispatch.models import (
 from dispatch.order_flow import STEP_OF_ACTION, Step
 from dispatch.orders import OrderStore
 from dispatch.policies.base import Candidate, Decision, DispatchBatch, DispatchPolicy, PendingOrder
+from dispatch.prep import PrepModel
 from dispatch.rider_index import EARTH_RADIUS_M, RiderIndex, haversine_m
 from dispatch.speeds import ObservedSpeeds
 from dispatch.travel import LiveTraffic, TravelTimeOracle
@@ -98,6 +99,7 @@ class Dispatcher:
         self.policy = policy
         self.index = RiderIndex(client, config.zone, config.h3_resolution, config.rider_ttl_s)
         self.orders = OrderStore(client, config.zone, config.feed_max_len)
+        self.prep = PrepModel(client, config.zone)
         self.speeds = ObservedSpeeds()
         self.positions = PositionWriter(self.index, clock, on_written=self._sample_speeds)
         self._ops_cells: set[str] = set()
@@ -171,11 +173,25 @@ class Dispatcher:
         access = self.oracle.access_distance_m([p for r in fresh for p in (r.pickup, r.dropoff)]) if fresh else []
         access_of = {r.order_id: (float(access[2 * i]), float(access[2 * i + 1])) for i, r in enumerate(fresh)}
         records = []
+        served = []
         for record, is_new in created:
             reason = self._refusal(record.request, access_of[record.order_id]) if is_new else None
             if reason is not None:
                 record, _ = await self.orders.apply(record.order_id, Step.REJECT_ORDER, now_ms, note=reason)
+            elif is_new:
+                served.append(len(records))
             records.append(record)
+        if served:
+            # The merchant's backlog counts the order, and the prep-time model predicts when it is ready.
+            estimates = await asyncio.gather(*(
+                self.prep.on_placed(r.merchant_id, r.order_id, r.placed_at_ms, r.item_count, r.merchant_category)
+                for r in (records[k].request for k in served)
+            ))  # fmt: skip
+            predictions = {records[k].order_id: (e.ready_at_ms, e.sd_s) for k, e in zip(served, estimates, strict=True)}
+            await self.orders.set_predictions(predictions)
+            for k in served:
+                ms, sd = predictions[records[k].order_id]
+                records[k] = records[k].evolve(predicted_ready_ms=ms, predicted_ready_sd_s=sd)
         return records
 
     async def assign(self, requests: Sequence[OrderRequest], answer_by: float | None = None) -> list[OrderRecord]:
@@ -260,11 +276,25 @@ class Dispatcher:
     async def get(self, order_id: str) -> OrderRecord:
         return await self.orders.get(order_id)
 
+    async def report_food_ready(self, order_id: str, ready_at_ms: int | None = None) -> OrderRecord:
+        """The merchant says the food is ready: planning uses the true time from now on and the
+        merchant's prep-time model learns from it. A repeated report changes nothing."""
+        now_ms = self.clock.now_ms()
+        if ready_at_ms is not None and ready_at_ms > now_ms + self.config.max_clock_skew_s * 1000:
+            raise InvalidArgument.field("ready_at", "is in the future")
+        record, changed = await self.orders.mark_ready(order_id, ready_at_ms or now_ms)
+        if changed:
+            await self.prep.on_ready(record.request.merchant_id, order_id, record.ready_at_ms or now_ms)
+            self._after_change(record, False)
+        return record
+
     async def cancel(self, order_id: str, reason: str) -> OrderRecord:
         record, changed = await self.orders.apply(
             order_id, Step.CANCEL, self.clock.now_ms(), note=reason or "cancelled by caller"
         )
         self._after_change(record, changed)
+        if changed:
+            await self.prep.on_closed(record.request.merchant_id, order_id)
         return record
 
     # Riders ----------------------------------------------------------------------------------
@@ -288,7 +318,21 @@ class Dispatcher:
             note="rejected by rider" if step is Step.REJECT else "",
         )  # fmt: skip
         self._after_change(record, changed)
+        if changed and step is Step.PICK_UP and record.ready_at_ms is None:
+            await self._learn_from_pickup(record, occurred_ms or now_ms)
         return record
+
+    async def _learn_from_pickup(self, record: OrderRecord, pickup_ms: int) -> None:
+        """Without a ready report, the task flow tells the prep model when the food was ready if the
+        rider waited for it: it arrived more than a pickup service before the pickup. Otherwise the
+        ready time is only bounded (not learnt); the order just leaves the merchant's backlog."""
+        history = await self.orders.history(record.order_id)
+        arrived = [e.occurred_ms for e in history if e.status is OrderStatus.AT_MERCHANT]
+        merchant = record.request.merchant_id
+        if arrived and pickup_ms - arrived[-1] > self.config.pickup_service_s * 1000:
+            await self.prep.on_ready(merchant, record.order_id, pickup_ms - round(self.config.pickup_service_s * 500))
+        else:
+            await self.prep.on_closed(merchant, record.order_id)
 
     async def watch(self, rider_id: str, resume_after_id: str = "") -> AsyncIterator[TaskEvent]:
         """The rider's task events, from after `resume_after_id` (or from now), for as long as asked."""
@@ -389,6 +433,7 @@ class Dispatcher:
                     report.rejected += 1
                     report.decided.append(record.order_id)
                     self._after_change(rejected, changed)
+                    await self.prep.on_closed(record.request.merchant_id, record.order_id)
             else:
                 live.append(record)
 

@@ -63,6 +63,7 @@ class OrderRequest:
     item_count: int = 1
     promised_at_ms: int | None = None
     ready_at_hint_ms: int | None = None
+    merchant_category: str = ""
 
     @cached_property
     def fingerprint_value(self) -> str:
@@ -76,6 +77,8 @@ class OrderRequest:
             "promised_at_ms": self.promised_at_ms,
             "ready_at_hint_ms": self.ready_at_hint_ms,
         }
+        if self.merchant_category:
+            body["merchant_category"] = self.merchant_category
         text = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
@@ -134,6 +137,7 @@ class OrderRecord:
             "item_count": str(r.item_count),
             "promised_at_ms": _opt(r.promised_at_ms),
             "ready_at_hint_ms": _opt(r.ready_at_hint_ms),
+            "merchant_category": r.merchant_category,
             "fingerprint": r.fingerprint(),
             "status": self.status.value,
             "rider_id": self.rider_id,
@@ -162,6 +166,7 @@ class OrderRecord:
             item_count=int(h["item_count"]),
             promised_at_ms=_int_or_none(h.get("promised_at_ms", "")),
             ready_at_hint_ms=_int_or_none(h.get("ready_at_hint_ms", "")),
+            merchant_category=h.get("merchant_category", ""),
         )
         return cls(
             request=request,

@@ -229,6 +229,40 @@ class OrderStore:
                 except WatchError:
                     continue
 
+    async def set_predictions(self, predictions: dict[str, tuple[int, float]]) -> None:
+        """Stores the prep-time model's predicted ready time (ms) and spread (s) on existing orders."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for oid, (ready_ms, sd_s) in predictions.items():
+                pipe.hset(self.keys.order(oid), mapping={"predicted_ready_ms": str(ready_ms),
+                                                         "predicted_ready_sd_s": repr(float(sd_s))})  # fmt: skip
+            await pipe.execute()
+
+    async def mark_ready(self, order_id: str, ready_at_ms: int) -> tuple[OrderRecord, bool]:
+        """Records the true ready time once; returns the order and whether this call recorded it."""
+        key = self.keys.order(order_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.hgetall(key)
+                    if not raw:
+                        raise NotFound(f"order {order_id} not found")
+                    record = OrderRecord.from_redis(raw)
+                    if record.ready_at_ms is not None:
+                        return record, False
+                    if record.status.is_final:
+                        raise FailedPrecondition(
+                            f"order {order_id} is {record.status.value}: its food no longer matters"
+                        )
+                    if ready_at_ms < record.request.placed_at_ms:
+                        raise InvalidArgument.field("ready_at", "must not be before the order was placed")
+                    pipe.multi()
+                    pipe.hset(key, "ready_at_ms", str(ready_at_ms))
+                    await pipe.execute()
+                    return record.evolve(ready_at_ms=ready_at_ms), True
+                except WatchError:
+                    continue
+
     async def _check_rider(self, pipe: aioredis.client.Pipeline, record: OrderRecord, step: Step, rider: str) -> bool:
         """Ownership of a rider's step; True when it is a harmless repeat (already done)."""
         if record.rider_id == rider:

@@ -70,8 +70,15 @@ def check_orders(requests: Sequence[OrderRequest | None], now_ms: int, config: D
             violations.append(FieldViolation(f"{f}.ready_at_hint", "must not be before placed_at"))
         if not 1 <= r.item_count <= MAX_ITEM_COUNT:
             violations.append(FieldViolation(f"{f}.item_count", f"must be within [1, {MAX_ITEM_COUNT}]"))
+        if r.merchant_category and not CATEGORY.fullmatch(r.merchant_category):
+            violations.append(
+                FieldViolation(f"{f}.merchant_category", "must be 1-32 lower-case letters, digits or _ (an OSM value)")
+            )
     if violations:
         raise InvalidArgument(violations)
+
+
+CATEGORY = re.compile(r"[a-z0-9_]{1,32}")
 
 
 def fix_violation(

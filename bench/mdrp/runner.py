@@ -94,8 +94,6 @@ async def replay(
     """Runs the whole day; returns the solution (assignments, orders, courier moves) and replay stats."""
     if prep not in ("known", "estimated"):
         raise ValueError("prep must be 'known' or 'estimated'")
-    if prep == "estimated":
-        raise NotImplementedError("prep=estimated needs the prep-time model (the optimiser issue)")
     started = time.perf_counter()
     p = instance.params
     half_p, half_d = p.pickup_service_min / 2, p.dropoff_service_min / 2
@@ -138,11 +136,21 @@ async def replay(
             r = instance.restaurants[o.restaurant]
             request = OrderRequest(
                 order_id=o.id, merchant_id=o.restaurant, pickup=to_latlng(r.x, r.y), dropoff=to_latlng(o.x, o.y),
-                placed_at_ms=minute_to_ms(o.placement_min), ready_at_hint_ms=minute_to_ms(o.ready_min),
+                placed_at_ms=minute_to_ms(o.placement_min),
+                # known: the merchant's hint is the true ready time; estimated: the engine predicts it.
+                ready_at_hint_ms=minute_to_ms(o.ready_min) if prep == "known" else None,
                 # The instance's target click-to-door is the promise to the customer.
                 promised_at_ms=minute_to_ms(o.placement_min + p.target_click_to_door_min),
             )  # fmt: skip
             await dispatcher.submit([request])
+            if prep == "estimated":
+                schedule(max(o.ready_min, o.placement_min), "ready", order=o.id)
+            return
+        if kind == "ready":
+            # The restaurant reports the food ready (unless the order was already lost).
+            record = await dispatcher.get(oid)
+            if not record.status.is_final:
+                await dispatcher.report_food_ready(oid, minute_to_ms(minute))
             return
         c = couriers[cid]
         if kind == "on":

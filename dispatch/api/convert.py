@@ -78,6 +78,7 @@ def order_from_pb(o: pb.Order) -> OrderRequest:
         item_count=o.item_count or 1,
         promised_at_ms=_opt_ts(o, "promised_at"),
         ready_at_hint_ms=_opt_ts(o, "ready_at_hint"),
+        merchant_category=o.merchant_category,
     )
 
 
@@ -89,6 +90,7 @@ def order_to_pb(r: OrderRequest) -> pb.Order:
         dropoff=pb.LatLng(lat=r.dropoff.lat, lng=r.dropoff.lng),
         placed_at=ms_to_ts(r.placed_at_ms),
         item_count=r.item_count,
+        merchant_category=r.merchant_category,
     )
     if r.promised_at_ms is not None:
         o.promised_at.CopyFrom(ms_to_ts(r.promised_at_ms))
@@ -126,6 +128,10 @@ def task_to_pb(record: OrderRecord) -> pb.Task:
         item_count=r.item_count,
     )
     _set_estimates(task, record)
+    task.bundle_id = record.bundle_id
+    task.bundle_sequence = record.bundle_seq
+    if record.expected_ready_ms is not None:
+        task.expected_ready_at.CopyFrom(ms_to_ts(record.expected_ready_ms))
     if record.offer_expires_ms is not None:
         task.offer_expires_at.CopyFrom(ms_to_ts(record.offer_expires_ms))
     if r.promised_at_ms is not None:

@@ -176,6 +176,23 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
         return pb.GetOrderResponse(order=convert.details_to_pb(record, history))
 
     @rpc
+    async def ReportFoodReady(
+        self, request: pb.ReportFoodReadyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ReportFoodReadyResponse:
+        caller = self._caller(context)
+        caller.require(Role.MERCHANT, Role.ORDER_SERVICE, Role.OPS)
+        bad = id_violation("order_id", request.order_id)
+        if bad:
+            raise InvalidArgument(bad)
+        if caller.role is Role.MERCHANT:
+            record = await self._dispatcher.get(request.order_id)
+            if record.request.merchant_id != caller.subject_id:
+                raise PermissionDenied(f"order {request.order_id} is not an order of merchant {caller.subject_id}")
+        ready_ms = convert.ts_to_ms(request.ready_at) if request.HasField("ready_at") else None
+        record = await self._dispatcher.report_food_ready(request.order_id, ready_ms)
+        return pb.ReportFoodReadyResponse(status=convert.STATUS_TO_PB[record.status])
+
+    @rpc
     async def UpdateTraffic(
         self, request: pb.UpdateTrafficRequest, context: grpc.aio.ServicerContext
     ) -> pb.UpdateTrafficResponse:

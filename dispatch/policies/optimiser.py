@@ -74,6 +74,9 @@ class OptimiserConfig:
     urgent_after_s: float = 600.0
     # Orders whose promised time the planned drop-off comes within this of are committed at once.
     promise_margin_s: float = 300.0
+    # With a predicted (not known) ready time, riders are timed to arrive this many standard
+    # deviations of the prediction early.
+    ready_sd_margin: float = 0.5
     # False: commit every chosen pair at once (no rolling horizon).
     rolling_horizon: bool = True
 
@@ -140,7 +143,7 @@ class OptimiserPolicy:
                     cost -= w.age * (batch.now_ms - request.placed_at_ms) / 1000
                     if request.promised_at_ms is not None:
                         cost += w.lateness * max(0, drop - request.promised_at_ms) / 1000
-                food = max(ready_ms(batch.orders[i]) for i in b.stops[0].orders)
+                food = max(ready_ms(batch.orders[i]) - self._ready_margin_ms(batch, i) for i in b.stops[0].orders)
                 half_pickup_ms = round(batch.pickup_service_s * 500)
                 # Latest departure that meets the food; a busy rider cannot leave before it is free.
                 leave_by = max(food - half_pickup_ms - round(to_first * 1000), departs)
@@ -150,6 +153,14 @@ class OptimiserPolicy:
             options.sort(key=lambda c: (c.cost, c.rider.rider_id))
             cols += options[: self.config.riders_per_bundle]
         return cols
+
+    def _ready_margin_ms(self, batch: DispatchBatch, i: int) -> int:
+        """How much earlier than its predicted ready time an order is planned to be met (a rider
+        waiting a little costs less than food waiting); 0 when the ready time is known."""
+        record = batch.orders[i].record
+        if record.ready_at_ms is not None or record.request.ready_at_hint_ms is not None:
+            return 0
+        return round(self.config.ready_sd_margin * (record.predicted_ready_sd_s or 0.0) * 1000)
 
     @staticmethod
     def greedy(columns: list[Column]) -> list[int]:

@@ -79,7 +79,7 @@ class LatLng(_message.Message):
     def __init__(self, lat: _Optional[float] = ..., lng: _Optional[float] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("order_id", "merchant_id", "pickup", "dropoff", "placed_at", "promised_at", "item_count", "ready_at_hint")
+    __slots__ = ("order_id", "merchant_id", "pickup", "dropoff", "placed_at", "promised_at", "item_count", "ready_at_hint", "merchant_category")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     PICKUP_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +88,7 @@ class Order(_message.Message):
     PROMISED_AT_FIELD_NUMBER: _ClassVar[int]
     ITEM_COUNT_FIELD_NUMBER: _ClassVar[int]
     READY_AT_HINT_FIELD_NUMBER: _ClassVar[int]
+    MERCHANT_CATEGORY_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     merchant_id: str
     pickup: LatLng
@@ -96,7 +97,8 @@ class Order(_message.Message):
     promised_at: _timestamp_pb2.Timestamp
     item_count: int
     ready_at_hint: _timestamp_pb2.Timestamp
-    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., placed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., item_count: _Optional[int] = ..., ready_at_hint: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    merchant_category: str
+    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., placed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., item_count: _Optional[int] = ..., ready_at_hint: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., merchant_category: _Optional[str] = ...) -> None: ...
 
 class AssignRidersRequest(_message.Message):
     __slots__ = ("orders",)
@@ -185,7 +187,7 @@ class WatchAssignmentsRequest(_message.Message):
     def __init__(self, rider_id: _Optional[str] = ..., resume_after_event_id: _Optional[str] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("order_id", "merchant_id", "pickup", "dropoff", "status", "item_count", "estimated_pickup_at", "estimated_dropoff_at", "offer_expires_at", "promised_at")
+    __slots__ = ("order_id", "merchant_id", "pickup", "dropoff", "status", "item_count", "estimated_pickup_at", "estimated_dropoff_at", "offer_expires_at", "promised_at", "bundle_id", "bundle_sequence", "expected_ready_at")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     PICKUP_FIELD_NUMBER: _ClassVar[int]
@@ -196,6 +198,9 @@ class Task(_message.Message):
     ESTIMATED_DROPOFF_AT_FIELD_NUMBER: _ClassVar[int]
     OFFER_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     PROMISED_AT_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_ID_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_READY_AT_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     merchant_id: str
     pickup: LatLng
@@ -206,7 +211,10 @@ class Task(_message.Message):
     estimated_dropoff_at: _timestamp_pb2.Timestamp
     offer_expires_at: _timestamp_pb2.Timestamp
     promised_at: _timestamp_pb2.Timestamp
-    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., item_count: _Optional[int] = ..., estimated_pickup_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., estimated_dropoff_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., offer_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    bundle_id: str
+    bundle_sequence: int
+    expected_ready_at: _timestamp_pb2.Timestamp
+    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., item_count: _Optional[int] = ..., estimated_pickup_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., estimated_dropoff_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., offer_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bundle_id: _Optional[str] = ..., bundle_sequence: _Optional[int] = ..., expected_ready_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class TaskEvent(_message.Message):
     __slots__ = ("event_id", "type", "task", "occurred_at")
@@ -323,3 +331,17 @@ class UpdateTrafficResponse(_message.Message):
     roads_changed: int
     traffic_version: int
     def __init__(self, roads_changed: _Optional[int] = ..., traffic_version: _Optional[int] = ...) -> None: ...
+
+class ReportFoodReadyRequest(_message.Message):
+    __slots__ = ("order_id", "ready_at")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    READY_AT_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    ready_at: _timestamp_pb2.Timestamp
+    def __init__(self, order_id: _Optional[str] = ..., ready_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ReportFoodReadyResponse(_message.Message):
+    __slots__ = ("status",)
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    status: OrderStatus
+    def __init__(self, status: _Optional[_Union[OrderStatus, str]] = ...) -> None: ...

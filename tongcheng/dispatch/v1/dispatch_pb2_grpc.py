@@ -70,6 +70,11 @@ class DispatchServiceStub:
                 request_serializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.UpdateTrafficRequest.SerializeToString,
                 response_deserializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.UpdateTrafficResponse.FromString,
                 _registered_method=True)
+        self.ReportFoodReady = channel.unary_unary(
+                '/tongcheng.dispatch.v1.DispatchService/ReportFoodReady',
+                request_serializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.ReportFoodReadyRequest.SerializeToString,
+                response_deserializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.ReportFoodReadyResponse.FromString,
+                _registered_method=True)
 
 
 class DispatchServiceServicer:
@@ -129,6 +134,15 @@ class DispatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportFoodReady(self, request, context):
+        """ReportFoodReady tells dispatch an order's food or goods are ready (its merchant, the order service
+        or ops). Dispatch plans with the true time from then on, and the merchant's prep-time model learns
+        from it. Repeating the report is a no-op.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DispatchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -166,6 +180,11 @@ def add_DispatchServiceServicer_to_server(servicer, server):
                     servicer.UpdateTraffic,
                     request_deserializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.UpdateTrafficRequest.FromString,
                     response_serializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.UpdateTrafficResponse.SerializeToString,
+            ),
+            'ReportFoodReady': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportFoodReady,
+                    request_deserializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.ReportFoodReadyRequest.FromString,
+                    response_serializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.ReportFoodReadyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -358,6 +377,33 @@ class DispatchService:
             '/tongcheng.dispatch.v1.DispatchService/UpdateTraffic',
             tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.UpdateTrafficRequest.SerializeToString,
             tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.UpdateTrafficResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportFoodReady(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongcheng.dispatch.v1.DispatchService/ReportFoodReady',
+            tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.ReportFoodReadyRequest.SerializeToString,
+            tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.ReportFoodReadyResponse.FromString,
             options,
             channel_credentials,
             insecure,
