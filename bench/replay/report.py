@@ -54,7 +54,7 @@ def write_report(results: dict[str, ReplayResult], out: Path) -> dict[str, dict[
         folder = out / policy
         folder.mkdir(exist_ok=True)
         (folder / "metrics.json").write_text(
-            json.dumps({"city": r.city, "policy": r.policy, "via": r.via, **table[policy]}, indent=2)
+            json.dumps({"city": r.city, "policy": r.policy, "via": r.via, **table[policy], "api": r.api}, indent=2)
         )
         (folder / "scenario.json").write_text(r.scenario.to_json())
         _heat_map(r, folder / "heatmap.html")
@@ -65,6 +65,10 @@ def write_report(results: dict[str, ReplayResult], out: Path) -> dict[str, dict[
     lines.append(f"{'metric':>26} " + " ".join(f"{p:>12}" for p in policies))
     for key in next(iter(table.values())):
         lines.append(f"{key:>26} " + " ".join(f"{table[p][key]:>12.2f}" for p in policies))
+    for policy, r in results.items():
+        if r.api:
+            lines.append(f"\nthrough the API ({policy}):")
+            lines += [f"{key:>38} {value:>10.1f}" for key, value in r.api.items()]
     (out / "report.txt").write_text("\n".join(lines) + "\n")
     _plots(results, out)
     return table

@@ -81,6 +81,7 @@ class ReplayResult:
     offers_rejected: int = 0
     wall_s: float = 0.0
     via: str = "in-process"
+    api: dict[str, float] = field(default_factory=dict)  # calls made through the API (gRPC replays)
 
 
 def _position_along(route: Route, fraction: float) -> LatLng:
