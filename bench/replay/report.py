@@ -59,7 +59,7 @@ def write_report(results: dict[str, ReplayResult], out: Path) -> dict[str, dict[
         (folder / "scenario.json").write_text(r.scenario.to_json())
         _heat_map(r, folder / "heatmap.html")
     first = next(iter(results.values()))
-    vias = sorted({r.via for r in results.values()})
+    vias = list(dict.fromkeys(r.via for r in results.values()))
     lines = [f"Replay of {first.city}, scenario {first.scenario.name}, {' and '.join(vias)}"]
     policies = list(table)
     lines.append(f"{'metric':>26} " + " ".join(f"{p:>12}" for p in policies))
