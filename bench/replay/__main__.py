@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         if ns.clock_start is None or ns.clock_anchor_ms is None:
             p.error("with --server, pass the clock the server was started with: --speed, --clock-start and "
                     "--clock-anchor-ms (server.py --clock-speed 60 --clock-start MS --clock-anchor-ms MS)")  # fmt: skip
-        if not ns.private_key.exists():
+        if not ns.private_key.is_file():
             p.error(f"no signing key at {ns.private_key}: pass the server's --private-key")
         server_clock = SharedClock(ns.clock_start, grpc_speed, ns.clock_anchor_ms)
         issuer = TokenIssuer(ns.private_key.read_bytes())
