@@ -74,7 +74,7 @@ class ScaledClock:
         self.start_ms = start_ms
         self.speed = speed
         unix_ms = time.time_ns() / 1e6
-        self.anchor_unix_ms = unix_ms if anchor_unix_ms is None else anchor_unix_ms
+        self.anchor_unix_ms: float = unix_ms if anchor_unix_ms is None else anchor_unix_ms
         # The wall instant of the anchor, on the monotonic scale.
         self._anchor_mono_s = time.monotonic() - (unix_ms - self.anchor_unix_ms) / 1000
 

@@ -231,6 +231,8 @@ class CityWorld:
         r.busy = True  # before the call: nothing else of this rider's may run as if it were free
         if not await engine.update_task(r.id, order_id, TaskAction.ACCEPT, self.ms(s)):
             r.busy = False
+            if s >= r.off_s:  # its shift ended while it answered: it goes home as it would after a task
+                await self._go_offline(engine, r, s)
             return
         o.assigned_s, o.rider = s, r.id
         self._ride(r, self.merchant_of[o.merchant].position, s, "at_merchant", order_id)
