@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import datetime as dt
 import logging
 import os
 import signal
 import sys
 from pathlib import Path
 
+from dispatch.config import City, DispatchConfig
+from dispatch.models import LatLng
 from serving import logs
 from serving.app import KNOWN_SERVICES, App, ServerConfig
 
@@ -106,6 +110,31 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         default=_env("READY_FILE"),
         help="write the bound port here once serving (for scripts and tests) (TONGCHENG_READY_FILE)",
     )
+    p.add_argument(
+        "--dispatch-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a dispatch.config.DispatchConfig field, e.g. offer_timeout_s=45 (repeatable)",
+    )
+    dev = p.add_argument_group("dev and bench only: a scaled clock for replays through the API, never in production")
+    dev.add_argument(
+        "--clock-speed",
+        type=float,
+        default=_env("CLOCK_SPEED"),
+        help="run simulated time this many times faster than real time; ticks last --tick-s / speed (TONGCHENG_CLOCK_SPEED)",
+    )
+    dev.add_argument(
+        "--clock-start",
+        default=_env("CLOCK_START"),
+        help="simulated time at start-up (or at --clock-anchor-ms): ISO 8601 with offset, or Unix ms; default now (TONGCHENG_CLOCK_START)",
+    )
+    dev.add_argument(
+        "--clock-anchor-ms",
+        type=int,
+        default=_env("CLOCK_ANCHOR_MS"),
+        help="the Unix wall time (ms) at which the clock reads --clock-start, so a client can share the clock (TONGCHENG_CLOCK_ANCHOR_MS)",
+    )
     ns = p.parse_args(argv)
     try:
         config = ServerConfig(
@@ -114,11 +143,49 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
             policy=ns.policy, h3_resolution=ns.h3_resolution, rider_ttl_s=ns.rider_ttl_s,
             auth_public_key_file=ns.auth_public_key, auth_disabled=ns.auth_disabled,
             tls_cert_file=ns.tls_cert, tls_key_file=ns.tls_key, grace_s=ns.grace_s,
-            redis_appendfsync=ns.redis_appendfsync,
+            redis_appendfsync=ns.redis_appendfsync, dispatch_overrides=parse_dispatch_settings(ns.dispatch_setting),
+            clock_speed=None if ns.clock_speed is None else float(ns.clock_speed),
+            clock_start_ms=parse_instant_ms(ns.clock_start), clock_anchor_ms=ns.clock_anchor_ms,
         )  # fmt: skip
     except ValueError as exc:
         p.error(str(exc))
     return config, ns.log_level, ns.ready_file  # type: ignore[return-value]
+
+
+def parse_instant_ms(text: str | None) -> int | None:
+    """ISO 8601 with a UTC offset, or Unix milliseconds."""
+    if text is None or text == "":
+        return None
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--clock-start {text!r} is neither ISO 8601 nor Unix milliseconds") from None
+    if when.tzinfo is None:
+        raise ValueError(f"--clock-start {text!r} needs a UTC offset (e.g. +03:00 or Z)")
+    return round(when.timestamp() * 1000)
+
+
+def parse_dispatch_settings(items: list[str]) -> dict[str, object]:
+    """NAME=VALUE pairs naming DispatchConfig fields, converted to the field's type."""
+    own_flags = ("city", "tick_s", "h3_resolution", "rider_ttl_s")
+    fields = {f.name: f for f in dataclasses.fields(DispatchConfig) if f.name not in own_flags}
+    out: dict[str, object] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or name not in fields:
+            raise ValueError(
+                f"--dispatch-setting {item!r}: use NAME=VALUE with NAME one of {', '.join(sorted(fields))}"
+            )
+        kind = int if fields[name].type in (int, "int") else float
+        try:
+            out[name] = kind(value)
+        except ValueError:
+            raise ValueError(f"--dispatch-setting {item!r}: {name} takes a number") from None
+    DispatchConfig(City("check", LatLng(0.0, 0.0), 1.0), **out)  # type: ignore[arg-type]  # its own checks
+    return out
 
 
 async def serve(config: ServerConfig, ready_file: Path | None) -> None:

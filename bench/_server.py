@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 from serving.auth import PRIVATE_KEY_FILE, Role, TokenIssuer
 
@@ -22,13 +23,14 @@ class ServerProcess:
         self.extra_args = list(extra_args)
         self.log_path = log_path or data_dir / "server.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log_file: BinaryIO | None = None
         self.port = 0
 
     def start(self, timeout_s: float = 60.0) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         ready = self.data_dir / "port"
         ready.unlink(missing_ok=True)
-        log_file = open(self.log_path, "wb")
+        self._log_file = log_file = open(self.log_path, "wb")  # closed by stop()
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "server.py"), "--port", "0", "--data-dir", str(self.data_dir),
              "--ready-file", str(ready), *self.extra_args],
@@ -37,6 +39,7 @@ class ServerProcess:
         deadline = time.monotonic() + timeout_s
         while not (ready.exists() and ready.read_text()):
             if self.proc.poll() is not None:
+                log_file.close()
                 raise RuntimeError(f"server exited early:\n{self.log_path.read_text()[-3000:]}")
             if time.monotonic() > deadline:
                 raise TimeoutError("server did not start")
@@ -65,3 +68,6 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return self.proc.wait()
+        finally:
+            if self._log_file is not None:
+                self._log_file.close()

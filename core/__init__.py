@@ -1,6 +1,6 @@
 """What every Tongcheng service shares: the error hierarchy and the injected clock."""
 
-from core.clock import Clock, ManualClock, SystemClock
+from core.clock import Clock, ManualClock, ScaledClock, SystemClock
 from core.errors import (
     FailedPrecondition,
     FieldViolation,
@@ -20,6 +20,7 @@ __all__ = [
     "ManualClock",
     "NotFound",
     "PermissionDenied",
+    "ScaledClock",
     "SystemClock",
     "TongchengError",
     "Unauthenticated",

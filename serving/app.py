@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from grpc_reflection.v1alpha import reflection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from core.clock import Clock, SystemClock
+from core.clock import Clock, ScaledClock, SystemClock
 from dispatch.api.servicer import DispatchServicer
 from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher
@@ -35,6 +37,8 @@ from tongcheng.dispatch.v1 import dispatch_pb2, dispatch_pb2_grpc
 log = logging.getLogger("tongcheng.server")
 
 KNOWN_SERVICES = ("dispatch",)
+# A scaled clock must leave each tick at least this much real time (a tick's own work takes a few ms).
+MIN_TICK_WALL_MS = 5
 DISPATCH_SERVICE = dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name
 
 
@@ -59,6 +63,11 @@ class ServerConfig:
     grace_s: float = 10.0
     redis_appendfsync: str = "everysec"
     dispatch_overrides: dict[str, object] = field(default_factory=dict)
+    # Dev and bench only (replays through the API): run on a scaled clock, `clock_speed` times real
+    # time, reading `clock_start_ms` at the Unix instant `clock_anchor_ms` (default: start-up).
+    clock_speed: float | None = None
+    clock_start_ms: int | None = None
+    clock_anchor_ms: int | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.services) - set(KNOWN_SERVICES)
@@ -69,6 +78,29 @@ class ServerConfig:
             raise ValueError("--tls-cert and --tls-key go together")
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be within 0..65535")
+        self._check_clock()
+
+    def _check_clock(self) -> None:
+        if self.clock_speed is None:
+            if self.clock_start_ms is not None or self.clock_anchor_ms is not None:
+                raise ValueError("--clock-start and --clock-anchor-ms need --clock-speed")
+            return
+        if not math.isfinite(self.clock_speed) or self.clock_speed <= 0:
+            raise ValueError(f"--clock-speed must be a positive number of times real time, got {self.clock_speed}")
+        if self.clock_start_ms is not None and self.clock_start_ms <= 0:
+            raise ValueError("--clock-start must be a time after 1970")
+        tick_wall_ms = 1000 * self.tick_s / self.clock_speed
+        if tick_wall_ms < MIN_TICK_WALL_MS:
+            raise ValueError(
+                f"at --clock-speed {self.clock_speed:g} a {self.tick_s:g}-s tick lasts {tick_wall_ms:.1f} ms of real "
+                f"time; the tick loop cannot keep pace below {MIN_TICK_WALL_MS} ms: lower the speed or raise --tick-s"
+            )
+
+    def make_clock(self) -> Clock:
+        if self.clock_speed is None:
+            return SystemClock()
+        start_ms = self.clock_start_ms if self.clock_start_ms is not None else time.time_ns() // 1_000_000
+        return ScaledClock(start_ms, self.clock_speed, self.clock_anchor_ms)
 
 
 def redis_client(url: str) -> aioredis.Redis:
@@ -93,7 +125,7 @@ class App:
 
     def __init__(self, config: ServerConfig, clock: Clock | None = None) -> None:
         self.config = config
-        self.clock = clock or SystemClock()
+        self.clock = clock or config.make_clock()
         self.embedded_redis: EmbeddedRedis | None = None
         self.redis: aioredis.Redis | None = None
         self.dispatcher: Dispatcher | None = None
@@ -151,8 +183,12 @@ class App:
                 city.center.lat, city.center.lng,
             )  # fmt: skip
             self.oracle = oracle
+            # The tick loop paces itself in real time: on a scaled clock, a tick of tick_s simulated
+            # seconds lasts tick_s / speed real seconds. Every other period (offer timeout, rider TTL,
+            # pending limit) is compared with the clock's own time and needs no scaling.
+            tick_s = self.clock.wall_s(cfg.tick_s) if isinstance(self.clock, ScaledClock) else cfg.tick_s
             dispatch_config = DispatchConfig(
-                city=city, tick_s=cfg.tick_s, h3_resolution=cfg.h3_resolution,
+                city=city, tick_s=tick_s, h3_resolution=cfg.h3_resolution,
                 rider_ttl_s=cfg.rider_ttl_s, **cfg.dispatch_overrides,  # type: ignore[arg-type]
             )  # fmt: skip
             self.dispatcher = Dispatcher(self.redis, dispatch_config, self.clock, oracle, make_policy(cfg.policy))
@@ -173,6 +209,11 @@ class App:
         if self.dispatcher is not None:
             self.dispatcher.start()
         self._monitor = asyncio.create_task(self._watch_redis(), name="redis-health")
+        if isinstance(self.clock, ScaledClock):
+            log.warning(
+                "SCALED CLOCK (dev/bench only): %g x real time, reading %d ms at Unix %d ms; now %d ms",
+                self.clock.speed, self.clock.start_ms, self.clock.anchor_unix_ms, self.clock.now_ms(),
+            )  # fmt: skip
         log.info(
             "serving %s on %s:%d (city=%s tick_s=%s policy=%s tls=%s auth=%s)",
             ",".join(cfg.services), cfg.host, self.port, cfg.city, cfg.tick_s, cfg.policy,

@@ -27,7 +27,7 @@ def test_core_and_policy_exports() -> None:
     assert sorted(core.__all__) == sorted(
         [
             "Clock", "FailedPrecondition", "FieldViolation", "InvalidArgument", "ManualClock", "NotFound",
-            "PermissionDenied", "SystemClock", "TongchengError", "Unauthenticated", "Unavailable",
+            "PermissionDenied", "ScaledClock", "SystemClock", "TongchengError", "Unauthenticated", "Unavailable",
         ]
     )  # fmt: skip
     assert sorted(dispatch.policies.__all__) == sorted(

@@ -1,7 +1,11 @@
-"""`python -m bench.replay --city helsinki|PATH.pbf --scenario lunch|short|FILE.json --policy greedy,hungarian`
+"""`python -m bench.replay --city helsinki|PATH.pbf --scenario lunch|short|FILE.json --policy greedy,hungarian
+[--via in-process,grpc] [--speed 60] [--server HOST:PORT ...]`
 
-Replays a scenario in a city through the real engine (in-process, simulated clock), once per policy on
-the same orders and riders, and writes metrics, a report, plots and heat maps under --out.
+Replays a scenario in a city through the real engine, once per policy on the same orders and riders,
+and writes metrics, a report, plots and heat maps under --out. `--via in-process` (the default) drives
+the engine in this process on a simulated clock; `--via grpc` drives a real server.py through its gRPC
+API (started here on a scaled clock, or a running one with --server); `--via in-process,grpc` runs both
+and puts them side by side.
 """
 
 from __future__ import annotations
@@ -14,22 +18,42 @@ from pathlib import Path
 
 from bench.replay.report import write_report
 from bench.replay.scenario import Scenario
-from bench.replay.simulator import replay_city
+from bench.replay.simulator import ReplayResult, replay_city
+from bench.replay.via_grpc import SharedClock, check_speed, replay_city_grpc
 from dispatch.policies import make_policy
 from routing_data.cities import resolve
 from serving.app import redis_client
+from serving.auth import PRIVATE_KEY_FILE, TokenIssuer
 from serving.embedded_redis import EmbeddedRedis
+
+VIAS = ("in-process", "grpc")
+DEFAULT_GRPC_SPEED = 60.0
 
 
 async def run(
     city: str, scenario: Scenario, policies: list[str], out: Path, redis_url: str, progress: bool, speed: float = 0.0
 ) -> dict:
+    """In-process replays of every policy, reported side by side."""
+    return write_report(await _in_process(city, scenario, policies, redis_url, progress, speed), out)
+
+
+async def _in_process(city: str, scenario: Scenario, policies: list[str], redis_url: str, progress: bool,
+                      speed: float) -> dict[str, ReplayResult]:  # fmt: skip
     client = redis_client(redis_url)
     try:
-        results = {p: await replay_city(city, scenario, p, client, progress=progress, speed=speed) for p in policies}
+        return {p: await replay_city(city, scenario, p, client, progress=progress, speed=speed) for p in policies}
     finally:
         await client.aclose()
-    return write_report(results, out)
+
+
+async def run_grpc(
+    city: str, scenario: Scenario, policies: list[str], speed: float, progress: bool = False,
+    server: str | None = None, server_clock: SharedClock | None = None, issuer: TokenIssuer | None = None,
+) -> dict[str, ReplayResult]:  # fmt: skip
+    """gRPC replays of every policy (a server started per policy, unless one is given)."""
+    return {
+        p: await replay_city_grpc(city, scenario, p, speed, server, server_clock, issuer, progress) for p in policies
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,28 +63,70 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenario", default="lunch")
     p.add_argument("--policy", default="greedy,hungarian")
     p.add_argument("--out", type=Path, default=Path("out/replay"))
-    p.add_argument("--speed", type=float, default=0.0, help="times real time, e.g. 60; 0 = as fast as possible")
-    p.add_argument("--redis-url", help="a Redis to use (its database is flushed); default: an embedded one")
+    p.add_argument("--via", default="in-process", help="in-process, grpc, or both: in-process,grpc")
+    p.add_argument("--speed", type=float, help="times real time, e.g. 60; in process 0 (the default) = as fast as "
+                   f"possible; through gRPC it must be positive (default {DEFAULT_GRPC_SPEED:g})")  # fmt: skip
+    p.add_argument("--redis-url", help="in process: a Redis to use (its database is flushed); default: an embedded one")
+    g = p.add_argument_group("--via grpc against a running server (default: the replay starts server.py itself)")
+    g.add_argument(
+        "--server", help="HOST:PORT of a server.py started with --clock-speed/--clock-start/--clock-anchor-ms"
+    )
+    g.add_argument("--clock-start", type=int, help="the server's --clock-start, in Unix ms")
+    g.add_argument("--clock-anchor-ms", type=int, help="the server's --clock-anchor-ms")
+    g.add_argument("--private-key", type=Path, default=Path(".tongcheng") / "keys" / PRIVATE_KEY_FILE,
+                   help="signing key of the server's tokens (default: the dev key server.py made)")  # fmt: skip
     ns = p.parse_args(argv)
     policies = [x.strip() for x in ns.policy.split(",") if x.strip()]
+    vias = [x.strip() for x in ns.via.split(",") if x.strip()]
     try:
         scenario = Scenario.load(ns.scenario)
         resolve(ns.city)
         for name in policies:
             make_policy(name)
+        if not vias or set(vias) - set(VIAS):
+            raise ValueError(f"--via takes {', '.join(VIAS)} or both, comma-separated; got {ns.via!r}")
+        grpc_speed = ns.speed if ns.speed is not None else DEFAULT_GRPC_SPEED
+        if "grpc" in vias:
+            check_speed(grpc_speed, scenario.tick_s)
     except ValueError as exc:
         p.error(str(exc))
-    if ns.speed < 0:
+    if ns.speed is not None and ns.speed < 0:
         p.error("--speed must not be negative")
-    out = ns.out / f"{Path(ns.city).name.split('.')[0]}-{scenario.name}"
-    if ns.redis_url:
-        table = asyncio.run(run(ns.city, scenario, policies, out, ns.redis_url, sys.stderr.isatty(), ns.speed))
-    else:
-        with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp), appendfsync="no") as store:
-            table = asyncio.run(run(ns.city, scenario, policies, out, store.url, sys.stderr.isatty(), ns.speed))
+    server_clock = issuer = None
+    if ns.server:
+        if "grpc" not in vias:
+            p.error("--server needs --via grpc")
+        if ns.clock_start is None or ns.clock_anchor_ms is None:
+            p.error("with --server, pass the clock the server was started with: --speed, --clock-start and "
+                    "--clock-anchor-ms (server.py --clock-speed 60 --clock-start MS --clock-anchor-ms MS)")  # fmt: skip
+        if not ns.private_key.is_file():
+            p.error(f"no signing key at {ns.private_key}: pass the server's --private-key")
+        server_clock = SharedClock(ns.clock_start, grpc_speed, ns.clock_anchor_ms)
+        issuer = TokenIssuer(ns.private_key.read_bytes())
+    name = f"{Path(ns.city).name.split('.')[0]}-{scenario.name}"
+    out = ns.out / (name if vias == ["in-process"] else f"{name}-{'-'.join(vias)}")
+    progress = sys.stderr.isatty()
+    results: dict[str, ReplayResult] = {}
+    try:
+        if "in-process" in vias:
+            speed = ns.speed or 0.0
+            if ns.redis_url:
+                got = asyncio.run(_in_process(ns.city, scenario, policies, ns.redis_url, progress, speed))
+            else:
+                with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp), appendfsync="no") as store:
+                    got = asyncio.run(_in_process(ns.city, scenario, policies, store.url, progress, speed))
+            results.update(got if vias == ["in-process"] else {f"{k}-in-process": v for k, v in got.items()})
+        if "grpc" in vias:
+            got = asyncio.run(
+                run_grpc(ns.city, scenario, policies, grpc_speed, progress, ns.server, server_clock, issuer)
+            )
+            results.update(got if vias == ["grpc"] else {f"{k}-grpc": v for k, v in got.items()})
+    except ValueError as exc:  # e.g. no server at --server
+        print(f"python -m bench.replay: error: {exc}", file=sys.stderr)
+        return 2
+    write_report(results, out)
     print((out / "report.txt").read_text())
     print(f"metrics, plots and heat maps under {out}")
-    del table
     return 0
 
 

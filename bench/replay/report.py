@@ -22,9 +22,14 @@ def metrics(r: ReplayResult) -> dict[str, float]:
     rider_wait = [max(0.0, (o.ready_s - o.arrived_s) / 60) for o in done if o.arrived_s is not None]
     shift_h = sum(rd.off_s - rd.on_s for rd in r.riders) / 3600
     busy_h = sum(rd.busy_s for rd in r.riders) / 3600
+    rejected = sum(1 for o in r.orders if o.final_status == "rejected")
     return {
         "orders": len(r.orders),
         "delivered": len(done),
+        # The engine's word at the end: refused orders (with a reason each), and orders neither
+        # delivered nor refused when the replay stopped (still open: none is ever silently lost).
+        "rejected": rejected,
+        "still_open": len(r.orders) - len(done) - rejected,
         "undelivered_pct": 100 * (len(r.orders) - len(done)) / len(r.orders) if r.orders else 0.0,
         "click_to_door_mean_min": statistics.fmean(ctd) if ctd else float("nan"),
         "click_to_door_p50_min": quantile(ctd, 50),
@@ -48,14 +53,22 @@ def write_report(results: dict[str, ReplayResult], out: Path) -> dict[str, dict[
     for policy, r in results.items():
         folder = out / policy
         folder.mkdir(exist_ok=True)
-        (folder / "metrics.json").write_text(json.dumps({"city": r.city, "policy": policy, **table[policy]}, indent=2))
+        (folder / "metrics.json").write_text(
+            json.dumps({"city": r.city, "policy": r.policy, "via": r.via, **table[policy], "api": r.api}, indent=2)
+        )
         (folder / "scenario.json").write_text(r.scenario.to_json())
         _heat_map(r, folder / "heatmap.html")
-    lines = [f"Replay of {next(iter(results.values())).city}, scenario {next(iter(results.values())).scenario.name}"]
+    first = next(iter(results.values()))
+    vias = list(dict.fromkeys(r.via for r in results.values()))
+    lines = [f"Replay of {first.city}, scenario {first.scenario.name}, {' and '.join(vias)}"]
     policies = list(table)
     lines.append(f"{'metric':>26} " + " ".join(f"{p:>12}" for p in policies))
     for key in next(iter(table.values())):
         lines.append(f"{key:>26} " + " ".join(f"{table[p][key]:>12.2f}" for p in policies))
+    for policy, r in results.items():
+        if r.api:
+            lines.append(f"\nthrough the API ({policy}):")
+            lines += [f"{key:>38} {value:>10.1f}" for key, value in r.api.items()]
     (out / "report.txt").write_text("\n".join(lines) + "\n")
     _plots(results, out)
     return table

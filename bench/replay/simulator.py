@@ -1,8 +1,10 @@
 """A city's service period, simulated through the real engine: riders on shifts ride the road graph's
 routes, merchants cook for a time only they know, customers order along a demand curve.
 
-The engine (Dispatcher, its Redis rider index and order store, the policy, the road oracle) runs on a
-ManualClock that the simulator moves from event to event, so a two-hour lunch replays in seconds.
+`CityWorld` is the simulated city (orders, riders, their events and rides); it talks to dispatch through
+an `Engine`. `replay_city` runs it in process: the engine (Dispatcher, its Redis rider index and order
+store, the policy, the road oracle) runs on a ManualClock that the simulator moves from event to event,
+so a two-hour lunch replays in seconds. `bench.replay.via_grpc` runs the same world against a server.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import math
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
@@ -28,6 +32,7 @@ from dispatch.dispatcher import Dispatcher
 from dispatch.models import Availability, LatLng, OrderRequest, OrderStatus, PositionFix, TaskAction
 from dispatch.policies import make_policy
 from routing_data.cities import load_graph, service_area
+from routing_data.graph import RoadGraph
 from routing_data.modes import Mode
 from routing_data.oracle import RoadNetworkOracle, Route
 
@@ -40,11 +45,16 @@ class OrderLog:
     ready_s: float
     promised_s: float
     dropoff_at: LatLng
+    item_count: int = 1
     assigned_s: float | None = None
     arrived_s: float | None = None
     pickup_s: float | None = None
     dropoff_s: float | None = None
     rider: str | None = None
+    delivered: bool = False  # the rider has reported the delivery
+    # Where the engine left the order at the end of the replay, and why if it refused it.
+    final_status: str = ""
+    reason: str = ""
 
 
 @dataclass
@@ -70,6 +80,8 @@ class ReplayResult:
     pending_per_tick: list[int] = field(default_factory=list)
     offers_rejected: int = 0
     wall_s: float = 0.0
+    via: str = "in-process"
+    api: dict[str, float] = field(default_factory=dict)  # calls made through the API (gRPC replays)
 
 
 def _position_along(route: Route, fraction: float) -> LatLng:
@@ -87,156 +99,255 @@ def _position_along(route: Route, fraction: float) -> LatLng:
     return pts[-1]
 
 
-async def replay_city(
-    city: str, scenario: Scenario, policy: str, client: aioredis.Redis, progress: bool = False, speed: float = 0.0
-) -> ReplayResult:
-    """Replays `scenario`; speed > 0 paces simulated time at that many times real time (0: flat out)."""
-    started = time.perf_counter()
-    rng = random.Random(scenario.seed)
-    source, graph = load_graph(city)
-    name = graph.name
-    oracle = RoadNetworkOracle(graph, timezone=source.timezone)
-    found_merchants, customers = places(source.pbf, oracle)
-    if len(found_merchants) < 3:
-        raise ValueError(f"{name}: fewer than 3 merchants near roads in {source.pbf}")
-    if len(customers) < 20:  # an extract without addresses: customers at road nodes instead
-        nodes = graph.nodes_of(Mode.EBIKE)
-        customers = [LatLng(float(graph.node_lat[n]), float(graph.node_lng[n])) for n in rng.sample(list(nodes), 500)]
-    merchants: list[Merchant] = draw_merchants(found_merchants, rng, scenario.prep_mean_min)
+class Engine(Protocol):
+    """How the simulated city reaches dispatch: the dispatcher's methods in process, or the gRPC API."""
 
-    tz = ZoneInfo(source.timezone)
-    day = dt.datetime(2026, 6, 10, tzinfo=tz)  # a Wednesday
-    t0_ms = int((day + dt.timedelta(hours=scenario.start_hour)).timestamp() * 1000)
-    end_s = scenario.duration_h * 3600
-    clock = ManualClock(t0_ms)
-    config = DispatchConfig(
+    async def report(self, fixes: list[PositionFix]) -> None:
+        """Rider apps' position fixes (queued or written; in order per rider)."""
+        ...
+
+    async def place(self, order: OrderRequest) -> None:
+        """The order service submits an order (its decision comes later, through the rider's feed)."""
+        ...
+
+    async def update_task(self, rider_id: str, order_id: str, action: TaskAction, at_ms: int) -> bool:
+        """A rider's step on its task; False when the engine refused it (an offer that lapsed meanwhile)."""
+        ...
+
+    def rider_online(self, rider_id: str, online: bool) -> None:
+        """A rider's app opens at the start of a shift and closes when its last task after it is done."""
+        ...
+
+
+def replay_config(graph: RoadGraph, scenario: Scenario) -> DispatchConfig:
+    """The engine settings of a replay, in process or on the server it starts."""
+    return DispatchConfig(
         city=service_area(graph), tick_s=scenario.tick_s, rider_ttl_s=60, offer_timeout_s=30,
         max_pending_s=scenario.promise_min * 60, learn_traffic_s=0,
     )  # fmt: skip
-    await client.flushdb()
-    dispatcher = Dispatcher(client, config, clock, oracle, make_policy(policy))
-    dispatcher.positions.start()
 
-    def ms(s: float) -> int:
-        return t0_ms + round(s * 1000)
 
-    seq = itertools.count()
-    events: list[tuple[float, int, str, object]] = []
+class CityWorld:
+    """A scenario drawn in a city: merchants, customers, riders on shifts, the orders of the period and
+    the timeline of what happens (riders coming and going, orders placed, rides), in scenario seconds.
 
-    def at(s: float, kind: str, data: object) -> None:
-        heapq.heappush(events, (s, next(seq), kind, data))
+    Everything is drawn from the scenario's seed when the world is made; offers are answered from a
+    random stream of their own, so that the order in which offers arrive does not change the orders.
+    """
 
-    nodes = graph.nodes_of(Mode.EBIKE)
-    riders: dict[str, RiderState] = {}
-    for i in range(scenario.riders):
-        n = int(rng.choice(list(nodes)))
-        full = rng.random() < scenario.full_shift_share
-        # Shifts outlast the order window by the promise, so late orders still find riders.
-        tail_s = scenario.promise_min * 60
-        on, off = (0.0, end_s + tail_s) if full else (end_s * 0.25, end_s * 0.75 + tail_s)
-        r = RiderState(f"r{i:03d}", LatLng(float(graph.node_lat[n]), float(graph.node_lng[n])), on, off)
-        riders[r.id] = r
-        at(on, "on", r.id)
-        at(off, "off", r.id)
-    orders: dict[str, OrderLog] = {}
-    t = 0.0
-    peak = max(scenario.demand_per_hour.values())
-    while True:  # Poisson arrivals along the demand curve (thinning)
-        t += rng.expovariate(peak / 3600)
-        if t >= end_s:
-            break
-        if rng.random() <= scenario.demand_at(scenario.start_hour + t / 3600) / peak:
-            m = rng.choice(merchants)
-            oid = f"o{len(orders):05d}"
-            ready = t + m.prep_mean_s * math.exp(rng.gauss(0, scenario.prep_sigma) - scenario.prep_sigma**2 / 2)
-            orders[oid] = OrderLog(oid, m.id, t, ready, t + scenario.promise_min * 60, rng.choice(customers))
-            at(t, "place", oid)
-    merchant_of = {m.id: m for m in merchants}
-    half_p, half_d = config.pickup_service_s / 2, config.dropoff_service_s / 2
-    result = ReplayResult(scenario, policy, name, list(orders.values()), list(riders.values()))
+    def __init__(self, city: str, scenario: Scenario, policy: str) -> None:
+        self.scenario = scenario
+        rng = random.Random(scenario.seed)
+        self.accept_rng = random.Random(f"{scenario.seed}/accept")
+        source, graph = load_graph(city)
+        self.graph = graph
+        self.oracle = RoadNetworkOracle(graph, timezone=source.timezone)
+        found_merchants, customers = places(source.pbf, self.oracle)
+        if len(found_merchants) < 3:
+            raise ValueError(f"{graph.name}: fewer than 3 merchants near roads in {source.pbf}")
+        if len(customers) < 20:  # an extract without addresses: customers at road nodes instead
+            nodes = graph.nodes_of(Mode.EBIKE)
+            customers = [
+                LatLng(float(graph.node_lat[n]), float(graph.node_lng[n])) for n in rng.sample(list(nodes), 500)
+            ]
+        merchants: list[Merchant] = draw_merchants(found_merchants, rng, scenario.prep_mean_min)
+        self.merchant_of = {m.id: m for m in merchants}
+        day = dt.datetime(2026, 6, 10, tzinfo=ZoneInfo(source.timezone))  # a Wednesday
+        self.t0_ms = int((day + dt.timedelta(hours=scenario.start_hour)).timestamp() * 1000)
+        self.end_s = scenario.duration_h * 3600
+        self.config = replay_config(graph, scenario)
+        self.refused: dict[str, str] = {}  # order -> the engine's reason
+        self._seq = itertools.count()
+        self.events: list[tuple[float, int, str, object]] = []
+        self.on_schedule: Callable[[], None] = lambda: None  # told when an event is added
 
-    async def report(r: RiderState, s: float, availability: Availability, speed: float | None = None) -> None:
-        fix = PositionFix(r.id, r.position.lat, r.position.lng, ms(s), speed_mps=speed, availability=availability,
-                          shift_ends_at_ms=ms(r.off_s))  # fmt: skip
-        await dispatcher.ingest([fix])
+        nodes = graph.nodes_of(Mode.EBIKE)
+        self.riders: dict[str, RiderState] = {}
+        for i in range(scenario.riders):
+            n = int(rng.choice(list(nodes)))
+            full = rng.random() < scenario.full_shift_share
+            # Shifts outlast the order window by the promise, so late orders still find riders.
+            tail_s = scenario.promise_min * 60
+            on, off = (0.0, self.end_s + tail_s) if full else (self.end_s * 0.25, self.end_s * 0.75 + tail_s)
+            r = RiderState(f"r{i:03d}", LatLng(float(graph.node_lat[n]), float(graph.node_lng[n])), on, off)
+            self.riders[r.id] = r
+            self.at(on, "on", r.id)
+            self.at(off, "off", r.id)
+        self.orders: dict[str, OrderLog] = {}
+        t = 0.0
+        peak = max(scenario.demand_per_hour.values())
+        while True:  # Poisson arrivals along the demand curve (thinning)
+            t += rng.expovariate(peak / 3600)
+            if t >= self.end_s:
+                break
+            if rng.random() <= scenario.demand_at(scenario.start_hour + t / 3600) / peak:
+                m = rng.choice(merchants)
+                oid = f"o{len(self.orders):05d}"
+                ready = t + m.prep_mean_s * math.exp(rng.gauss(0, scenario.prep_sigma) - scenario.prep_sigma**2 / 2)
+                self.orders[oid] = OrderLog(oid, m.id, t, ready, t + scenario.promise_min * 60, rng.choice(customers),
+                                            item_count=rng.randint(1, 4))  # fmt: skip
+                self.at(t, "place", oid)
+        self.result = ReplayResult(scenario, policy, graph.name, list(self.orders.values()), list(self.riders.values()))
 
-    def ride(r: RiderState, dest: LatLng, depart_s: float, arrive_kind: str, oid: str) -> float:
-        route = oracle.route(r.position, dest, ms(depart_s))
+    def ms(self, s: float) -> int:
+        """Scenario seconds as the engine's clock time."""
+        return self.t0_ms + round(s * 1000)
+
+    def at(self, s: float, kind: str, data: object) -> None:
+        heapq.heappush(self.events, (s, next(self._seq), kind, data))
+        self.on_schedule()
+
+    def is_settled(self) -> bool:
+        """Every order delivered, or refused by the engine (no rider took it within the promise)."""
+        return all(o.delivered or o.order_id in self.refused for o in self.orders.values())
+
+    def _ride(self, r: RiderState, dest: LatLng, depart_s: float, arrive_kind: str, oid: str) -> float:
+        route = self.oracle.route(r.position, dest, self.ms(depart_s))
         arrive = depart_s + route.travel_time_s
-        steps = int(route.travel_time_s // scenario.position_every_s)
-        for k in range(1, steps + 1):
-            at(
-                depart_s + k * scenario.position_every_s,
-                "move",
-                (r.id, route, k * scenario.position_every_s / route.travel_time_s),
-            )
-        at(arrive, arrive_kind, (r.id, oid, dest))
+        every_s = self.scenario.position_every_s
+        for k in range(1, int(route.travel_time_s // every_s) + 1):
+            self.at(depart_s + k * every_s, "move", (r.id, route, k * every_s / route.travel_time_s))
+        self.at(arrive, arrive_kind, (r.id, oid, dest))
         return arrive
 
-    async def handle(s: float, kind: str, data: object) -> None:
+    async def _report(self, engine: Engine, r: RiderState, s: float, availability: Availability,
+                      speed: float | None = None) -> None:  # fmt: skip
+        fix = PositionFix(r.id, r.position.lat, r.position.lng, self.ms(s), speed_mps=speed, availability=availability,
+                          shift_ends_at_ms=self.ms(r.off_s))  # fmt: skip
+        await engine.report([fix])
+
+    async def _go_offline(self, engine: Engine, r: RiderState, s: float) -> None:
+        r.online = False
+        await self._report(engine, r, s, Availability.OFFLINE)
+        engine.rider_online(r.id, False)
+
+    async def offered(self, engine: Engine, rider_id: str, order_id: str, s: float) -> None:
+        """A rider's app got an offer at `s`: it accepts (and rides) or rejects, per the scenario."""
+        r, o = self.riders[rider_id], self.orders[order_id]
+        if r.busy or self.accept_rng.random() > self.scenario.accept_probability:
+            self.result.offers_rejected += 1
+            await engine.update_task(r.id, order_id, TaskAction.REJECT, self.ms(s))
+            return
+        r.busy = True  # before the call: nothing else of this rider's may run as if it were free
+        if not await engine.update_task(r.id, order_id, TaskAction.ACCEPT, self.ms(s)):
+            r.busy = False
+            if s >= r.off_s:  # its shift ended while it answered: it goes home as it would after a task
+                await self._go_offline(engine, r, s)
+            return
+        o.assigned_s, o.rider = s, r.id
+        self._ride(r, self.merchant_of[o.merchant].position, s, "at_merchant", order_id)
+
+    async def handle(self, engine: Engine, s: float, kind: str, data: object) -> None:
+        """What happens in the city at `s`."""
+        half_p, half_d = self.config.pickup_service_s / 2, self.config.dropoff_service_s / 2
         if kind == "place":
-            o = orders[data]  # type: ignore[index]
-            m = merchant_of[o.merchant]
-            await dispatcher.submit([OrderRequest(
-                o.order_id, m.id, m.position, o.dropoff_at, ms(o.placed_s), item_count=rng.randint(1, 4),
-                promised_at_ms=ms(o.promised_s), ready_at_hint_ms=ms(o.placed_s + m.prep_mean_s),
-            )])  # fmt: skip
+            o = self.orders[data]  # type: ignore[index]
+            m = self.merchant_of[o.merchant]
+            await engine.place(OrderRequest(
+                o.order_id, m.id, m.position, o.dropoff_at, self.ms(o.placed_s), item_count=o.item_count,
+                promised_at_ms=self.ms(o.promised_s), ready_at_hint_ms=self.ms(o.placed_s + m.prep_mean_s),
+            ))  # fmt: skip
         elif kind in ("on", "keepalive"):
-            r = riders[data]  # type: ignore[index]
+            r = self.riders[data]  # type: ignore[index]
             if kind == "on":
                 r.online = True
             if r.online and not r.busy:
-                await report(r, s, Availability.AVAILABLE)
+                await self._report(engine, r, s, Availability.AVAILABLE)
+            if kind == "on":
+                engine.rider_online(r.id, True)
             if r.online:
-                at(s + 30, "keepalive", r.id)
+                self.at(s + 30, "keepalive", r.id)
         elif kind == "off":
-            r = riders[data]  # type: ignore[index]
+            r = self.riders[data]  # type: ignore[index]
             if not r.busy:
-                r.online = False
-                await report(r, s, Availability.OFFLINE)
+                await self._go_offline(engine, r, s)
         elif kind == "move":
             rid, route, fraction = data  # type: ignore[misc]
-            r = riders[rid]
+            r = self.riders[rid]
             r.position = _position_along(route, fraction)
-            await report(r, s, Availability.BUSY, speed=4.5)
+            await self._report(engine, r, s, Availability.BUSY, speed=4.5)
         elif kind == "at_merchant":
             rid, oid, dest = data  # type: ignore[misc]
-            r, o = riders[rid], orders[oid]
+            r, o = self.riders[rid], self.orders[oid]
             r.position = dest
             o.arrived_s = s
-            await dispatcher.update_task(rid, oid, TaskAction.ARRIVED_AT_MERCHANT, ms(s))
-            pickup = max(s + half_p, o.ready_s)
-            at(pickup, "pickup", (rid, oid))
+            await engine.update_task(rid, oid, TaskAction.ARRIVED_AT_MERCHANT, self.ms(s))
+            self.at(max(s + half_p, o.ready_s), "pickup", (rid, oid))
         elif kind == "pickup":
             rid, oid = data  # type: ignore[misc]
-            r, o = riders[rid], orders[oid]
+            r, o = self.riders[rid], self.orders[oid]
             o.pickup_s = s
-            await dispatcher.update_task(rid, oid, TaskAction.PICKED_UP, ms(s))
-            ride(r, o.dropoff_at, s + half_p, "at_customer", oid)
+            await engine.update_task(rid, oid, TaskAction.PICKED_UP, self.ms(s))
+            self._ride(r, o.dropoff_at, s + half_p, "at_customer", oid)
         elif kind == "at_customer":
             rid, oid, dest = data  # type: ignore[misc]
-            r, o = riders[rid], orders[oid]
+            r, o = self.riders[rid], self.orders[oid]
             r.position = dest
             o.dropoff_s = s + half_d
-            at(s + half_d, "deliver", (rid, oid))
+            self.at(s + half_d, "deliver", (rid, oid))
         elif kind == "deliver":
             rid, oid = data  # type: ignore[misc]
-            r, o = riders[rid], orders[oid]
-            await dispatcher.update_task(rid, oid, TaskAction.DELIVERED, ms(s))
+            r, o = self.riders[rid], self.orders[oid]
+            await engine.update_task(rid, oid, TaskAction.DELIVERED, self.ms(s))
+            o.delivered = True
             r.busy_s += s + half_d - (o.assigned_s or s)
-            at(s + half_d, "free", rid)
+            self.at(s + half_d, "free", rid)
         elif kind == "free":
-            r = riders[data]  # type: ignore[index]
+            r = self.riders[data]  # type: ignore[index]
             r.busy = False
             if s >= r.off_s:
-                r.online = False
-                await report(r, s, Availability.OFFLINE)
+                await self._go_offline(engine, r, s)
             else:
-                await report(r, s, Availability.AVAILABLE)
+                await self._report(engine, r, s, Availability.AVAILABLE)
 
+    def show_progress(self, s: float, last: int) -> int:
+        """Draws the progress bar when the share of the period done changed; returns it."""
+        done = int(100 * min(s, self.end_s) / self.end_s)
+        if done != last:
+            bar = "#" * (done // 4)
+            print(f"\r{self.result.policy:>10} [{bar:<25}] {done:3d}% of {self.scenario.duration_h:g} h", end="",
+                  file=sys.stderr)  # fmt: skip
+        return done
+
+
+class InProcessEngine:
+    """The dispatcher's own methods, called directly."""
+
+    def __init__(self, dispatcher: Dispatcher, world: CityWorld) -> None:
+        self.dispatcher = dispatcher
+        self.world = world
+
+    async def report(self, fixes: list[PositionFix]) -> None:
+        await self.dispatcher.ingest(fixes)
+
+    async def place(self, order: OrderRequest) -> None:
+        for record in await self.dispatcher.submit([order]):
+            if record.status is OrderStatus.REJECTED:
+                self.world.refused[record.order_id] = record.reason
+
+    async def update_task(self, rider_id: str, order_id: str, action: TaskAction, at_ms: int) -> bool:
+        await self.dispatcher.update_task(rider_id, order_id, action, at_ms)
+        return True
+
+    def rider_online(self, rider_id: str, online: bool) -> None:
+        pass  # the dispatcher pushes nothing: the replay reads each tick's decisions itself
+
+
+async def replay_city(
+    city: str, scenario: Scenario, policy: str, client: aioredis.Redis, progress: bool = False, speed: float = 0.0
+) -> ReplayResult:
+    """Replays `scenario` in process; speed > 0 paces simulated time at that many times real time (0: flat out)."""
+    started = time.perf_counter()
+    world = CityWorld(city, scenario, policy)
+    clock = ManualClock(world.t0_ms)
+    await client.flushdb()
+    dispatcher = Dispatcher(client, world.config, clock, world.oracle, make_policy(policy))
+    dispatcher.positions.start()
+    engine = InProcessEngine(dispatcher, world)
+    result = world.result
+    events = world.events
     next_tick = 0.0
-    horizon = end_s + 3600
-    refused: set[str] = set()
+    horizon = world.end_s + 3600
     last_progress = -1
     wall0 = time.monotonic()
 
@@ -248,11 +359,11 @@ async def replay_city(
         if events and events[0][0] < next_tick:
             s, _, kind, data = heapq.heappop(events)
             await pace(s)
-            clock.set(ms(s))
-            await handle(s, kind, data)
+            clock.set(world.ms(s))
+            await world.handle(engine, s, kind, data)
             continue
         await pace(next_tick)
-        clock.set(ms(next_tick))
+        clock.set(world.ms(next_tick))
         tick = await dispatcher.tick()
         result.tick_s.append(next_tick)
         result.solve_ms.append(tick.solve_s * 1000)
@@ -260,32 +371,22 @@ async def replay_city(
         for oid in sorted(tick.decided):
             record = await dispatcher.get(oid)
             if record.status is OrderStatus.REJECTED:
-                refused.add(oid)
-            if record.status is not OrderStatus.ASSIGNED:
-                continue
-            r, o = riders[record.rider_id], orders[oid]
-            if r.busy or rng.random() > scenario.accept_probability:
-                result.offers_rejected += 1
-                await dispatcher.update_task(r.id, oid, TaskAction.REJECT, ms(next_tick))
-                continue
-            await dispatcher.update_task(r.id, oid, TaskAction.ACCEPT, ms(next_tick))
-            r.busy = True
-            o.assigned_s, o.rider = next_tick, r.id
-            ride(r, merchant_of[o.merchant].position, next_tick, "at_merchant", oid)
+                world.refused[oid] = record.reason
+            elif record.status is OrderStatus.ASSIGNED:
+                await world.offered(engine, record.rider_id, oid, next_tick)  # type: ignore[arg-type]
         next_tick += scenario.tick_s
         if progress:
-            done = int(100 * min(next_tick, end_s) / end_s)
-            if done != last_progress:
-                last_progress = done
-                bar = "#" * (done // 4)
-                print(f"\r{policy:>10} [{bar:<25}] {done:3d}% of {scenario.duration_h:g} h", end="", file=sys.stderr)
+            last_progress = world.show_progress(next_tick, last_progress)
         # After the period: run on until every order is delivered or refused by the engine (orders no
         # rider took within the promise are rejected), or an hour has passed.
-        if next_tick > end_s and all(o.dropoff_s is not None or o.order_id in refused for o in orders.values()):
+        if next_tick > world.end_s and world.is_settled():
             break
     if progress:
         print(file=sys.stderr)
+    for o in world.orders.values():
+        record = await dispatcher.get(o.order_id)
+        o.final_status, o.reason = record.status.value, record.reason
     await dispatcher.close()
-    oracle.close()
+    world.oracle.close()
     result.wall_s = time.perf_counter() - started
     return result

@@ -11,6 +11,7 @@ from dispatch.models import (
     OrderRecord,
     OrderRequest,
     OrderStatus,
+    PositionFix,
     TaskAction,
     TaskEvent,
     TaskEventType,
@@ -39,6 +40,14 @@ ACTION_FROM_PB = {
     pb.TASK_ACTION_ARRIVED_AT_MERCHANT: TaskAction.ARRIVED_AT_MERCHANT,
     pb.TASK_ACTION_PICKED_UP: TaskAction.PICKED_UP,
     pb.TASK_ACTION_DELIVERED: TaskAction.DELIVERED,
+}
+# The other way, for clients of the API written in Python (simulators, replays).
+STATUS_FROM_PB = {v: k for k, v in STATUS_TO_PB.items()}
+ACTION_TO_PB = {v: k for k, v in ACTION_FROM_PB.items()}
+AVAILABILITY_TO_PB = {
+    Availability.AVAILABLE: pb.RIDER_AVAILABILITY_AVAILABLE,
+    Availability.BUSY: pb.RIDER_AVAILABILITY_BUSY,
+    Availability.OFFLINE: pb.RIDER_AVAILABILITY_OFFLINE,
 }
 EVENT_TO_PB = {
     TaskEventType.OFFERED: pb.TASK_EVENT_TYPE_OFFERED,
@@ -97,6 +106,22 @@ def order_to_pb(r: OrderRequest) -> pb.Order:
     if r.ready_at_hint_ms is not None:
         o.ready_at_hint.CopyFrom(ms_to_ts(r.ready_at_hint_ms))
     return o
+
+
+def fix_to_pb(f: PositionFix) -> pb.PositionFix:
+    msg = pb.PositionFix(
+        rider_id=f.rider_id,
+        position=pb.LatLng(lat=f.lat, lng=f.lng),
+        recorded_at=ms_to_ts(f.recorded_at_ms),
+        availability=AVAILABILITY_TO_PB[f.availability],
+    )
+    for name in ("speed_mps", "heading_deg", "accuracy_m"):
+        value = getattr(f, name)
+        if value is not None:
+            setattr(msg, name, value)
+    if f.shift_ends_at_ms is not None:
+        msg.shift_ends_at.CopyFrom(ms_to_ts(f.shift_ends_at_ms))
+    return msg
 
 
 def _set_estimates(msg: object, record: OrderRecord) -> None:

@@ -1,0 +1,53 @@
+"""server.py's flags: the dev-only scaled clock and engine settings are checked before anything starts."""
+
+from __future__ import annotations
+
+import pytest
+
+from server import parse_args
+from serving.app import App
+
+
+def test_scaled_clock_flags_build_a_scaled_clock() -> None:
+    """--clock-speed with an ISO start and an anchor gives a clock reading that start at that anchor."""
+    config, _, _ = parse_args(
+        ["--clock-speed", "60", "--clock-start", "2026-06-10T11:00:00+03:00", "--clock-anchor-ms", "1781078400000"]
+    )
+    assert config.clock_speed == 60 and config.clock_start_ms == 1_781_078_400_000
+    clock = config.make_clock()
+    assert clock.speed == 60 and clock.anchor_unix_ms == 1_781_078_400_000  # type: ignore[attr-defined]
+    assert App(config).clock is not None
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--clock-speed", "0"], "positive number"),
+        (["--clock-speed", "-5"], "positive number"),
+        (["--clock-speed", "nan"], "positive number"),
+        (["--clock-speed", "1000"], "cannot keep pace"),
+        (["--clock-start", "2026-06-10T11:00:00+03:00"], "need --clock-speed"),
+        (["--clock-speed", "60", "--clock-start", "2026-06-10T11:00"], "UTC offset"),
+        (["--clock-speed", "60", "--clock-start", "lunchtime"], "neither ISO 8601"),
+        (["--dispatch-setting", "offer_timeout_s"], "NAME=VALUE"),
+        (["--dispatch-setting", "tick_s=1"], "NAME=VALUE"),
+        (["--dispatch-setting", "max_pending_s=soon"], "takes a number"),
+        (["--dispatch-setting", "offer_timeout_s=-1"], "must be positive"),
+    ],
+)
+def test_nonsense_is_refused_with_one_clear_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each bad combination exits with a usage error naming the problem."""
+    with pytest.raises(SystemExit) as exited:
+        parse_args(argv)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_dispatch_settings_reach_the_engine_config() -> None:
+    """--dispatch-setting NAME=VALUE is converted to the field's type."""
+    config, _, _ = parse_args(
+        ["--dispatch-setting", "max_pending_s=2400", "--dispatch-setting", "candidates_per_order=4"]
+    )
+    assert config.dispatch_overrides == {"max_pending_s": 2400.0, "candidates_per_order": 4}
