@@ -66,6 +66,11 @@ class RiderState:
     busy: bool = False
     online: bool = False
     busy_s: float = 0.0
+    # The bundle it carries: its id and its orders in delivery sequence; `picked` once collected.
+    bundle: str = ""
+    plan: list[tuple[int, str]] = field(default_factory=list)
+    picked: bool = False
+    since_s: float = 0.0  # when it accepted the bundle
 
 
 @dataclass
@@ -221,21 +226,34 @@ class CityWorld:
         await self._report(engine, r, s, Availability.OFFLINE)
         engine.rider_online(r.id, False)
 
-    async def offered(self, engine: Engine, rider_id: str, order_id: str, s: float) -> None:
-        """A rider's app got an offer at `s`: it accepts (and rides) or rejects, per the scenario."""
+    async def offered(
+        self, engine: Engine, rider_id: str, order_id: str, s: float, bundle_id: str = "", seq: int = 1
+    ) -> None:
+        """A rider's app got an offer at `s`: it accepts (and rides) or rejects, per the scenario. An
+        offer in the bundle the rider is on its way to collect joins it (same merchant)."""
         r, o = self.riders[rider_id], self.orders[order_id]
-        if r.busy or self.accept_rng.random() > self.scenario.accept_probability:
+        bundle_id = bundle_id or order_id
+        joins = (
+            r.busy and r.bundle == bundle_id and not r.picked
+            and all(self.orders[x].merchant == o.merchant for _, x in r.plan)
+        )  # fmt: skip
+        if (r.busy and not joins) or self.accept_rng.random() > self.scenario.accept_probability:
             self.result.offers_rejected += 1
             await engine.update_task(r.id, order_id, TaskAction.REJECT, self.ms(s))
             return
+        first = not r.busy
         r.busy = True  # before the call: nothing else of this rider's may run as if it were free
         if not await engine.update_task(r.id, order_id, TaskAction.ACCEPT, self.ms(s)):
-            r.busy = False
-            if s >= r.off_s:  # its shift ended while it answered: it goes home as it would after a task
-                await self._go_offline(engine, r, s)
+            if first:
+                r.busy = False
+                if s >= r.off_s:  # its shift ended while it answered: it goes home as it would after a task
+                    await self._go_offline(engine, r, s)
             return
         o.assigned_s, o.rider = s, r.id
-        self._ride(r, self.merchant_of[o.merchant].position, s, "at_merchant", order_id)
+        if first:
+            r.bundle, r.plan, r.picked, r.since_s = bundle_id, [], False, s
+            self._ride(r, self.merchant_of[o.merchant].position, s, "at_merchant", order_id)
+        r.plan = sorted([*r.plan, (seq, order_id)])
 
     async def handle(self, engine: Engine, s: float, kind: str, data: object) -> None:
         """What happens in the city at `s`."""
@@ -267,18 +285,23 @@ class CityWorld:
             r.position = _position_along(route, fraction)
             await self._report(engine, r, s, Availability.BUSY, speed=4.5)
         elif kind == "at_merchant":
-            rid, oid, dest = data  # type: ignore[misc]
-            r, o = self.riders[rid], self.orders[oid]
+            rid, _, dest = data  # type: ignore[misc]
+            r = self.riders[rid]
             r.position = dest
-            o.arrived_s = s
-            await engine.update_task(rid, oid, TaskAction.ARRIVED_AT_MERCHANT, self.ms(s))
-            self.at(max(s + half_p, o.ready_s), "pickup", (rid, oid))
+            for _, oid in r.plan:
+                self.orders[oid].arrived_s = s
+                await engine.update_task(rid, oid, TaskAction.ARRIVED_AT_MERCHANT, self.ms(s))
+            # The bundle is collected at once, when the last of its food is ready.
+            self.at(max(s + half_p, *(self.orders[oid].ready_s for _, oid in r.plan)), "pickup", (rid, ""))
         elif kind == "pickup":
-            rid, oid = data  # type: ignore[misc]
-            r, o = self.riders[rid], self.orders[oid]
-            o.pickup_s = s
-            await engine.update_task(rid, oid, TaskAction.PICKED_UP, self.ms(s))
-            self._ride(r, o.dropoff_at, s + half_p, "at_customer", oid)
+            rid, _ = data  # type: ignore[misc]
+            r = self.riders[rid]
+            r.picked = True
+            for _, oid in r.plan:
+                self.orders[oid].pickup_s = s
+                await engine.update_task(rid, oid, TaskAction.PICKED_UP, self.ms(s))
+            first = r.plan[0][1]
+            self._ride(r, self.orders[first].dropoff_at, s + half_p, "at_customer", first)
         elif kind == "at_customer":
             rid, oid, dest = data  # type: ignore[misc]
             r, o = self.riders[rid], self.orders[oid]
@@ -290,7 +313,12 @@ class CityWorld:
             r, o = self.riders[rid], self.orders[oid]
             await engine.update_task(rid, oid, TaskAction.DELIVERED, self.ms(s))
             o.delivered = True
-            r.busy_s += s + half_d - (o.assigned_s or s)
+            r.plan = [(k, x) for k, x in r.plan if x != oid]
+            if r.plan:  # on to the bundle's next door
+                nxt = r.plan[0][1]
+                self._ride(r, self.orders[nxt].dropoff_at, s + half_d, "at_customer", nxt)
+                return
+            r.busy_s += s + half_d - r.since_s
             self.at(s + half_d, "free", rid)
         elif kind == "free":
             r = self.riders[data]  # type: ignore[index]
@@ -368,12 +396,13 @@ async def replay_city(
         result.tick_s.append(next_tick)
         result.solve_ms.append(tick.solve_s * 1000)
         result.pending_per_tick.append(tick.pending)
-        for oid in sorted(tick.decided):
-            record = await dispatcher.get(oid)
+        decided = [await dispatcher.get(oid) for oid in sorted(tick.decided)]
+        for record in sorted(decided, key=lambda x: (x.rider_id, x.bundle_id, x.bundle_seq, x.order_id)):
             if record.status is OrderStatus.REJECTED:
-                world.refused[oid] = record.reason
+                world.refused[record.order_id] = record.reason
             elif record.status is OrderStatus.ASSIGNED:
-                await world.offered(engine, record.rider_id, oid, next_tick)  # type: ignore[arg-type]
+                await world.offered(engine, record.rider_id, record.order_id, next_tick, record.bundle_id,
+                                    record.bundle_seq)  # fmt: skip
         next_tick += scenario.tick_s
         if progress:
             last_progress = world.show_progress(next_tick, last_progress)

@@ -232,7 +232,9 @@ class GrpcEngine:
                     if event.type == pb.TASK_EVENT_TYPE_OFFERED:
                         self.counts["offers"] += 1
                         s = (self.clock.now_ms() - self.world.t0_ms) / 1000
-                        await self.world.offered(self, rider_id, self._untag(event.task.order_id), s)
+                        task = event.task
+                        await self.world.offered(self, rider_id, self._untag(task.order_id), s,
+                                                 self._untag(task.bundle_id), task.bundle_sequence or 1)  # fmt: skip
                     elif event.type == pb.TASK_EVENT_TYPE_OFFER_EXPIRED:
                         self.counts["offers expired"] += 1
                 return  # the server ended the stream (it is stopping)
