@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dispatch.config import City, DispatchConfig
 from dispatch.models import LatLng
+from dispatch.policies import DEFAULT_POLICY
 from serving import logs
 from serving.app import KNOWN_SERVICES, App, ServerConfig
 
@@ -55,7 +56,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         default=_env("SERVICES", ",".join(KNOWN_SERVICES)),
         help=f"comma list of services to run: {', '.join(KNOWN_SERVICES)} (TONGCHENG_SERVICES)",
     )
-    p.add_argument("--policy", default=_env("POLICY", "greedy"), help="dispatch policy (TONGCHENG_POLICY)")
+    p.add_argument("--policy", default=_env("POLICY", DEFAULT_POLICY), help="dispatch policy (TONGCHENG_POLICY)")
     p.add_argument(
         "--h3-resolution",
         type=int,

@@ -27,7 +27,7 @@ from core.clock import Clock, ScaledClock, SystemClock
 from dispatch.api.servicer import DispatchServicer
 from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher
-from dispatch.policies import make_policy
+from dispatch.policies import DEFAULT_POLICY, make_policy
 from routing_data.cities import load_city, resolve
 from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
 from serving.embedded_redis import EmbeddedRedis
@@ -53,7 +53,7 @@ class ServerConfig:
     city: str = "helsinki"
     tick_s: float = 2.0
     services: tuple[str, ...] = KNOWN_SERVICES
-    policy: str = "greedy"
+    policy: str = DEFAULT_POLICY
     h3_resolution: int = 9
     rider_ttl_s: float = 60.0
     auth_public_key_file: Path | None = None

@@ -55,6 +55,9 @@ def server_config(tmp_path: Path, redis_url: str, **overrides: object) -> Server
         "data_dir": tmp_path / "data",
         "tick_s": 0.1,
         "grace_s": 2.0,
+        # The API tests drive the task flow with the policy that offers at once; the default policy
+        # (ortools: holds orders until a rider must leave) has its own API tests.
+        "policy": "greedy",
         "dispatch_overrides": {"offer_timeout_s": 30.0, "assign_wait_s": 3.0},
     }
     fields.update(overrides)

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.mdrp", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("instance", type=Path)
-    parser.add_argument("--policy", default="greedy,hungarian", help="comma list of policies")
+    parser.add_argument("--policy", default="greedy,hungarian,ortools", help="comma list of policies")
     parser.add_argument("--out", type=Path, default=Path("out/mdrp"))
     parser.add_argument("--prep", choices=["known", "estimated"], default="known")
     parser.add_argument("--redis-url", help="a Redis to use (its database is flushed); default: an embedded one")

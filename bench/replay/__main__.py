@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("--city", default="helsinki")
     p.add_argument("--scenario", default="lunch")
-    p.add_argument("--policy", default="greedy,hungarian")
+    p.add_argument("--policy", default="greedy,hungarian,ortools")
     p.add_argument("--out", type=Path, default=Path("out/replay"))
     p.add_argument("--via", default="in-process", help="in-process, grpc, or both: in-process,grpc")
     p.add_argument("--speed", type=float, help="times real time, e.g. 60; in process 0 (the default) = as fast as "
