@@ -29,7 +29,7 @@ from scipy.spatial import cKDTree
 from dispatch.models import LatLng
 from dispatch.policies.base import BundleOption, DispatchBatch, Stop, plan_route, ready_ms, single
 from dispatch.rider_index import EARTH_RADIUS_M
-from dispatch.travel import TravelTimeOracle
+from dispatch.travel import TravelTimeOracle, matrices
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,10 @@ def candidate_bundles(batch: DispatchBatch, oracle: TravelTimeOracle, config: Bu
     for i, o in enumerate(orders):
         p = o.record.request.pickup
         by_merchant[(o.record.request.merchant_id, p.lat, p.lng)].append(i)
-    for group in by_merchant.values():
-        if len(group) > 1:
-            found += _same_merchant(batch, oracle, config, group, alone_dropoff)
+    groups = [g for g in by_merchant.values() if len(g) > 1]
+    drops = [[orders[i].record.request.dropoff for i in g] for g in groups]
+    for group, between in zip(groups, matrices(oracle, [(d, d) for d in drops], batch.now_ms), strict=True):
+        found += _same_merchant(batch, between, config, group, alone_dropoff)
     if config.cross_merchant_radius_m > 0:
         found += _cross_merchant(batch, oracle, config, alone_dropoff)
     # Bound the bundles each order is part of: the best (least added delay) first.
@@ -102,38 +103,65 @@ def _acceptable(batch: DispatchBatch, b: BundleOption, alone: dict[int, int], co
 
 
 def _same_merchant(
-    batch: DispatchBatch, oracle: TravelTimeOracle, config: BundleConfig, group: list[int], alone: dict[int, int]
+    batch: DispatchBatch, between: np.ndarray, config: BundleConfig, group: list[int], alone: dict[int, int]
 ) -> list[tuple[float, BundleOption]]:
+    """Bundles among one merchant's orders; `between` holds the rides between their doors. Larger
+    bundles are built only from pairs that are worth it on their own."""
     orders = batch.orders
-    drops = [orders[i].record.request.dropoff for i in group]
-    between = np.asarray(oracle.matrix(drops, drops, batch.now_ms), dtype=float)
     ride = {i: orders[i].pickup_to_dropoff_s for i in group}
     pos = {i: k for k, i in enumerate(group)}
     ready = {i: ready_ms(orders[i]) for i in group}
     spread_ms = config.max_ready_spread_s * 1000
-    combos: set[tuple[int, ...]] = set()
+    mates_of: dict[int, list[int]] = {}
     for i in group:
         mates = [j for j in group if j != i and abs(ready[j] - ready[i]) <= spread_ms]
         mates.sort(key=lambda j: (min(between[pos[i], pos[j]], between[pos[j], pos[i]]), j))
-        mates = mates[: config.partners]
-        for size in range(2, config.max_orders + 1):
-            for rest in itertools.combinations(mates, size - 1):
-                members = tuple(sorted((i, *rest)))
-                if max(ready[m] for m in members) - min(ready[m] for m in members) <= spread_ms:
-                    combos.add(members)
+        mates_of[i] = mates[: config.partners]
+    pairs = sorted({tuple(sorted((i, j))) for i in group for j in mates_of[i]})
     found = []
-    for members in sorted(combos):
-        best: tuple[float, BundleOption] | None = None
-        for seq in itertools.permutations(members):
-            legs = [0.0, ride[seq[0]]] + [between[pos[a], pos[b]] for a, b in itertools.pairwise(seq)]
-            stops = (Stop(True, tuple(members)), *(Stop(False, (i,)) for i in seq))
-            b = BundleOption(tuple(seq), stops, tuple(float(x) for x in legs))
-            added = _acceptable(batch, b, alone, config)
-            if added is not None and (best is None or added < best[0]):
-                best = (added, b)
+    good: set[tuple[int, ...]] = set()
+    for members in pairs:
+        best = _best_sequence(batch, between, pos, ride, members, alone, config)
         if best is not None:
             found.append(best)
+            good.add(members)
+    for size in range(3, config.max_orders + 1):
+        grown: set[tuple[int, ...]] = set()
+        for members in good:
+            if len(members) != size - 1:
+                continue
+            for j in set().union(*(mates_of[m] for m in members)) - set(members):
+                bigger = tuple(sorted((*members, j)))
+                subsets_ok = all(tuple(sorted(x)) in good for x in itertools.combinations(bigger, size - 1))
+                if subsets_ok and max(ready[m] for m in bigger) - min(ready[m] for m in bigger) <= spread_ms:
+                    grown.add(bigger)
+        for members in sorted(grown):
+            best = _best_sequence(batch, between, pos, ride, members, alone, config)
+            if best is not None:
+                found.append(best)
+                good.add(members)
     return found
+
+
+def _best_sequence(
+    batch: DispatchBatch,
+    between: np.ndarray,
+    pos: dict[int, int],
+    ride: dict[int, float],
+    members: tuple[int, ...],
+    alone: dict[int, int],
+    config: BundleConfig,
+) -> tuple[float, BundleOption] | None:
+    """The delivery sequence of one merchant's orders that adds the least delay, if any is acceptable."""
+    best: tuple[float, BundleOption] | None = None
+    for seq in itertools.permutations(members):
+        legs = [0.0, ride[seq[0]]] + [between[pos[a], pos[b]] for a, b in itertools.pairwise(seq)]
+        stops = (Stop(True, tuple(members)), *(Stop(False, (i,)) for i in seq))
+        b = BundleOption(tuple(seq), stops, tuple(float(x) for x in legs))
+        added = _acceptable(batch, b, alone, config)
+        if added is not None and (best is None or added < best[0]):
+            best = (added, b)
+    return best
 
 
 def _cross_merchant(

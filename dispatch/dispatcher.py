@@ -42,7 +42,7 @@ from dispatch.policies.base import Candidate, Decision, DispatchBatch, DispatchP
 from dispatch.prep import PrepModel
 from dispatch.rider_index import EARTH_RADIUS_M, RiderIndex, haversine_m
 from dispatch.speeds import ObservedSpeeds
-from dispatch.travel import LiveTraffic, TravelTimeOracle
+from dispatch.travel import LiveTraffic, TravelTimeOracle, matrices
 from dispatch.validation import check_orders
 
 log = logging.getLogger("tongcheng.dispatch")
@@ -77,7 +77,9 @@ class TickReport:
     conflicts: int = 0
     bundles: int = 0  # riders offered work (a bundle of one or more orders each)
     roads_relearned: int = 0
+    batch_s: float = 0.0  # candidates, travel times and bundles
     solve_s: float = 0.0
+    commit_s: float = 0.0
     total_s: float = 0.0
     decided: list[str] = field(default_factory=list)
 
@@ -437,10 +439,13 @@ class Dispatcher:
             else:
                 live.append(record)
 
+        batch_started = time.perf_counter()
         batch = await self._batch(live, now_ms)
         solve_started = time.perf_counter()
+        report.batch_s = solve_started - batch_started
         decisions = await asyncio.to_thread(self.policy.decide, batch)
         report.solve_s = time.perf_counter() - solve_started
+        commit_started = time.perf_counter()
 
         offer_expires_ms = now_ms + int(self.config.offer_timeout_s * 1000)
         bundles: dict[object, list[Decision]] = {}
@@ -469,6 +474,7 @@ class Dispatcher:
                 self._after_change(record, True)
 
         await asyncio.gather(*(commit(b) for b in bundles.values()))
+        report.commit_s = time.perf_counter() - commit_started
         self._finish(report, started)
         return report
 
@@ -523,28 +529,44 @@ class Dispatcher:
     def _timed_candidates(
         self, records: Sequence[OrderRecord], nearest: dict[str, list[NearbyRider]], now_ms: int
     ) -> tuple[PendingOrder, ...]:
-        out = []
+        """Travel times of each order's ride and of its candidates to its pickup. Orders sharing a pickup
+        (one merchant) share two matrices: their candidates to the counter, the counter to their doors."""
+        groups: dict[LatLng, list[OrderRecord]] = {}
         for record in records:
-            riders = nearest.get(record.order_id, [])
-            pickup, dropoff = record.request.pickup, record.request.dropoff
-            ride_s = float(self.oracle.matrix([pickup], [dropoff], now_ms)[0, 0])
-            if not riders:
-                out.append(PendingOrder(record, (), ride_s))
-                continue
-            times = self.oracle.matrix([r.position for r in riders], [pickup], now_ms)[:, 0]
-            half_dropoff_ms = round(self.config.dropoff_service_s * 500)
-            cands = tuple(
-                Candidate(
-                    r.rider_id,
-                    r.position,
-                    float(t),
-                    r.shift_ends_at_ms,
-                    None if r.available_at_ms is None else max(now_ms, r.available_at_ms + half_dropoff_ms),
+            groups.setdefault(record.request.pickup, []).append(record)
+        queries: list[tuple[list[LatLng], list[LatLng]]] = []
+        riders_of: list[dict[str, int]] = []
+        for pickup, members in groups.items():
+            union: dict[str, int] = {}
+            positions: list[LatLng] = []
+            for record in members:
+                for r in nearest.get(record.order_id, []):
+                    key = f"{r.rider_id}@{r.position.lat},{r.position.lng}"
+                    if key not in union:
+                        union[key] = len(positions)
+                        positions.append(r.position)
+            riders_of.append(union)
+            queries.append((positions, [pickup]))
+            queries.append(([pickup], [m.request.dropoff for m in members]))
+        times = matrices(self.oracle, queries, now_ms)
+        half_dropoff_ms = round(self.config.dropoff_service_s * 500)
+        timed: dict[str, PendingOrder] = {}
+        for g, members in enumerate(groups.values()):
+            to_pickup, rides = times[2 * g], times[2 * g + 1]
+            union = riders_of[g]
+            for j, record in enumerate(members):
+                cands = tuple(
+                    Candidate(
+                        r.rider_id,
+                        r.position,
+                        float(to_pickup[union[f"{r.rider_id}@{r.position.lat},{r.position.lng}"], 0]),
+                        r.shift_ends_at_ms,
+                        None if r.available_at_ms is None else max(now_ms, r.available_at_ms + half_dropoff_ms),
+                    )
+                    for r in nearest.get(record.order_id, [])
                 )
-                for r, t in zip(riders, times, strict=True)
-            )
-            out.append(PendingOrder(record, cands, ride_s))
-        return tuple(out)
+                timed[record.order_id] = PendingOrder(record, cands, float(rides[0, j]))
+        return tuple(timed[r.order_id] for r in records)
 
 
 def _nearest_free(

@@ -46,6 +46,17 @@ class LiveTraffic(Protocol):
         ...
 
 
+def matrices(
+    oracle: TravelTimeOracle, queries: Sequence[tuple[Sequence[LatLng], Sequence[LatLng]]], depart_at_ms: int
+) -> list[np.ndarray]:
+    """Many small travel-time matrices: in one batch where the oracle offers it (the road oracle snaps
+    every point at once), else one by one."""
+    batched = getattr(oracle, "matrices", None)
+    if batched is not None:
+        return list(batched(queries, depart_at_ms))
+    return [np.asarray(oracle.matrix(src, dst, depart_at_ms), dtype=float) for src, dst in queries]
+
+
 def haversine_matrix_m(sources: Sequence[LatLng], targets: Sequence[LatLng]) -> np.ndarray:
     """Great-circle distances in metres, vectorised."""
     s = np.radians(np.array([(p.lat, p.lng) for p in sources], dtype=float).reshape(-1, 2))

@@ -163,6 +163,27 @@ class RoadNetworkOracle:
         dst, _ = self.snap_many(targets, mode)
         return self.matrix_nodes(src, dst, self.hour_of(depart_at_ms), mode)
 
+    def matrices(
+        self,
+        queries: Sequence[tuple[Sequence[LatLng], Sequence[LatLng]]],
+        depart_at_ms: int,
+        mode: Mode | None = None,
+    ) -> list[np.ndarray]:
+        """Many small matrices at once (a dispatch tick asks for hundreds): every point is snapped in one
+        KD-tree query and the hour's metric is looked up once, instead of per matrix."""
+        points = [p for src, dst in queries for p in (*src, *dst)]
+        if not points:
+            return [np.zeros((len(src), len(dst))) for src, dst in queries]
+        nodes, _ = self.snap_many(points, mode)
+        hour = self.hour_of(depart_at_ms)
+        out = []
+        k = 0
+        for src, dst in queries:
+            a, b = nodes[k : k + len(src)], nodes[k + len(src) : k + len(src) + len(dst)]
+            k += len(src) + len(dst)
+            out.append(self.matrix_nodes(a, b, hour, mode))
+        return out
+
     def matrix_nodes(
         self,
         sources: Sequence[int] | np.ndarray,
