@@ -151,3 +151,23 @@ def test_profile_from_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path.write_text('{"classes": {"primary": [1.0]}}')
     with pytest.raises(ValueError):
         TrafficProfile.from_json(path)
+
+
+def test_batched_matrices_equal_one_by_one(helsinki: RoadNetworkOracle) -> None:
+    """A tick's many small matrices in one batch are exactly the matrices asked one at a time."""
+    rng = np.random.default_rng(5)
+    lat = 60.16 + rng.random(60) * 0.02
+    lng = 24.93 + rng.random(60) * 0.03
+    points = [LatLng(float(a), float(b)) for a, b in zip(lat, lng, strict=True)]
+    queries = [
+        (points[0:5], points[5:6]),
+        (points[6:7], points[7:20]),
+        ([], points[20:22]),
+        (points[22:40], points[40:60]),
+    ]
+    at = 1_781_000_000_000
+    batched = helsinki.matrices(queries, at)
+    for (src, dst), got in zip(queries, batched, strict=True):
+        assert got.shape == (len(src), len(dst))
+        if src and dst:
+            np.testing.assert_array_equal(got, helsinki.matrix(src, dst, at))
