@@ -179,7 +179,7 @@ class OptimiserPolicy:
             late = np.where(np.isfinite(promised[bi_arr]), np.maximum(0, drops - promised[bi_arr]), 0)
             cost = (
                 fixed[bi_arr] + w.rider_wait * (pickup - arrive) / 1000 + w.ride * to_first
-                + np.nansum(w.click_to_door * drops / 1000 + w.lateness * np.nan_to_num(late), axis=1)
+                + np.nansum(w.click_to_door * drops / 1000 + w.lateness * np.nan_to_num(late) / 1000, axis=1)
             )  # fmt: skip
             leave_by = np.maximum(
                 food_plan[bi_arr] - half_pickup_ms - np.rint(to_first * 1000).astype(np.int64), departs
@@ -240,7 +240,9 @@ class OptimiserPolicy:
     @staticmethod
     def greedy(columns: list[Column]) -> list[int]:
         """Cheapest column per order first (cost per order served), skipping taken orders and riders."""
-        order = sorted(range(len(columns)), key=lambda k: (columns[k].cost / len(columns[k].bundle.orders), k))
+        # A column costing more than leaving its orders pending (cost >= 0) is never taken.
+        useful = [k for k in range(len(columns)) if columns[k].cost < 0]
+        order = sorted(useful, key=lambda k: (columns[k].cost / len(columns[k].bundle.orders), k))
         taken_orders: set[int] = set()
         taken_riders: set[str] = set()
         chosen = []

@@ -235,3 +235,26 @@ def test_the_time_limit_holds_on_a_large_tick() -> None:
     # The solver's own budget holds (with slack for building the model on a shared machine).
     assert policy.last.solve_s <= 0.3 + 1.5, policy.last
     assert elapsed < 10
+
+
+def reference_cost(policy: OptimiserPolicy, b: DispatchBatch, col) -> float:  # type: ignore[no-untyped-def]
+    """The column cost of the module docstring, computed the slow, obvious way with plan_route."""
+    w = policy.config.weights
+    plan = plan_route(b, col.bundle, col.rider.to_pickup_s, col.rider.departs_ms(b.now_ms))
+    cost = w.rider_use + w.rider_wait * plan.rider_wait_ms / 1000 + w.ride * plan.ride_s
+    for i, drop in zip(col.bundle.orders, plan.dropoff_ms, strict=True):
+        r = b.orders[i].record.request
+        cost += w.click_to_door * (drop - b.now_ms) / 1000 - w.serve - w.age * (b.now_ms - r.placed_at_ms) / 1000
+        if r.promised_at_ms is not None:
+            cost += w.lateness * (max(0, drop - r.promised_at_ms) - max(0, b.now_ms - r.promised_at_ms)) / 1000
+    return cost
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_batches())
+def test_column_costs_follow_the_documented_formula(b: DispatchBatch) -> None:
+    policy = commit_all()
+    for col in policy.columns(b):
+        assert abs(col.cost / 10 - reference_cost(policy, b, col)) <= 0.2, col
+        plan = plan_route(b, col.bundle, col.rider.to_pickup_s, col.rider.departs_ms(b.now_ms))
+        assert col.dropoff_ms == plan.dropoff_ms and col.pickup_ms == plan.pickup_ms
