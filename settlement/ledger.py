@@ -432,6 +432,11 @@ class Ledger:
         legs, rule = legs_from_split_hash(raw)
         return legs, rule, [e for p in postings for e in entries_of_posting(p)]
 
+    async def paid_fen(self, order_id: str) -> int | None:
+        """What the order was paid (0 if not yet), or None for an unknown order."""
+        paid, version = await self._redis.hmget(self.keys.order(order_id), "paid_fen", "version")
+        return None if version is None else int(paid or 0)
+
     # Refunds ---------------------------------------------------------------------------------
 
     async def plan_refund(self, order_id: str, amount_fen: int) -> RefundPlan:

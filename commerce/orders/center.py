@@ -17,9 +17,10 @@ from commerce.orders.delivery import DeliveryGateway
 from commerce.orders.flow import BEFORE_PICKUP, FINAL, TRANSITIONS, OrderStatus, Step, is_allowed, is_repeat
 from commerce.orders.models import NewOrder, Order, OrderEvent, Refund
 from commerce.orders.store import OrderStore
-from commerce.orders.validation import check_ids, check_new_order, check_reason, fen_violation, id_violation
+from commerce.orders.validation import check_ids, check_new_order, check_reason, fen_violation
 from core.clock import Clock
 from core.errors import FailedPrecondition, InvalidArgument, TongchengError, Unavailable
+from core.ids import id_violation
 from settlement.ledger import Ledger, OrderMoney, RefundPlan
 from settlement.split import LegAmount
 

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import math
-import re
 
 from commerce.orders.models import MAX_ORDER_FEN, NewOrder
 from core.errors import FieldViolation, InvalidArgument
+from core.ids import id_violation
 
-# Ids become parts of Redis keys and log lines (the same alphabet dispatch accepts).
-ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 MAX_REASON_CHARS = 500
 MAX_ITEM_COUNT = 1_000
-
-
-def id_violation(field: str, value: str, required: bool = True) -> FieldViolation | None:
-    if not value:
-        return FieldViolation(field, "required") if required else None
-    if not ID_PATTERN.match(value):
-        return FieldViolation(field, "must be 1-128 characters of letters, digits and . _ : -")
-    return None
 
 
 def fen_violation(field: str, value: int, minimum: int = 1) -> FieldViolation | None:
@@ -53,7 +43,7 @@ def check_new_order(o: NewOrder) -> None:
         fen_violation("delivery_fee_fen", o.delivery_fee_fen, minimum=0),
     ]
     violations = [v for v in out if v]
-    if o.total_fen > MAX_ORDER_FEN:
+    if not violations and o.total_fen > MAX_ORDER_FEN:
         violations.append(FieldViolation("items_fen", f"the order's total must be at most {MAX_ORDER_FEN} fen"))
     for name, lat, lng in (("pickup", o.pickup_lat, o.pickup_lng), ("dropoff", o.dropoff_lat, o.dropoff_lng)):
         if (lat, lng) == (0.0, 0.0):
