@@ -108,25 +108,34 @@ def split_legs(paid_fen: int, rule: SplitRule, parties: Parties) -> list[LegAmou
 def refund_reversal(refund_fen: int, received: dict[str, int], reversed_: dict[str, int]) -> list[LegAmount]:
     """What each leg gives back for a refund of refund_fen, in proportion to what it received.
 
-    Each leg's exact share is refund * received / split total; floors first, left-over fen to the
-    largest remainders (ties by rank), and no leg gives back more than it still holds — a leg at its
-    limit passes its fen on to the next in the same order. The reversal sums to refund_fen exactly.
-    Raises ValueError if refund_fen exceeds what the legs still hold.
+    Proportion is kept cumulatively: after this refund, the legs together have given back
+    T = (given back before) + refund_fen, and each leg's exact share of T is T * received / split total.
+    Each leg first gives back the floor of its exact share less what it gave before (never below 0, never
+    more than it still holds); the fen still missing (or over) then go one at a time to the leg furthest
+    below (above) its exact share, ties by rank. So every leg stays within a fen of its exact share over
+    any sequence of refunds, a full refund gives back every leg exactly, and the reversal sums to
+    refund_fen. Raises ValueError if refund_fen exceeds what the legs still hold.
     """
     receivers = sorted(received, key=receiver_rank)
-    room = {r: received[r] - reversed_.get(r, 0) for r in receivers}
+    before = {r: reversed_.get(r, 0) for r in receivers}
+    room = {r: received[r] - before[r] for r in receivers}
     if refund_fen > sum(room.values()):
         raise ValueError(f"refund of {refund_fen} fen exceeds the {sum(room.values())} fen the legs still hold")
     total = sum(received.values())
-    quotas = {r: refund_fen * received[r] for r in receivers}
-    parts = {r: min(quotas[r] // total, room[r]) for r in receivers}
+    after = sum(before.values()) + refund_fen
+    exact = {r: after * received[r] for r in receivers}  # x total: each leg's exact cumulative share
+    parts = {r: min(max(exact[r] // total - before[r], 0), room[r]) for r in receivers}
+
+    def shortfall(r: str) -> int:  # x total: how far the leg is below its exact cumulative share
+        return exact[r] - (before[r] + parts[r]) * total
+
     left = refund_fen - sum(parts.values())
-    order = sorted(receivers, key=lambda r: (-(quotas[r] % total), receiver_rank(r)))
     while left > 0:
-        for r in order:
-            if left == 0:
-                break
-            if parts[r] < room[r]:
-                parts[r] += 1
-                left -= 1
+        r = min((r for r in receivers if parts[r] < room[r]), key=lambda r: (-shortfall(r), receiver_rank(r)))
+        parts[r] += 1
+        left -= 1
+    while left < 0:
+        r = min((r for r in receivers if parts[r] > 0), key=lambda r: (shortfall(r), receiver_rank(r)))
+        parts[r] -= 1
+        left += 1
     return [LegAmount(r, parts[r]) for r in receivers if parts[r] > 0]
