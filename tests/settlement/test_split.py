@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from settlement.rules import SplitRule, Share
+from settlement.rules import Share, SplitRule
 from settlement.split import Parties, SplitHalt, largest_remainder, receiver_rank, refund_reversal, split_legs
 
 bp = st.integers(0, 3_000)
@@ -64,7 +64,10 @@ def test_tie_break_is_documented_rank() -> None:
 @st.composite
 def refund_sequences(draw: st.DrawFn) -> tuple[dict[str, int], list[int]]:
     n = draw(st.integers(1, 5))
-    received = {f"{kind}:x": draw(st.integers(1, 100_000)) for kind in list(("merchant", "platform", "rider", "group_leader", "head_office"))[:n]}
+    received = {
+        f"{kind}:x": draw(st.integers(1, 100_000))
+        for kind in list(("merchant", "platform", "rider", "group_leader", "head_office"))[:n]
+    }
     total = sum(received.values())
     refunds = draw(st.lists(st.integers(1, total), max_size=8))
     out, left = [], total
