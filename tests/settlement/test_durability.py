@@ -34,6 +34,7 @@ async def test_kill_9_under_load_loses_no_acknowledged_entry(  # type: ignore[no
     paid_acks: set[str] = set()
     refund_acks: set[str] = set()
     failed: set[str] = set()
+    midway = asyncio.Event()
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(ORDERS):
         queue.put_nowait(i)
@@ -52,13 +53,14 @@ async def test_kill_9_under_load_loses_no_acknowledged_entry(  # type: ignore[no
                 )
                 assert refund.refunded
                 refund_acks.add(oid)
+                if len(refund_acks) >= 80:
+                    midway.set()
             except grpc.aio.AioRpcError as err:
                 assert err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED), err
                 failed.add(oid)
 
     workers = [asyncio.create_task(worker()) for _ in range(WORKERS)]
-    while len(refund_acks) < 80:
-        await asyncio.sleep(0.005)
+    await midway.wait()
     await asyncio.to_thread(redis_server.kill)
     await asyncio.sleep(0.3)  # calls keep coming and fail while Redis is down
     redis_server.start()  # from the main thread, which outlives it: replays the AOF
