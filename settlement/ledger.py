@@ -97,9 +97,16 @@ return {'posted'}
 """
 
 # Records a split the rule could not produce (checked in Python before any script ran). KEYS: order,
-# alerts, alerts raised. ARGV: order id, kind, message, order version.
+# alerts, alerts raised, split keys. ARGV: order id, kind, message, order version, idempotency key.
 _HALT_LUA = """
-if redis.call('HGET', KEYS[1], 'version') ~= ARGV[4] then return {'stale'} end
+local prev = redis.call('HGET', KEYS[4], ARGV[5])
+if prev then
+  if prev ~= ARGV[1] then return {'key_clash', prev} end
+  return {'replayed'}
+end
+local o = redis.call('HMGET', KEYS[1], 'version', 'split_state')
+if o[1] ~= ARGV[4] then return {'stale'} end
+if o[2] == 'posted' or o[2] == 'nothing_to_split' then return {'already_split'} end
 local id = redis.call('XADD', KEYS[2], '*', 'order_id', ARGV[1], 'kind', ARGV[2], 'message', ARGV[3])
 redis.call('INCR', KEYS[3])
 redis.call('HSET', KEYS[1], 'split_state', 'halted')
@@ -333,6 +340,11 @@ class Ledger:
         for i, raw in zip(todo, raws, strict=True):
             order = OrderMoney.from_redis(requests[i][1], raw)
             base = order.paid_fen - order.refunded_fen
+            if order.split_state in ("posted", "nothing_to_split"):
+                # Already split: the script answers replayed or already split (under the rule then in
+                # effect; a rule changed since must not be applied to it, let alone halt it).
+                plans.append((i, order, "|0", []))
+                continue
             try:
                 rule = await self.rules.rule_for(order.merchant_id, order.chain_id, order.paid_at_ms)
             except NotFound as exc:
@@ -353,12 +365,13 @@ class Ledger:
                 rule_name, _, cap = rule_ref.partition("|")
                 if isinstance(legs, SplitHalt):
                     await self._halt(
-                        keys=[k.order(order.order_id), k.alerts, k.alerts_raised],
+                        keys=[k.order(order.order_id), k.alerts, k.alerts_raised, k.split_keys],
                         args=[
                             order.order_id,
                             legs.kind,
                             f"split of order {order.order_id} halted: {legs}",
                             order.version,
+                            requests[i][0],
                         ],
                         client=pipe,
                     )

@@ -170,9 +170,9 @@ class OrderCenter:
 
     async def _refund_rest(self, order: Order, step: Step, note: str) -> Order:
         """Cancel or reject of a paid order: the status change and the refund of what is left, together."""
-        target = TRANSITIONS[step].target
-        reason = note or f"order {target.value}"
-        order, _, _ = await self._refund(order.order_id, step.value, order.refundable_fen, reason, target)
+        reason = note or f"order {TRANSITIONS[step].target.value}"
+        # "#" cannot start a client's key: this refund never collides with one.
+        order, _, _ = await self._refund(order.order_id, f"#{step.value}", None, reason, step)
         if self.delivery is not None and order.dispatch_status:
             await self.delivery.call_off(order.order_id, reason)
         return order
@@ -189,34 +189,50 @@ class OrderCenter:
         if bad:
             raise InvalidArgument(bad)
         check_reason(reason)
-        return await self._refund(order_id, key, amount_fen, reason, None)
+        return await self._refund(order_id, key, amount_fen, reason, step=None)
 
     async def _refund(
-        self, order_id: str, key: str, amount_fen: int, reason: str, final_status: OrderStatus | None
+        self, order_id: str, key: str, amount_fen: int | None, reason: str, step: Step | None
     ) -> tuple[Order, bool, tuple[LegAmount, ...]]:
+        """A refund of amount_fen (step None), or the refund of whatever is left that comes with cancelling or
+        rejecting a paid order (amount None, step CANCEL or REJECT: the status changes in the same script)."""
         for _ in range(MAX_ATTEMPTS):
             order = await self._known(order_id)
-            record = Refund(key, amount_fen, reason, ())
-            fingerprint = record.fingerprint(order_id)
             previous = await self.store.refund_record(order_id, key)
-            if previous is not None:
-                return self._replay(order, fingerprint, *previous)
-            if final_status is None:
+            if step is None:
+                assert amount_fen is not None
+                fingerprint = Refund(key, amount_fen, reason, ()).fingerprint(order_id)
+                if previous is not None:
+                    return self._replay(order, fingerprint, *previous)
                 if order.paid_fen == 0 or not is_allowed(order.status, Step.REFUND):
                     raise FailedPrecondition(f"order {order_id} is {order.status.value}: cannot refund")
                 if amount_fen > order.refundable_fen:
                     raise InvalidArgument.field(
                         "amount_fen", f"only {order.refundable_fen} fen of order {order_id} is left to refund"
                     )
-                full = amount_fen == order.refundable_fen
-                new_status = OrderStatus.REFUNDED if full else order.status
+                new_status = OrderStatus.REFUNDED if amount_fen == order.refundable_fen else order.status
             else:
-                new_status = final_status
-            plan = (
-                await self.ledger.plan_refund(order_id, amount_fen)
-                if order.split_state == "posted"
-                else RefundPlan((), 0)
-            )
+                if previous is not None or is_repeat(order.status, step):
+                    return order, False, ()
+                if not is_allowed(order.status, step):
+                    raise FailedPrecondition(f"order {order_id} is {order.status.value}: cannot {step.value}")
+                new_status = TRANSITIONS[step].target
+                amount_fen = order.refundable_fen  # what is left now, read again on every attempt
+                fingerprint = Refund(key, amount_fen, reason, ()).fingerprint(order_id)
+                if amount_fen == 0:
+                    now_ms = self.clock.now_ms()
+                    after = order.evolve(status=new_status, version=order.version + 1, updated_ms=now_ms, reason=reason)
+                    if await self.store.change(order, after, OrderEvent(now_ms, new_status, reason)):
+                        return after, False, ()
+                    continue
+            try:
+                plan = (
+                    await self.ledger.plan_refund(order_id, amount_fen)
+                    if order.split_state == "posted"
+                    else RefundPlan((), 0)
+                )
+            except ValueError:
+                continue  # the split moved on since the order was read: read both again
             record = Refund(key, amount_fen, reason, tuple((leg.receiver, leg.amount_fen) for leg in plan.legs))
             event = OrderEvent(
                 self.clock.now_ms(), new_status, f"refund {key}: {amount_fen} fen" + (f" ({reason})" if reason else "")
@@ -237,6 +253,8 @@ class OrderCenter:
                     await self.delivery.call_off(order_id, "refunded in full")
                 return after, True, plan.legs
             if status == "replayed":
+                if step is not None:
+                    return await self.store.get(order_id), False, ()
                 stored_fp, _, raw = stored.partition("|")
                 return self._replay(order, fingerprint, stored_fp, Refund.from_json(key, raw))
             if status == "key_clash":

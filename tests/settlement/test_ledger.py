@@ -119,3 +119,22 @@ async def test_script_refuses_legs_off_by_one_fen_and_alerts(
         assert result.outcome == "posted" and sum(leg.amount_fen for leg in result.legs) == 1_000
     finally:
         await client.aclose()
+
+
+async def test_rule_change_never_touches_a_posted_split(redis_server: EmbeddedRedis, redis_sync: redis.Redis) -> None:
+    """A split retried after its merchant's rule changed (to one that would halt it) is ALREADY_SPLIT, stays posted,
+    and refunds still reverse it (found by the randomised invariant run)."""
+    client, settlement, center = await _setup(redis_server.url)
+    try:
+        await settlement.set_rule(SplitRule("merchant:m1", Share(500, 0)))
+        await center.create(order("o1", 1_000, 0))
+        await center.pay("o1", "p1", 1_000)
+        await settlement.set_rule(SplitRule("merchant:m1", Share(0, 2_000), effective_from_ms=1))  # would halt
+        [result] = await settlement.split([("other-key", "o1")])
+        assert result.outcome == "already_split"
+        assert (await center.store.get("o1")).split_state == "posted"
+        _, refunded, legs = await center.refund("o1", "r1", 100, "")
+        assert refunded and sum(leg.amount_fen for leg in legs) == 100
+        assert redis_sync.xlen(settlement.keys.alerts) == 0
+    finally:
+        await client.aclose()
