@@ -103,6 +103,7 @@ async def test_script_refuses_legs_off_by_one_fen_and_alerts(
         legs = [LegAmount("merchant:m1", 949), LegAmount("platform:tongcheng", 50)]  # 999: one fen short
         flat = [x for leg in legs for x in (leg.receiver, leg.amount_fen)]
         reply = await settlement.ledger._split(
+            client,
             keys=[k.order("o1"), k.split("o1"), k.split_postings("o1"), k.split_keys, k.balances,
                   k.day_postings("2026-01-01"), k.posting_days, k.unsplit, k.alerts, k.alerts_raised,
                   k.rules_generation],
