@@ -321,18 +321,42 @@ class Ledger:
             raise Unavailable(f"orders changed too often to split: {', '.join(requests[i][1] for i in todo[:5])}")
         return [results[i] for i in range(len(requests))]
 
+    async def split_just_paid(self, key: str, order_id: str, order_fields: dict[str, str]) -> SplitResult:
+        """The split of an order the caller has just paid, from the fields it wrote: saves reading the order
+        back. The script still checks the order's version and the rules generation, so anything stale only
+        sends this through the ordinary path (which reads everything again)."""
+        results: dict[int, SplitResult] = {}
+        todo = [0]
+        if self.rules.generation >= 0:
+            todo = await self._split_round([(key, order_id)], todo, results, "pay", known=[order_fields])
+        for _ in range(MAX_ATTEMPTS):
+            if not todo:
+                break
+            todo = await self._split_round([(key, order_id)], todo, results, "pay")
+        if todo:
+            raise Unavailable(f"order {order_id} changed too often to split")
+        return results[0]
+
     async def _split_round(
-        self, requests: Sequence[tuple[str, str]], todo: list[int], results: dict[int, SplitResult], prefix: str
+        self,
+        requests: Sequence[tuple[str, str]],
+        todo: list[int],
+        results: dict[int, SplitResult],
+        prefix: str,
+        known: list[dict[str, str]] | None = None,
     ) -> list[int]:
         k = self.keys
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.get(k.rules_generation)
-            for i in todo:
-                pipe.hgetall(k.order(requests[i][1]))
-            pipe.hmget(k.split_keys, [requests[i][0] for i in todo])
-            replies = await pipe.execute()
-        await self.rules.refresh(int(replies[0] or 0))
-        raws, used_by = replies[1:-1], replies[-1]
+        if known is not None:
+            raws, used_by = known, [None] * len(known)  # the script checks the key and version anyway
+        else:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.get(k.rules_generation)
+                for i in todo:
+                    pipe.hgetall(k.order(requests[i][1]))
+                pipe.hmget(k.split_keys, [requests[i][0] for i in todo])
+                replies = await pipe.execute()
+            await self.rules.refresh(int(replies[0] or 0))
+            raws, used_by = replies[1:-1], replies[-1]
         violations: list[FieldViolation] = []
         unpaid: list[str] = []
         first_use: dict[str, tuple[int, str]] = {}
