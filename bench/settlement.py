@@ -117,13 +117,18 @@ async def bench(server: ServerProcess, orders: int, concurrency: int, batch: int
             )  # fmt: skip
             return lambda: o.CreateOrder(req, metadata=md)
 
-        def pay(oid: str) -> Callable[[], Awaitable[object]]:
+        def pay(oid: str, state: int) -> Callable[[], Awaitable[object]]:
             req = opb.PayOrderRequest(order_id=oid, payment_id=f"p-{oid}", amount_fen=TOTAL_FEN)
-            return lambda: o.PayOrder(req, metadata=md)
+
+            async def call() -> None:
+                reply = await o.PayOrder(req, metadata=md)
+                assert reply.order.split_state == state, reply.order
+
+            return call
 
         print(f"setup: creating {3 * n} orders, paying {2 * n} of them with no rule in effect (their splits halt)")
         await drive([create(oid) for phase in ids.values() for oid in phase], concurrency)
-        await drive([pay(oid) for oid in ids["one"] + ids["batch"]], concurrency)
+        await drive([pay(oid, opb.SPLIT_STATE_HALTED) for oid in ids["one"] + ids["batch"]], concurrency)
         assert server.proc is not None
         meter = CpuMeter(server.proc.pid)
         for m in range(50):
@@ -140,7 +145,7 @@ async def bench(server: ServerProcess, orders: int, concurrency: int, batch: int
         baseline_cps = n / seconds
         report = [line("baseline", n, 0, seconds, lat, None, cpu)]
 
-        seconds, lat, cpu = await drive([pay(oid) for oid in ids["pay"]], concurrency, meter)
+        seconds, lat, cpu = await drive([pay(oid, opb.SPLIT_STATE_POSTED) for oid in ids["pay"]], concurrency, meter)
         report.append(line("pay", n, n, seconds, lat, baseline_cps, cpu))
 
         def split(chunk: list[str]) -> Callable[[], Awaitable[object]]:

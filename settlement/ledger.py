@@ -100,13 +100,15 @@ return {'posted'}
 """
 
 # Records a split the rule could not produce (checked in Python before any script ran). KEYS: order,
-# alerts, alerts raised, split keys. ARGV: order id, kind, message, order version, idempotency key.
+# alerts, alerts raised, split keys, rules generation. ARGV: order id, kind, message, order version,
+# idempotency key, rules generation. A halt decided on a stale rule cache is not recorded: 'stale'.
 _HALT_LUA = """
 local prev = redis.call('HGET', KEYS[4], ARGV[5])
 if prev then
   if prev ~= ARGV[1] then return {'key_clash', prev} end
   return {'replayed'}
 end
+if (redis.call('GET', KEYS[5]) or '0') ~= ARGV[6] then return {'stale'} end
 local o = redis.call('HMGET', KEYS[1], 'version', 'split_state')
 if o[1] ~= ARGV[4] then return {'stale'} end
 if o[2] == 'posted' or o[2] == 'nothing_to_split' then return {'already_split'} end
@@ -416,8 +418,8 @@ class Ledger:
                     message = f"split of order {order.order_id} halted: {legs}"
                     self._halt.queue(
                         pipe,
-                        [k.order(order.order_id), k.alerts, k.alerts_raised, k.split_keys],
-                        [order.order_id, legs.kind, message, order.version, requests[i][0]],
+                        [k.order(order.order_id), k.alerts, k.alerts_raised, k.split_keys, k.rules_generation],
+                        [order.order_id, legs.kind, message, order.version, requests[i][0], generation],
                     )
                     continue
                 flat: list[str | int] = []

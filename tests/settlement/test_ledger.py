@@ -139,3 +139,23 @@ async def test_rule_change_never_touches_a_posted_split(redis_server: EmbeddedRe
         assert redis_sync.xlen(settlement.keys.alerts) == 0
     finally:
         await client.aclose()
+
+
+async def test_a_rule_set_by_another_process_is_used_at_once(
+    redis_server: EmbeddedRedis, redis_sync: redis.Redis
+) -> None:
+    """A process that cached 'no rule' for a merchant neither halts nor splits by its stale cache once another
+    process stored a rule: the scripts see the rules generation moved and the split is computed again."""
+    client, here, center = await _setup(redis_server.url)
+    other_client, there, _ = await _setup(redis_server.url)
+    try:
+        await center.create(order("o1", 1_000, 0))
+        assert (await center.pay("o1", "p1", 1_000)).split_state == "halted"  # no rule anywhere yet
+        await there.set_rule(SplitRule("merchant:m1", Share(500, 0), effective_from_ms=1))
+        await center.create(order("o2", 2_000, 0))
+        paid = await center.pay("o2", "p2", 2_000)
+        assert paid.split_state == "posted" and redis_sync.hget(here.keys.order("o2"), "split_state") == "posted"
+        assert redis_sync.get(here.keys.alerts_raised) == "1"
+    finally:
+        await client.aclose()
+        await other_client.aclose()
