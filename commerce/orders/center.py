@@ -152,7 +152,8 @@ class OrderCenter:
     # Plain steps -----------------------------------------------------------------------------
 
     async def step(self, order_id: str, step: Step, note: str = "") -> Order:
-        """Runs one step that moves no money; FAILED_PRECONDITION if the order's status forbids it."""
+        """Runs one step of the state machine (cancelling or rejecting a paid order also refunds what is left);
+        FAILED_PRECONDITION if the order's status forbids it."""
         check_ids(order_id=order_id)
         check_reason(note)
         for _ in range(MAX_ATTEMPTS):
