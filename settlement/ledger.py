@@ -384,9 +384,10 @@ class Ledger:
         if unpaid:
             raise FailedPrecondition(f"orders not paid, nothing to split: {', '.join(unpaid[:10])}")
 
+        # The generation the rules are read under: posted only if no rule changed since (checked by the scripts).
+        generation = str(self.rules.generation)
         now_ms = self.clock.now_ms()
         day, day_no = business_day(now_ms)
-        generation = str(self.rules.generation)
         plans: list[tuple[int, OrderMoney, str, list[LegAmount] | SplitHalt]] = []
         for i, raw in zip(todo, raws, strict=True):
             order = OrderMoney.from_redis(requests[i][1], raw)

@@ -151,15 +151,22 @@ class RuleBook:
     async def rule_for(self, merchant_id: str, chain_id: str, paid_at_ms: int) -> SplitRule:
         """The version in effect at paid_at_ms: the merchant's own rule, else its chain's."""
         scopes = [f"merchant:{merchant_id}"] + ([f"chain:{chain_id}"] if chain_id else [])
-        missing = [s for s in scopes if s not in self._cache]
+        found = {s: self._cache[s] for s in scopes if s in self._cache}
+        missing = [s for s in scopes if s not in found]
         if missing:
+            generation = self._generation
             async with self._redis.pipeline(transaction=False) as pipe:
                 for s in missing:
                     pipe.lrange(self._keys.rules(s), 0, -1)
-                for s, raws in zip(missing, await pipe.execute(), strict=True):
-                    self._cache[s] = [SplitRule.from_json(r, version=i + 1) for i, r in enumerate(raws)]
+                replies = await pipe.execute()
+            for s, raws in zip(missing, replies, strict=True):
+                found[s] = [SplitRule.from_json(r, version=i + 1) for i, r in enumerate(raws)]
+                # Cached only if no newer generation was seen meanwhile: rules read before a change must
+                # never be kept under the generation after it (the scripts would then accept them).
+                if self._generation == generation:
+                    self._cache[s] = found[s]
         for s in scopes:
-            in_effect = [r for r in self._cache[s] if r.effective_from_ms <= paid_at_ms]
+            in_effect = [r for r in found[s] if r.effective_from_ms <= paid_at_ms]
             if in_effect:
                 return in_effect[-1]
         raise NotFound(
