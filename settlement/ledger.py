@@ -34,69 +34,81 @@ log = logging.getLogger("tongcheng.settlement")
 # Concurrent changes to one order make a script answer "stale"; the caller recomputes this many times.
 MAX_ATTEMPTS = 50
 
-# Posts an order's split. KEYS: order, split, split postings, split keys, balances, day postings, days,
-# unsplit, alerts, alerts raised, rules generation. ARGV: key, order id, order version, rules generation,
-# posting JSON, day, day number, rule name, cap bp, now, alert id prefix, n legs, receiver, fen, ...
+# Posts the splits of one or many orders (one call per SplitOrders batch: one command instead of one per
+# order, profiled as most of a batch's cost). Each split makes all its checks before its own writes.
+# KEYS: split keys, balances, day postings, days, unsplit, alerts, alerts raised, rules generation, then
+# per split: order, split, split postings. ARGV: rules generation, day, day number, now, then per split:
+# key, order id, order version, rule name, cap bp, posting JSON, n legs, receiver, fen, ...
 _SPLIT_LUA = """
-local prev = redis.call('HGET', KEYS[4], ARGV[1])
-if prev then
-  if prev ~= ARGV[2] then return {'key_clash', prev} end
-  return {'replayed'}
-end
-if (redis.call('GET', KEYS[11]) or '0') ~= ARGV[4] then return {'stale'} end
-local o = redis.call('HMGET', KEYS[1], 'version', 'paid_fen', 'refunded_fen', 'split_state')
-if not o[1] then return {'no_order'} end
-if o[1] ~= ARGV[3] then return {'stale'} end
-local paid = tonumber(o[2] or '0')
-if paid <= 0 then return {'not_paid'} end
-if o[4] == 'posted' or o[4] == 'nothing_to_split' then return {'already_split', redis.call('HGET', KEYS[2], 'key') or ''} end
-local base = paid - tonumber(o[3] or '0')
-local n = tonumber(ARGV[12])
-if base == 0 then
-  redis.call('HSET', KEYS[1], 'split_state', 'nothing_to_split')
-  redis.call('ZREM', KEYS[8], ARGV[2])
-  redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
-  return {'nothing'}
-end
-local sum = 0
-local problem = nil
-local cap = tonumber(ARGV[9])
-for i = 1, n do
-  local receiver = ARGV[11 + 2 * i]
-  local amount = tonumber(ARGV[12 + 2 * i])
-  if amount == nil or amount < 0 or amount ~= math.floor(amount) then
-    problem = 'leg ' .. receiver .. ' is not a whole, non-negative number of fen'
-  elseif string.sub(receiver, 1, 9) ~= 'merchant:' and amount * 10000 > base * cap then
-    problem = 'leg ' .. receiver .. ' of ' .. amount .. ' fen is over the cap of ' .. cap .. ' bp of ' .. base .. ' fen'
+local generation_ok = (redis.call('GET', KEYS[8]) or '0') == ARGV[1]
+local function split_one(ko, ks, kp, a)
+  local key, oid, version, rule, posting = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 5]
+  local cap, n, legs = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 6]), a + 7
+  local prev = redis.call('HGET', KEYS[1], key)
+  if prev then
+    if prev ~= oid then return {'key_clash', prev} end
+    return {'replayed'}
   end
-  sum = sum + (amount or 0)
+  if not generation_ok then return {'stale'} end
+  local o = redis.call('HMGET', ko, 'version', 'paid_fen', 'refunded_fen', 'split_state')
+  if not o[1] then return {'no_order'} end
+  if o[1] ~= version then return {'stale'} end
+  local paid = tonumber(o[2] or '0')
+  if paid <= 0 then return {'not_paid'} end
+  if o[4] == 'posted' or o[4] == 'nothing_to_split' then return {'already_split', redis.call('HGET', ks, 'key') or ''} end
+  local base = paid - tonumber(o[3] or '0')
+  if base == 0 then
+    redis.call('HSET', ko, 'split_state', 'nothing_to_split')
+    redis.call('ZREM', KEYS[5], oid)
+    redis.call('HSET', KEYS[1], key, oid)
+    return {'nothing'}
+  end
+  local sum = 0
+  local problem = nil
+  for i = 0, n - 1 do
+    local receiver = ARGV[legs + 2 * i]
+    local amount = tonumber(ARGV[legs + 2 * i + 1])
+    if amount == nil or amount < 0 or amount ~= math.floor(amount) then
+      problem = 'leg ' .. receiver .. ' is not a whole, non-negative number of fen'
+    elseif string.sub(receiver, 1, 9) ~= 'merchant:' and amount * 10000 > base * cap then
+      problem = 'leg ' .. receiver .. ' of ' .. amount .. ' fen is over the cap of ' .. cap .. ' bp of ' .. base .. ' fen'
+    end
+    sum = sum + (amount or 0)
+  end
+  if not problem and sum ~= base then
+    problem = 'legs sum to ' .. sum .. ' fen, the order holds ' .. base .. ' fen (off by ' .. (sum - base) .. ' fen)'
+  end
+  if problem then
+    local id = redis.call('XADD', KEYS[6], '*', 'order_id', oid, 'kind', 'legs_do_not_sum',
+      'message', 'split of order ' .. oid .. ' under rule ' .. rule .. ' halted: ' .. problem)
+    redis.call('INCR', KEYS[7])
+    redis.call('HSET', ko, 'split_state', 'halted')
+    return {'halted', problem, id}
+  end
+  local fields = {'key', key, 'rule', rule, 'base', base, 'at', ARGV[4], 'seq', 1}
+  for i = 0, n - 1 do
+    local receiver = ARGV[legs + 2 * i]
+    local amount = ARGV[legs + 2 * i + 1]
+    table.insert(fields, 'a:' .. receiver)
+    table.insert(fields, amount)
+    redis.call('HINCRBY', KEYS[2], receiver, amount)
+  end
+  redis.call('HSET', ks, unpack(fields))
+  redis.call('RPUSH', kp, posting)
+  redis.call('RPUSH', KEYS[3], posting)
+  redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
+  redis.call('HSET', KEYS[1], key, oid)
+  redis.call('ZREM', KEYS[5], oid)
+  redis.call('HSET', ko, 'split_state', 'posted')
+  return {'posted'}
 end
-if not problem and sum ~= base then
-  problem = 'legs sum to ' .. sum .. ' fen, the order holds ' .. base .. ' fen (off by ' .. (sum - base) .. ' fen)'
+local out = {}
+local a = 5
+for j = 1, (#KEYS - 8) / 3 do
+  out[j] = split_one(KEYS[6 + 3 * j], KEYS[7 + 3 * j], KEYS[8 + 3 * j], a)
+  a = a + 7 + 2 * tonumber(ARGV[a + 6])
 end
-if problem then
-  local id = redis.call('XADD', KEYS[9], '*', 'order_id', ARGV[2], 'kind', 'legs_do_not_sum',
-    'message', 'split of order ' .. ARGV[2] .. ' under rule ' .. ARGV[8] .. ' halted: ' .. problem)
-  redis.call('INCR', KEYS[10])
-  redis.call('HSET', KEYS[1], 'split_state', 'halted')
-  return {'halted', problem, id}
-end
-local fields = {'key', ARGV[1], 'rule', ARGV[8], 'base', base, 'at', ARGV[10], 'seq', 1}
-for i = 1, n do
-  local receiver = ARGV[11 + 2 * i]
-  local amount = ARGV[12 + 2 * i]
-  table.insert(fields, 'a:' .. receiver)
-  table.insert(fields, amount)
-  redis.call('HINCRBY', KEYS[5], receiver, amount)
-end
-redis.call('HSET', KEYS[2], unpack(fields))
-redis.call('RPUSH', KEYS[3], ARGV[5])
-redis.call('RPUSH', KEYS[6], ARGV[5])
-redis.call('ZADD', KEYS[7], ARGV[7], ARGV[6])
-redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
-redis.call('ZREM', KEYS[8], ARGV[2])
-redis.call('HSET', KEYS[1], 'split_state', 'posted')
-return {'posted'}
+return out
 """
 
 # Records a split the rule could not produce (checked in Python before any script ran). KEYS: order,
@@ -412,35 +424,37 @@ class Ledger:
                 legs = halt
             plans.append((i, order, f"{rule.name}|{rule.max_receiver_share_bp}", legs))
 
+        halts = [p for p in plans if isinstance(p[3], SplitHalt)]
+        splits = [p for p in plans if not isinstance(p[3], SplitHalt)]
+
         def queue(pipe: aioredis.client.Pipeline) -> None:
-            for i, order, rule_ref, legs in plans:
-                rule_name, _, cap = rule_ref.partition("|")
-                if isinstance(legs, SplitHalt):
-                    message = f"split of order {order.order_id} halted: {legs}"
-                    self._halt.queue(
-                        pipe,
-                        [k.order(order.order_id), k.alerts, k.alerts_raised, k.split_keys, k.rules_generation],
-                        [order.order_id, legs.kind, message, order.version, requests[i][0], generation],
-                    )
-                    continue
-                flat: list[str | int] = []
-                for leg in legs:
-                    flat += [leg.receiver, leg.amount_fen]
-                self._split.queue(
+            for i, order, _, halt in halts:
+                self._halt.queue(
                     pipe,
-                    [
-                        k.order(order.order_id), k.split(order.order_id), k.split_postings(order.order_id),
-                        k.split_keys, k.balances, k.day_postings(day), k.posting_days, k.unsplit, k.alerts,
-                        k.alerts_raised, k.rules_generation,
-                    ],
-                    [
-                        requests[i][0], order.order_id, order.version, generation,
-                        posting_json(order.order_id, order.merchant_id, 1, "split", now_ms, day, legs, 1),
-                        day, day_no, rule_name, cap, now_ms, "", len(legs), *flat,
-                    ],
+                    [k.order(order.order_id), k.alerts, k.alerts_raised, k.split_keys, k.rules_generation],
+                    [order.order_id, halt.kind, f"split of order {order.order_id} halted: {halt}", order.version,  # type: ignore[union-attr]
+                     requests[i][0], generation],
                 )  # fmt: skip
+            if not splits:
+                return
+            keys = [
+                k.split_keys, k.balances, k.day_postings(day), k.posting_days, k.unsplit, k.alerts, k.alerts_raised,
+                k.rules_generation,
+            ]  # fmt: skip
+            args: list[str | int] = [generation, day, day_no, now_ms]
+            for i, order, rule_ref, legs in splits:
+                rule_name, _, cap = rule_ref.partition("|")
+                oid = order.order_id
+                keys += [k.order(oid), k.split(oid), k.split_postings(oid)]
+                posting = posting_json(oid, order.merchant_id, 1, "split", now_ms, day, legs, 1)  # type: ignore[arg-type]
+                args += [requests[i][0], oid, order.version, rule_name, cap, posting, len(legs)]  # type: ignore[arg-type]
+                for leg in legs:  # type: ignore[union-attr]
+                    args += [leg.receiver, leg.amount_fen]
+            self._split.queue(pipe, keys, args)
 
         replies = await self._run_scripts(queue)
+        replies = replies[: len(halts)] + (list(replies[len(halts)]) if splits else [])
+        plans = halts + splits
 
         again: list[int] = []
         readback: list[tuple[int, str]] = []
