@@ -23,6 +23,8 @@ from grpc_reflection.v1alpha import reflection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
+from commerce.orders import InProcessDispatch, OrderCenter, OrderStore
+from commerce.orders.api import OrderServicer
 from core.clock import Clock, ScaledClock, SystemClock
 from dispatch.api.servicer import DispatchServicer
 from dispatch.config import DispatchConfig
@@ -32,14 +34,20 @@ from routing_data.cities import load_city, resolve
 from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
 from serving.embedded_redis import EmbeddedRedis
 from serving.status import REDIS_DOWN
+from settlement.api import SettlementServicer
+from settlement.service import Settlement
 from tongcheng.dispatch.v1 import dispatch_pb2, dispatch_pb2_grpc
+from tongcheng.orders.v1 import orders_pb2, orders_pb2_grpc
+from tongcheng.settlement.v1 import settlement_pb2, settlement_pb2_grpc
 
 log = logging.getLogger("tongcheng.server")
 
-KNOWN_SERVICES = ("dispatch",)
+KNOWN_SERVICES = ("dispatch", "orders", "settlement")
 # A scaled clock must leave each tick at least this much real time (a tick's own work takes a few ms).
 MIN_TICK_WALL_MS = 5
 DISPATCH_SERVICE = dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name
+ORDER_SERVICE = orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name
+SETTLEMENT_SERVICE = settlement_pb2.DESCRIPTOR.services_by_name["SettlementService"].full_name
 
 
 @dataclass(frozen=True)
@@ -129,6 +137,8 @@ class App:
         self.embedded_redis: EmbeddedRedis | None = None
         self.redis: aioredis.Redis | None = None
         self.dispatcher: Dispatcher | None = None
+        self.settlement: Settlement | None = None
+        self.orders: OrderCenter | None = None
         self.oracle = None
         self.health = HealthServicer()
         self.server: grpc.aio.Server | None = None
@@ -136,6 +146,7 @@ class App:
         self._monitor: asyncio.Task[None] | None = None
         self.private_key_file: Path | None = None
         self._closing = asyncio.Event()
+        self._served: list[str] = []
 
     @property
     def redis_url(self) -> str:
@@ -194,6 +205,25 @@ class App:
             self.dispatcher = Dispatcher(self.redis, dispatch_config, self.clock, oracle, make_policy(cfg.policy))
             dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(DispatchServicer(self.dispatcher, auth), server)
             served.append(DISPATCH_SERVICE)
+        if "orders" in cfg.services or "settlement" in cfg.services:
+            # The ledger is a library over the money keys: the order center splits payments with it even
+            # when this process does not serve SettlementService.
+            self.settlement = Settlement(self.redis, self.clock)
+        if "orders" in cfg.services:
+            assert self.settlement is not None
+            delivery = InProcessDispatch(self.dispatcher) if self.dispatcher is not None else None
+            self.orders = OrderCenter(
+                OrderStore(self.redis, self.settlement.keys), self.settlement.ledger, self.clock, delivery
+            )
+            orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(self.orders, auth), server)
+            served.append(ORDER_SERVICE)
+        if "settlement" in cfg.services:
+            assert self.settlement is not None
+            settlement_pb2_grpc.add_SettlementServiceServicer_to_server(
+                SettlementServicer(self.settlement, auth), server
+            )
+            served.append(SETTLEMENT_SERVICE)
+        self._served = [name for name in served if name.startswith("tongcheng.")]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(served, server)
         address = f"{cfg.host}:{cfg.port}"
@@ -208,6 +238,8 @@ class App:
         self.server = server
         if self.dispatcher is not None:
             self.dispatcher.start()
+        if self.orders is not None:
+            self.orders.start()
         self._monitor = asyncio.create_task(self._watch_redis(), name="redis-health")
         if isinstance(self.clock, ScaledClock):
             log.warning(
@@ -223,8 +255,8 @@ class App:
     async def _set_serving(self, serving: bool) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
         await self.health.set("", status)
-        if self.dispatcher is not None:
-            await self.health.set(DISPATCH_SERVICE, status)
+        for name in self._served:
+            await self.health.set(name, status)
 
     async def _watch_redis(self) -> None:
         """Health follows Redis: NOT_SERVING while it is unreachable, SERVING again when it is back."""
@@ -250,6 +282,8 @@ class App:
         if self._monitor is not None:
             await self._monitor
         await self.health.enter_graceful_shutdown()
+        if self.orders is not None:
+            await self.orders.stop()  # stops following dispatch before dispatch stops
         if self.dispatcher is not None:
             # Ends the tick loop and open WatchAssignments streams, so only finite calls remain.
             await self.dispatcher.stop()

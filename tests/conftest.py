@@ -136,3 +136,38 @@ def require_shared(*parts: str) -> Path:
 
 
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+
+@pytest.fixture
+def money(channel: grpc.aio.Channel, issuer: TokenIssuer):  # type: ignore[no-untyped-def]
+    """money(Role.OPS) -> a client of OrderService and SettlementService holding that role's token."""
+    from tests.settlement.helpers import Money
+
+    def make(role: Role = Role.OPS, subject_id: str = "") -> Money:
+        return Money(channel, issuer.mint(role, subject_id))
+
+    return make
+
+
+@pytest_asyncio.fixture
+async def money_app(tmp_path: Path, redis_server: EmbeddedRedis, redis_sync: redis.Redis) -> AsyncIterator[App]:
+    """The real server running only the order center and settlement (`--services orders,settlement`)."""
+    application = App(server_config(tmp_path, redis_server.url, services=("orders", "settlement")))
+    await application.start()
+    yield application
+    await application.stop()
+
+
+@pytest_asyncio.fixture
+async def money_only(money_app: App):  # type: ignore[no-untyped-def]
+    """money_only(Role.OPS) -> a client of the orders-and-settlement-only server."""
+    from tests.settlement.helpers import Money
+
+    assert money_app.private_key_file is not None
+    issuer = TokenIssuer(money_app.private_key_file.read_bytes())
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{money_app.port}") as ch:
+
+        def make(role: Role = Role.OPS, subject_id: str = "") -> Money:
+            return Money(ch, issuer.mint(role, subject_id))
+
+        yield make

@@ -48,3 +48,32 @@ def test_engine_does_not_import_grpc() -> None:
         if "api" not in p.relative_to(root).parts and ("import grpc" in p.read_text() or "from grpc" in p.read_text())
     ]
     assert offenders == []
+
+
+def test_money_exports_and_no_grpc_below_api() -> None:
+    """What `commerce.orders` and `settlement` offer; only their `api` modules touch gRPC."""
+    import pathlib
+
+    import commerce.orders
+    import settlement
+
+    assert sorted(commerce.orders.__all__) == sorted(
+        ["MAX_ORDER_FEN", "TRANSITIONS", "DeliveryGateway", "InProcessDispatch", "NewOrder", "Order", "OrderCenter",
+         "OrderEvent", "OrderStatus", "OrderStore", "Refund", "Step"]
+    )  # fmt: skip
+    assert sorted(settlement.__all__) == sorted(
+        ["DEFAULT_MAX_RECEIVER_SHARE_BP", "Alert", "Alerts", "DailyRuns", "Difference", "Entry", "Invoice", "Ledger",
+         "LegAmount", "LegState", "MoneyKeys", "OrderMoney", "Parties", "Reconciler", "RefundPlan", "Report",
+         "RuleBook", "Run", "Share", "SplitHalt", "SplitResult", "SplitRule", "StatementSummary", "business_day",
+         "check_rule", "largest_remainder", "refund_reversal", "rule_scope", "split_legs"]
+    )  # fmt: skip
+    for package in (commerce.orders, settlement):
+        for name in package.__all__:
+            assert hasattr(package, name), name
+        root = pathlib.Path(package.__file__).parent
+        offenders = [
+            p.name
+            for p in root.glob("*.py")
+            if p.name != "api.py" and ("import grpc" in p.read_text() or "from grpc" in p.read_text())
+        ]
+        assert offenders == [], package.__name__

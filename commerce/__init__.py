@@ -1,0 +1,1 @@
+"""Commerce services beside dispatch: the order center (and, in `settlement`, where the money goes)."""

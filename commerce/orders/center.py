@@ -1,0 +1,324 @@
+"""The order center: the order state machine, payment with its split, refunds with their reversal,
+the hand-over to dispatch and following its pickup and delivery.
+
+Every change is a compare-and-set on the order's version (read, check the step, write if unchanged,
+else read again). Side effects of payment — the split and the hand-over to dispatch — are idempotent
+and run after the payment is stored, so a retried PayOrder finishes whatever a failure interrupted.
+Cancelling or rejecting a paid order refunds what is left in the same script that changes its status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from commerce.orders.delivery import DeliveryGateway
+from commerce.orders.flow import BEFORE_PICKUP, FINAL, TRANSITIONS, OrderStatus, Step, is_allowed, is_repeat
+from commerce.orders.models import NewOrder, Order, OrderEvent, Refund
+from commerce.orders.store import OrderStore
+from commerce.orders.validation import check_ids, check_new_order, check_reason, fen_violation
+from core.clock import Clock
+from core.errors import FailedPrecondition, InvalidArgument, TongchengError, Unavailable
+from core.ids import id_violation
+from settlement.ledger import Ledger, OrderMoney, RefundPlan
+from settlement.split import LegAmount
+
+log = logging.getLogger("tongcheng.orders")
+
+# Compare-and-set retries before a change gives up (each retry means someone else changed the order).
+MAX_ATTEMPTS = 50
+# Dispatch statuses after which the order center stops following the delivery.
+DISPATCH_DONE = frozenset({"delivered", "cancelled", "rejected"})
+
+
+def money_view(order: Order) -> OrderMoney:
+    s = order.spec
+    return OrderMoney(
+        order_id=s.order_id,
+        version=str(order.version),
+        merchant_id=s.merchant_id,
+        chain_id=s.chain_id,
+        group_leader_id=s.group_leader_id,
+        paid_fen=order.paid_fen,
+        refunded_fen=order.refunded_fen,
+        paid_at_ms=order.paid_at_ms,
+        split_state=order.split_state,
+    )
+
+
+class OrderCenter:
+    """Orders of the platform over Redis, with their money in the settlement ledger."""
+
+    def __init__(
+        self,
+        store: OrderStore,
+        ledger: Ledger,
+        clock: Clock,
+        delivery: DeliveryGateway | None = None,
+        follow_s: float = 0.5,
+    ) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.clock = clock
+        self.delivery = delivery
+        self.follow_s = follow_s
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    # Lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.delivery is not None and self._task is None:
+            self._task = asyncio.create_task(self._follow(), name="orders-follow-dispatch")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    # Creation and reads ----------------------------------------------------------------------
+
+    async def create(self, new: NewOrder) -> tuple[Order, bool]:
+        """Stores a new order; a retry with the same body returns the stored one."""
+        check_new_order(new)
+        now_ms = self.clock.now_ms()
+        order = Order(spec=new, created_ms=now_ms, updated_ms=now_ms)
+        created, fingerprint = await self.store.create(order, OrderEvent(now_ms, OrderStatus.CREATED, "created"))
+        if not created and fingerprint != new.fingerprint():
+            raise InvalidArgument.field("order_id", f"order {new.order_id} exists with a different body")
+        return (order, True) if created else (await self.store.get(new.order_id), False)
+
+    async def get(self, order_id: str) -> tuple[Order, list[OrderEvent]]:
+        check_ids(order_id=order_id)
+        return await self.store.get(order_id), await self.store.history(order_id)
+
+    async def _known(self, order_id: str) -> Order:
+        """The order a money request names; an unknown one is bad input (the request names nothing)."""
+        order = await self.store.find(order_id)
+        if order is None:
+            raise InvalidArgument.field("order_id", f"no order {order_id}")
+        return order
+
+    # Payment ---------------------------------------------------------------------------------
+
+    async def pay(self, order_id: str, payment_id: str, amount_fen: int) -> Order:
+        """Records the payment, splits it and hands the order to dispatch."""
+        bad = [v for v in (id_violation("order_id", order_id), id_violation("payment_id", payment_id)) if v]
+        if (v := fen_violation("amount_fen", amount_fen)) is not None:
+            bad.append(v)
+        if bad:
+            raise InvalidArgument(bad)
+        for _ in range(MAX_ATTEMPTS):
+            order = await self._known(order_id)
+            if amount_fen != order.spec.total_fen:
+                raise InvalidArgument.field(
+                    "amount_fen", f"must equal the order's total of {order.spec.total_fen} fen, got {amount_fen}"
+                )
+            if order.payment_id:
+                if order.payment_id != payment_id:
+                    raise FailedPrecondition(f"order {order_id} is already paid by payment {order.payment_id}")
+                retry = True
+                break  # a retry: finish what the first attempt may not have
+            if not is_allowed(order.status, Step.PAY):
+                raise FailedPrecondition(f"order {order_id} is {order.status.value}: cannot pay")
+            now_ms = self.clock.now_ms()
+            after = order.evolve(
+                status=OrderStatus.PAID, paid_fen=amount_fen, paid_at_ms=now_ms, payment_id=payment_id,
+                version=order.version + 1, updated_ms=now_ms,
+            )  # fmt: skip
+            if await self.store.pay(order, after, OrderEvent(now_ms, OrderStatus.PAID, f"payment {payment_id}")):
+                order, retry = after, False
+                break
+        else:
+            raise Unavailable(f"order {order_id} changed too often to pay")
+        changed = False
+        if order.split_state == "none":
+            result = await self.ledger.split_just_paid(f"pay:{order_id}", order_id, order.to_redis())
+            state = {"posted": "posted", "halted": "halted", "nothing_to_split": "nothing_to_split"}.get(result.outcome)
+            if state is None:
+                changed = True  # replayed or split meanwhile: read it back
+            else:
+                order = order.evolve(split_state=state)
+        if self.delivery is not None and not order.dispatch_status and order.status in BEFORE_PICKUP:
+            status, rider = await self.delivery.hand_over(order)
+            await self.store.set_delivery(order_id, status, rider, in_delivery=status not in DISPATCH_DONE)
+            order = order.evolve(dispatch_status=status, rider_id=rider)
+        # A payment just written is answered from what was written (profiled: the read-back was a round
+        # trip in seven); a retry reads the order as it stands.
+        return order if not changed and not retry else await self.store.get(order_id)
+
+    # Plain steps -----------------------------------------------------------------------------
+
+    async def step(self, order_id: str, step: Step, note: str = "") -> Order:
+        """Runs one step of the state machine (cancelling or rejecting a paid order also refunds what is left);
+        FAILED_PRECONDITION if the order's status forbids it."""
+        check_ids(order_id=order_id)
+        check_reason(note)
+        for _ in range(MAX_ATTEMPTS):
+            order = await self.store.get(order_id)
+            if is_repeat(order.status, step):
+                return order
+            if not is_allowed(order.status, step):
+                raise FailedPrecondition(f"order {order_id} is {order.status.value}: cannot {step.value}")
+            if order.paid_fen and step in (Step.CANCEL, Step.REJECT):
+                return await self._refund_rest(order, step, note)
+            target = TRANSITIONS[step].target
+            now_ms = self.clock.now_ms()
+            after = order.evolve(
+                status=target, version=order.version + 1, updated_ms=now_ms, reason=note or order.reason
+            )
+            if await self.store.change(order, after, OrderEvent(now_ms, target, note)):
+                if step is Step.CANCEL and self.delivery is not None and order.dispatch_status:
+                    await self.delivery.call_off(order_id, note or "order cancelled")
+                return after
+        raise Unavailable(f"order {order_id} changed too often")
+
+    async def _refund_rest(self, order: Order, step: Step, note: str) -> Order:
+        """Cancel or reject of a paid order: the status change and the refund of what is left, together."""
+        reason = note or f"order {TRANSITIONS[step].target.value}"
+        # "#" cannot start a client's key: this refund never collides with one.
+        order, _, _ = await self._refund(order.order_id, f"#{step.value}", None, reason, step)
+        if self.delivery is not None and order.dispatch_status:
+            await self.delivery.call_off(order.order_id, reason)
+        return order
+
+    # Refunds ---------------------------------------------------------------------------------
+
+    async def refund(
+        self, order_id: str, key: str, amount_fen: int, reason: str
+    ) -> tuple[Order, bool, tuple[LegAmount, ...]]:
+        """Refunds amount_fen; returns the order, whether this call refunded (False: a retry) and the legs reversed."""
+        bad = [v for v in (id_violation("order_id", order_id), id_violation("idempotency_key", key)) if v]
+        if (v := fen_violation("amount_fen", amount_fen)) is not None:
+            bad.append(v)
+        if bad:
+            raise InvalidArgument(bad)
+        check_reason(reason)
+        return await self._refund(order_id, key, amount_fen, reason, step=None)
+
+    async def _refund(
+        self, order_id: str, key: str, amount_fen: int | None, reason: str, step: Step | None
+    ) -> tuple[Order, bool, tuple[LegAmount, ...]]:
+        """A refund of amount_fen (step None), or the refund of whatever is left that comes with cancelling or
+        rejecting a paid order (amount None, step CANCEL or REJECT: the status changes in the same script)."""
+        for _ in range(MAX_ATTEMPTS):
+            order = await self._known(order_id)
+            previous = await self.store.refund_record(order_id, key)
+            if step is None:
+                assert amount_fen is not None
+                fingerprint = Refund(key, amount_fen, reason, ()).fingerprint(order_id)
+                if previous is not None:
+                    return self._replay(order, fingerprint, *previous)
+                if order.paid_fen == 0 or not is_allowed(order.status, Step.REFUND):
+                    raise FailedPrecondition(f"order {order_id} is {order.status.value}: cannot refund")
+                if amount_fen > order.refundable_fen:
+                    raise InvalidArgument.field(
+                        "amount_fen", f"only {order.refundable_fen} fen of order {order_id} is left to refund"
+                    )
+                new_status = OrderStatus.REFUNDED if amount_fen == order.refundable_fen else order.status
+            else:
+                if previous is not None or is_repeat(order.status, step):
+                    return order, False, ()
+                if not is_allowed(order.status, step):
+                    raise FailedPrecondition(f"order {order_id} is {order.status.value}: cannot {step.value}")
+                new_status = TRANSITIONS[step].target
+                amount_fen = order.refundable_fen  # what is left now, read again on every attempt
+                fingerprint = Refund(key, amount_fen, reason, ()).fingerprint(order_id)
+                if amount_fen == 0:
+                    now_ms = self.clock.now_ms()
+                    after = order.evolve(status=new_status, version=order.version + 1, updated_ms=now_ms, reason=reason)
+                    if await self.store.change(order, after, OrderEvent(now_ms, new_status, reason)):
+                        return after, False, ()
+                    continue
+            try:
+                plan = (
+                    await self.ledger.plan_refund(order_id, amount_fen)
+                    if order.split_state == "posted"
+                    else RefundPlan((), 0)
+                )
+            except ValueError:
+                continue  # the split moved on since the order was read: read both again
+            record = Refund(key, amount_fen, reason, tuple((leg.receiver, leg.amount_fen) for leg in plan.legs))
+            event = OrderEvent(
+                self.clock.now_ms(), new_status, f"refund {key}: {amount_fen} fen" + (f" ({reason})" if reason else "")
+            )
+            status, stored = await self.ledger.post_refund(
+                money_view(order),
+                key,
+                fingerprint,
+                record.to_json(),
+                amount_fen,
+                new_status.value,
+                event.to_json(),
+                plan,
+            )
+            if status == "refunded":
+                after = await self.store.get(order_id)
+                if new_status is OrderStatus.REFUNDED and order.status in BEFORE_PICKUP and self.delivery is not None:
+                    await self.delivery.call_off(order_id, "refunded in full")
+                return after, True, plan.legs
+            if status == "replayed":
+                if step is not None:
+                    return await self.store.get(order_id), False, ()
+                stored_fp, _, raw = stored.partition("|")
+                return self._replay(order, fingerprint, stored_fp, Refund.from_json(key, raw))
+            if status == "key_clash":
+                raise InvalidArgument.field("idempotency_key", f"already used for another refund of order {order_id}")
+            if status in ("over_reversal", "negative_balance", "reversal_mismatch"):
+                # The split changed between the plan and the script in a way the version did not catch:
+                # never post; read again.
+                log.warning("refund of order %s re-planned: %s", order_id, status)
+            # stale, over_refund: the order or its split changed meanwhile; read again
+        raise Unavailable(f"order {order_id} changed too often to refund")
+
+    @staticmethod
+    def _replay(
+        order: Order, fingerprint: str, stored_fp: str, previous: Refund
+    ) -> tuple[Order, bool, tuple[LegAmount, ...]]:
+        """A refund key seen before: the same body is a retry (nothing new happens), another body a clash."""
+        if stored_fp != fingerprint:
+            raise InvalidArgument.field("idempotency_key", f"already used for another refund of order {order.order_id}")
+        return order, False, tuple(LegAmount(r, a) for r, a in previous.legs)
+
+    # Following dispatch ----------------------------------------------------------------------
+
+    async def _follow(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.follow_dispatch_once()
+            except Exception as exc:  # the loop must outlive a Redis outage
+                log.warning("following dispatch failed: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.follow_s)
+
+    async def follow_dispatch_once(self) -> int:
+        """Advances orders whose delivery dispatch reports picked up or delivered; returns steps taken."""
+        assert self.delivery is not None
+        ids = await self.store.in_delivery()
+        if not ids:
+            return 0
+        views = await self.delivery.statuses(ids)
+        orders = await self.store.find_many(ids)
+        steps = 0
+        for oid in ids:
+            order, view = orders.get(oid), views.get(oid)
+            if order is None or view is None:
+                continue
+            status, rider = view
+            try:
+                if status in ("picked_up", "delivered") and order.status in (OrderStatus.ACCEPTED, OrderStatus.READY):
+                    await self.step(oid, Step.PICK_UP, "picked up (dispatch)")
+                    steps += 1
+                    order = await self.store.get(oid)
+                if status == "delivered" and order.status is OrderStatus.PICKED_UP:
+                    await self.step(oid, Step.DELIVER, "delivered (dispatch)")
+                    steps += 1
+                    order = await self.store.get(oid)
+            except TongchengError as exc:
+                log.info("order %s: dispatch says %s, order center cannot follow yet: %s", oid, status, exc)
+            done = status in DISPATCH_DONE or order.status in FINAL
+            if status != order.dispatch_status or rider != order.rider_id or done:
+                await self.store.set_delivery(oid, status, rider, in_delivery=not done)
+        return steps

@@ -1,0 +1,171 @@
+"""The order center's value types: an order as created and as kept, and its history events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+
+from commerce.orders.flow import OrderStatus
+
+# 10 million yuan: above any single order here, and it keeps fen x basis points far inside 2^53, so
+# the Lua checks (Redis numbers are doubles) stay exact.
+MAX_ORDER_FEN = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """What a client sends to create an order."""
+
+    order_id: str
+    merchant_id: str
+    items_fen: int
+    delivery_fee_fen: int
+    pickup_lat: float
+    pickup_lng: float
+    dropoff_lat: float
+    dropoff_lng: float
+    chain_id: str = ""
+    group_leader_id: str = ""
+    customer_id: str = ""
+    item_count: int = 1
+
+    @property
+    def total_fen(self) -> int:
+        return self.items_fen + self.delivery_fee_fen
+
+    def fingerprint(self) -> str:
+        body = json.dumps(self.__dict__, sort_keys=True, separators=(",", ":"))
+        return hashlib.blake2b(body.encode(), digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True)
+class Order:
+    """An order as the order center keeps it (a Redis hash)."""
+
+    spec: NewOrder
+    status: OrderStatus = OrderStatus.CREATED
+    version: int = 0
+    created_ms: int = 0
+    updated_ms: int = 0
+    paid_fen: int = 0
+    paid_at_ms: int = 0
+    payment_id: str = ""
+    refunded_fen: int = 0
+    split_state: str = "none"
+    dispatch_status: str = ""
+    rider_id: str = ""
+    reason: str = ""
+
+    @property
+    def order_id(self) -> str:
+        return self.spec.order_id
+
+    @property
+    def refundable_fen(self) -> int:
+        return self.paid_fen - self.refunded_fen
+
+    def to_redis(self) -> dict[str, str]:
+        s = self.spec
+        return {
+            "order_id": s.order_id,
+            "merchant_id": s.merchant_id,
+            "chain_id": s.chain_id,
+            "group_leader_id": s.group_leader_id,
+            "customer_id": s.customer_id,
+            "items_fen": str(s.items_fen),
+            "delivery_fee_fen": str(s.delivery_fee_fen),
+            "total_fen": str(s.total_fen),
+            "pickup_lat": repr(s.pickup_lat),
+            "pickup_lng": repr(s.pickup_lng),
+            "dropoff_lat": repr(s.dropoff_lat),
+            "dropoff_lng": repr(s.dropoff_lng),
+            "item_count": str(s.item_count),
+            "fingerprint": s.fingerprint(),
+            "status": self.status.value,
+            "version": str(self.version),
+            "created_ms": str(self.created_ms),
+            "updated_ms": str(self.updated_ms),
+            "paid_fen": str(self.paid_fen),
+            "paid_at_ms": str(self.paid_at_ms),
+            "payment_id": self.payment_id,
+            "refunded_fen": str(self.refunded_fen),
+            "split_state": self.split_state,
+            "dispatch_status": self.dispatch_status,
+            "rider_id": self.rider_id,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_redis(cls, h: dict[str, str]) -> Order:
+        spec = NewOrder(
+            order_id=h["order_id"],
+            merchant_id=h["merchant_id"],
+            chain_id=h.get("chain_id", ""),
+            group_leader_id=h.get("group_leader_id", ""),
+            customer_id=h.get("customer_id", ""),
+            items_fen=int(h["items_fen"]),
+            delivery_fee_fen=int(h["delivery_fee_fen"]),
+            pickup_lat=float(h["pickup_lat"]),
+            pickup_lng=float(h["pickup_lng"]),
+            dropoff_lat=float(h["dropoff_lat"]),
+            dropoff_lng=float(h["dropoff_lng"]),
+            item_count=int(h.get("item_count", "1")),
+        )
+        return cls(
+            spec=spec,
+            status=OrderStatus(h["status"]),
+            version=int(h["version"]),
+            created_ms=int(h.get("created_ms", "0")),
+            updated_ms=int(h.get("updated_ms", "0")),
+            paid_fen=int(h.get("paid_fen") or 0),
+            paid_at_ms=int(h.get("paid_at_ms") or 0),
+            payment_id=h.get("payment_id", ""),
+            refunded_fen=int(h.get("refunded_fen") or 0),
+            split_state=h.get("split_state", "none"),
+            dispatch_status=h.get("dispatch_status", ""),
+            rider_id=h.get("rider_id", ""),
+            reason=h.get("reason", ""),
+        )
+
+    def evolve(self, **changes: object) -> Order:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """One step of an order's history."""
+
+    occurred_ms: int
+    status: OrderStatus
+    note: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps({"t": self.occurred_ms, "s": self.status.value, "n": self.note}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str) -> OrderEvent:
+        d = json.loads(raw)
+        return cls(d["t"], OrderStatus(d["s"]), d["n"])
+
+
+@dataclass(frozen=True)
+class Refund:
+    """One refund of an order, as recorded under its idempotency key."""
+
+    key: str
+    amount_fen: int
+    reason: str
+    legs: tuple[tuple[str, int], ...]
+
+    def fingerprint(self, order_id: str) -> str:
+        body = json.dumps([order_id, self.key, self.amount_fen, self.reason], separators=(",", ":"))
+        return hashlib.blake2b(body.encode(), digest_size=12).hexdigest()
+
+    def to_json(self) -> str:
+        return json.dumps({"a": self.amount_fen, "r": self.reason, "l": self.legs}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, key: str, raw: str) -> Refund:
+        d = json.loads(raw)
+        return cls(key, d["a"], d["r"], tuple((r, a) for r, a in d["l"]))

@@ -1,0 +1,59 @@
+"""Checks of what callers send to the order center, naming the offending field; nothing is written before."""
+
+from __future__ import annotations
+
+import math
+
+from commerce.orders.models import MAX_ORDER_FEN, NewOrder
+from core.errors import FieldViolation, InvalidArgument
+from core.ids import id_violation
+
+MAX_REASON_CHARS = 500
+MAX_ITEM_COUNT = 1_000
+
+
+def fen_violation(field: str, value: int, minimum: int = 1) -> FieldViolation | None:
+    if value < minimum:
+        return FieldViolation(field, "must be positive" if minimum == 1 else f"must be at least {minimum}")
+    if value > MAX_ORDER_FEN:
+        return FieldViolation(field, f"must be at most {MAX_ORDER_FEN} fen")
+    return None
+
+
+def check_ids(**fields: str) -> None:
+    bad = [v for f, value in fields.items() if (v := id_violation(f, value))]
+    if bad:
+        raise InvalidArgument(bad)
+
+
+def check_reason(reason: str) -> None:
+    if len(reason) > MAX_REASON_CHARS:
+        raise InvalidArgument.field("reason", f"at most {MAX_REASON_CHARS} characters")
+
+
+def check_new_order(o: NewOrder) -> None:
+    """Raises InvalidArgument naming every bad field of a new order."""
+    out = [
+        id_violation("order_id", o.order_id),
+        id_violation("merchant_id", o.merchant_id),
+        id_violation("chain_id", o.chain_id, required=False),
+        id_violation("group_leader_id", o.group_leader_id, required=False),
+        id_violation("customer_id", o.customer_id, required=False),
+        fen_violation("items_fen", o.items_fen),
+        fen_violation("delivery_fee_fen", o.delivery_fee_fen, minimum=0),
+    ]
+    violations = [v for v in out if v]
+    if not violations and o.total_fen > MAX_ORDER_FEN:
+        violations.append(FieldViolation("items_fen", f"the order's total must be at most {MAX_ORDER_FEN} fen"))
+    for name, lat, lng in (("pickup", o.pickup_lat, o.pickup_lng), ("dropoff", o.dropoff_lat, o.dropoff_lng)):
+        if (lat, lng) == (0.0, 0.0):
+            violations.append(FieldViolation(name, "required"))
+            continue
+        if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
+            violations.append(FieldViolation(f"{name}.lat", f"must be a number within [-90, 90], got {lat}"))
+        if not (math.isfinite(lng) and -180.0 <= lng <= 180.0):
+            violations.append(FieldViolation(f"{name}.lng", f"must be a number within [-180, 180], got {lng}"))
+    if not 1 <= o.item_count <= MAX_ITEM_COUNT:
+        violations.append(FieldViolation("item_count", f"must be within [1, {MAX_ITEM_COUNT}]"))
+    if violations:
+        raise InvalidArgument(violations)

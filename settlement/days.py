@@ -1,0 +1,37 @@
+"""Business days: settlement runs by calendar day in China Standard Time (UTC+8, no daylight saving)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from core.errors import InvalidArgument
+
+CST_OFFSET_MS = 8 * 3600 * 1000
+DAY_MS = 24 * 3600 * 1000
+_EPOCH = dt.date(1970, 1, 1)
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def day_number(ms: int) -> int:
+    """Days since 1970-01-01 (CST) of an instant."""
+    return (ms + CST_OFFSET_MS) // DAY_MS
+
+
+def day_name(number: int) -> str:
+    return (_EPOCH + dt.timedelta(days=number)).isoformat()
+
+
+def business_day(ms: int) -> tuple[str, int]:
+    n = day_number(ms)
+    return day_name(n), n
+
+
+def parse_day(field: str, text: str) -> int:
+    """The day number of a YYYY-MM-DD string; InvalidArgument naming `field` otherwise."""
+    if not _DAY.match(text):
+        raise InvalidArgument.field(field, "must be a date YYYY-MM-DD")
+    try:
+        return (dt.date.fromisoformat(text) - _EPOCH).days
+    except ValueError:
+        raise InvalidArgument.field(field, f"{text} is not a calendar date") from None

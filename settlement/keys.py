@@ -1,0 +1,96 @@
+"""Redis key names of the money slot: orders, the ledger, rules, runs and alerts.
+
+Every key carries the `{money}` hash tag, so the order center's orders and the settlement ledger share
+one Redis Cluster slot: one Lua script can refund an order and post its reversing entries together.
+"""
+
+from __future__ import annotations
+
+
+class MoneyKeys:
+    def __init__(self, tag: str = "money") -> None:
+        self.prefix = f"tc:{{{tag}}}:"
+
+    # The order center
+    def order(self, order_id: str) -> str:
+        return f"{self.prefix}order:{order_id}"
+
+    def order_history(self, order_id: str) -> str:
+        return f"{self.prefix}order:{order_id}:history"
+
+    def order_refunds(self, order_id: str) -> str:
+        return f"{self.prefix}order:{order_id}:refunds"
+
+    @property
+    def orders_paid(self) -> str:
+        """zset: every paid order by payment time (the reconciliation's list of orders)."""
+        return f"{self.prefix}orders:paid"
+
+    @property
+    def orders_in_delivery(self) -> str:
+        """set: orders handed to dispatch whose delivery is not finished."""
+        return f"{self.prefix}orders:in_delivery"
+
+    # The ledger
+    def split(self, order_id: str) -> str:
+        return f"{self.prefix}split:{order_id}"
+
+    def split_postings(self, order_id: str) -> str:
+        return f"{self.prefix}split:{order_id}:postings"
+
+    @property
+    def split_keys(self) -> str:
+        """hash: SplitOrders idempotency key -> order id."""
+        return f"{self.prefix}split_keys"
+
+    @property
+    def unsplit(self) -> str:
+        """zset: paid orders whose split is not posted (waiting, or halted), by payment time."""
+        return f"{self.prefix}unsplit"
+
+    @property
+    def balances(self) -> str:
+        """hash: receiver -> sum of its entries (fen)."""
+        return f"{self.prefix}balances"
+
+    def day_postings(self, day: str) -> str:
+        return f"{self.prefix}day:{day}:postings"
+
+    @property
+    def posting_days(self) -> str:
+        """zset: business days with postings, scored by day number."""
+        return f"{self.prefix}days"
+
+    # Rules
+    def rules(self, scope: str) -> str:
+        return f"{self.prefix}rules:{scope}"
+
+    @property
+    def rules_generation(self) -> str:
+        return f"{self.prefix}rules:generation"
+
+    # Alerts
+    @property
+    def alerts(self) -> str:
+        return f"{self.prefix}alerts"
+
+    @property
+    def alerts_raised(self) -> str:
+        return f"{self.prefix}alerts:raised"
+
+    # Daily runs
+    def run(self, day: str) -> str:
+        return f"{self.prefix}run:{day}"
+
+    @property
+    def last_run_day(self) -> str:
+        return f"{self.prefix}runs:last"
+
+    @property
+    def carry(self) -> str:
+        """hash: receiver -> what it still owes from earlier runs (0 or negative fen)."""
+        return f"{self.prefix}carry"
+
+    @property
+    def invoice_seq(self) -> str:
+        return f"{self.prefix}invoices:seq"

@@ -1,0 +1,142 @@
+"""Reconciliation: the ledger against the order center, order by order, and the balances against the
+entries, listing every difference.
+
+For each paid order (of one business day of payment, or all): what the order holds (paid - refunded)
+must equal the sum of its entries; each leg's received and given-back totals must equal its entries;
+each refund recorded on the order that reversed legs must have its posting; an order paid but not
+split is a difference until its split is posted. Over the whole ledger, each receiver's balance must
+equal the sum of its entries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+
+from settlement.days import CST_OFFSET_MS, DAY_MS, parse_day
+from settlement.keys import MoneyKeys
+from settlement.ledger import entries_of_posting
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Difference:
+    order_id: str
+    receiver: str
+    kind: str
+    expected_fen: int
+    actual_fen: int
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    orders_checked: int = 0
+    entries_checked: int = 0
+    order_net_fen: int = 0
+    ledger_net_fen: int = 0
+    differences: list[Difference] = field(default_factory=list)
+
+
+class Reconciler:
+    def __init__(self, client: aioredis.Redis, keys: MoneyKeys) -> None:
+        self._redis = client
+        self.keys = keys
+
+    async def reconcile(self, day_text: str = "") -> Report:
+        k = self.keys
+        if day_text:
+            day_no = parse_day("business_day", day_text)
+            start = day_no * DAY_MS - CST_OFFSET_MS
+            order_ids = await self._redis.zrangebyscore(k.orders_paid, start, f"({start + DAY_MS}")
+        else:
+            order_ids = await self._redis.zrange(k.orders_paid, 0, -1)
+        report = Report()
+        for i in range(0, len(order_ids), BATCH):
+            await self._check_orders(order_ids[i : i + BATCH], report)
+        if not day_text:
+            await self._check_balances(set(order_ids), report)
+        return report
+
+    async def _check_orders(self, order_ids: Sequence[str], report: Report) -> None:
+        k = self.keys
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for oid in order_ids:
+                pipe.hmget(k.order(oid), "paid_fen", "refunded_fen", "split_state")
+                pipe.hgetall(k.split(oid))
+                pipe.lrange(k.split_postings(oid), 0, -1)
+                pipe.hgetall(k.order_refunds(oid))
+            replies = await pipe.execute()
+        for j, oid in enumerate(order_ids):
+            (paid, refunded, state), split, postings, refunds = replies[4 * j : 4 * j + 4]
+            paid_fen, refunded_fen = int(paid or 0), int(refunded or 0)
+            expected = paid_fen - refunded_fen
+            entries = [e for p in postings for e in entries_of_posting(p)]
+            net = sum(e.amount_fen for e in entries)
+            report.orders_checked += 1
+            report.entries_checked += len(entries)
+            report.order_net_fen += expected
+            report.ledger_net_fen += net
+            diffs = report.differences
+            if state != "posted":
+                if entries:
+                    diffs.append(Difference(oid, "", "entries_without_split", 0, net, f"split state {state}"))
+                elif expected != 0:
+                    diffs.append(Difference(oid, "", "not_split", expected, 0, f"split state {state}"))
+                continue
+            if net != expected:
+                diffs.append(Difference(oid, "", "net_mismatch", expected, net, "paid - refunded vs entries"))
+            got: dict[str, int] = defaultdict(int)
+            back: dict[str, int] = defaultdict(int)
+            causes = set()
+            for e in entries:
+                causes.add(e.cause)
+                if e.amount_fen >= 0:
+                    got[e.receiver] += e.amount_fen
+                else:
+                    back[e.receiver] -= e.amount_fen
+            for f, v in split.items():
+                kind, _, receiver = f.partition(":")
+                if kind == "a" and int(v) != got.get(receiver, 0):
+                    diffs.append(Difference(oid, receiver, "leg_received_mismatch", int(v), got.get(receiver, 0)))
+                if kind == "r" and int(v) != back.get(receiver, 0):
+                    diffs.append(Difference(oid, receiver, "leg_reversed_mismatch", int(v), back.get(receiver, 0)))
+                if kind == "a" and int(split.get(f"r:{receiver}", 0)) > int(v):
+                    diffs.append(Difference(oid, receiver, "over_reversed", int(v), int(split[f"r:{receiver}"])))
+            for receiver in got.keys() - {f[2:] for f in split if f.startswith("a:")}:
+                diffs.append(Difference(oid, receiver, "entry_without_leg", 0, got[receiver]))
+            refunded_by_records = 0
+            for key, raw in refunds.items():
+                record = json.loads(raw.partition("|")[2])
+                amount = int(record["a"])
+                refunded_by_records += amount
+                if record["l"] and f"refund:{key}" not in causes:
+                    diffs.append(Difference(oid, "", "refund_not_posted", amount, 0, f"refund {key}"))
+            if refunded_by_records != refunded_fen:
+                diffs.append(Difference(oid, "", "refund_records_mismatch", refunded_fen, refunded_by_records))
+
+    async def _check_balances(self, paid_ids: set[str], report: Report) -> None:
+        k = self.keys
+        days = await self._redis.zrange(k.posting_days, 0, -1)
+        totals: dict[str, int] = defaultdict(int)
+        for day in days:
+            for raw in await self._redis.lrange(k.day_postings(day), 0, -1):
+                for e in entries_of_posting(raw):
+                    totals[e.receiver] += e.amount_fen
+                    if e.order_id not in paid_ids:
+                        report.differences.append(
+                            Difference(e.order_id, e.receiver, "entry_of_unknown_order", 0, e.amount_fen)
+                        )
+        balances = {r: int(v) for r, v in (await self._redis.hgetall(k.balances)).items()}
+        for receiver in sorted(totals.keys() | balances.keys()):
+            if totals.get(receiver, 0) != balances.get(receiver, 0):
+                report.differences.append(
+                    Difference("", receiver, "balance_mismatch", totals.get(receiver, 0), balances.get(receiver, 0))
+                )
+            if balances.get(receiver, 0) < 0:
+                report.differences.append(Difference("", receiver, "negative_balance", 0, balances[receiver]))

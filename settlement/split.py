@@ -1,0 +1,141 @@
+"""The split arithmetic: an order's legs from a rule, and a refund's reversal from the legs. Pure, integer fen.
+
+Rounding is the largest-remainder (Hamilton) method: every receiver first gets the floor of its exact
+share, then the fen left over go one each to the largest fractional remainders. Ties are broken by
+a fixed receiver rank — merchant, head office, platform, rider fleet, group leader — so the same
+inputs always give the same legs (the tie-break favours the merchant, who carries the order's risk).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from settlement.rules import BASIS_POINTS, PLATFORM_ID, SplitRule
+
+# Tie-break rank of receiver kinds (lower first).
+RANK = {"merchant": 0, "head_office": 1, "platform": 2, "rider": 3, "group_leader": 4}
+
+
+@dataclass(frozen=True)
+class Parties:
+    """Who an order's money can go to."""
+
+    merchant_id: str
+    chain_id: str = ""
+    group_leader_id: str = ""
+
+
+@dataclass(frozen=True)
+class LegAmount:
+    """One receiver's part of one posting (positive for a split, the amount given back for a refund)."""
+
+    receiver: str
+    amount_fen: int
+
+
+class SplitHalt(Exception):
+    """The rule cannot be applied to this order: the legs would not sum to the paid amount or a leg
+    would break the cap. Nothing may be posted; the caller raises an alert."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def receiver_rank(receiver: str) -> tuple[int, str]:
+    kind, _, _ = receiver.partition(":")
+    return RANK.get(kind, len(RANK)), receiver
+
+
+def largest_remainder(total_fen: int, weights: Sequence[int], ranks: Sequence[tuple[int, str]]) -> list[int]:
+    """Splits total_fen in proportion to integer weights: floors first, then one fen each to the largest
+    remainders, ties by rank. The parts sum to total_fen exactly."""
+    weight_sum = sum(weights)
+    if weight_sum <= 0:
+        raise ValueError("weights must sum to a positive number")
+    quotas = [total_fen * w for w in weights]
+    parts = [q // weight_sum for q in quotas]
+    remainders = [q % weight_sum for q in quotas]
+    left = total_fen - sum(parts)
+    order = sorted(range(len(weights)), key=lambda i: (-remainders[i], ranks[i]))
+    for i in order[:left]:
+        parts[i] += 1
+    return parts
+
+
+def split_legs(paid_fen: int, rule: SplitRule, parties: Parties) -> list[LegAmount]:
+    """The legs of an order paid `paid_fen` under `rule`, merchant first; zero legs are left out.
+
+    Percentages are of the paid amount (largest remainder); fixed fees then move from the merchant to
+    their receivers. Raises SplitHalt when the merchant's leg would go negative (the rule asks more
+    than was paid) or a receiver would get more than the rule's cap.
+    """
+    shares: list[tuple[str, int, int]] = [
+        (f"platform:{PLATFORM_ID}", rule.platform_commission.basis_points, rule.platform_commission.fixed_fen),
+        (f"rider:{rule.rider_fleet_id}", rule.rider_delivery_fee.basis_points, rule.rider_delivery_fee.fixed_fen),
+    ]
+    if parties.group_leader_id:
+        g = rule.group_leader_commission
+        shares.append((f"group_leader:{parties.group_leader_id}", g.basis_points, g.fixed_fen))
+    if parties.chain_id:
+        h = rule.head_office_share
+        shares.append((f"head_office:{parties.chain_id}", h.basis_points, h.fixed_fen))
+    merchant = f"merchant:{parties.merchant_id}"
+    receivers = [merchant] + [s[0] for s in shares]
+    weights = [BASIS_POINTS - sum(s[1] for s in shares)] + [s[1] for s in shares]
+    parts = largest_remainder(paid_fen, weights, [receiver_rank(r) for r in receivers])
+    for i, (_, _, fixed) in enumerate(shares, start=1):
+        parts[i] += fixed
+        parts[0] -= fixed
+    if parts[0] < 0:
+        demanded = paid_fen - parts[0]
+        raise SplitHalt(
+            "legs_exceed_paid",
+            f"rule {rule.name} asks {demanded} fen of an order paid {paid_fen} fen: the legs cannot sum to the "
+            f"paid amount ({-parts[0]} fen over)",
+        )
+    for receiver, amount in zip(receivers[1:], parts[1:], strict=True):
+        if amount * BASIS_POINTS > paid_fen * rule.max_receiver_share_bp:
+            raise SplitHalt(
+                "receiver_over_cap",
+                f"rule {rule.name} gives {receiver} {amount} fen of {paid_fen} fen, over the cap of "
+                f"{rule.max_receiver_share_bp} bp",
+            )
+    return [LegAmount(r, a) for r, a in zip(receivers, parts, strict=True) if a > 0]
+
+
+def refund_reversal(refund_fen: int, received: dict[str, int], reversed_: dict[str, int]) -> list[LegAmount]:
+    """What each leg gives back for a refund of refund_fen, in proportion to what it received.
+
+    Proportion is kept cumulatively: after this refund, the legs together have given back
+    T = (given back before) + refund_fen, and each leg's exact share of T is T * received / split total.
+    Each leg first gives back the floor of its exact share less what it gave before (never below 0, never
+    more than it still holds); the fen still missing (or over) then go one at a time to the leg furthest
+    below (above) its exact share, ties by rank. So every leg stays within a fen of its exact share over
+    any sequence of refunds, a full refund gives back every leg exactly, and the reversal sums to
+    refund_fen. Raises ValueError if refund_fen exceeds what the legs still hold.
+    """
+    receivers = sorted(received, key=receiver_rank)
+    before = {r: reversed_.get(r, 0) for r in receivers}
+    room = {r: received[r] - before[r] for r in receivers}
+    if refund_fen > sum(room.values()):
+        raise ValueError(f"refund of {refund_fen} fen exceeds the {sum(room.values())} fen the legs still hold")
+    total = sum(received.values())
+    after = sum(before.values()) + refund_fen
+    exact = {r: after * received[r] for r in receivers}  # x total: each leg's exact cumulative share
+    parts = {r: min(max(exact[r] // total - before[r], 0), room[r]) for r in receivers}
+
+    def shortfall(r: str) -> int:  # x total: how far the leg is below its exact cumulative share
+        return exact[r] - (before[r] + parts[r]) * total
+
+    left = refund_fen - sum(parts.values())
+    while left > 0:
+        r = min((r for r in receivers if parts[r] < room[r]), key=lambda r: (-shortfall(r), receiver_rank(r)))
+        parts[r] += 1
+        left -= 1
+    while left < 0:
+        r = min((r for r in receivers if parts[r] > 0), key=lambda r: (shortfall(r), receiver_rank(r)))
+        parts[r] -= 1
+        left += 1
+    return [LegAmount(r, parts[r]) for r in receivers if parts[r] > 0]
