@@ -1,5 +1,6 @@
 """The dispatch engine: rider index, order flow, batch decisions. No gRPC below `dispatch.api`."""
 
+from dispatch.bundles import BundleConfig
 from dispatch.config import City, DispatchConfig
 from dispatch.dispatcher import Dispatcher, TickReport
 from dispatch.models import (
@@ -16,12 +17,15 @@ from dispatch.models import (
     TaskEvent,
     TaskEventType,
 )
-from dispatch.policies import DispatchPolicy, make_policy
+from dispatch.policies import DEFAULT_POLICY, DispatchPolicy, make_policy
+from dispatch.prep import PrepEstimate, PrepModel
 from dispatch.rider_index import RiderIndex
 from dispatch.travel import LiveTraffic, StraightLineOracle, TravelTimeOracle
 
 __all__ = [
+    "DEFAULT_POLICY",
     "Availability",
+    "BundleConfig",
     "City",
     "DispatchConfig",
     "DispatchPolicy",
@@ -35,6 +39,8 @@ __all__ = [
     "OrderRequest",
     "OrderStatus",
     "PositionFix",
+    "PrepEstimate",
+    "PrepModel",
     "RiderIndex",
     "StraightLineOracle",
     "TaskAction",

@@ -12,9 +12,9 @@ def test_dispatch_exports() -> None:
     """What `dispatch` offers to other packages, and nothing more."""
     assert sorted(dispatch.__all__) == sorted(
         [
-            "Availability", "City", "DispatchConfig", "DispatchPolicy", "Dispatcher", "IngestResult",
+            "DEFAULT_POLICY", "Availability", "BundleConfig", "City", "DispatchConfig", "DispatchPolicy", "Dispatcher", "IngestResult",
             "LatLng", "LiveTraffic", "NearbyRider", "OrderEvent", "OrderRecord", "OrderRequest", "OrderStatus", "PositionFix",
-            "RiderIndex", "StraightLineOracle", "TaskAction", "TaskEvent", "TaskEventType", "TickReport",
+            "PrepEstimate", "PrepModel", "RiderIndex", "StraightLineOracle", "TaskAction", "TaskEvent", "TaskEventType", "TickReport",
             "TravelTimeOracle", "make_policy",
         ]
     )  # fmt: skip
@@ -31,8 +31,9 @@ def test_core_and_policy_exports() -> None:
         ]
     )  # fmt: skip
     assert sorted(dispatch.policies.__all__) == sorted(
-        ["POLICIES", "Candidate", "Decision", "DispatchBatch", "DispatchPolicy", "GreedyPolicy", "HungarianPolicy",
-         "PendingOrder", "estimate", "make_policy"]
+        ["DEFAULT_POLICY", "POLICIES", "BundleOption", "Candidate", "Decision", "DispatchBatch", "DispatchPolicy",
+         "GreedyPolicy", "HungarianPolicy", "OptimiserConfig", "OptimiserPolicy", "OptimiserWeights", "PendingOrder",
+         "Stop", "estimate", "make_policy", "plan_route"]
     )  # fmt: skip
     assert dispatch.api.__all__ == ["DispatchServicer"]
 
