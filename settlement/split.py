@@ -108,35 +108,40 @@ def split_legs(paid_fen: int, rule: SplitRule, parties: Parties) -> list[LegAmou
 def refund_reversal(refund_fen: int, received: dict[str, int], reversed_: dict[str, int]) -> list[LegAmount]:
     """What each leg gives back for a refund of refund_fen, in proportion to what it received.
 
-    The fen given back are apportioned one at a time by the quota method of Balinski and Young (1975):
-    the next fen goes, among the legs that stay within their upper quota after it (given back < received
-    x cumulative refund / split total), to the leg with the largest received / (given back + 1), ties by
-    rank. The method is house-monotone (a later refund never takes back an earlier reversal) and keeps
-    quota at every cumulative total: each leg stays within a fen of its exact proportional share over
-    any sequence of partial refunds, a full refund gives back every leg exactly, and the reversal sums
-    to refund_fen. (Rounding each refund on its own, or re-rounding the running total by largest
-    remainder, can leave a leg more than a fen behind after a few refunds: hypothesis found one.) The
-    loop costs a few microseconds per fen and leg; refunds are rare next to splits. Raises ValueError if
+    Proportion is kept cumulatively. With T the total given back after this refund, each leg first gives
+    back up to its lower quota, floor(T x received / split total) (never less than before: reversals are
+    never taken back). The few fen left (fewer than the legs) go one at a time by the rule of the quota
+    method of Balinski and Young (1975): among the legs still within their upper quota after one more fen,
+    the one with the largest received / (given back + 1), ties by rank. Favouring the large legs for
+    the odd fen is what keeps every small leg from running ahead of its share, so that a later refund
+    can still bring every leg to within a fen of its exact share (re-rounding by largest remainder, the
+    earlier rule here, left a leg 1.01 fen behind after three refunds: hypothesis found it). A full
+    refund gives back every leg exactly; the reversal sums to refund_fen. Raises ValueError if
     refund_fen exceeds what the legs still hold.
     """
     receivers = sorted(received, key=receiver_rank)
-    given = [reversed_.get(r, 0) for r in receivers]
+    before = [reversed_.get(r, 0) for r in receivers]
     got = [received[r] for r in receivers]
-    room = sum(g - a for g, a in zip(got, given, strict=True))
+    room = sum(g - a for g, a in zip(got, before, strict=True))
     if refund_fen > room:
         raise ValueError(f"refund of {refund_fen} fen exceeds the {room} fen the legs still hold")
     total = sum(got)
-    cumulative = sum(given)
-    start = list(given)
+    after = sum(before) + refund_fen
+    given = [min(g, max(a, g * after // total)) for g, a in zip(got, before, strict=True)]
     legs = range(len(receivers))
-    for _ in range(refund_fen):
+    cumulative = sum(given)
+    while cumulative < after:
         cumulative += 1
         best = -1
         for r in legs:
-            if given[r] < got[r] and given[r] * total < got[r] * cumulative:  # within upper quota after it
+            if given[r] < got[r] and given[r] * total < got[r] * after:  # stays within its upper quota
                 if best < 0 or got[r] * (given[best] + 1) > got[best] * (given[r] + 1):
                     best = r
-        if best < 0:  # only for a history written by another rule: the leg furthest below its share
-            best = max((r for r in legs if given[r] < got[r]), key=lambda r: got[r] * cumulative - given[r] * total)
+        if best < 0:  # no leg below its exact share can take it: the one furthest below, with room
+            best = max((r for r in legs if given[r] < got[r]), key=lambda r: got[r] * after - given[r] * total)
         given[best] += 1
-    return [LegAmount(r, given[k] - start[k]) for k, r in enumerate(receivers) if given[k] > start[k]]
+    while cumulative > after:  # earlier reversals hold some legs above their floor: the largest surplus yields
+        cumulative -= 1
+        best = max((r for r in legs if given[r] > before[r]), key=lambda r: given[r] * total - got[r] * after)
+        given[best] -= 1
+    return [LegAmount(r, given[k] - before[k]) for k, r in enumerate(receivers) if given[k] > before[k]]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from settlement.rules import Share, SplitRule
@@ -82,6 +82,9 @@ def refund_sequences(draw: st.DrawFn) -> tuple[dict[str, int], list[int]]:
 
 @settings(max_examples=500, deadline=None)
 @given(refund_sequences())
+# Found by hypothesis: re-rounding the running total by largest remainder left head office 1.01 fen behind.
+@example(({"merchant:x": 1452, "platform:x": 2339, "rider:x": 2689, "group_leader:x": 40768, "head_office:x": 40768},
+          [1, 283, 1]))  # fmt: skip
 def test_reversals_are_proportional_and_never_exceed_a_leg(case: tuple[dict[str, int], list[int]]) -> None:
     """Over any sequence of partial refunds: each reversal sums to its refund, no leg gives back more than it got,
     a full refund gives back every leg exactly, and every leg stays within a fen of its proportional share."""
