@@ -69,4 +69,13 @@ class Scenario:
 BUILT_IN = {
     "lunch": Scenario("lunch"),
     "short": Scenario("short", duration_h=0.25, riders=12, demand_per_hour={"11": 120.0}),
+    # The evening peak: later, longer and busier than lunch, with longer kitchen times.
+    "dinner": Scenario(
+        "dinner",
+        start_hour=17.0,
+        duration_h=3.0,
+        riders=50,
+        prep_mean_min=(10.0, 22.0),
+        demand_per_hour={"17": 50.0, "18.5": 220.0, "19.5": 160.0, "20": 60.0},
+    ),
 }
