@@ -53,7 +53,12 @@ class OptimiserWeights:
     lateness: float = 2.0
     # Value of serving an order now rather than leaving it pending: above any time cost of one order.
     serve: float = 7_200.0
-    age: float = 1.0
+    # Priority of older orders (per second waited so far). Late orders already come first through
+    # `lateness` (each further second of theirs costs 1 + lateness); this small term orders the rest.
+    # Measured on the MDRP dev instances: 1.0 served hopeless orders at the expense of many others
+    # (1o50t100s1p125: gap 34.9% at 7.8% undelivered, against 18.8% at the same 7.8% with 0.1).
+    age: float = 0.1
+    # Waiting at the counter for food (rider time lost) and riding (rider time used), per second.
     rider_wait: float = 0.5
     ride: float = 0.05
     # Cost of sending a rider out at all (seconds): a bundle saving a rider may add this much delay.
