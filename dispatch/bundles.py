@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import cKDTree
 
-from dispatch.models import LatLng
 from dispatch.policies.base import BundleOption, DispatchBatch, Stop, plan_route, ready_ms, single
-from dispatch.rider_index import EARTH_RADIUS_M
+from dispatch.rider_index import EARTH_RADIUS_M, unit_vectors
 from dispatch.travel import TravelTimeOracle, matrices
 
 
@@ -170,7 +168,7 @@ def _cross_merchant(
     """Pairs of orders of different merchants whose counters are close."""
     orders = batch.orders
     pickups = [o.record.request.pickup for o in orders]
-    tree = cKDTree(_unit_vectors(pickups))
+    tree = cKDTree(unit_vectors(pickups))
     chord = 2 * np.sin(config.cross_merchant_radius_m / EARTH_RADIUS_M / 2)
     spread_ms = config.max_ready_spread_s * 1000
     found = []
@@ -200,9 +198,3 @@ def _cross_merchant(
         if best is not None:
             found.append(best)
     return found
-
-
-def _unit_vectors(points: Sequence[LatLng]) -> np.ndarray:
-    lat = np.radians([p.lat for p in points])
-    lng = np.radians([p.lng for p in points])
-    return np.c_[np.cos(lat) * np.cos(lng), np.cos(lat) * np.sin(lng), np.sin(lat)]

@@ -40,7 +40,7 @@ from dispatch.order_flow import STEP_OF_ACTION, Step
 from dispatch.orders import OrderStore
 from dispatch.policies.base import Candidate, Decision, DispatchBatch, DispatchPolicy, PendingOrder
 from dispatch.prep import PrepModel
-from dispatch.rider_index import EARTH_RADIUS_M, RiderIndex, haversine_m
+from dispatch.rider_index import EARTH_RADIUS_M, RiderIndex, haversine_m, unit_vectors
 from dispatch.speeds import ObservedSpeeds
 from dispatch.travel import LiveTraffic, TravelTimeOracle, matrices
 from dispatch.validation import check_orders
@@ -576,13 +576,13 @@ def _nearest_free(
     KD-tree over the free riders' positions on the unit sphere (chord length orders like great-circle)."""
     if not free:
         return {r.order_id: [] for r in records}
-    tree = cKDTree(_unit_vectors([f.position for f in free]))
+    tree = cKDTree(unit_vectors([f.position for f in free]))
     k = config.candidates_per_order
     extra = max((len(declined.get(r.order_id, ())) for r in records), default=0)
     want = min(len(free), k + extra)
     max_chord = 2 * np.sin(min(np.pi, config.search_radius_m / EARTH_RADIUS_M) / 2)
     _, idx = tree.query(
-        _unit_vectors([r.request.pickup for r in records]), k=want, distance_upper_bound=max_chord * (1 + 1e-9)
+        unit_vectors([r.request.pickup for r in records]), k=want, distance_upper_bound=max_chord * (1 + 1e-9)
     )
     idx = np.asarray(idx).reshape(len(records), want)
     out: dict[str, list[NearbyRider]] = {}
@@ -602,9 +602,3 @@ def _nearest_free(
                 chosen.append(replace(rider, distance_m=distance))
         out[record.order_id] = chosen
     return out
-
-
-def _unit_vectors(points: Sequence[LatLng]) -> np.ndarray:
-    lat = np.radians([p.lat for p in points])
-    lng = np.radians([p.lng for p in points])
-    return np.c_[np.cos(lat) * np.cos(lng), np.cos(lat) * np.sin(lng), np.sin(lat)]

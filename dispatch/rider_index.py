@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 import h3
+import numpy as np
 import redis.asyncio as aioredis
 
 from dispatch.keys import ZoneKeys
@@ -180,6 +181,14 @@ return #ids
 
 # Fixes per Lua call: big enough to amortise the round trip, small enough not to stall Redis.
 INGEST_CHUNK = 500
+
+
+def unit_vectors(points: Sequence[LatLng]) -> np.ndarray:
+    """Points as unit vectors on the sphere: chord length between them orders like great-circle distance
+    (what KD-trees over riders and merchants rank by)."""
+    lat = np.radians([p.lat for p in points])
+    lng = np.radians([p.lng for p in points])
+    return np.c_[np.cos(lat) * np.cos(lng), np.cos(lat) * np.sin(lng), np.sin(lat)]
 
 
 def haversine_m(a_lat: float, a_lng: float, b_lat: float, b_lng: float) -> float:
