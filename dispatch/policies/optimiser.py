@@ -147,29 +147,44 @@ class OptimiserPolicy:
         pair_bundle: list[int] = []
         pair_rider: list[Candidate] = []
         slow: list[tuple[int, Candidate]] = []
+        # Per order, what does not depend on the rider (its cost at drop-off time 0, see the docstring).
+        order_fixed = []
+        for o in batch.orders:
+            r = o.record.request
+            c = -w.click_to_door * now / 1000 - w.serve - w.age * (now - r.placed_at_ms) / 1000
+            if r.promised_at_ms is not None:
+                c -= w.lateness * max(0, now - r.promised_at_ms) / 1000  # sunk lateness
+            order_fixed.append(c)
+        ready = [ready_ms(o) for o in batch.orders]
+        ready_plan = [ready[i] - self._ready_margin_ms(batch, i) for i in range(len(batch.orders))]
+        half_dropoff_ms = round(batch.dropoff_service_s * 500)
         for bi, b in enumerate(bundles):
             first = b.first
-            riders = [
-                c for c in batch.orders[first].candidates if all(c.rider_id in by_order_rider[i] for i in b.orders)
-            ]
+            if len(b.orders) == 1:
+                riders = list(batch.orders[first].candidates)
+            else:
+                riders = [
+                    c for c in batch.orders[first].candidates if all(c.rider_id in by_order_rider[i] for i in b.orders)
+                ]
             if not riders:
                 continue
-            cost = w.rider_use + w.ride * sum(b.legs_s)
+            fixed[bi] = w.rider_use + w.ride * sum(b.legs_s) + sum(order_fixed[i] for i in b.orders)
             for k, i in enumerate(b.orders):
-                request = batch.orders[i].record.request
-                cost += -w.click_to_door * now / 1000 - w.serve - w.age * (now - request.placed_at_ms) / 1000
-                if request.promised_at_ms is not None:
-                    cost -= w.lateness * max(0, now - request.promised_at_ms) / 1000  # sunk lateness
-                    promised[bi, k] = request.promised_at_ms
-            fixed[bi] = cost
-            food_plan[bi] = max(ready_ms(batch.orders[i]) - self._ready_margin_ms(batch, i) for i in b.stops[0].orders)
-            riders = [by_order_rider[first][c.rider_id] for c in riders]
+                promise = batch.orders[i].record.request.promised_at_ms
+                if promise is not None:
+                    promised[bi, k] = promise
+            counter = b.stops[0].orders
+            food_plan[bi] = max(ready_plan[i] for i in counter)
             if any(stop.pickup for stop in b.stops[1:]):
                 slow += [(bi, c) for c in riders]
                 continue
-            template = plan_route(batch, b, 0.0, 0)
-            food[bi] = template.last_pickup_ms
-            offsets[bi, : len(b.orders)] = np.asarray(template.dropoff_ms) - template.last_pickup_ms
+            # One counter, then the doors: each drop-off is the pickup plus a fixed offset (plan_route's rule).
+            food[bi] = max(ready[i] for i in counter)
+            t = half_pickup_ms
+            for k in range(len(b.orders)):
+                t += round(b.legs_s[k + 1] * 1000)
+                offsets[bi, k] = t + half_dropoff_ms
+                t += 2 * half_dropoff_ms
             pair_bundle += [bi] * len(riders)
             pair_rider += riders
         cols: list[Column] = []
@@ -193,13 +208,16 @@ class OptimiserPolicy:
             ranked = ok[np.lexsort((cost[ok], bi_arr[ok]))]
             group_start = np.r_[0, np.flatnonzero(np.diff(bi_arr[ranked])) + 1]
             rank = np.arange(len(ranked)) - np.repeat(group_start, np.diff(np.r_[group_start, len(ranked)]))
-            for j in ranked[rank < self.config.riders_per_bundle]:
-                b = bundles[bi_arr[j]]
+            kept = ranked[rank < self.config.riders_per_bundle]
+            kept_cost = np.rint(cost[kept] * 10).astype(np.int64).tolist()
+            kept_pickup = pickup[kept].tolist()
+            kept_drops = np.nan_to_num(drops[kept]).astype(np.int64).tolist()
+            kept_leave = leave_by[kept].tolist()
+            for n_, j in enumerate(kept.tolist()):
+                b = bundles[pair_bundle[j]]
                 size = len(b.orders)
-                cols.append(Column(
-                    b, pair_rider[j], int(np.rint(cost[j] * 10)), (int(pickup[j]),) * size,
-                    tuple(int(x) for x in drops[j, :size]), int(leave_by[j]),
-                ))  # fmt: skip
+                cols.append(Column(b, pair_rider[j], kept_cost[n_], (kept_pickup[n_],) * size,
+                                   tuple(kept_drops[n_][:size]), kept_leave[n_]))  # fmt: skip
         cols += self._slow_columns(batch, bundles, slow, fixed, food_plan, half_pickup_ms)
         return cols
 

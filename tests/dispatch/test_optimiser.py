@@ -258,3 +258,20 @@ def test_column_costs_follow_the_documented_formula(b: DispatchBatch) -> None:
         assert abs(col.cost / 10 - reference_cost(policy, b, col)) <= 0.2, col
         plan = plan_route(b, col.bundle, col.rider.to_pickup_s, col.rider.departs_ms(b.now_ms))
         assert col.dropoff_ms == plan.dropoff_ms and col.pickup_ms == plan.pickup_ms
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_batches())
+def test_bundles_keep_their_promises_by_plan_route(b: DispatchBatch) -> None:
+    """The bundler's own arithmetic agrees with plan_route: no bundle delays an order past the limit or
+    past a promise it keeps alone."""
+    limit_ms = BundleConfig().max_delay_s * 1000
+    for bundle in b.bundles:
+        if len(bundle.orders) < 2:
+            continue
+        plan = plan_route(b, bundle, 0.0)
+        for i, drop in zip(bundle.orders, plan.dropoff_ms, strict=True):
+            alone = plan_route(b, single(i, b.orders[i]), 0.0).dropoff_ms[0]
+            promised = b.orders[i].record.request.promised_at_ms
+            assert drop - alone <= limit_ms
+            assert promised is None or drop <= promised or alone > promised
