@@ -34,6 +34,11 @@ BAD_BATCHES = [
     ("placed two days ago", _orders(order("o1", placed_at_ms=now_ms() - 48 * HOUR_MS)), ["orders[0].placed_at"]),
     ("negative items", _orders(order("o1", item_count=-3)), ["orders[0].item_count"]),
     ("duplicate ids", _orders(order("o1"), order("o1")), ["orders[1].order_id"]),
+    (
+        "merchant category not an OSM value",
+        _orders(order("o1", merchant_category="Fast Food!")),
+        ["orders[0].merchant_category"],
+    ),
     # One bad order refuses the whole batch: the good one is not stored either.
     ("second order bad", _orders(order("good"), order("bad", pickup=(99.0, 24.9))), ["orders[1].pickup.lat"]),
 ]
