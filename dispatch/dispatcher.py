@@ -535,13 +535,13 @@ class Dispatcher:
         for record in records:
             groups.setdefault(record.request.pickup, []).append(record)
         queries: list[tuple[list[LatLng], list[LatLng]]] = []
-        riders_of: list[dict[str, int]] = []
+        riders_of: list[dict[tuple[str, LatLng], int]] = []
         for pickup, members in groups.items():
-            union: dict[str, int] = {}
+            union: dict[tuple[str, LatLng], int] = {}
             positions: list[LatLng] = []
             for record in members:
                 for r in nearest.get(record.order_id, []):
-                    key = f"{r.rider_id}@{r.position.lat},{r.position.lng}"
+                    key = (r.rider_id, r.position)
                     if key not in union:
                         union[key] = len(positions)
                         positions.append(r.position)
@@ -559,7 +559,7 @@ class Dispatcher:
                     Candidate(
                         r.rider_id,
                         r.position,
-                        float(to_pickup[union[f"{r.rider_id}@{r.position.lat},{r.position.lng}"], 0]),
+                        float(to_pickup[union[r.rider_id, r.position], 0]),
                         r.shift_ends_at_ms,
                         None if r.available_at_ms is None else max(now_ms, r.available_at_ms + half_dropoff_ms),
                     )

@@ -128,28 +128,23 @@ class OrderStore:
         step: Step,
         now_ms: int,
         *,
-        rider_id: str = "",
         acting_rider: str | None = None,
-        estimated_pickup_ms: int | None = None,
-        estimated_dropoff_ms: int | None = None,
-        offer_expires_ms: int | None = None,
         note: str = "",
     ) -> tuple[OrderRecord, bool]:
         """Runs one step of the state machine; returns the order after it and whether it changed.
 
         Repeating a step that already took effect (same target status, same rider) is a no-op, so
         clients may retry freely. `acting_rider` is the rider on whose behalf the step is taken: it
-        must be the order's rider.
+        must be the order's rider. Offers (Step.ASSIGN) go through `assign_bundle`.
         """
+        if step is Step.ASSIGN:
+            raise ValueError("offers are made with assign_bundle (a lone order is a bundle of one)")
         transition = TRANSITIONS[step]
         order_key = self.keys.order(order_id)
-        watched = [order_key]
-        if step is Step.ASSIGN:
-            watched.append(self.keys.rider_tasks(rider_id))
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    await pipe.watch(*watched)
+                    await pipe.watch(order_key)
                     raw = await pipe.hgetall(order_key)
                     if not raw:
                         raise NotFound(f"order {order_id} not found")
@@ -158,16 +153,11 @@ class OrderStore:
                         noop = await self._check_rider(pipe, record, step, acting_rider)
                         if noop:
                             return record, False
-                    if record.status == transition.target and step is not Step.ASSIGN:
+                    if record.status == transition.target:
                         return record, False
                     if record.status not in transition.sources:
                         raise FailedPrecondition(f"order {order_id} is {record.status.value}: cannot {step.value}")
-                    if step is Step.ASSIGN and await pipe.scard(self.keys.rider_tasks(rider_id)):
-                        raise FailedPrecondition(f"rider {rider_id} already has a task")
-                    updated = self._next_record(
-                        record, step, now_ms, rider_id, estimated_pickup_ms, estimated_dropoff_ms,
-                        offer_expires_ms, note,
-                    )  # fmt: skip
+                    updated = self._next_record(record, step, now_ms, note)
                     # A rider whose hands become empty is free again at once (if it says it is available).
                     rejoins_free = hands_empty = False
                     if transition.releases_rider and record.rider_id:
@@ -215,8 +205,11 @@ class OrderStore:
                     if await pipe.scard(self.keys.rider_tasks(rider_id)):
                         raise FailedPrecondition(f"rider {rider_id} already has a task")
                     updated = [
-                        self._next_record(record, Step.ASSIGN, now_ms, rider_id, pickup_ms, dropoff_ms,
-                                          offer_expires_ms, note).evolve(bundle_id=bundle_id, bundle_seq=seq)
+                        self._next_record(
+                            record, Step.ASSIGN, now_ms, note, rider_id=rider_id, estimated_pickup_ms=pickup_ms,
+                            estimated_dropoff_ms=dropoff_ms, offer_expires_ms=offer_expires_ms,
+                            bundle_id=bundle_id, bundle_seq=seq,
+                        )
                         for seq, (record, (_, pickup_ms, dropoff_ms)) in enumerate(zip(records, legs, strict=True), 1)
                     ]  # fmt: skip
                     pipe.multi()
@@ -274,16 +267,8 @@ class OrderStore:
         raise PermissionDenied(f"order {record.order_id} is not assigned to rider {rider}")
 
     @staticmethod
-    def _next_record(
-        record: OrderRecord,
-        step: Step,
-        now_ms: int,
-        rider_id: str,
-        estimated_pickup_ms: int | None,
-        estimated_dropoff_ms: int | None,
-        offer_expires_ms: int | None,
-        note: str,
-    ) -> OrderRecord:
+    def _next_record(record: OrderRecord, step: Step, now_ms: int, note: str, **offer: object) -> OrderRecord:
+        """The order after `step`; an offer (Step.ASSIGN) brings its rider, estimates, expiry and bundle."""
         transition = TRANSITIONS[step]
         changes: dict[str, object] = {
             "status": transition.target,
@@ -291,15 +276,7 @@ class OrderStore:
             "version": record.version + 1,
         }
         if step is Step.ASSIGN:
-            changes.update(
-                bundle_id=record.order_id,
-                bundle_seq=1,
-                rider_id=rider_id,
-                estimated_pickup_ms=estimated_pickup_ms,
-                estimated_dropoff_ms=estimated_dropoff_ms,
-                offer_expires_ms=offer_expires_ms,
-                reason="",
-            )
+            changes.update(offer, reason="")
         elif transition.target is OrderStatus.PENDING:
             changes.update(rider_id="", estimated_pickup_ms=None, estimated_dropoff_ms=None, offer_expires_ms=None,
                            bundle_id="", bundle_seq=0)  # fmt: skip

@@ -7,22 +7,13 @@ import re
 from collections.abc import Sequence
 
 from core.errors import FieldViolation, InvalidArgument
+from core.ids import ID_PATTERN, id_violation
 from dispatch.config import DispatchConfig
 from dispatch.models import LatLng, OrderRequest
 
-# Ids become parts of Redis keys and log lines: keep them short and free of separators' surprises.
-ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 MAX_ITEM_COUNT = 1_000
 # An order placed longer ago than this is a replay of stale data, not a delivery request.
 MAX_ORDER_AGE_MS = 24 * 3600 * 1000
-
-
-def id_violation(field: str, value: str) -> FieldViolation | None:
-    if not value:
-        return FieldViolation(field, "required")
-    if not ID_PATTERN.match(value):
-        return FieldViolation(field, "must be 1-128 characters of letters, digits and . _ : -")
-    return None
 
 
 def latlng_violations(field: str, p: LatLng | None) -> list[FieldViolation]:

@@ -3,15 +3,14 @@ settlement.ledger raise them; this reads them)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
 from core.errors import InvalidArgument
+from core.ids import STREAM_ID
 from settlement.keys import MoneyKeys
 
-STREAM_ID = re.compile(r"^\d+-\d+$")
 MAX_PAGE = 1_000
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from core.errors import InvalidArgument, PermissionDenied
 from serving.auth import Authenticator, Principal, Role
 from serving.status import rpc
+from serving.timestamps import opt_ms_to_ts, ts_to_ms
 from settlement.daily import Invoice, StatementSummary
 from settlement.ledger import Entry, LegState, SplitResult
 from settlement.reconcile import Difference
@@ -23,14 +23,6 @@ OUTCOME_TO_PB = {
     "already_split": pb.SPLIT_OUTCOME_ALREADY_SPLIT,
     "nothing_to_split": pb.SPLIT_OUTCOME_NOTHING_TO_SPLIT,
 }
-
-
-def ms_to_ts(ms: int) -> Timestamp | None:
-    return Timestamp(seconds=ms // 1000, nanos=(ms % 1000) * 1_000_000) if ms else None
-
-
-def ts_to_ms(ts: Timestamp) -> int:
-    return ts.seconds * 1000 + ts.nanos // 1_000_000
 
 
 def rule_from_pb(r: pb.SplitRule) -> SplitRule:
@@ -53,8 +45,8 @@ def rule_to_pb(r: SplitRule) -> pb.SplitRule:
         version=r.version,
         max_receiver_share_bp=r.max_receiver_share_bp,
         rider_fleet_id=r.rider_fleet_id,
-        effective_from=ms_to_ts(r.effective_from_ms),
-        created_at=ms_to_ts(r.created_ms),
+        effective_from=opt_ms_to_ts(r.effective_from_ms),
+        created_at=opt_ms_to_ts(r.created_ms),
     )
     if kind == "merchant":
         out.merchant_id = owner
@@ -79,7 +71,7 @@ def result_to_pb(r: SplitResult) -> pb.SplitResult:
 def entry_to_pb(e: Entry) -> pb.Entry:
     return pb.Entry(
         entry_id=e.entry_id, order_id=e.order_id, receiver=e.receiver, amount_fen=e.amount_fen, cause=e.cause,
-        posted_at=ms_to_ts(e.posted_ms), business_day=e.day,
+        posted_at=opt_ms_to_ts(e.posted_ms), business_day=e.day,
     )  # fmt: skip
 
 
@@ -162,7 +154,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
                     order_id=a.order_id,
                     kind=a.kind,
                     message=a.message,
-                    raised_at=ms_to_ts(a.raised_ms),
+                    raised_at=opt_ms_to_ts(a.raised_ms),
                 )
                 for a in alerts
             ],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from commerce.orders.center import OrderCenter
 from commerce.orders.flow import OrderStatus, Step
@@ -12,6 +11,7 @@ from commerce.orders.validation import check_ids
 from core.errors import PermissionDenied
 from serving.auth import Authenticator, Principal, Role
 from serving.status import rpc
+from serving.timestamps import opt_ms_to_ts
 from tongcheng.orders.v1 import orders_pb2 as pb
 from tongcheng.orders.v1 import orders_pb2_grpc
 
@@ -25,12 +25,6 @@ SPLIT_STATE_TO_PB = {
 SERVICES = (Role.ORDER_SERVICE, Role.OPS)
 
 
-def ms_to_ts(ms: int) -> Timestamp | None:
-    if not ms:
-        return None
-    return Timestamp(seconds=ms // 1000, nanos=(ms % 1000) * 1_000_000)
-
-
 def order_to_pb(o: Order) -> pb.Order:
     s = o.spec
     return pb.Order(
@@ -39,13 +33,13 @@ def order_to_pb(o: Order) -> pb.Order:
         pickup=pb.LatLng(lat=s.pickup_lat, lng=s.pickup_lng), dropoff=pb.LatLng(lat=s.dropoff_lat, lng=s.dropoff_lng),
         status=STATUS_TO_PB[o.status], paid_fen=o.paid_fen, refunded_fen=o.refunded_fen, payment_id=o.payment_id,
         split_state=SPLIT_STATE_TO_PB.get(o.split_state, pb.SPLIT_STATE_UNSPECIFIED), dispatch_status=o.dispatch_status,
-        rider_id=o.rider_id, reason=o.reason, created_at=ms_to_ts(o.created_ms), paid_at=ms_to_ts(o.paid_at_ms),
-        updated_at=ms_to_ts(o.updated_ms), version=o.version,
+        rider_id=o.rider_id, reason=o.reason, created_at=opt_ms_to_ts(o.created_ms), paid_at=opt_ms_to_ts(o.paid_at_ms),
+        updated_at=opt_ms_to_ts(o.updated_ms), version=o.version,
     )  # fmt: skip
 
 
 def event_to_pb(e: OrderEvent) -> pb.OrderEvent:
-    return pb.OrderEvent(occurred_at=ms_to_ts(e.occurred_ms), status=STATUS_TO_PB[e.status], note=e.note)
+    return pb.OrderEvent(occurred_at=opt_ms_to_ts(e.occurred_ms), status=STATUS_TO_PB[e.status], note=e.note)
 
 
 class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
@@ -64,7 +58,7 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
         caller.require(Role.MERCHANT, *SERVICES)
         check_ids(order_id=order_id)
         if caller.role is Role.MERCHANT:
-            order, _ = await self._center.get(order_id)
+            order = await self._center.store.get(order_id)  # the order only, not its history
             if order.spec.merchant_id != caller.subject_id:
                 raise PermissionDenied(f"order {order_id} is not an order of merchant {caller.subject_id}")
         return await self._center.step(order_id, step, note)

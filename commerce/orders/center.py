@@ -309,13 +309,11 @@ class OrderCenter:
             status, rider = view
             try:
                 if status in ("picked_up", "delivered") and order.status in (OrderStatus.ACCEPTED, OrderStatus.READY):
-                    await self.step(oid, Step.PICK_UP, "picked up (dispatch)")
+                    order = await self.step(oid, Step.PICK_UP, "picked up (dispatch)")
                     steps += 1
-                    order = await self.store.get(oid)
                 if status == "delivered" and order.status is OrderStatus.PICKED_UP:
-                    await self.step(oid, Step.DELIVER, "delivered (dispatch)")
+                    order = await self.step(oid, Step.DELIVER, "delivered (dispatch)")
                     steps += 1
-                    order = await self.store.get(oid)
             except TongchengError as exc:
                 log.info("order %s: dispatch says %s, order center cannot follow yet: %s", oid, status, exc)
             done = status in DISPATCH_DONE or order.status in FINAL

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import math
-
 from commerce.orders.models import MAX_ORDER_FEN, NewOrder
 from core.errors import FieldViolation, InvalidArgument
 from core.ids import id_violation
+from dispatch.models import LatLng
+
+# The same limits as dispatch: a paid order is handed to it unchanged.
+from dispatch.validation import MAX_ITEM_COUNT, latlng_violations
 
 MAX_REASON_CHARS = 500
-MAX_ITEM_COUNT = 1_000
 
 
 def fen_violation(field: str, value: int, minimum: int = 1) -> FieldViolation | None:
@@ -49,10 +50,7 @@ def check_new_order(o: NewOrder) -> None:
         if (lat, lng) == (0.0, 0.0):
             violations.append(FieldViolation(name, "required"))
             continue
-        if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
-            violations.append(FieldViolation(f"{name}.lat", f"must be a number within [-90, 90], got {lat}"))
-        if not (math.isfinite(lng) and -180.0 <= lng <= 180.0):
-            violations.append(FieldViolation(f"{name}.lng", f"must be a number within [-180, 180], got {lng}"))
+        violations += latlng_violations(name, LatLng(lat, lng))
     if not 1 <= o.item_count <= MAX_ITEM_COUNT:
         violations.append(FieldViolation("item_count", f"must be within [1, {MAX_ITEM_COUNT}]"))
     if violations:

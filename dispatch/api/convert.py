@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from dispatch.models import (
     Availability,
     LatLng,
@@ -16,6 +14,7 @@ from dispatch.models import (
     TaskEvent,
     TaskEventType,
 )
+from serving.timestamps import ms_to_ts, ts_to_ms
 from tongcheng.dispatch.v1 import dispatch_pb2 as pb
 
 STATUS_TO_PB = {
@@ -55,14 +54,6 @@ EVENT_TO_PB = {
     TaskEventType.CANCELLED: pb.TASK_EVENT_TYPE_CANCELLED,
     TaskEventType.UPDATED: pb.TASK_EVENT_TYPE_UPDATED,
 }
-
-
-def ts_to_ms(ts: Timestamp) -> int:
-    return ts.seconds * 1000 + ts.nanos // 1_000_000
-
-
-def ms_to_ts(ms: int) -> Timestamp:
-    return Timestamp(seconds=ms // 1000, nanos=(ms % 1000) * 1_000_000)
 
 
 def _opt_ts(msg: object, name: str) -> int | None:

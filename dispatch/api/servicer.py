@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import AsyncIterator
 
 import grpc
 
 from core.errors import FieldViolation, InvalidArgument, PermissionDenied
+from core.ids import STREAM_ID, id_violation
 from dispatch.api import convert
 from dispatch.dispatcher import Dispatcher
 from dispatch.models import PositionFix
-from dispatch.validation import fix_violation, id_violation
+from dispatch.validation import fix_violation
 from serving.auth import Authenticator, Principal, Role
 from serving.status import rpc
 from tongcheng.dispatch.v1 import dispatch_pb2 as pb
@@ -24,7 +24,6 @@ MAX_REPORTED_REJECTIONS = 100
 # answering, so that a call under load still answers PENDING rather than running out of time.
 DEADLINE_MARGIN_S = 0.2
 DEADLINE_MARGIN_SHARE = 0.1
-STREAM_ID = re.compile(r"^\d+-\d+$")
 
 
 class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
