@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = p.parse_args(argv)
     if ns.orders_per_s <= 0 or ns.batch < 1 or ns.riders < 1 or ns.duration <= 0:
         p.error("rates, sizes and durations must be positive")
-    if not ns.private_key.exists():
+    if not ns.private_key.is_file():
         p.error(f"no signing key at {ns.private_key}: start server.py first, or pass --private-key")
     return asyncio.run(run(ns))
 
