@@ -185,10 +185,10 @@ class Dispatcher:
             records.append(record)
         if served:
             # The merchant's backlog counts the order, and the prep-time model predicts when it is ready.
-            estimates = await asyncio.gather(*(
-                self.prep.on_placed(r.merchant_id, r.order_id, r.placed_at_ms, r.item_count, r.merchant_category)
+            estimates = await self.prep.on_placed_many([
+                (r.merchant_id, r.order_id, r.placed_at_ms, r.item_count, r.merchant_category)
                 for r in (records[k].request for k in served)
-            ))  # fmt: skip
+            ])  # fmt: skip
             predictions = {records[k].order_id: (e.ready_at_ms, e.sd_s) for k, e in zip(served, estimates, strict=True)}
             await self.orders.set_predictions(predictions)
             for k in served:

@@ -385,14 +385,27 @@ class PrepModel:
                         category: str = "") -> PrepEstimate:  # fmt: skip
         """Counts the order into its merchant's backlog and remembers its features (once per
         order_id); returns the estimate for those features."""
-        cat = self.category_key(category)
-        prior = self.config.priors[cat]
-        raw = await self._placed(
-            args=[self.keys.prefix, merchant_id, order_id, cat, int(placed_at_ms), self.hour_bucket(placed_at_ms),
-                  max(1, int(item_count)), int(self.config.backlog_window_s * 1000), int(self.config.order_ttl_s),
-                  _FMT % prior.mean_s, _FMT % prior.pseudo_orders, _FMT % prior.order_cv],
-        )  # fmt: skip
-        return self._estimate(raw, int(raw[20]))
+        [estimate] = await self.on_placed_many([(merchant_id, order_id, placed_at_ms, item_count, category)])
+        return estimate
+
+    async def on_placed_many(self, orders: Sequence[tuple[str, str, int, int, str]]) -> list[PrepEstimate]:
+        """`on_placed` for (merchant_id, order_id, placed_at_ms, item_count, category) tuples, in one
+        pipeline (a batch of AssignRiders is one round trip, not one per order)."""
+        if not orders:
+            return []
+        async with self.client.pipeline(transaction=False) as pipe:
+            for merchant_id, order_id, placed_at_ms, item_count, category in orders:
+                cat = self.category_key(category)
+                prior = self.config.priors[cat]
+                await self._placed(
+                    args=[self.keys.prefix, merchant_id, order_id, cat, int(placed_at_ms),
+                          self.hour_bucket(placed_at_ms), max(1, int(item_count)),
+                          int(self.config.backlog_window_s * 1000), int(self.config.order_ttl_s),
+                          _FMT % prior.mean_s, _FMT % prior.pseudo_orders, _FMT % prior.order_cv],
+                    client=pipe,
+                )  # fmt: skip
+            raws = await pipe.execute()
+        return [self._estimate(raw, int(raw[20])) for raw in raws]
 
     async def predict(self, merchant_id: str, placed_at_ms: int, item_count: int = 1,
                       category: str = "") -> PrepEstimate:  # fmt: skip
