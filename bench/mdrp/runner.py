@@ -210,7 +210,9 @@ async def replay(
         schedule(c.free_at, "free", c.id)
 
     while events or (open_orders and next_tick <= last_placement + p.max_click_to_door_min + tick_min):
-        if events and events[0][0] < next_tick:
+        # Events at the tick's own minute happen before it (MDRP times are whole minutes: an order placed,
+        # or a courier freed, at minute t is seen by the tick at t, as a live engine would see it).
+        if events and events[0][0] <= next_tick:
             minute, _, kind, cid, oid = heapq.heappop(events)
             clock.set(minute_to_ms(minute))
             await handle(minute, kind, cid, oid)
