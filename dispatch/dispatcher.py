@@ -493,12 +493,13 @@ class Dispatcher:
         calls and streams keep being served while a big tick computes)."""
         declined = await self.orders.declined_by([r.order_id for r in records]) if records else {}
         free = await self.index.free_riders(now_ms, SNAPSHOT_MAX_FREE) if records else None
+        soon: list[NearbyRider] = []
         if free is not None and records and getattr(self.policy, "plans_ahead", False):
             # Riders finishing work soon compete too: the policy holds an order for one of them rather
             # than send a worse free rider now (it commits only to riders who can leave this tick).
-            free += await self.index.soon_free_riders(now_ms, now_ms + int(self.config.plan_ahead_s * 1000))
+            soon = await self.index.soon_free_riders(now_ms, now_ms + int(self.config.plan_ahead_s * 1000))
         if free is not None:
-            nearest = await asyncio.to_thread(_nearest_free, free, records, declined, self.config)
+            nearest = await asyncio.to_thread(_candidates, free, soon, records, declined, self.config)
         else:
             limiter = asyncio.Semaphore(CANDIDATE_QUERY_CONCURRENCY)
 
@@ -569,18 +570,34 @@ class Dispatcher:
         return tuple(timed[r.order_id] for r in records)
 
 
-def _nearest_free(
-    free: list[NearbyRider], records: Sequence[OrderRecord], declined: dict[str, set[str]], config: DispatchConfig
+def _candidates(
+    free: list[NearbyRider],
+    soon: list[NearbyRider],
+    records: Sequence[OrderRecord],
+    declined: dict[str, set[str]],
+    config: DispatchConfig,
 ) -> dict[str, list[NearbyRider]]:
-    """Per order, its nearest free riders within the search radius (the ring search's answer), from one
-    KD-tree over the free riders' positions on the unit sphere (chord length orders like great-circle)."""
-    if not free:
+    """Per order, its `candidates_per_order` nearest free riders and, apart from them, its
+    `soon_free_per_order` nearest riders finishing work soon: riders about to be free never crowd the
+    free ones out of an order's candidates (where riders are busy, the nearest are mostly busy ones)."""
+    out = _nearest(free, records, declined, config.candidates_per_order, config.search_radius_m)
+    if soon and config.soon_free_per_order:
+        for order_id, riders in _nearest(soon, records, declined, config.soon_free_per_order, config.search_radius_m).items():
+            out[order_id] += riders
+    return out
+
+
+def _nearest(
+    riders: list[NearbyRider], records: Sequence[OrderRecord], declined: dict[str, set[str]], k: int, radius_m: float
+) -> dict[str, list[NearbyRider]]:
+    """Per order, its `k` nearest riders of `riders` within `radius_m` (the ring search's answer), from one
+    KD-tree over their positions on the unit sphere (chord length orders like great-circle)."""
+    if not riders:
         return {r.order_id: [] for r in records}
-    tree = cKDTree(unit_vectors([f.position for f in free]))
-    k = config.candidates_per_order
+    tree = cKDTree(unit_vectors([f.position for f in riders]))
     extra = max((len(declined.get(r.order_id, ())) for r in records), default=0)
-    want = min(len(free), k + extra)
-    max_chord = 2 * np.sin(min(np.pi, config.search_radius_m / EARTH_RADIUS_M) / 2)
+    want = min(len(riders), k + extra)
+    max_chord = 2 * np.sin(min(np.pi, radius_m / EARTH_RADIUS_M) / 2)
     _, idx = tree.query(
         unit_vectors([r.request.pickup for r in records]), k=want, distance_upper_bound=max_chord * (1 + 1e-9)
     )
@@ -590,15 +607,15 @@ def _nearest_free(
         skip = declined.get(record.order_id, set())
         chosen: list[NearbyRider] = []
         for j in idx[i]:
-            if j >= len(free) or len(chosen) == k:
+            if j >= len(riders) or len(chosen) == k:
                 break  # no more neighbours within the radius
-            rider = free[j]
+            rider = riders[j]
             if rider.rider_id in skip:
                 continue
             distance = haversine_m(
                 record.request.pickup.lat, record.request.pickup.lng, rider.position.lat, rider.position.lng
             )
-            if distance <= config.search_radius_m:
+            if distance <= radius_m:
                 chosen.append(replace(rider, distance_m=distance))
         out[record.order_id] = chosen
     return out

@@ -135,7 +135,7 @@ async def test_free_rider_snapshot_ranks_like_the_ring_search(index: RiderIndex)
     """The per-tick snapshot of free riders, ranked per point, gives the ring search's answer; it declines
     when more riders are online than it may read."""
     from dispatch.config import City, DispatchConfig
-    from dispatch.dispatcher import _nearest_free
+    from dispatch.dispatcher import _candidates
     from dispatch.models import OrderRecord, OrderRequest
 
     t = now_ms()
@@ -159,8 +159,37 @@ async def test_free_rider_snapshot_ranks_like_the_ring_search(index: RiderIndex)
         )
         for i in range(30)
     ]
-    ranked = _nearest_free(free, records, {"o0": {"r1", "r2"}}, config)
+    ranked = _candidates(free, [], records, {"o0": {"r1", "r2"}}, config)
     for record in records:
         exclude = {"r1", "r2"} if record.order_id == "o0" else set()
         rings = await index.nearby(record.request.pickup, t, limit=7, max_radius_m=2_500, exclude=exclude)
         assert [r.rider_id for r in ranked[record.order_id]] == [r.rider_id for r in rings]
+
+
+def test_riders_finishing_soon_do_not_crowd_out_free_riders() -> None:
+    """An order among many busy riders about to finish still sees its nearest free riders, far as they
+    are, and a bounded number of the busy ones beside them."""
+    from dataclasses import replace as _replace
+
+    from dispatch.config import City, DispatchConfig
+    from dispatch.dispatcher import _candidates
+    from dispatch.models import OrderRecord, OrderRequest
+    from dispatch.rider_index import NearbyRider
+
+    t = now_ms()
+    config = DispatchConfig(
+        city=City("helsinki", CENTER, 20_000), candidates_per_order=2, soon_free_per_order=3, search_radius_m=10_000
+    )
+
+    def rider(name: str, dlat: float, availability: Availability, available_at: int | None = None) -> NearbyRider:
+        return NearbyRider(name, LatLng(CENTER.lat + dlat, CENTER.lng), 0.0, availability, t, 1, None,
+                           available_at_ms=available_at)  # fmt: skip
+
+    soon = [rider(f"busy{i}", 0.0001 * i, Availability.BUSY, t + 60_000) for i in range(10)]
+    free = [rider("far1", 0.03, Availability.AVAILABLE), rider("far2", 0.04, Availability.AVAILABLE),
+            rider("far3", 0.05, Availability.AVAILABLE)]  # fmt: skip
+    record = OrderRecord(OrderRequest("o1", "m", CENTER, CENTER, t))
+    got = [r.rider_id for r in _candidates(free, soon, [record], {}, config)["o1"]]
+    assert got == ["far1", "far2", "busy0", "busy1", "busy2"]
+    none_soon = _replace(config, soon_free_per_order=0)
+    assert [r.rider_id for r in _candidates(free, soon, [record], {}, none_soon)["o1"]] == ["far1", "far2"]
