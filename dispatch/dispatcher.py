@@ -582,7 +582,9 @@ def _candidates(
     free ones out of an order's candidates (where riders are busy, the nearest are mostly busy ones)."""
     out = _nearest(free, records, declined, config.candidates_per_order, config.search_radius_m)
     if soon and config.soon_free_per_order:
-        for order_id, riders in _nearest(soon, records, declined, config.soon_free_per_order, config.search_radius_m).items():
+        for order_id, riders in _nearest(
+            soon, records, declined, config.soon_free_per_order, config.search_radius_m
+        ).items():
             out[order_id] += riders
     return out
 
