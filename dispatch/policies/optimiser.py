@@ -3,19 +3,25 @@ CP-SAT under a time limit, and a rolling horizon that commits only what cannot w
 
 Columns. Every candidate bundle (a lone order is a bundle of one; `dispatch.bundles` builds them)
 paired with each rider who is a candidate of every order in it, timed by `plan_route`. Pairs that
-would pick up after the rider's shift ends, or make an order miss a promise the order would meet alone
-with that rider, are left out. At most `riders_per_bundle` cheapest riders are kept per bundle, so the
-model grows with the orders, not with orders x riders.
+would pick up after the rider's shift ends are left out. At most `riders_per_bundle` cheapest free
+riders and as many riders still busy are kept per bundle, so the model grows with the orders, not with
+orders x riders.
 
 Cost of a column (seconds, weights in `OptimiserWeights`, documented there):
 
-    sum over its orders of  click_to_door * (drop-off - now)
-                          + lateness      * (max(0, drop-off - promised) - max(0, now - promised))
+    sum over its orders of  click_to_door * (drop-off - earliest)
+                          + lateness      * (max(0, drop-off - promised) - max(0, earliest - promised))
                           - serve          (the value of serving an order this tick, so the model
                                             prefers serving more orders over serving them faster)
                           - age           * (now - placement)   (older orders first: without it the
                                             model would starve them, fresh orders being cheaper)
     + rider_wait * waiting at merchants + ride * riding time
+
+where `earliest` is the order's earliest possible drop-off (a rider already at the counter, leaving
+when the food is ready as planned). Only the delay a rider adds is costed: what no rider can avoid (a
+long ride, food not ready yet, a promise already out of reach) is the same for every choice, and
+counting it made an order whose customer lives an hour's ride away cost more than `serve`, so it was
+never served (orders expired beside idle riders in the Liechtenstein replay).
 
 Model. One boolean per column; each order in at most one chosen column; each rider in at most one.
 Minimise the total cost. CP-SAT runs without presolve and without a hint (both measured slower on
@@ -127,7 +133,8 @@ class OptimiserPolicy:
     # The pieces, public for tests --------------------------------------------------------------
 
     def columns(self, batch: DispatchBatch) -> list[Column]:
-        """Every feasible (bundle, rider) pair, costed; the `riders_per_bundle` cheapest per bundle.
+        """Every feasible (bundle, rider) pair, costed; per bundle the `riders_per_bundle` cheapest free riders
+        and as many of the cheapest riders still busy.
 
         Bundles with one counter (all of them unless cross-merchant bundling is on) are costed for all
         their riders at once with numpy: their drop-offs are the pickup plus offsets that do not depend
@@ -148,16 +155,19 @@ class OptimiserPolicy:
         pair_rider: list[Candidate] = []
         slow: list[tuple[int, Candidate]] = []
         # Per order, what does not depend on the rider (its cost at drop-off time 0, see the docstring).
-        order_fixed = []
-        for o in batch.orders:
-            r = o.record.request
-            c = -w.click_to_door * now / 1000 - w.serve - w.age * (now - r.placed_at_ms) / 1000
-            if r.promised_at_ms is not None:
-                c -= w.lateness * max(0, now - r.promised_at_ms) / 1000  # sunk lateness
-            order_fixed.append(c)
         ready = [ready_ms(o) for o in batch.orders]
         ready_plan = [ready[i] - self._ready_margin_ms(batch, i) for i in range(len(batch.orders))]
         half_dropoff_ms = round(batch.dropoff_service_s * 500)
+        order_fixed = []
+        for i, o in enumerate(batch.orders):
+            r = o.record.request
+            # The order's earliest drop-off: a rider already at the counter, the food as planned.
+            alone = max(now + half_pickup_ms, ready_plan[i]) + half_pickup_ms + round(o.pickup_to_dropoff_s * 1000)
+            alone += half_dropoff_ms
+            c = -w.click_to_door * alone / 1000 - w.serve - w.age * (now - r.placed_at_ms) / 1000
+            if r.promised_at_ms is not None:
+                c -= w.lateness * max(0, alone - r.promised_at_ms) / 1000  # lateness no rider can avoid
+            order_fixed.append(c)
         for bi, b in enumerate(bundles):
             first = b.first
             if len(b.orders) == 1:
@@ -196,17 +206,26 @@ class OptimiserPolicy:
             arrive = departs + np.rint(to_first * 1000).astype(np.int64) + half_pickup_ms
             pickup = np.maximum(arrive, food[bi_arr])
             drops = pickup[:, None] + offsets[bi_arr]  # NaN past the bundle's size
-            late = np.where(np.isfinite(promised[bi_arr]), np.maximum(0, drops - promised[bi_arr]), 0)
+            # Costed against the planned ready time (a predicted one less its margin): a rider who would
+            # come after it is late for food that is as likely as not ready by then, one before it waits.
+            pickup_plan = np.maximum(arrive, food_plan[bi_arr])
+            drops_plan = pickup_plan[:, None] + offsets[bi_arr]
+            late = np.where(np.isfinite(promised[bi_arr]), np.maximum(0, drops_plan - promised[bi_arr]), 0)
             cost = (
-                fixed[bi_arr] + w.rider_wait * (pickup - arrive) / 1000 + w.ride * to_first
-                + np.nansum(w.click_to_door * drops / 1000 + w.lateness * np.nan_to_num(late) / 1000, axis=1)
+                fixed[bi_arr] + w.rider_wait * (pickup_plan - arrive) / 1000 + w.ride * to_first
+                + np.nansum(w.click_to_door * drops_plan / 1000 + w.lateness * np.nan_to_num(late) / 1000, axis=1)
             )  # fmt: skip
             leave_by = np.maximum(
                 food_plan[bi_arr] - half_pickup_ms - np.rint(to_first * 1000).astype(np.int64), departs
             )
             ok = np.flatnonzero(pickup <= shift_end)
-            ranked = ok[np.lexsort((cost[ok], bi_arr[ok]))]
-            group_start = np.r_[0, np.flatnonzero(np.diff(bi_arr[ranked])) + 1]
+            # Ranked per bundle among free riders and, apart, among riders still busy: the cheapest are
+            # often busy riders timed to arrive just as the food is ready, and had they filled the
+            # bundle's places its free riders would never be offered it (in a busy city, orders expired
+            # unserved beside idle riders).
+            group = bi_arr * 2 + (departs > now)
+            ranked = ok[np.lexsort((cost[ok], group[ok]))]
+            group_start = np.r_[0, np.flatnonzero(np.diff(group[ranked])) + 1]
             rank = np.arange(len(ranked)) - np.repeat(group_start, np.diff(np.r_[group_start, len(ranked)]))
             kept = ranked[rank < self.config.riders_per_bundle]
             kept_cost = np.rint(cost[kept] * 10).astype(np.int64).tolist()
@@ -249,7 +268,9 @@ class OptimiserPolicy:
             options[bi].append(Column(b, rider, round(cost * 10), plan.pickup_ms, plan.dropoff_ms, leave_by))
         cols: list[Column] = []
         for bi in sorted(options):
-            cols += sorted(options[bi], key=lambda c: (c.cost, c.rider.rider_id))[: self.config.riders_per_bundle]
+            for busy in (False, True):
+                kept = [c for c in options[bi] if (c.rider.departs_ms(batch.now_ms) > batch.now_ms) == busy]
+                cols += sorted(kept, key=lambda c: (c.cost, c.rider.rider_id))[: self.config.riders_per_bundle]
         return cols
 
     def _ready_margin_ms(self, batch: DispatchBatch, i: int) -> int:

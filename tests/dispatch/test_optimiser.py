@@ -244,9 +244,10 @@ def reference_cost(policy: OptimiserPolicy, b: DispatchBatch, col) -> float:  # 
     cost = w.rider_use + w.rider_wait * plan.rider_wait_ms / 1000 + w.ride * plan.ride_s
     for i, drop in zip(col.bundle.orders, plan.dropoff_ms, strict=True):
         r = b.orders[i].record.request
-        cost += w.click_to_door * (drop - b.now_ms) / 1000 - w.serve - w.age * (b.now_ms - r.placed_at_ms) / 1000
+        earliest = plan_route(b, single(i, b.orders[i]), 0.0).dropoff_ms[0]  # a rider at the counter now
+        cost += w.click_to_door * (drop - earliest) / 1000 - w.serve - w.age * (b.now_ms - r.placed_at_ms) / 1000
         if r.promised_at_ms is not None:
-            cost += w.lateness * (max(0, drop - r.promised_at_ms) - max(0, b.now_ms - r.promised_at_ms)) / 1000
+            cost += w.lateness * (max(0, drop - r.promised_at_ms) - max(0, earliest - r.promised_at_ms)) / 1000
     return cost
 
 
@@ -275,3 +276,12 @@ def test_bundles_keep_their_promises_by_plan_route(b: DispatchBatch) -> None:
             promised = b.orders[i].record.request.promised_at_ms
             assert drop - alone <= limit_ms
             assert promised is None or drop <= promised or alone > promised
+
+
+def test_an_order_far_past_its_promise_by_its_own_ride_is_still_served() -> None:
+    """A customer an hour's ride from the merchant, promised in 45 minutes: no rider can keep the promise,
+    but a free rider should still take the order rather than leave it to expire (it was once costed
+    above the value of serving it, and never served)."""
+    far = order("far", {"a": 60}, ride_s=3_800.0, ready_in_s=500.0, promised_in_s=45 * 60 - 120)
+    decisions = commit_all().decide(batch(far))
+    assert [(d.order_id, d.rider_id) for d in decisions] == [("far", "a")]
