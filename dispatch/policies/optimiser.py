@@ -306,6 +306,13 @@ class OptimiserPolicy:
             solver.parameters.linearization_level = 2
             solver.parameters.cp_model_probing_level = 0
             solver.parameters.symmetry_level = 0
+            # Stop once the answer is provably within half a cost unit (0.05 s) per order of the optimum:
+            # each column's cost is rounded to the unit, so the model's optimum is only known to lie that
+            # close to the true one anyway. On a captured 1,000-order tick, proving the last unit took
+            # CP-SAT 0.2 s of its 0.37 s (the answer it stops at now is 1 unit, 0.1 s, above the optimum).
+            solver.parameters.absolute_gap_limit = GAP_UNITS_PER_ORDER * len(
+                {i for k in useful for i in columns[k].bundle.orders}
+            )
             status = solver.solve(model)
             stats.status = solver.status_name(status)
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -352,6 +359,9 @@ class OptimiserPolicy:
                 decisions.append(Decision(batch.orders[i].record.order_id, col.rider.rider_id, pickup, drop, head))
         return decisions
 
+
+# CP-SAT may stop this many cost units (tenths of a second) per order above the proven bound.
+GAP_UNITS_PER_ORDER = 0.5
 
 # One boolean of domain [0, 1]: the template every variable of the model is copied from.
 _BOOL = cp_model_helper.IntegerVariableProto()
