@@ -263,31 +263,19 @@ class OptimiserPolicy:
     @staticmethod
     def greedy(columns: list[Column]) -> list[int]:
         """Cheapest column per order first (cost per order served), skipping taken orders and riders."""
-        # A column costing more than leaving its orders pending (cost >= 0) is never taken.
-        useful = [k for k in range(len(columns)) if columns[k].cost < 0]
-        order = sorted(useful, key=lambda k: (columns[k].cost / len(columns[k].bundle.orders), k))
-        taken_orders: set[int] = set()
-        taken_riders: set[str] = set()
-        chosen = []
-        for k in order:
-            col = columns[k]
-            if col.rider.rider_id in taken_riders or any(i in taken_orders for i in col.bundle.orders):
-                continue
-            chosen.append(k)
-            taken_riders.add(col.rider.rider_id)
-            taken_orders.update(col.bundle.orders)
-        return chosen
+        return _Packing.of(columns).greedy()
 
     def solve(self, columns: list[Column]) -> list[int]:
         """The chosen columns: CP-SAT's answer or the greedy one, whichever costs less."""
         stats = SolveStats(columns=len(columns))
         started = time.perf_counter()
-        fallback = self.greedy(columns)
+        packing = _Packing.of(columns)
+        fallback = packing.greedy()
         stats.greedy_objective = sum(columns[k].cost for k in fallback)
         chosen, stats.objective = fallback, stats.greedy_objective
-        useful = [k for k, c in enumerate(columns) if c.cost < 0]
+        useful = packing.useful
         if len(useful) > 1:
-            model = _set_packing_model(columns, useful)
+            model = packing.model()
             solver = cp_model.CpSolver()
             # The budget is CP-SAT's own search time; building the model costs a few hundredths of a
             # second per 10,000 columns on top (measured), and the greedy answer is already in hand.
@@ -310,9 +298,7 @@ class OptimiserPolicy:
             # each column's cost is rounded to the unit, so the model's optimum is only known to lie that
             # close to the true one anyway. On a captured 1,000-order tick, proving the last unit took
             # CP-SAT 0.2 s of its 0.37 s (the answer it stops at now is 1 unit, 0.1 s, above the optimum).
-            solver.parameters.absolute_gap_limit = GAP_UNITS_PER_ORDER * len(
-                {i for k in useful for i in columns[k].bundle.orders}
-            )
+            solver.parameters.absolute_gap_limit = GAP_UNITS_PER_ORDER * len(np.unique(packing.orders))
             status = solver.solve(model)
             stats.status = solver.status_name(status)
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -368,30 +354,68 @@ _BOOL = cp_model_helper.IntegerVariableProto()
 _BOOL.domain.extend((0, 1))
 
 
-def _set_packing_model(columns: list[Column], useful: list[int]) -> cp_model.CpModel:
-    """The set packing over `useful` columns: variable v is column useful[v]; each order and each rider
-    in at most one chosen column; minimise the summed cost.
+@dataclass(frozen=True)
+class _Packing:
+    """The set packing over the useful columns (cost < 0: worth more than leaving their orders pending),
+    as arrays: variable v is column useful[v]; its cost, its orders, its rider (numbered from 0)."""
 
-    Written into the model's proto directly, a repeated field at a time: through `new_bool_var` and
-    `add_at_most_one`, one Python call per variable and literal, building it took 0.11 s for 11,704
-    columns against CP-SAT's 0.25 s to solve it; this way about 0.02 s (bench.tick_latency, 1,000 orders)."""
-    rider_of: dict[str, int] = {}
-    riders = np.fromiter(
-        (rider_of.setdefault(columns[k].rider.rider_id, len(rider_of)) for k in useful),
-        dtype=np.int64,
-        count=len(useful),
-    )
-    sizes = [len(columns[k].bundle.orders) for k in useful]
-    orders = np.fromiter((i for k in useful for i in columns[k].bundle.orders), dtype=np.int64, count=sum(sizes))
-    model = cp_model.CpModel()
-    proto = model.proto
-    proto.variables.extend([_BOOL] * len(useful))
-    for keys, members in ((orders, np.repeat(np.arange(len(useful)), sizes)), (riders, np.arange(len(useful)))):
-        by_key = np.argsort(keys, kind="stable")
-        for group in np.split(members[by_key], np.flatnonzero(np.diff(keys[by_key])) + 1):
-            if len(group) > 1:
-                proto.constraints.add().at_most_one.literals.extend(group.tolist())
-    proto.objective.vars.extend(range(len(useful)))
-    proto.objective.coeffs.extend([columns[k].cost for k in useful])
-    proto.objective.scaling_factor = 1.0  # as `minimize` sets it
-    return model
+    useful: list[int]
+    cost: np.ndarray
+    sizes: np.ndarray  # orders per column
+    orders: np.ndarray  # every column's orders, one column after the other
+    riders: np.ndarray
+    orders_of: list[tuple[int, ...]]
+
+    @classmethod
+    def of(cls, columns: list[Column]) -> _Packing:
+        useful = [k for k, c in enumerate(columns) if c.cost < 0]
+        rider_of: dict[str, int] = {}
+        riders = [rider_of.setdefault(columns[k].rider.rider_id, len(rider_of)) for k in useful]
+        orders_of = [columns[k].bundle.orders for k in useful]
+        sizes = np.fromiter(map(len, orders_of), dtype=np.int64, count=len(useful))
+        return cls(
+            useful=useful,
+            cost=np.fromiter((columns[k].cost for k in useful), dtype=np.int64, count=len(useful)),
+            sizes=sizes,
+            orders=np.fromiter((i for o in orders_of for i in o), dtype=np.int64, count=int(sizes.sum())),
+            riders=np.asarray(riders, dtype=np.int64),
+            orders_of=orders_of,
+        )
+
+    def greedy(self) -> list[int]:
+        """The greedy answer (cheapest per order served first, ties to the lower column), as columns."""
+        rank = np.lexsort((np.arange(len(self.useful)), self.cost / np.maximum(self.sizes, 1)))
+        riders = self.riders.tolist()
+        taken_rider = bytearray(len(riders))
+        taken_order: set[int] = set()
+        chosen = []
+        for v in rank.tolist():
+            r = riders[v]
+            orders = self.orders_of[v]
+            if taken_rider[r] or not taken_order.isdisjoint(orders):
+                continue
+            chosen.append(self.useful[v])
+            taken_rider[r] = 1
+            taken_order.update(orders)
+        return chosen
+
+    def model(self) -> cp_model.CpModel:
+        """Each order and each rider in at most one chosen column; minimise the summed cost.
+
+        Written into the model's proto directly, a repeated field at a time: through `new_bool_var`
+        and `add_at_most_one`, one Python call per variable and literal, building it took 0.11 s for
+        11,704 columns against CP-SAT's 0.25 s to solve it; this way about 0.02 s (bench.tick_latency,
+        1,000 orders)."""
+        n = len(self.useful)
+        model = cp_model.CpModel()
+        proto = model.proto
+        proto.variables.extend([_BOOL] * n)
+        for keys, members in ((self.orders, np.repeat(np.arange(n), self.sizes)), (self.riders, np.arange(n))):
+            by_key = np.argsort(keys, kind="stable")
+            for group in np.split(members[by_key], np.flatnonzero(np.diff(keys[by_key])) + 1):
+                if len(group) > 1:
+                    proto.constraints.add().at_most_one.literals.extend(group.tolist())
+        proto.objective.vars.extend(range(n))
+        proto.objective.coeffs.extend(self.cost.tolist())
+        proto.objective.scaling_factor = 1.0  # as `minimize` sets it
+        return model
