@@ -31,6 +31,22 @@ redis.call('RPUSH', KEYS[3], ARGV[3])
 return {1, redis.call('HGET', KEYS[1], 'fingerprint')}
 """
 
+# The riders who declined each of many orders, in one call: a pipeline of SMEMBERS, one command per
+# pending order, cost 0.02-0.03 s a tick at 1,000 orders (bench.tick_latency), nearly all of them
+# answering an empty set; this costs about 0.005 s. The keys share the zone's hash tag (one slot).
+_DECLINED_LUA = """
+-- KEYS: declined-rider sets. Returns, for the non-empty ones only: position in KEYS (from 1), members.
+local out = {}
+for i, key in ipairs(KEYS) do
+  local members = redis.call('SMEMBERS', key)
+  if #members > 0 then
+    out[#out + 1] = i
+    out[#out + 1] = members
+  end
+end
+return out
+"""
+
 # Orders that finished leave Redis after this long (their settlement and analytics live elsewhere).
 FINISHED_ORDER_TTL_S = 7 * 24 * 3600
 
@@ -43,6 +59,7 @@ class OrderStore:
         self.keys = ZoneKeys(zone)
         self._feed_max_len = feed_max_len
         self._create = client.register_script(_CREATE_LUA)
+        self._declined = client.register_script(_DECLINED_LUA)
 
     async def create_many(self, requests: Sequence[OrderRequest], now_ms: int) -> list[tuple[OrderRecord, bool]]:
         """Creates the orders that are new; returns each order's record and whether it was created.
@@ -116,11 +133,13 @@ class OrderStore:
 
     async def declined_by(self, order_ids: Sequence[str]) -> dict[str, set[str]]:
         """Riders who rejected or let lapse each order's offer: not offered it again."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for oid in order_ids:
-                pipe.smembers(self.keys.order_declined(oid))
-            sets = await pipe.execute()
-        return {oid: set(s) for oid, s in zip(order_ids, sets, strict=True)}
+        declined: dict[str, set[str]] = {oid: set() for oid in order_ids}
+        if not declined:
+            return declined
+        found = await self._declined(keys=[self.keys.order_declined(oid) for oid in order_ids])
+        for k in range(0, len(found), 2):
+            declined[order_ids[found[k] - 1]] = set(found[k + 1])
+        return declined
 
     async def apply(
         self,

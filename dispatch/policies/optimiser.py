@@ -24,11 +24,13 @@ counting it made an order whose customer lives an hour's ride away cost more tha
 never served (orders expired beside idle riders in the Liechtenstein replay).
 
 Model. One boolean per column; each order in at most one chosen column; each rider in at most one.
-Minimise the total cost. CP-SAT runs without presolve and without a hint (both measured slower on
-this model) for at most `time_limit_s`; whatever it returns is compared with the greedy answer
-(cheapest column per order first) and the better is kept, so
-the optimiser is never worse than its fallback on the same columns, and when CP-SAT cannot answer in
-time (or at all) the greedy answer stands.
+Minimise the total cost. The model is solved in pieces of whole connected components (columns linked
+through shared orders or riders; no decision in one affects another), the oldest orders' first.
+CP-SAT runs without presolve, probing or a hint (all measured slower on this model), with the fuller
+LP relaxation of linearization level 2, for at most `time_limit_s` over all pieces; per piece, whatever
+it returns is compared with the greedy answer (cheapest column per order first) and the better is
+kept, so the optimiser is never worse than its fallback on the same columns, and where CP-SAT cannot
+answer in time (or at all) the greedy answer stands.
 
 Rolling horizon. Of the chosen columns only those that cannot wait for the next tick are committed:
 the rider must leave within `commit_within_s` (plus one tick) to be at the counter when the food is
@@ -41,11 +43,15 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
-from ortools.sat.python import cp_model
+from ortools.sat.python import cp_model, cp_model_helper
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from dispatch.policies.base import BundleOption, Candidate, Decision, DispatchBatch, plan_route, ready_ms, single
 
@@ -117,6 +123,7 @@ class SolveStats:
     used_fallback: bool = False
     objective: float = 0.0
     greedy_objective: float = 0.0
+    models: int = 0  # CP-SAT models solved (pieces of the packing)
 
 
 class OptimiserPolicy:
@@ -284,62 +291,75 @@ class OptimiserPolicy:
     @staticmethod
     def greedy(columns: list[Column]) -> list[int]:
         """Cheapest column per order first (cost per order served), skipping taken orders and riders."""
-        # A column costing more than leaving its orders pending (cost >= 0) is never taken.
-        useful = [k for k in range(len(columns)) if columns[k].cost < 0]
-        order = sorted(useful, key=lambda k: (columns[k].cost / len(columns[k].bundle.orders), k))
-        taken_orders: set[int] = set()
-        taken_riders: set[str] = set()
-        chosen = []
-        for k in order:
-            col = columns[k]
-            if col.rider.rider_id in taken_riders or any(i in taken_orders for i in col.bundle.orders):
-                continue
-            chosen.append(k)
-            taken_riders.add(col.rider.rider_id)
-            taken_orders.update(col.bundle.orders)
-        return chosen
+        return _Packing.of(columns).greedy()
 
     def solve(self, columns: list[Column]) -> list[int]:
-        """The chosen columns: CP-SAT's answer or the greedy one, whichever costs less."""
+        """The chosen columns: per piece of the model, CP-SAT's answer or the greedy one, whichever costs
+        less (so never more than the greedy answer in all)."""
         stats = SolveStats(columns=len(columns))
         started = time.perf_counter()
-        fallback = self.greedy(columns)
+        packing = _Packing.of(columns)
+        fallback = packing.greedy()
         stats.greedy_objective = sum(columns[k].cost for k in fallback)
         chosen, stats.objective = fallback, stats.greedy_objective
-        useful = [k for k, c in enumerate(columns) if c.cost < 0]
-        if len(useful) > 1:
-            model = cp_model.CpModel()
-            x = {k: model.new_bool_var(f"x{k}") for k in useful}
-            by_order: dict[int, list[cp_model.IntVar]] = defaultdict(list)
-            by_rider: dict[str, list[cp_model.IntVar]] = defaultdict(list)
-            for k in useful:
-                for i in columns[k].bundle.orders:
-                    by_order[i].append(x[k])
-                by_rider[columns[k].rider.rider_id].append(x[k])
-            for group in (*by_order.values(), *by_rider.values()):
-                if len(group) > 1:
-                    model.add_at_most_one(group)
-            model.minimize(cp_model.LinearExpr.weighted_sum([x[k] for k in useful], [columns[k].cost for k in useful]))
-            solver = cp_model.CpSolver()
-            # The budget is CP-SAT's own search time; building the model costs about a tenth of a second
-            # per 10,000 columns on top (measured), and the greedy answer is already in hand.
-            solver.parameters.max_time_in_seconds = self.config.time_limit_s
-            solver.parameters.num_workers = self.config.workers
-            # Measured on a 1,000-order, 3,000-rider tick (11,704 columns, bench.tick_latency): with
-            # presolve CP-SAT had only a feasible answer after 2 s; without it, the optimum in 0.26 s.
-            # The model is a plain set packing that presolve has little to remove from.
-            solver.parameters.cp_model_presolve = False
-            status = solver.solve(model)
-            stats.status = solver.status_name(status)
-            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                found = [k for k in useful if solver.boolean_value(x[k])]
-                objective = sum(columns[k].cost for k in found)
-                if objective <= stats.greedy_objective:
-                    chosen, stats.objective = found, objective
+        if len(packing.useful) > 1:
+            greedy_piece = packing.piece_of(fallback)
+            # The budget is CP-SAT's own search time over all pieces; building each piece's model adds a
+            # few milliseconds, and the greedy answer is already in hand for every piece left unsolved.
+            deadline = time.perf_counter() + self.config.time_limit_s
+            found: list[int] = []
+            statuses = []
+            for piece in packing.pieces():
+                left_s = deadline - time.perf_counter()
+                answer = self._solve_piece(piece, left_s) if left_s > 0 else None
+                statuses.append("UNKNOWN" if answer is None else answer[0])
+                greedy_part = [k for k, p in zip(fallback, greedy_piece, strict=True) if p == piece.index]
+                if answer is not None and _cost(columns, answer[1]) <= _cost(columns, greedy_part):
+                    found += answer[1]
+                else:
+                    found += greedy_part
+            stats.models = len(statuses)
+            stats.status = min(statuses, key=("UNKNOWN", "FEASIBLE", "OPTIMAL").index)
+            if any(status != "UNKNOWN" for status in statuses):
+                # Piece by piece no worse than greedy, so no worse in all.
+                chosen, stats.objective = sorted(found), _cost(columns, found)
         stats.used_fallback = chosen is fallback
         stats.solve_s = time.perf_counter() - started
         self.last = stats
         return chosen
+
+    def _solve_piece(self, piece: _Piece, time_limit_s: float) -> tuple[str, list[int]] | None:
+        """CP-SAT's answer for one piece of the packing (its status and chosen columns), or None."""
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = time_limit_s
+        solver.parameters.num_workers = self.config.workers
+        # Measured on a 1,000-order, 3,000-rider tick (11,704 columns, bench.tick_latency): with
+        # presolve CP-SAT had only a feasible answer after 2 s; without it, the optimum in 0.26 s.
+        # The model is a plain set packing that presolve has little to remove from.
+        solver.parameters.cp_model_presolve = False
+        # Measured on nine captured bench.tick_latency ticks (500, 1,000, 2,000 orders; 5,800 to
+        # 23,500 columns): the LP relaxation is what proves this model optimal, and linearization
+        # level 2 (more of the model and more cuts in the LP) closes its gap quickly: at 1,000 orders
+        # OPTIMAL in 0.15-0.33 s where the defaults were still FEASIBLE, or had no answer, at the
+        # 0.5 s limit. Probing (0.06-0.15 s at the root) and symmetry detection cost more than they
+        # saved on every one of the nine.
+        solver.parameters.linearization_level = 2
+        solver.parameters.cp_model_probing_level = 0
+        solver.parameters.symmetry_level = 0
+        # All of the model in the LP from the start, not added as it gets violated: on the ten captured
+        # 1,000-order ticks, solved in pieces, 0.18-0.30 s (median 0.25 s) against 0.25-0.38 s (median
+        # 0.30 s); at 2,000 orders two of three ticks finished inside the limit instead of none.
+        solver.parameters.add_lp_constraints_lazily = False
+        # Stop once the answer is provably within half a cost unit (0.05 s) per order of the optimum:
+        # each column's cost is rounded to the unit, so the model's optimum is only known to lie that
+        # close to the true one anyway. On a captured 1,000-order tick, proving the last unit took
+        # CP-SAT 0.2 s of its 0.37 s (the answer it stops at now is 1 unit, 0.1 s, above the optimum).
+        solver.parameters.absolute_gap_limit = GAP_UNITS_PER_ORDER * piece.orders
+        status = solver.solve(piece.model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        taken = piece.columns[np.flatnonzero(np.asarray(solver.response_proto.solution, dtype=np.int64))]
+        return solver.status_name(status), taken.tolist()
 
     def must_commit(self, batch: DispatchBatch, column: Column, hold: bool = True) -> bool:
         cfg = self.config
@@ -373,3 +393,151 @@ class OptimiserPolicy:
             for i, pickup, drop in zip(col.bundle.orders, col.pickup_ms, col.dropoff_ms, strict=True):
                 decisions.append(Decision(batch.orders[i].record.order_id, col.rider.rider_id, pickup, drop, head))
         return decisions
+
+
+def _cost(columns: list[Column], chosen: list[int]) -> int:
+    return sum(columns[k].cost for k in chosen)
+
+
+# A packing is cut into CP-SAT models of whole connected components, each of about this many columns
+# (a larger component alone). On ten captured 1,000-order bench.tick_latency ticks (11,600-11,800
+# columns, ~140 components) one model of all of them was OPTIMAL in 0.19-0.29 s on six, but FEASIBLE
+# or without any answer at the 0.5 s limit on four: its search must complete every component at once.
+# In pieces of 1,500 columns all ten were OPTIMAL (within the gap limit) in 0.21-0.33 s (medians of
+# 3); pieces of 3,000: 0.19-0.42 s, of 6,000: 0.22-0.49 s; smaller ones pay more per-model overhead.
+PIECE_COLUMNS = 1_500
+
+# CP-SAT may stop this many cost units (tenths of a second) per order above the proven bound.
+GAP_UNITS_PER_ORDER = 0.5
+
+# One boolean of domain [0, 1]: the template every variable of the model is copied from.
+_BOOL = cp_model_helper.IntegerVariableProto()
+_BOOL.domain.extend((0, 1))
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """Whole connected components of a packing, as one CP-SAT model: variable v is column columns[v]."""
+
+    index: int
+    columns: np.ndarray
+    model: cp_model.CpModel
+    orders: int
+
+
+@dataclass(frozen=True)
+class _Packing:
+    """The set packing over the useful columns (cost < 0: worth more than leaving their orders pending),
+    as arrays: variable v is column useful[v]; its cost, its orders, its rider (numbered from 0)."""
+
+    useful: list[int]
+    cost: np.ndarray
+    sizes: np.ndarray  # orders per column
+    orders: np.ndarray  # every column's orders, one column after the other
+    riders: np.ndarray
+    orders_of: list[tuple[int, ...]]
+
+    @classmethod
+    def of(cls, columns: list[Column]) -> _Packing:
+        useful = [k for k, c in enumerate(columns) if c.cost < 0]
+        rider_of: dict[str, int] = {}
+        riders = [rider_of.setdefault(columns[k].rider.rider_id, len(rider_of)) for k in useful]
+        orders_of = [columns[k].bundle.orders for k in useful]
+        sizes = np.fromiter(map(len, orders_of), dtype=np.int64, count=len(useful))
+        return cls(
+            useful=useful,
+            cost=np.fromiter((columns[k].cost for k in useful), dtype=np.int64, count=len(useful)),
+            sizes=sizes,
+            orders=np.fromiter((i for o in orders_of for i in o), dtype=np.int64, count=int(sizes.sum())),
+            riders=np.asarray(riders, dtype=np.int64),
+            orders_of=orders_of,
+        )
+
+    def greedy(self) -> list[int]:
+        """The greedy answer (cheapest per order served first, ties to the lower column), as columns."""
+        rank = np.lexsort((np.arange(len(self.useful)), self.cost / np.maximum(self.sizes, 1)))
+        riders = self.riders.tolist()
+        taken_rider = bytearray(len(riders))
+        taken_order: set[int] = set()
+        chosen = []
+        for v in rank.tolist():
+            r = riders[v]
+            orders = self.orders_of[v]
+            if taken_rider[r] or not taken_order.isdisjoint(orders):
+                continue
+            chosen.append(self.useful[v])
+            taken_rider[r] = 1
+            taken_order.update(orders)
+        return chosen
+
+    def pieces(self) -> Iterator[_Piece]:
+        """The packing cut into models of whole connected components (columns linked through shared
+        orders or riders), about PIECE_COLUMNS columns each, in the order of their first orders (the
+        pool's oldest first): with the time running out, the longest waiting get CP-SAT's answers. Each
+        model is built when asked for, so none is built for a piece the time limit leaves to greedy; the
+        model is the same object each time, refilled: solve each piece before asking for the next."""
+        piece_of = self._piece_of
+        n = len(self.useful)
+        local = np.empty(n, dtype=np.int64)
+        members = []
+        for index in range(int(piece_of.max()) + 1 if n else 0):
+            variables = np.flatnonzero(piece_of == index)
+            local[variables] = np.arange(len(variables))
+            members.append(variables)
+        groups: list[list[list[int]]] = [[] for _ in members]
+        for keys, variables in ((self.orders, self._variable_of_order), (self.riders, np.arange(n))):
+            by_key = np.argsort(keys, kind="stable")
+            for group in np.split(variables[by_key], np.flatnonzero(np.diff(keys[by_key])) + 1):
+                if len(group) > 1:
+                    groups[piece_of[group[0]]].append(local[group].tolist())
+        useful = np.asarray(self.useful, dtype=np.int64)
+        # One model, refilled for each piece: a CpModel() makes some hundred bound methods (its pre-PEP8
+        # aliases), and on a tick's large heap the garbage collections they set off cost 5-10 ms a model.
+        model = cp_model.CpModel()
+        proto = model.proto
+        for index, variables in enumerate(members):
+            proto.variables.clear()
+            proto.constraints.clear()
+            proto.clear_objective()
+            proto.variables.extend([_BOOL] * len(variables))
+            for group in groups[index]:
+                proto.constraints.add().at_most_one.literals.extend(group)
+            proto.objective.vars.extend(range(len(variables)))
+            proto.objective.coeffs.extend(self.cost[variables].tolist())
+            proto.objective.scaling_factor = 1.0  # as `minimize` sets it
+            orders = len(np.unique(self.orders[np.isin(self._variable_of_order, variables)]))
+            yield _Piece(index, useful[variables], model, orders)
+
+    def piece_of(self, chosen: list[int]) -> list[int]:
+        """The piece of each of these (useful) columns."""
+        return self._piece_of[np.searchsorted(self.useful, chosen)].tolist()
+
+    @cached_property
+    def _variable_of_order(self) -> np.ndarray:
+        """Per entry of `orders`, its variable."""
+        return np.repeat(np.arange(len(self.useful)), self.sizes)
+
+    @cached_property
+    def _piece_of(self) -> np.ndarray:
+        """Per variable, its piece."""
+        n = len(self.useful)
+        if not n:
+            return np.zeros(0, dtype=np.int64)
+        n_orders, n_riders = int(self.orders.max()) + 1, int(self.riders.max()) + 1
+        # Orders are nodes 0.., riders after them; a column links each of its orders to its rider.
+        links = coo_matrix(
+            (np.ones(len(self.orders)), (self.orders, n_orders + self.riders[self._variable_of_order])),
+            shape=(n_orders + n_riders, n_orders + n_riders),
+        )
+        _, label = connected_components(links, directed=False)
+        component = label[n_orders + self.riders]
+        sizes = np.bincount(component)
+        # Components are numbered in the order of their lowest node, i.e. their first order.
+        piece_of_component = np.zeros(len(sizes), dtype=np.int64)
+        piece, filled = 0, 0
+        for c in np.flatnonzero(sizes).tolist():
+            if filled and filled + sizes[c] > PIECE_COLUMNS:
+                piece, filled = piece + 1, 0
+            piece_of_component[c] = piece
+            filled += int(sizes[c])
+        return piece_of_component[component]

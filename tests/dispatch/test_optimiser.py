@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,6 +19,7 @@ from dispatch.policies import (
     OptimiserPolicy,
     PendingOrder,
     make_policy,
+    optimiser,
     plan_route,
 )
 from dispatch.policies.base import single
@@ -67,6 +70,17 @@ def batch(*orders: PendingOrder, bundles: bool = False, tick_s: float = 10.0) ->
             bundles=candidate_bundles(b, StraightLineOracle(), BundleConfig()),
         )
     return b
+
+
+@contextmanager
+def pieces_of(columns: int) -> Iterator[None]:
+    """The optimiser cuts its model into pieces of about `columns` columns meanwhile."""
+    before = optimiser.PIECE_COLUMNS
+    optimiser.PIECE_COLUMNS = columns
+    try:
+        yield
+    finally:
+        optimiser.PIECE_COLUMNS = before
 
 
 def commit_all(**kw: object) -> OptimiserPolicy:
@@ -186,12 +200,8 @@ def random_batches(draw: st.DrawFn) -> DispatchBatch:
     return batch(*orders, bundles=True)
 
 
-@settings(max_examples=60, deadline=None)
-@given(random_batches())
-def test_the_matching_is_valid_and_never_worse_than_greedy(b: DispatchBatch) -> None:
-    policy = commit_all(time_limit_s=0.5)
-    columns = policy.columns(b)
-    chosen = policy.solve(columns)
+def assert_valid_matching(b: DispatchBatch, columns: list, chosen: list[int]) -> None:  # type: ignore[type-arg]
+    """Each order and rider at most once; the rider is a candidate of every order it is given."""
     orders_seen: set[int] = set()
     riders_seen: set[str] = set()
     for k in chosen:
@@ -200,13 +210,70 @@ def test_the_matching_is_valid_and_never_worse_than_greedy(b: DispatchBatch) -> 
         assert not orders_seen & set(col.bundle.orders)
         riders_seen.add(col.rider.rider_id)
         orders_seen.update(col.bundle.orders)
-        # The rider is a candidate of every order it is given.
         for i in col.bundle.orders:
             assert col.rider.rider_id in {c.rider_id for c in b.orders[i].candidates}
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_batches())
+def test_the_matching_is_valid_and_never_worse_than_greedy(b: DispatchBatch) -> None:
+    policy = commit_all(time_limit_s=0.5)
+    columns = policy.columns(b)
+    chosen = policy.solve(columns)
+    assert_valid_matching(b, columns, chosen)
     objective = sum(columns[k].cost for k in chosen)
     greedy = sum(columns[k].cost for k in policy.greedy(columns))
     assert objective <= greedy
     assert policy.last.objective == objective
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_batches())
+def test_solving_in_pieces_finds_what_one_model_finds(b: DispatchBatch) -> None:
+    """Each connected component in a model of its own, or all in one model: valid matchings, never
+    worse than greedy, and the same objective up to the gap CP-SAT is allowed to stop at."""
+    found = {}
+    for piece_columns in (1, 10**9):
+        with pieces_of(piece_columns):
+            policy = commit_all(time_limit_s=0.5)
+            columns = policy.columns(b)
+            chosen = policy.solve(columns)
+        assert_valid_matching(b, columns, chosen)
+        assert policy.last.objective == sum(columns[k].cost for k in chosen) <= policy.last.greedy_objective
+        found[piece_columns] = policy.last.objective
+    assert abs(found[1] - found[10**9]) <= optimiser.GAP_UNITS_PER_ORDER * len(b.orders)
+
+
+def test_a_piece_left_without_an_answer_keeps_its_greedy_part() -> None:
+    """When CP-SAT has no answer for a piece (its time ran out), that piece keeps the greedy answer and
+    the others CP-SAT's: still a valid matching, never worse than greedy, better where CP-SAT helped."""
+    orders = [order(f"o{i}", {f"a{i}": 60, f"b{i}": 600}) for i in range(3)]
+    orders += [order(f"p{i}", {f"a{i}": 30, f"b{i}": 90}) for i in range(3)]  # the known-optimum pair, x3
+    b = batch(*orders)
+    policy = commit_all()
+    columns = policy.columns(b)
+    greedy = policy.greedy(columns)
+    solve_piece = OptimiserPolicy._solve_piece
+
+    def no_answer_for_the_first(self: OptimiserPolicy, piece, time_limit_s: float):  # type: ignore[no-untyped-def]
+        return None if piece.index == 0 else solve_piece(self, piece, time_limit_s)
+
+    with pieces_of(1):
+        OptimiserPolicy._solve_piece = no_answer_for_the_first  # type: ignore[method-assign]
+        try:
+            chosen = policy.solve(columns)
+        finally:
+            OptimiserPolicy._solve_piece = solve_piece  # type: ignore[method-assign]
+    assert policy.last.models == 3 and policy.last.status == "UNKNOWN"
+    assert_valid_matching(b, columns, chosen)
+    pairs = {(b.orders[columns[k].bundle.orders[0]].record.order_id, columns[k].rider.rider_id) for k in chosen}
+    # Piece 0 (o0, p0, riders a0, b0) as greedy has it; the other two at their optimum.
+    assert pairs == {("o0", "b0"), ("p0", "a0"), ("o1", "a1"), ("p1", "b1"), ("o2", "a2"), ("p2", "b2")}
+    assert {(b.orders[columns[k].bundle.orders[0]].record.order_id, columns[k].rider.rider_id) for k in greedy} >= {
+        ("o0", "b0"),
+        ("p0", "a0"),
+    }
+    assert policy.last.objective < policy.last.greedy_objective
 
 
 def test_the_time_limit_holds_on_a_large_tick() -> None:
