@@ -293,12 +293,16 @@ class OptimiserPolicy:
         """Cheapest column per order first (cost per order served), skipping taken orders and riders."""
         return _Packing.of(columns).greedy()
 
-    def solve(self, columns: list[Column]) -> list[int]:
+    def solve(self, columns: list[Column], committable: list[bool] | None = None) -> list[int]:
         """The chosen columns: per piece of the model, CP-SAT's answer or the greedy one, whichever costs
-        less (so never more than the greedy answer in all)."""
+        less (so never more than the greedy answer in all).
+
+        With `committable` (per column: would it be committed if chosen), connected components without
+        any committable column are left out: nothing chosen there could be acted on this tick, and the
+        components are independent, so the answer in the others is the same without them."""
         stats = SolveStats(columns=len(columns))
         started = time.perf_counter()
-        packing = _Packing.of(columns)
+        packing = _Packing.of(columns, committable)
         fallback = packing.greedy()
         stats.greedy_objective = sum(columns[k].cost for k in fallback)
         chosen, stats.objective = fallback, stats.greedy_objective
@@ -385,9 +389,10 @@ class OptimiserPolicy:
         decisions: list[Decision] = []
         free = {c.rider_id for o in batch.orders for c in o.candidates if c.available_at_ms is None}
         hold = len(free) < self.config.hold_below_riders_per_order * len(batch.orders)
-        for k in self.solve(columns):
+        committable = [self.must_commit(batch, col, hold) for col in columns]
+        for k in self.solve(columns, committable):
             col = columns[k]
-            if not self.must_commit(batch, col, hold):
+            if not committable[k]:
                 continue
             head = len(decisions)
             for i, pickup, drop in zip(col.bundle.orders, col.pickup_ms, col.dropoff_ms, strict=True):
@@ -397,6 +402,28 @@ class OptimiserPolicy:
 
 def _cost(columns: list[Column], chosen: list[int]) -> int:
     return sum(columns[k].cost for k in chosen)
+
+
+def _with_any(columns: list[Column], useful: list[int], committable: list[bool]) -> list[int]:
+    """The columns of `useful` whose connected component (columns linked through shared orders or
+    riders) holds at least one committable column."""
+    if not useful:
+        return useful
+    orders_of = [columns[k].bundle.orders for k in useful]
+    rider_of: dict[str, int] = {}
+    riders = np.asarray([rider_of.setdefault(columns[k].rider.rider_id, len(rider_of)) for k in useful])
+    sizes = np.fromiter(map(len, orders_of), dtype=np.int64, count=len(useful))
+    orders = np.fromiter((i for o in orders_of for i in o), dtype=np.int64, count=int(sizes.sum()))
+    n_orders = int(orders.max()) + 1
+    links = coo_matrix(
+        (np.ones(len(orders)), (orders, n_orders + np.repeat(riders, sizes))),
+        shape=(n_orders + len(rider_of), n_orders + len(rider_of)),
+    )
+    _, label = connected_components(links, directed=False)
+    component = label[n_orders + riders]
+    wanted = np.zeros(int(label.max()) + 1, dtype=bool)
+    wanted[component[np.asarray([committable[k] for k in useful], dtype=bool)]] = True
+    return [k for k, keep in zip(useful, wanted[component].tolist(), strict=True) if keep]
 
 
 # A packing is cut into CP-SAT models of whole connected components, each of about this many columns
@@ -438,8 +465,10 @@ class _Packing:
     orders_of: list[tuple[int, ...]]
 
     @classmethod
-    def of(cls, columns: list[Column]) -> _Packing:
+    def of(cls, columns: list[Column], committable: list[bool] | None = None) -> _Packing:
         useful = [k for k, c in enumerate(columns) if c.cost < 0]
+        if committable is not None:
+            useful = _with_any(columns, useful, committable)
         rider_of: dict[str, int] = {}
         riders = [rider_of.setdefault(columns[k].rider.rider_id, len(rider_of)) for k in useful]
         orders_of = [columns[k].bundle.orders for k in useful]

@@ -352,3 +352,42 @@ def test_an_order_far_past_its_promise_by_its_own_ride_is_still_served() -> None
     far = order("far", {"a": 60}, ride_s=3_800.0, ready_in_s=500.0, promised_in_s=45 * 60 - 120)
     decisions = commit_all().decide(batch(far))
     assert [(d.order_id, d.rider_id) for d in decisions] == [("far", "a")]
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_batches())
+def test_components_nothing_could_be_committed_from_are_not_solved(b: DispatchBatch) -> None:
+    """With the rolling horizon on, only components holding a column that would be committed are
+    solved: the answer there is what solving everything finds (up to the gap CP-SAT may stop at), and
+    nothing is chosen elsewhere."""
+    policy = OptimiserPolicy()
+    columns = policy.columns(b)
+    committable = [policy.must_commit(b, col, hold=True) for col in columns]
+    kept = set(optimiser._with_any(columns, [k for k, c in enumerate(columns) if c.cost < 0], committable))
+    some = policy.solve(columns, committable)
+    assert_valid_matching(b, columns, some)
+    assert set(some) <= kept
+    everything = [k for k in policy.solve(columns) if k in kept]
+    orders_in_kept = {i for k in kept for i in columns[k].bundle.orders}
+    gap = optimiser.GAP_UNITS_PER_ORDER * len(orders_in_kept)
+    assert abs(sum(columns[k].cost for k in some) - sum(columns[k].cost for k in everything)) <= gap
+
+
+def test_a_component_that_can_only_wait_is_not_solved() -> None:
+    """An order whose food is ready now (its rider must leave) and one ready in half an hour with other
+    riders: only the first one's component goes to the solver. Linked by a shared rider, both do."""
+    due = order("due", {"a": 300}, ready_in_s=0)
+    later = order("later", {"b": 60, "c": 90}, ready_in_s=1_800, placed_ago_s=30)
+    policy = OptimiserPolicy()
+    b = batch(due, later)
+    columns = policy.columns(b)
+    committable = [policy.must_commit(b, col, hold=True) for col in columns]
+    chosen = policy.solve(columns, committable)
+    assert [columns[k].bundle.orders for k in chosen] == [(0,)]
+    assert policy.last.columns == len(columns)
+    linked = batch(due, order("later", {"a": 200, "b": 60}, ready_in_s=1_800, placed_ago_s=30))
+    columns = policy.columns(linked)
+    committable = [policy.must_commit(linked, col, hold=True) for col in columns]
+    chosen = policy.solve(columns, committable)
+    assert sorted(columns[k].bundle.orders for k in chosen) == [(0,), (1,)]
+    assert [d.order_id for d in policy.decide(linked)] == ["due"]
