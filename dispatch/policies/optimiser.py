@@ -21,7 +21,10 @@ where `earliest` is the order's earliest possible drop-off (a rider already at t
 when the food is ready as planned). Only the delay a rider adds is costed: what no rider can avoid (a
 long ride, food not ready yet, a promise already out of reach) is the same for every choice, and
 counting it made an order whose customer lives an hour's ride away cost more than `serve`, so it was
-never served (orders expired beside idle riders in the Liechtenstein replay).
+never served (orders expired beside idle riders in the Liechtenstein replay). Where a ready time is
+only predicted, the pickup (and so the waiting and the drop-offs) is its expectation over the
+prediction's normal spread (`expected_pickup`): a rider arriving early still gains the chance that the
+food is ready early.
 
 Model. One boolean per column; each order in at most one chosen column; each rider in at most one.
 Minimise the total cost. The model is solved in pieces of whole connected components (columns linked
@@ -52,6 +55,7 @@ import numpy as np
 from ortools.sat.python import cp_model, cp_model_helper
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from scipy.special import ndtr
 
 from dispatch.policies.base import BundleOption, Candidate, Decision, DispatchBatch, plan_route, ready_ms, single
 
@@ -156,6 +160,7 @@ class OptimiserPolicy:
         fixed = np.zeros(n)
         food = np.zeros(n, dtype=np.int64)  # when the counter's last food is ready
         food_plan = np.zeros(n, dtype=np.int64)  # the same, less the margin for predicted ready times
+        food_sd = np.zeros(n)  # the spread of a predicted ready time (ms), 0 when it is known
         offsets = np.full((n, width), np.nan)  # drop-off minus pickup, per order in delivery sequence
         promised = np.full((n, width), np.inf)
         pair_bundle: list[int] = []
@@ -163,14 +168,17 @@ class OptimiserPolicy:
         slow: list[tuple[int, Candidate]] = []
         # Per order, what does not depend on the rider (its cost at drop-off time 0, see the docstring).
         ready = [ready_ms(o) for o in batch.orders]
-        ready_plan = [ready[i] - self._ready_margin_ms(batch, i) for i in range(len(batch.orders))]
+        sd = [self._ready_sd_ms(batch, i) for i in range(len(batch.orders))]
+        ready_plan = [ready[i] - round(self.config.ready_sd_margin * sd[i]) for i in range(len(batch.orders))]
         half_dropoff_ms = round(batch.dropoff_service_s * 500)
         order_fixed = []
         for i, o in enumerate(batch.orders):
             r = o.record.request
-            # The order's earliest drop-off: a rider already at the counter, the food as planned.
-            alone = max(now + half_pickup_ms, ready_plan[i]) + half_pickup_ms + round(o.pickup_to_dropoff_s * 1000)
-            alone += half_dropoff_ms
+            # The order's earliest drop-off: a rider already at the counter.
+            at_counter = float(
+                expected_pickup(np.array([now + half_pickup_ms]), np.array([ready[i]]), np.array([sd[i]]))[0]
+            )
+            alone = round(at_counter) + half_pickup_ms + round(o.pickup_to_dropoff_s * 1000) + half_dropoff_ms
             c = -w.click_to_door * alone / 1000 - w.serve - w.age * (now - r.placed_at_ms) / 1000
             if r.promised_at_ms is not None:
                 c -= w.lateness * max(0, alone - r.promised_at_ms) / 1000  # lateness no rider can avoid
@@ -197,6 +205,7 @@ class OptimiserPolicy:
                 continue
             # One counter, then the doors: each drop-off is the pickup plus a fixed offset (plan_route's rule).
             food[bi] = max(ready[i] for i in counter)
+            food_sd[bi] = max(sd[i] for i in counter)
             t = half_pickup_ms
             for k in range(len(b.orders)):
                 t += round(b.legs_s[k + 1] * 1000)
@@ -213,9 +222,9 @@ class OptimiserPolicy:
             arrive = departs + np.rint(to_first * 1000).astype(np.int64) + half_pickup_ms
             pickup = np.maximum(arrive, food[bi_arr])
             drops = pickup[:, None] + offsets[bi_arr]  # NaN past the bundle's size
-            # Costed against the planned ready time (a predicted one less its margin): a rider who would
-            # come after it is late for food that is as likely as not ready by then, one before it waits.
-            pickup_plan = np.maximum(arrive, food_plan[bi_arr])
+            # Costed at the expected pickup: with a predicted ready time (normal, its spread), a rider
+            # arriving earlier still gains the chance that the food is ready earlier than predicted.
+            pickup_plan = expected_pickup(arrive, food[bi_arr], food_sd[bi_arr])
             drops_plan = pickup_plan[:, None] + offsets[bi_arr]
             late = np.where(np.isfinite(promised[bi_arr]), np.maximum(0, drops_plan - promised[bi_arr]), 0)
             cost = (
@@ -280,13 +289,12 @@ class OptimiserPolicy:
                 cols += sorted(kept, key=lambda c: (c.cost, c.rider.rider_id))[: self.config.riders_per_bundle]
         return cols
 
-    def _ready_margin_ms(self, batch: DispatchBatch, i: int) -> int:
-        """How much earlier than its predicted ready time an order is planned to be met (a rider
-        waiting a little costs less than food waiting); 0 when the ready time is known."""
+    def _ready_sd_ms(self, batch: DispatchBatch, i: int) -> float:
+        """The spread of an order's predicted ready time (ms); 0 when the ready time is known."""
         record = batch.orders[i].record
         if record.ready_at_ms is not None or record.request.ready_at_hint_ms is not None:
-            return 0
-        return round(self.config.ready_sd_margin * (record.predicted_ready_sd_s or 0.0) * 1000)
+            return 0.0
+        return (record.predicted_ready_sd_s or 0.0) * 1000
 
     @staticmethod
     def greedy(columns: list[Column]) -> list[int]:
@@ -398,6 +406,20 @@ class OptimiserPolicy:
             for i, pickup, drop in zip(col.bundle.orders, col.pickup_ms, col.dropoff_ms, strict=True):
                 decisions.append(Decision(batch.orders[i].record.order_id, col.rider.rider_id, pickup, drop, head))
         return decisions
+
+
+def expected_pickup(arrive: np.ndarray, ready: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """E[max(arrive, R)] with R normal (mean `ready`, spread `sd`, ms); max(arrive, ready) where sd is 0.
+
+    E[max(a, R)] = a + E[(R - a)+] = a + sd * (z * Phi(z) + phi(z)), z = (ready - a) / sd."""
+    sd = np.asarray(sd, dtype=float)
+    certain = np.maximum(arrive, ready).astype(float)
+    if not sd.any():
+        return certain
+    safe = np.where(sd > 0, sd, 1.0)
+    z = (ready - arrive) / safe
+    spread = arrive + safe * (z * ndtr(z) + np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi))
+    return np.where(sd > 0, spread, certain)
 
 
 def _cost(columns: list[Column], chosen: list[int]) -> int:

@@ -391,3 +391,20 @@ def test_a_component_that_can_only_wait_is_not_solved() -> None:
     chosen = policy.solve(columns, committable)
     assert sorted(columns[k].bundle.orders for k in chosen) == [(0,), (1,)]
     assert [d.order_id for d in policy.decide(linked)] == ["due"]
+
+
+def test_expected_pickup_with_a_predicted_ready_time() -> None:
+    """E[max(arrival, ready)]: the plain maximum when the ready time is known; with a spread, never
+    earlier than either, and what sampling the normal ready time gives."""
+    import numpy as np
+
+    arrive = np.array([0.0, 600_000.0, 1_200_000.0, 900_000.0])
+    ready = np.full(4, 900_000.0)
+    assert (optimiser.expected_pickup(arrive, ready, np.zeros(4)) == np.maximum(arrive, ready)).all()
+    sd = np.full(4, 300_000.0)
+    got = optimiser.expected_pickup(arrive, ready, sd)
+    assert (got >= np.maximum(arrive, ready)).all()
+    assert got[1] < got[3] < got[2]  # arriving earlier still helps
+    samples = np.random.default_rng(1).normal(900_000.0, 300_000.0, 400_000)
+    for a, g in zip(arrive, got, strict=True):
+        assert abs(np.maximum(a, samples).mean() - g) < 2_000
