@@ -1,14 +1,17 @@
 """Benchmark: one dispatch tick of one zone — candidates, travel times, bundles, solve, commits — against
 the number of pending orders, with 3,000 riders on the city's roads.
 
-`python -m bench.tick_latency [--city helsinki] [--orders 250,500,1000,2000] [--riders 3000] [--repeats 9]`
+`python -m bench.tick_latency [--city helsinki] [--orders 250,500,1000,2000] [--riders 3000] [--repeats 9]
+[--busy-share 0.5]`
 
 Each repeat starts from an empty Redis: riders report positions at random road nodes, orders are
 submitted (merchants and customers at road nodes, food ready within the next 20 minutes, promised in
-45), then one tick runs with the real Dispatcher and road oracle. Reported per size: the tick's total
-time (median, p99 = max of the repeats, max), its parts (solve; candidates + travel times + bundles =
-total - solve - commits), and orders committed. The baseline is the greedy policy on the same orders
-in the same process (its ticks build no bundles and commit at once).
+45), then one tick runs with the real Dispatcher and road oracle. With --busy-share, that share of the
+riders first gets an order each from a greedy tick: they are not free, and those finishing within
+`plan_ahead_s` are candidates of a policy that plans ahead, as in a working city. Reported per size:
+the tick's total time (median, p99 = max of the repeats, max), its parts (solve; candidates + travel
+times + bundles = total - solve - commits), and orders committed. The baseline is the greedy policy on
+the same orders in the same process (its ticks build no bundles and commit at once).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from bench._report import quantile
 from core.clock import ManualClock
 from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher
-from dispatch.models import Availability, LatLng, OrderRequest, PositionFix
+from dispatch.models import Availability, LatLng, OrderRequest, OrderStatus, PositionFix
 from dispatch.policies import make_policy
 from routing_data.cities import load_city
 from routing_data.modes import Mode
@@ -36,7 +39,9 @@ from serving.embedded_redis import EmbeddedRedis
 NOW_MS = 1_781_000_000_000  # a weekday lunch time
 
 
-async def one_tick(client, city, oracle, policy: str, n_orders: int, n_riders: int, seed: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+async def one_tick(
+    client, city, oracle, policy: str, n_orders: int, n_riders: int, seed: int, busy_share: float = 0.0
+) -> dict[str, float]:  # type: ignore[no-untyped-def]
     rng = random.Random(seed)
     await client.flushdb()
     clock = ManualClock(NOW_MS)
@@ -57,20 +62,39 @@ async def one_tick(client, city, oracle, policy: str, n_orders: int, n_riders: i
     for k in range(0, len(fixes), 1000):
         await dispatcher.ingest(fixes[k : k + 1000])
     merchants = [at(rng.choice(nodes)) for _ in range(max(10, n_orders // 4))]
-    requests = []
-    for i in range(n_orders):
-        m = rng.randrange(len(merchants))
-        requests.append(
-            OrderRequest(
-                f"o{i}",
-                f"m{m}",
-                merchants[m],
-                at(rng.choice(nodes)),
-                NOW_MS - rng.randint(0, 120_000),
-                promised_at_ms=NOW_MS + 45 * 60_000,
-                ready_at_hint_ms=NOW_MS + rng.randint(0, 20 * 60_000),
+
+    def orders(prefix: str, n: int, spread: bool = False) -> list[OrderRequest]:
+        out = []
+        for i in range(n):
+            m = rng.randrange(len(merchants))
+            out.append(
+                OrderRequest(
+                    f"{prefix}{i}",
+                    f"{prefix}m{i}" if spread else f"m{m}",
+                    at(rng.choice(nodes)) if spread else merchants[m],
+                    at(rng.choice(nodes)),
+                    NOW_MS - rng.randint(0, 120_000),
+                    promised_at_ms=NOW_MS + 45 * 60_000,
+                    ready_at_hint_ms=NOW_MS + rng.randint(0, 20 * 60_000),
+                )
             )
-        )
+        return out
+
+    if busy_share > 0:
+        # A share of the riders already carry an order (offered by a greedy tick beforehand): they are
+        # not free, and the riders finishing soon among them are candidates of a planning policy.
+        # Their merchants are spread over the city (each its own), so riders everywhere get one; the few
+        # orders left without a rider are cancelled so that they do not join the measured tick.
+        warm = Dispatcher(client, config, clock, oracle, make_policy("greedy"))
+        warm_orders = orders("w", round(busy_share * n_riders), spread=True)
+        await warm.submit(warm_orders)
+        for _ in range(3):
+            await warm.tick()
+        for request in warm_orders:
+            if (await warm.get(request.order_id)).status is OrderStatus.PENDING:
+                await warm.cancel(request.order_id, "bench warm-up")
+        await warm.close()
+    requests = orders("o", n_orders)
     for k in range(0, len(requests), 1000):
         await dispatcher.submit(requests[k : k + 1000])
     started = time.perf_counter()
@@ -81,7 +105,9 @@ async def one_tick(client, city, oracle, policy: str, n_orders: int, n_riders: i
             "assigned": report.assigned, "pending": report.pending}  # fmt: skip
 
 
-async def run(city: str, sizes: list[int], riders: int, repeats: int, redis_url: str) -> list[dict[str, object]]:
+async def run(
+    city: str, sizes: list[int], riders: int, repeats: int, redis_url: str, busy_share: float = 0.0
+) -> list[dict[str, object]]:
     area, oracle = await asyncio.to_thread(load_city, city)
     client = redis_client(redis_url)
     rows = []
@@ -89,7 +115,9 @@ async def run(city: str, sizes: list[int], riders: int, repeats: int, redis_url:
         for n in sizes:
             row: dict[str, object] = {"orders": n}
             for policy in ("greedy", "ortools"):
-                samples = [await one_tick(client, area, oracle, policy, n, riders, seed) for seed in range(repeats)]
+                samples = [
+                    await one_tick(client, area, oracle, policy, n, riders, seed, busy_share) for seed in range(repeats)
+                ]
                 totals = [s["total_s"] for s in samples]
                 row[policy] = {
                     "total_p50_s": statistics.median(totals),
@@ -123,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--orders", default="250,500,1000,2000")
     p.add_argument("--riders", type=int, default=3000)
     p.add_argument("--repeats", type=int, default=9)
+    p.add_argument("--busy-share", type=float, default=0.0, help="share of riders already carrying an order")
     ns = p.parse_args(argv)
     try:
         sizes = [int(x) for x in ns.orders.split(",") if x.strip()]
@@ -130,9 +159,11 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--orders takes a comma list of integers")
     if not sizes or min(sizes) < 1 or ns.riders < 1 or ns.repeats < 1:
         p.error("--orders, --riders and --repeats must be positive")
+    if not 0 <= ns.busy_share < 1:
+        p.error("--busy-share must be within [0, 1)")
     print(f"one tick of one zone in {ns.city}, {ns.riders} riders, {ns.repeats} repeats per size (p99 = max)")
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp), appendfsync="no") as store:
-        asyncio.run(run(ns.city, sizes, ns.riders, ns.repeats, store.url))
+        asyncio.run(run(ns.city, sizes, ns.riders, ns.repeats, store.url, ns.busy_share))
     return 0
 
 

@@ -72,10 +72,11 @@ class DispatchConfig:
     plan_ahead_s: float = 1800.0
     # Riders finishing work soon considered per order, besides its `candidates_per_order` free riders.
     # Measured on the MDRP dev instances (gap to the lower bound, ortools): 4 per order 8.6% on
-    # 7o100t75s1p125 and 11.2% on 4o100t100s2p100; 24: 4.7% and 7.7%; 48 with plan_ahead_s 1800: 3.5%
-    # and 7.4%. Seeing the riders about to be free near a merchant is what lets the optimiser hold an
-    # order for one of them instead of spending a far free rider (or a busy one that someone else takes).
-    soon_free_per_order: int = 48
+    # 7o100t75s1p125 and 11.2% on 4o100t100s2p100; 24 (plan_ahead_s 1800): 3.9% and 7.3-7.6%; 48: 3.5%
+    # and 7.4% (within the noise of 24, and a half-busy city's 1,000-order tick 10% slower). Seeing the
+    # riders about to be free near a merchant is what lets the optimiser hold an order for one of them
+    # instead of spending a far free rider (or a busy one that someone else takes).
+    soon_free_per_order: int = 24
     # Which orders may be bundled (for policies that bundle).
     bundles: BundleConfig = field(default_factory=BundleConfig)
 
