@@ -434,28 +434,6 @@ def _cost(columns: list[Column], chosen: list[int]) -> int:
     return sum(columns[k].cost for k in chosen)
 
 
-def _with_any(columns: list[Column], useful: list[int], committable: list[bool]) -> list[int]:
-    """The columns of `useful` whose connected component (columns linked through shared orders or
-    riders) holds at least one committable column."""
-    if not useful:
-        return useful
-    orders_of = [columns[k].bundle.orders for k in useful]
-    rider_of: dict[str, int] = {}
-    riders = np.asarray([rider_of.setdefault(columns[k].rider.rider_id, len(rider_of)) for k in useful])
-    sizes = np.fromiter(map(len, orders_of), dtype=np.int64, count=len(useful))
-    orders = np.fromiter((i for o in orders_of for i in o), dtype=np.int64, count=int(sizes.sum()))
-    n_orders = int(orders.max()) + 1
-    links = coo_matrix(
-        (np.ones(len(orders)), (orders, n_orders + np.repeat(riders, sizes))),
-        shape=(n_orders + len(rider_of), n_orders + len(rider_of)),
-    )
-    _, label = connected_components(links, directed=False)
-    component = label[n_orders + riders]
-    wanted = np.zeros(int(label.max()) + 1, dtype=bool)
-    wanted[component[np.asarray([committable[k] for k in useful], dtype=bool)]] = True
-    return [k for k, keep in zip(useful, wanted[component].tolist(), strict=True) if keep]
-
-
 # A packing is cut into CP-SAT models of whole connected components, each of about this many columns
 # (a larger component alone). On ten captured 1,000-order bench.tick_latency ticks (11,600-11,800
 # columns, ~140 components) one model of all of them was OPTIMAL in 0.19-0.29 s on six, but FEASIBLE
@@ -497,19 +475,37 @@ class _Packing:
     @classmethod
     def of(cls, columns: list[Column], committable: list[bool] | None = None) -> _Packing:
         useful = [k for k, c in enumerate(columns) if c.cost < 0]
-        if committable is not None:
-            useful = _with_any(columns, useful, committable)
         rider_of: dict[str, int] = {}
         riders = [rider_of.setdefault(columns[k].rider.rider_id, len(rider_of)) for k in useful]
         orders_of = [columns[k].bundle.orders for k in useful]
         sizes = np.fromiter(map(len, orders_of), dtype=np.int64, count=len(useful))
-        return cls(
+        packing = cls(
             useful=useful,
             cost=np.fromiter((columns[k].cost for k in useful), dtype=np.int64, count=len(useful)),
             sizes=sizes,
             orders=np.fromiter((i for o in orders_of for i in o), dtype=np.int64, count=int(sizes.sum())),
             riders=np.asarray(riders, dtype=np.int64),
             orders_of=orders_of,
+        )
+        return packing if committable is None else packing.with_any(committable)
+
+    def with_any(self, committable: list[bool]) -> _Packing:
+        """Only the connected components holding at least one committable column (per column of the
+        `columns` the packing was made of)."""
+        if not self.useful:
+            return self
+        component = self._component
+        wanted = np.zeros(int(component.max()) + 1, dtype=bool)
+        wanted[component[np.asarray([committable[k] for k in self.useful], dtype=bool)]] = True
+        keep = wanted[component]
+        kept = keep.tolist()
+        return _Packing(
+            useful=[k for k, x in zip(self.useful, kept, strict=True) if x],
+            cost=self.cost[keep],
+            sizes=self.sizes[keep],
+            orders=self.orders[np.repeat(keep, self.sizes)],
+            riders=self.riders[keep],
+            orders_of=[o for o, x in zip(self.orders_of, kept, strict=True) if x],
         )
 
     def greedy(self) -> list[int]:
@@ -577,10 +573,10 @@ class _Packing:
         return np.repeat(np.arange(len(self.useful)), self.sizes)
 
     @cached_property
-    def _piece_of(self) -> np.ndarray:
-        """Per variable, its piece."""
-        n = len(self.useful)
-        if not n:
+    def _component(self) -> np.ndarray:
+        """Per variable, its connected component (columns linked through shared orders or riders),
+        numbered in the order of their lowest node, i.e. their first order."""
+        if not self.useful:
             return np.zeros(0, dtype=np.int64)
         n_orders, n_riders = int(self.orders.max()) + 1, int(self.riders.max()) + 1
         # Orders are nodes 0.., riders after them; a column links each of its orders to its rider.
@@ -589,7 +585,14 @@ class _Packing:
             shape=(n_orders + n_riders, n_orders + n_riders),
         )
         _, label = connected_components(links, directed=False)
-        component = label[n_orders + self.riders]
+        return label[n_orders + self.riders]
+
+    @cached_property
+    def _piece_of(self) -> np.ndarray:
+        """Per variable, its piece."""
+        if not self.useful:
+            return np.zeros(0, dtype=np.int64)
+        component = self._component
         sizes = np.bincount(component)
         # Components are numbered in the order of their lowest node, i.e. their first order.
         piece_of_component = np.zeros(len(sizes), dtype=np.int64)

@@ -363,7 +363,7 @@ def test_components_nothing_could_be_committed_from_are_not_solved(b: DispatchBa
     policy = OptimiserPolicy()
     columns = policy.columns(b)
     committable = [policy.must_commit(b, col, hold=True) for col in columns]
-    kept = set(optimiser._with_any(columns, [k for k, c in enumerate(columns) if c.cost < 0], committable))
+    kept = set(optimiser._Packing.of(columns, committable).useful)
     some = policy.solve(columns, committable)
     assert_valid_matching(b, columns, some)
     assert set(some) <= kept
