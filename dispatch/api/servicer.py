@@ -12,7 +12,7 @@ from core.errors import FieldViolation, InvalidArgument, PermissionDenied
 from core.ids import STREAM_ID, id_violation
 from dispatch.api import convert
 from dispatch.dispatcher import Dispatcher
-from dispatch.models import PositionFix
+from dispatch.models import OrderRecord, PositionFix
 from dispatch.validation import fix_violation
 from serving.auth import Authenticator, Principal, Role
 from serving.status import rpc
@@ -154,9 +154,7 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
         if len(request.reason) > 500:
             raise InvalidArgument.field("reason", "at most 500 characters")
         if caller.role is Role.MERCHANT:
-            order = await self._dispatcher.get(request.order_id)
-            if order.request.merchant_id != caller.subject_id:
-                raise PermissionDenied(f"order {request.order_id} is not an order of merchant {caller.subject_id}")
+            _require_own_merchant(caller, await self._dispatcher.get(request.order_id))
         record = await self._dispatcher.cancel(request.order_id, request.reason)
         return pb.CancelOrderResponse(status=convert.STATUS_TO_PB[record.status])
 
@@ -167,8 +165,8 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
         if bad:
             raise InvalidArgument(bad)
         record = await self._dispatcher.get(request.order_id)
-        if caller.role is Role.MERCHANT and record.request.merchant_id != caller.subject_id:
-            raise PermissionDenied(f"order {request.order_id} is not an order of merchant {caller.subject_id}")
+        if caller.role is Role.MERCHANT:
+            _require_own_merchant(caller, record)
         if caller.role is Role.RIDER and record.rider_id != caller.subject_id:
             raise PermissionDenied(f"order {request.order_id} is not a task of rider {caller.subject_id}")
         history = await self._dispatcher.orders.history(request.order_id)
@@ -184,9 +182,7 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
         if bad:
             raise InvalidArgument(bad)
         if caller.role is Role.MERCHANT:
-            record = await self._dispatcher.get(request.order_id)
-            if record.request.merchant_id != caller.subject_id:
-                raise PermissionDenied(f"order {request.order_id} is not an order of merchant {caller.subject_id}")
+            _require_own_merchant(caller, await self._dispatcher.get(request.order_id))
         ready_ms = convert.ts_to_ms(request.ready_at) if request.HasField("ready_at") else None
         record = await self._dispatcher.report_food_ready(request.order_id, ready_ms)
         return pb.ReportFoodReadyResponse(status=convert.STATUS_TO_PB[record.status])
@@ -199,3 +195,9 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
         cells = [(c.h3_cell, c.factor) for c in request.cells]
         changed, version = await asyncio.to_thread(self._dispatcher.update_traffic, cells, request.reset)
         return pb.UpdateTrafficResponse(roads_changed=changed, traffic_version=version)
+
+
+def _require_own_merchant(caller: Principal, record: OrderRecord) -> None:
+    """A merchant acts only on its own orders."""
+    if record.request.merchant_id != caller.subject_id:
+        raise PermissionDenied(f"order {record.order_id} is not an order of merchant {caller.subject_id}")
