@@ -159,15 +159,10 @@ class OrderStore:
         if step is Step.ASSIGN:
             raise ValueError("offers are made with assign_bundle (a lone order is a bundle of one)")
         transition = TRANSITIONS[step]
-        order_key = self.keys.order(order_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    await pipe.watch(order_key)
-                    raw = await pipe.hgetall(order_key)
-                    if not raw:
-                        raise NotFound(f"order {order_id} not found")
-                    record = OrderRecord.from_redis(raw)
+                    record = await self._watched(pipe, order_id)
                     if acting_rider is not None:
                         noop = await self._check_rider(pipe, record, step, acting_rider)
                         if noop:
@@ -249,17 +244,22 @@ class OrderStore:
                                                          "predicted_ready_sd_s": repr(float(sd_s))})  # fmt: skip
             await pipe.execute()
 
+    async def _watched(self, pipe: aioredis.client.Pipeline, order_id: str) -> OrderRecord:
+        """Watches an order in a transaction's pipeline and reads it (NotFound if there is none)."""
+        key = self.keys.order(order_id)
+        await pipe.watch(key)
+        raw = await pipe.hgetall(key)
+        if not raw:
+            raise NotFound(f"order {order_id} not found")
+        return OrderRecord.from_redis(raw)
+
     async def mark_ready(self, order_id: str, ready_at_ms: int) -> tuple[OrderRecord, bool]:
         """Records the true ready time once; returns the order and whether this call recorded it."""
         key = self.keys.order(order_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    await pipe.watch(key)
-                    raw = await pipe.hgetall(key)
-                    if not raw:
-                        raise NotFound(f"order {order_id} not found")
-                    record = OrderRecord.from_redis(raw)
+                    record = await self._watched(pipe, order_id)
                     if record.ready_at_ms is not None:
                         return record, False
                     if record.status.is_final:
