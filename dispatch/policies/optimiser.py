@@ -512,7 +512,7 @@ class _Packing:
         """The greedy answer (cheapest per order served first, ties to the lower column), as columns."""
         rank = np.lexsort((np.arange(len(self.useful)), self.cost / np.maximum(self.sizes, 1)))
         riders = self.riders.tolist()
-        taken_rider = bytearray(len(riders))
+        taken_rider = bytearray(max(riders, default=-1) + 1)  # riders keep their numbers when components are dropped
         taken_order: set[int] = set()
         chosen = []
         for v in rank.tolist():

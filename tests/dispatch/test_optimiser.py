@@ -393,6 +393,19 @@ def test_a_component_that_can_only_wait_is_not_solved() -> None:
     assert [d.order_id for d in policy.decide(linked)] == ["due"]
 
 
+def test_a_kept_component_whose_riders_came_last_is_solved() -> None:
+    """Riders are numbered over all columns before components are dropped: the one kept here has the
+    highest number (the greedy answer once indexed its riders by the kept columns' count and failed)."""
+    later = order("later", {"b": 60, "c": 90}, ready_in_s=1_800, placed_ago_s=30)
+    due = order("due", {"a": 300}, ready_in_s=0)
+    policy = OptimiserPolicy()
+    b = batch(later, due)
+    columns = policy.columns(b)
+    committable = [policy.must_commit(b, col, hold=True) for col in columns]
+    assert [columns[k].bundle.orders for k in policy.solve(columns, committable)] == [(1,)]
+    assert [d.order_id for d in policy.decide(b)] == ["due"]
+
+
 def test_expected_pickup_with_a_predicted_ready_time() -> None:
     """E[max(arrival, ready)]: the plain maximum when the ready time is known; with a spread, never
     earlier than either, and what sampling the normal ready time gives."""
