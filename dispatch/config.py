@@ -79,6 +79,10 @@ class DispatchConfig:
     soon_free_per_order: int = 24
     # Which orders may be bundled (for policies that bundle).
     bundles: BundleConfig = field(default_factory=BundleConfig)
+    # Assignment updates (for policies that plan ahead): a pending order may join, as its last drop-off,
+    # a bundle a rider holds at the same counter and has not picked up, up to `bundles.max_orders` orders
+    # and delaying the bundle by at most `bundles.max_delay_s`.
+    join_at_counter: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.h3_resolution <= 15:

@@ -39,8 +39,18 @@ from dispatch.models import (
     TaskEvent,
 )
 from dispatch.order_flow import STEP_OF_ACTION, Step
-from dispatch.orders import OrderStore
-from dispatch.policies.base import Candidate, Decision, DispatchBatch, DispatchPolicy, PendingOrder
+from dispatch.orders import OpenPickup, OrderStore
+from dispatch.policies.base import (
+    Candidate,
+    Decision,
+    DispatchBatch,
+    DispatchPolicy,
+    JoinOption,
+    PendingOrder,
+    plan_route,
+    ready_ms,
+    single,
+)
 from dispatch.prep import PrepModel
 from dispatch.rider_index import EARTH_RADIUS_M, RiderIndex, haversine_m, unit_vectors
 from dispatch.speeds import ObservedSpeeds
@@ -105,6 +115,7 @@ class TickReport:
     riders_expired: int = 0
     conflicts: int = 0
     bundles: int = 0  # riders offered work (a bundle of one or more orders each)
+    joined: int = 0  # orders offered to join a bundle a rider holds (assignment updates)
     roads_relearned: int = 0
     batch_s: float = 0.0  # candidates, travel times and bundles
     solve_s: float = 0.0
@@ -490,19 +501,31 @@ class Dispatcher:
             note = f"offered by policy {self.policy.name}"
             if len(bundle) > 1:
                 note += f" in a bundle of {len(bundle)}"
+            joins = bundle[0].joins
+            if joins:
+                note = f"offered by policy {self.policy.name} to join bundle {joins}"
             async with limiter:
                 try:
-                    records = await self.orders.assign_bundle(
-                        bundle[0].rider_id,
-                        [(d.order_id, d.estimated_pickup_ms, d.estimated_dropoff_ms) for d in bundle],
-                        now_ms, offer_expires_ms=offer_expires_ms, note=note,
-                    )  # fmt: skip
+                    if joins:
+                        [d] = bundle
+                        records = await self.orders.join_bundle(
+                            d.rider_id, joins, (d.order_id, d.estimated_pickup_ms, d.estimated_dropoff_ms), now_ms,
+                            offer_expires_ms=offer_expires_ms, note=note,
+                        )  # fmt: skip
+                    else:
+                        records = await self.orders.assign_bundle(
+                            bundle[0].rider_id,
+                            [(d.order_id, d.estimated_pickup_ms, d.estimated_dropoff_ms) for d in bundle],
+                            now_ms, offer_expires_ms=offer_expires_ms, note=note,
+                        )  # fmt: skip
                 except (FailedPrecondition, NotFound):
                     report.conflicts += 1  # an order or the rider changed since the batch was read
                     return
-            report.assigned += len(records)
-            report.bundles += 1
-            for record in records:
+            offered = records[:1] if joins else records  # a join's other records are the bundle it moved
+            report.assigned += len(offered)
+            report.bundles += 0 if joins else 1
+            report.joined += 1 if joins else 0
+            for record in offered:
                 report.decided.append(record.order_id)
                 self._after_change(record, True)
 
@@ -544,10 +567,17 @@ class Dispatcher:
                     )  # fmt: skip
 
             nearest = dict(await asyncio.gather(*(search(r) for r in records)))
-        return await asyncio.to_thread(self._timed_batch, records, nearest, now_ms)
+        pickups: list[OpenPickup] = []
+        if records and self.config.join_at_counter and getattr(self.policy, "plans_ahead", False):
+            pickups = await self.orders.open_pickups()
+        return await asyncio.to_thread(self._timed_batch, records, nearest, pickups, now_ms)
 
     def _timed_batch(
-        self, records: Sequence[OrderRecord], nearest: dict[str, list[NearbyRider]], now_ms: int
+        self,
+        records: Sequence[OrderRecord],
+        nearest: dict[str, list[NearbyRider]],
+        pickups: Sequence[OpenPickup],
+        now_ms: int,
     ) -> DispatchBatch:
         batch = DispatchBatch(
             now_ms=now_ms,
@@ -558,7 +588,58 @@ class Dispatcher:
         )
         if getattr(self.policy, "uses_bundles", False):
             batch = replace(batch, bundles=candidate_bundles(batch, self.oracle, self.config.bundles))
+        if pickups:
+            batch = replace(batch, joins=self._joins(batch, pickups))
         return batch
+
+    def _joins(self, batch: DispatchBatch, pickups: Sequence[OpenPickup]) -> tuple[JoinOption, ...]:
+        """Assignment updates: each pending order may join, as the last drop-off, a bundle a rider holds at
+        its counter and has not picked up, if the bundle has room and waits no more than `max_delay_s`
+        longer for the order's food. The bundle's pickup and drop-offs move on by that wait."""
+        limits = self.config.bundles
+        at_counter: dict[tuple[str, LatLng], list[OpenPickup]] = {}
+        for p in pickups:
+            if p.orders < limits.max_orders:
+                at_counter.setdefault((p.merchant_id, p.pickup), []).append(p)
+        groups: dict[tuple[str, LatLng], list[int]] = {}
+        for i, o in enumerate(batch.orders):
+            key = (o.record.request.merchant_id, o.record.request.pickup)
+            if key in at_counter:
+                groups.setdefault(key, []).append(i)
+        if not groups:
+            return ()
+        keys = list(groups)
+        rides = matrices(
+            self.oracle,
+            [([p.last_door for p in at_counter[k]], [batch.orders[i].record.request.dropoff for i in groups[k]])
+             for k in keys],
+            batch.now_ms,
+        )  # fmt: skip
+        half_dropoff_ms = round(self.config.dropoff_service_s * 500)
+        max_delay_ms = limits.max_delay_s * 1000
+        out = []
+        for key, ride in zip(keys, rides, strict=True):
+            # Each order's drop-off by a rider already at the counter: the yardstick of bundles' delays.
+            alone = [plan_route(batch, single(i, batch.orders[i]), 0.0).dropoff_ms[0] for i in groups[key]]
+            for a, p in enumerate(at_counter[key]):
+                planned = max(p.pickup_ms, batch.now_ms)  # not picked up yet: not before now
+                for b, i in enumerate(groups[key]):
+                    pickup_ms = max(planned, ready_ms(batch.orders[i]))
+                    delay_ms = pickup_ms - planned
+                    if delay_ms > max_delay_ms or (p.shift_ends_at_ms is not None and pickup_ms > p.shift_ends_at_ms):
+                        continue
+                    extra_s = float(ride[a, b])
+                    dropoff_ms = (p.free_ms + pickup_ms - p.pickup_ms) + 2 * half_dropoff_ms + round(extra_s * 1000)
+                    # The bundles' rule for the joining order too: at most `max_delay_s` later than alone, and no
+                    # promise missed that it would have kept alone.
+                    promise = batch.orders[i].record.request.promised_at_ms
+                    if dropoff_ms - alone[b] > max_delay_ms or (
+                        promise is not None and alone[b] <= promise < dropoff_ms
+                    ):
+                        continue
+                    out.append(JoinOption(i, p.rider_id, p.bundle_id, pickup_ms, dropoff_ms, delay_ms, p.orders,
+                                          extra_s, p.shift_ends_at_ms))  # fmt: skip
+        return tuple(out)
 
     def _timed_candidates(
         self, records: Sequence[OrderRecord], nearest: dict[str, list[NearbyRider]], now_ms: int

@@ -33,6 +33,12 @@ class ZoneKeys:
         """Hash: rider -> "last drop-off ms,lat,lng" of the work it holds (where and when it frees up)."""
         return f"{self.prefix}riders:plan"
 
+    @property
+    def riders_pickup(self) -> str:
+        """Hash: rider -> "bundle id|merchant id|pickup lat|pickup lng|planned pickup ms|orders" of the bundle it
+        has been offered and not yet picked up: orders at that counter may join it (an assignment update)."""
+        return f"{self.prefix}riders:pickup"
+
     def rider_tasks(self, rider_id: str) -> str:
         return f"{self.prefix}rider:{rider_id}:tasks"
 

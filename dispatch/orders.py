@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from dispatch.keys import ZoneKeys
-from dispatch.models import OrderEvent, OrderRecord, OrderRequest, OrderStatus, TaskEvent, TaskEventType
+from dispatch.models import LatLng, OrderEvent, OrderRecord, OrderRequest, OrderStatus, TaskEvent, TaskEventType
 from dispatch.order_flow import TRANSITIONS, Step
 
 # Creates an order unless its id exists; returns the stored fingerprint either way, so the caller can
@@ -49,6 +50,28 @@ return out
 
 # Orders that finished leave Redis after this long (their settlement and analytics live elsewhere).
 FINISHED_ORDER_TTL_S = 7 * 24 * 3600
+# A bundle can be joined while none of its orders is picked up.
+_JOINABLE = frozenset({OrderStatus.ASSIGNED, OrderStatus.ACCEPTED, OrderStatus.AT_MERCHANT})
+
+
+@dataclass(frozen=True)
+class OpenPickup:
+    """A rider's bundle not yet picked up (`riders:pickup`), with where and when it frees up (`riders:plan`)."""
+
+    rider_id: str
+    bundle_id: str
+    merchant_id: str
+    pickup: LatLng
+    pickup_ms: int
+    orders: int
+    free_ms: int  # its last drop-off
+    last_door: LatLng
+    shift_ends_at_ms: int | None = None
+
+
+def _pickup_entry(bundle_id: str, request: OrderRequest, pickup_ms: int, orders: int) -> str:
+    p = request.pickup
+    return f"{bundle_id}|{request.merchant_id}|{p.lat!r}|{p.lng!r}|{pickup_ms}|{orders}"
 
 
 class OrderStore:
@@ -182,6 +205,8 @@ class OrderStore:
                     self._queue_writes(pipe, record, updated, step, now_ms, note, rejoins_free)
                     if hands_empty:
                         pipe.hdel(self.keys.riders_plan, record.rider_id)
+                    if (hands_empty or step is Step.PICK_UP) and record.rider_id:
+                        pipe.hdel(self.keys.riders_pickup, record.rider_id)  # nothing left to join at the counter
                     await pipe.execute()
                     return updated, True
                 except WatchError:
@@ -231,8 +256,85 @@ class OrderStore:
                         self._queue_writes(pipe, before, after, Step.ASSIGN, now_ms, note)
                     last = updated[-1].request.dropoff
                     pipe.hset(self.keys.riders_plan, rider_id, f"{legs[-1][2]},{last.lat!r},{last.lng!r}")
+                    first = updated[0].request
+                    if all(r.request.merchant_id == first.merchant_id and r.request.pickup == first.pickup
+                           for r in updated):  # fmt: skip
+                        pipe.hset(self.keys.riders_pickup, rider_id,
+                                  _pickup_entry(bundle_id, first, legs[0][1], len(updated)))  # fmt: skip
                     await pipe.execute()
                     return updated
+                except WatchError:
+                    continue
+
+    async def join_bundle(
+        self,
+        rider_id: str,
+        bundle_id: str,
+        leg: tuple[str, int, int],
+        now_ms: int,
+        *,
+        offer_expires_ms: int,
+        note: str = "",
+    ) -> list[OrderRecord]:
+        """An assignment update at the counter: offers a pending order — (order_id, estimated pickup,
+        estimated drop-off) — to a rider as the last drop-off of the bundle it holds and has not picked
+        up yet, at the same merchant. The bundle's pickup moves to the new order's (if later), and the
+        drop-offs of its orders by as much. One transaction: the order must be pending and every task
+        of the rider an unpicked order of `bundle_id` at the order's counter, or nothing is written
+        (FailedPrecondition). Returns the new order's record, then the bundle's orders as updated."""
+        order_id, pickup_ms, dropoff_ms = leg
+        tasks_key = self.keys.rider_tasks(rider_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(tasks_key)
+                    task_ids = sorted(await pipe.smembers(tasks_key))
+                    if not task_ids:
+                        raise FailedPrecondition(f"rider {rider_id} holds no bundle to join")
+                    record = await self._watched(pipe, order_id)
+                    if record.status is not OrderStatus.PENDING:
+                        raise FailedPrecondition(f"order {order_id} is {record.status.value}: cannot assign")
+                    carried = []
+                    for oid in task_ids:
+                        task = await self._watched(pipe, oid)
+                        if task.bundle_id != bundle_id or task.status not in _JOINABLE:
+                            raise FailedPrecondition(
+                                f"rider {rider_id}'s bundle {bundle_id} can no longer be joined "
+                                f"(order {oid} is {task.status.value} in bundle {task.bundle_id or 'none'})"
+                            )
+                        if (task.request.merchant_id, task.request.pickup) != (
+                            record.request.merchant_id, record.request.pickup
+                        ):  # fmt: skip
+                            raise FailedPrecondition(f"order {order_id} is not at the counter of bundle {bundle_id}")
+                        carried.append(task)
+                    carried.sort(key=lambda r: r.bundle_seq)
+                    updated = self._next_record(
+                        record, Step.ASSIGN, now_ms, note, rider_id=rider_id, estimated_pickup_ms=pickup_ms,
+                        estimated_dropoff_ms=dropoff_ms, offer_expires_ms=offer_expires_ms, bundle_id=bundle_id,
+                        bundle_seq=carried[-1].bundle_seq + 1,
+                    )  # fmt: skip
+                    # The bundle waits for the new order's food: its pickup, and so its drop-offs, move on.
+                    shift = max(0, pickup_ms - max(r.estimated_pickup_ms or 0 for r in carried))
+                    moved = [
+                        r.evolve(
+                            estimated_pickup_ms=(r.estimated_pickup_ms or 0) + shift,
+                            estimated_dropoff_ms=(r.estimated_dropoff_ms or 0) + shift,
+                            updated_ms=now_ms,
+                            version=r.version + 1,
+                        )
+                        for r in carried
+                    ]
+                    pipe.multi()
+                    self._queue_writes(pipe, record, updated, Step.ASSIGN, now_ms, note)
+                    for r in moved if shift else ():
+                        pipe.hset(self.keys.order(r.order_id), mapping=r.to_redis())
+                        self.queue_feed_event(pipe, rider_id, TaskEventType.UPDATED, r, now_ms)
+                    door = updated.request.dropoff
+                    pipe.hset(self.keys.riders_plan, rider_id, f"{dropoff_ms},{door.lat!r},{door.lng!r}")
+                    pipe.hset(self.keys.riders_pickup, rider_id,
+                              _pickup_entry(bundle_id, updated.request, pickup_ms, len(carried) + 1))  # fmt: skip
+                    await pipe.execute()
+                    return [updated, *moved]
                 except WatchError:
                     continue
 
@@ -375,6 +477,28 @@ class OrderStore:
     async def feed_last_id(self, rider_id: str) -> str:
         last = await self._redis.xrevrange(self.keys.rider_feed(rider_id), "+", "-", count=1)
         return last[0][0] if last else "0-0"
+
+    async def open_pickups(self) -> list[OpenPickup]:
+        """Every rider's bundle that is offered and not yet picked up, with its plan (orders may join it)."""
+        entries = await self._redis.hgetall(self.keys.riders_pickup)
+        if not entries:
+            return []
+        riders = sorted(entries)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(self.keys.riders_plan, riders)
+            for rider_id in riders:
+                pipe.hget(self.keys.rider(rider_id), "shift")
+            plans, *shifts = await pipe.execute()
+        out = []
+        for rider_id, plan, shift in zip(riders, plans, shifts, strict=True):
+            if plan is None:
+                continue  # its hands emptied in between
+            bundle_id, merchant_id, lat, lng, pickup_ms, orders = entries[rider_id].split("|")
+            free_ms, door_lat, door_lng = plan.split(",")
+            out.append(OpenPickup(rider_id, bundle_id, merchant_id, LatLng(float(lat), float(lng)), int(pickup_ms),
+                                  int(orders), int(free_ms), LatLng(float(door_lat), float(door_lng)),
+                                  int(shift) if shift else None))  # fmt: skip
+        return out
 
     async def rider_task_ids(self, rider_id: str) -> set[str]:
         return set(await self._redis.smembers(self.keys.rider_tasks(rider_id)))

@@ -4,7 +4,10 @@ The engine is the one that serves live traffic — Dispatcher, Redis rider index
 policy — on a ManualClock, with the instance's travel-time rule as its oracle. The simulator plays the
 couriers and the order service: couriers come on duty with their shift end, accept every offer, ride
 by the instance's rule, wait for the food, and report each step through the task flow; orders are
-submitted at their placement time. The engine decides once per simulated minute.
+submitted at their placement time. The engine decides once per simulated minute. An order offered to
+join the bundle a courier is carrying out and has not picked up (the MDRP assignment update) extends
+that courier's assignment: the pickup waits for the new food, the new order is delivered last, and the
+assignment is recorded once, as it stands after its last update.
 """
 
 from __future__ import annotations
@@ -47,6 +50,21 @@ class _Courier:
     free_at: float
     busy: bool = False
     online: bool = False
+    route: _Route | None = None  # the bundle it carries out
+
+
+@dataclass
+class _Route:
+    """A courier's bundle: where it is picked up, when, and what the solution and event queue hold of it."""
+
+    bundle_id: str
+    restaurant: str
+    arrive: float
+    pickup: float
+    orders: list[str]
+    assignment: int  # its index in solution.assignments
+    moves: list[int]  # indices in solution.moves of its rides from the restaurant on
+    events: list[int]  # sequence numbers of its pickup, drop-off and free events
 
 
 @dataclass
@@ -56,6 +74,7 @@ class ReplayStats:
     solve_ms: list[float] = field(default_factory=list)
     pending_per_tick: list[int] = field(default_factory=list)
     offers_refused: int = 0
+    joined: int = 0  # orders that joined a courier's bundle before its pickup (assignment updates)
     wall_s: float = 0.0
 
 
@@ -110,9 +129,12 @@ async def replay(
     }
     seq = itertools.count()
     events: list[tuple[float, int, str, str, str]] = []  # (minute, seq, kind, courier, order)
+    cancelled: set[int] = set()  # events of a route that an assignment update replaced
 
-    def schedule(minute: float, kind: str, courier: str = "", order: str = "") -> None:
-        heapq.heappush(events, (minute, next(seq), kind, courier, order))
+    def schedule(minute: float, kind: str, courier: str = "", order: str = "") -> int:
+        n = next(seq)
+        heapq.heappush(events, (minute, n, kind, courier, order))
+        return n
 
     for c in instance.couriers.values():
         schedule(c.on_min, "on", c.id)
@@ -173,47 +195,88 @@ async def replay(
             await report_position(c, minute, Availability.BUSY)
         elif kind == "free":
             c.busy = False
+            c.route = None
             online = c.off_min > minute
             c.online = online
             await report_position(c, minute, Availability.AVAILABLE if online else Availability.OFFLINE)
 
-    async def take_bundle(order_ids: list[str], rider_id: str, now_min: float) -> None:
-        """The courier's answer to an offer of one or more orders (delivery sequence as given)."""
+    def plan(c: _Courier, route: _Route, now_min: float) -> None:
+        """Writes a courier's route into the solution (its assignment, its rides from the restaurant, its
+        orders' outcomes) and the event queue, replacing what an earlier version of it wrote there."""
+        r = instance.restaurants[route.restaurant]
+        cancelled.update(route.events)
+        route.events = []
+        solution.assignments[route.assignment] = Assignment(now_min, route.pickup, c.id, tuple(route.orders))
+        t = route.pickup + half_p  # leaves the restaurant
+        here, at = r.id, (r.x, r.y)
+        moves = []
+        for oid in route.orders:
+            o = instance.orders[oid]
+            moves.append(Move(c.id, t, here, o.id))
+            dropoff = t + instance.travel_min(at, (o.x, o.y)) + half_d
+            outcomes[o.id] = OrderOutcome(o.id, o.placement_min, o.ready_min, route.pickup, dropoff, c.id)
+            route.events += [schedule(route.pickup, "pickup", c.id, o.id), schedule(dropoff, "dropoff", c.id, o.id)]
+            t, here, at = dropoff + half_d, o.id, (o.x, o.y)
+        for k, move in zip(route.moves, moves, strict=False):
+            solution.moves[k] = move
+        for move in moves[len(route.moves) :]:
+            route.moves.append(len(solution.moves))
+            solution.moves.append(move)
+        c.free_at = t
+        route.events.append(schedule(c.free_at, "free", c.id))
+
+    async def refuse(c: _Courier, order_ids: list[str], now_min: float) -> None:
+        # The engine offered what the courier cannot do (it should not): refuse, back to the pool.
+        stats.offers_refused += len(order_ids)
+        for oid in order_ids:
+            await dispatcher.update_task(c.id, oid, TaskAction.REJECT, minute_to_ms(now_min))
+
+    async def take_bundle(order_ids: list[str], rider_id: str, bundle_id: str, now_min: float) -> None:
+        """The courier's answer to an offer of one or more orders (delivery sequence as given): a new
+        bundle, or orders joining the bundle it holds and has not picked up (an assignment update)."""
         c = couriers[rider_id]
         bundle = [instance.orders[oid] for oid in order_ids]
+        route = c.route
+        if c.busy and route is not None and route.bundle_id == bundle_id:
+            pickup = max(route.pickup, *(o.ready_min for o in bundle))
+            if now_min >= route.pickup or pickup > c.off_min or any(o.restaurant != route.restaurant for o in bundle):
+                await refuse(c, order_ids, now_min)
+                return
+            for oid in order_ids:
+                await dispatcher.update_task(c.id, oid, TaskAction.ACCEPT, minute_to_ms(now_min))
+                if route.arrive <= now_min:  # already at the counter
+                    await dispatcher.update_task(c.id, oid, TaskAction.ARRIVED_AT_MERCHANT, minute_to_ms(now_min))
+                else:
+                    schedule(route.arrive, "arrive", c.id, oid)
+            route.pickup = pickup
+            route.orders += order_ids
+            stats.joined += len(order_ids)
+            plan(c, route, now_min)
+            return
         r = instance.restaurants[bundle[0].restaurant]
         depart = max(now_min, c.free_at)
         arrive = depart + instance.travel_min((c.x, c.y), (r.x, r.y))
         pickup = max(arrive + half_p, *(o.ready_min for o in bundle))
         if c.busy or not c.online or pickup > c.off_min or any(o.restaurant != r.id for o in bundle):
-            # The engine offered what the courier cannot do (it should not): refuse, back to the pool.
-            stats.offers_refused += len(bundle)
-            for oid in order_ids:
-                await dispatcher.update_task(c.id, oid, TaskAction.REJECT, minute_to_ms(now_min))
+            await refuse(c, order_ids, now_min)
             return
         for oid in order_ids:
             await dispatcher.update_task(c.id, oid, TaskAction.ACCEPT, minute_to_ms(now_min))
+            schedule(arrive, "arrive", c.id, oid)
         solution.moves.append(Move(c.id, depart, c.place, r.id))
         solution.assignments.append(Assignment(now_min, pickup, c.id, tuple(order_ids)))
-        t = pickup + half_p  # leaves the restaurant
-        here, at = r.id, (r.x, r.y)
-        for o in bundle:
-            solution.moves.append(Move(c.id, t, here, o.id))
-            dropoff = t + instance.travel_min(at, (o.x, o.y)) + half_d
-            outcomes[o.id] = OrderOutcome(o.id, o.placement_min, o.ready_min, pickup, dropoff, c.id)
-            schedule(arrive, "arrive", c.id, o.id)
-            schedule(pickup, "pickup", c.id, o.id)
-            schedule(dropoff, "dropoff", c.id, o.id)
-            t, here, at = dropoff + half_d, o.id, (o.x, o.y)
+        c.route = _Route(bundle_id, r.id, arrive, pickup, list(order_ids), len(solution.assignments) - 1, [], [])
         c.busy = True
-        c.free_at = t
-        schedule(c.free_at, "free", c.id)
+        plan(c, c.route, now_min)
 
     while events or (open_orders and next_tick <= last_placement + p.max_click_to_door_min + tick_min):
         # Events at the tick's own minute happen before it (MDRP times are whole minutes: an order placed,
         # or a courier freed, at minute t is seen by the tick at t, as a live engine would see it).
         if events and events[0][0] <= next_tick:
-            minute, _, kind, cid, oid = heapq.heappop(events)
+            minute, n, kind, cid, oid = heapq.heappop(events)
+            if n in cancelled:
+                cancelled.discard(n)
+                continue
             clock.set(minute_to_ms(minute))
             await handle(minute, kind, cid, oid)
             continue
@@ -232,8 +295,8 @@ async def replay(
                 open_orders.discard(oid)
             elif record.status is OrderStatus.ASSIGNED:
                 offered.setdefault((record.rider_id, record.bundle_id), []).append((record.bundle_seq, oid))
-        for (rider_id, _), legs in sorted(offered.items()):
-            await take_bundle([oid for _, oid in sorted(legs)], rider_id, next_tick)
+        for (rider_id, bundle_id), legs in sorted(offered.items()):
+            await take_bundle([oid for _, oid in sorted(legs)], rider_id, bundle_id, next_tick)
         next_tick += tick_min
         if next_tick > last_placement and not open_orders and not events:
             break

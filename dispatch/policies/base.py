@@ -60,6 +60,22 @@ class BundleOption:
 
 
 @dataclass(frozen=True)
+class JoinOption:
+    """An assignment update at the counter: pending order `order` joins, as the last drop-off, the bundle
+    `bundle_id` that rider `rider_id` holds at the order's merchant and has not picked up yet."""
+
+    order: int  # index into DispatchBatch.orders
+    rider_id: str
+    bundle_id: str
+    pickup_ms: int  # the bundle's pickup with the order in it (it waits for the order's food)
+    dropoff_ms: int  # the order's drop-off, after the bundle's own
+    delay_ms: int  # how much later than planned the bundle's orders are picked up and delivered
+    carried: int  # orders already in the bundle
+    extra_ride_s: float  # riding it adds: from the bundle's last door to the order's
+    shift_ends_at_ms: int | None = None
+
+
+@dataclass(frozen=True)
 class DispatchBatch:
     """One tick's decision problem for one zone."""
 
@@ -71,6 +87,9 @@ class DispatchBatch:
     tick_s: float = 60.0
     # Candidate bundles (lone orders included), for policies that bundle; empty otherwise.
     bundles: tuple[BundleOption, ...] = ()
+    # Bundles held by riders on their way to (or at) a counter that a pending order there could join,
+    # for policies that plan ahead; empty otherwise.
+    joins: tuple[JoinOption, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +105,8 @@ class Decision:
     estimated_pickup_ms: int
     estimated_dropoff_ms: int
     bundle: int | None = None
+    # The id of the bundle the rider holds that the order joins (an assignment update), or "".
+    joins: str = ""
 
 
 def ready_ms(order: PendingOrder) -> int:

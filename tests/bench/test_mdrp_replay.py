@@ -70,3 +70,30 @@ async def test_estimated_prep_learns_and_stays_feasible(
     learnt = redis_sync.hget("tc:{mdrp-1o50t100s1p125}:prep:global", "learnt")
     # Every order the restaurants reported ready was learnt from (a few are ready at placement: ignored).
     assert learnt is not None and int(learnt) > 0.8 * results["ortools"]["orders"]
+
+
+async def test_an_order_joins_the_bundle_of_a_courier_on_its_way_to_the_restaurant(
+    tmp_path: Path, redis_server: EmbeddedRedis, redis_sync: redis.Redis
+) -> None:
+    """The MDRP assignment update: c1 is sent to r1 for o1 (pickup at 20); o2 of r1, placed at 10 and ready
+    at 18, joins c1's bundle before its pickup (6 minutes later than alone; the courier's next free trip
+    would be 20 minutes later): one assignment of both orders, picked up at 20, the solution feasible."""
+    folder = tmp_path / "join"
+    write_instance(folder)
+    (folder / "orders.txt").write_text(
+        "order\tx\ty\tplacement_time\trestaurant\tready_time\no1\t0\t-500\t0\tr1\t20\no2\t0\t-800\t10\tr1\t18\n"
+    )
+    (folder / "couriers.txt").write_text("courier\tx\ty\ton_time\toff_time\nc1\t0\t1500\t0\t100\n")
+    instance = load_instance(folder)
+    client = redis_client(redis_server.url)
+    try:
+        solution, stats = await replay(instance, client, "ortools")
+    finally:
+        await client.aclose()
+    check_feasible(instance, solution)
+    assert stats.joined == 1 and stats.offers_refused == 0
+    [assignment] = solution.assignments
+    assert (assignment.courier, assignment.orders, assignment.pickup_min) == ("c1", ("o1", "o2"), 20)
+    assert 10 <= assignment.time_min < 20
+    o1, o2 = solution.orders
+    assert (o1.dropoff_min, o2.dropoff_min) == (29, 36)

@@ -6,6 +6,7 @@ import random
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,7 +23,7 @@ from dispatch.policies import (
     optimiser,
     plan_route,
 )
-from dispatch.policies.base import single
+from dispatch.policies.base import JoinOption, single
 from dispatch.travel import StraightLineOracle
 
 NOW = 1_800_000_000_000
@@ -404,6 +405,35 @@ def test_a_kept_component_whose_riders_came_last_is_solved() -> None:
     committable = [policy.must_commit(b, col, hold=True) for col in columns]
     assert [columns[k].bundle.orders for k in policy.solve(columns, committable)] == [(1,)]
     assert [d.order_id for d in policy.decide(b)] == ["due"]
+
+
+def join(o: int, rider: str, pickup_in_s: float, dropoff_in_s: float, delay_s: float = 0.0) -> JoinOption:
+    return JoinOption(o, rider, f"bundle-of-{rider}", NOW + round(pickup_in_s * 1000), NOW + round(dropoff_in_s * 1000),
+                      round(delay_s * 1000), 1, 120.0)  # fmt: skip
+
+
+def test_an_order_joins_a_bundle_at_its_counter_when_the_pickup_is_due() -> None:
+    """The only free rider is 25 minutes away; a rider picking up at the order's counter could take it
+    as its second drop-off. The join is the model's choice, held while its pickup is not due before the
+    next tick, and committed (as a join of that rider's bundle) once it is."""
+    o = order("o", {"far": 1_500}, ready_in_s=60)
+    policy = OptimiserPolicy()
+    b = replace(batch(o), joins=(join(0, "carrier", 300, 300 + 120 + 600 + 240 + 300),))
+    columns = policy.columns(b)
+    [chosen] = policy.solve(columns)
+    assert columns[chosen].joins == "bundle-of-carrier"
+    assert policy.decide(b) == []  # the pickup is five minutes off: another rider may still turn up
+    due = replace(batch(o), joins=(join(0, "carrier", 5, 5 + 120 + 600 + 240 + 300),))
+    [decision] = policy.decide(due)
+    assert (decision.order_id, decision.rider_id, decision.joins) == ("o", "carrier", "bundle-of-carrier")
+    assert decision.estimated_pickup_ms == NOW + 5_000
+    # A join that delays the bundle it joins costs that delay to each order already in it.
+    delayed = replace(batch(o), joins=(join(0, "carrier", 300, 300 + 120 + 600 + 240 + 300, delay_s=600),))
+    [on_time] = [c for c in policy.columns(b) if c.joins]
+    [late] = [c for c in policy.columns(delayed) if c.joins]
+    w = policy.config.weights
+    assert on_time.dropoff_ms == late.dropoff_ms
+    assert late.cost - on_time.cost == round(10 * (w.click_to_door + w.rider_wait) * 600)
 
 
 def test_expected_pickup_with_a_predicted_ready_time() -> None:

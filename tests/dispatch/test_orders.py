@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
 import redis
 import redis.asyncio as aioredis
 
+from core.errors import FailedPrecondition
 from dispatch.models import LatLng, OrderRecord, OrderRequest, OrderStatus
 from dispatch.order_flow import Step
 from dispatch.orders import OrderStore
 from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis
+from tests.conftest import redis_snapshot
 
 NOW = 1_800_000_000_000
 
@@ -70,3 +73,68 @@ async def test_find_many_reads_back_what_was_written(store: OrderStore) -> None:
     assert found["o5"].ready_at_ms == NOW - 1
     for oid, record in found.items():
         assert record == OrderRecord.from_redis(await store._redis.hgetall(store.keys.order(oid)))
+
+
+COUNTER = LatLng(60.17, 24.94)
+
+
+def at_counter(oid: str, merchant: str = "m1", door: float = 0.0) -> OrderRequest:
+    return OrderRequest(oid, merchant, COUNTER, LatLng(60.18, 24.95 + door), NOW - 60_000)
+
+
+async def test_an_order_joins_the_bundle_a_rider_holds_at_its_counter(store: OrderStore) -> None:
+    """The bundle a rider was offered is listed as an open pickup (its counter, planned pickup, orders, last
+    door and drop-off); an order of that counter joins it as the last drop-off: offered to the same rider
+    in the same bundle, the bundle's pickup and drop-offs moved on by the wait for the new food, the
+    rider's plan and open pickup following; once the bundle is picked up nothing can join it."""
+    await store.create_many([at_counter("a"), at_counter("b", door=0.01)], NOW)
+    await store.assign_bundle("r1", [("a", NOW + 300_000, NOW + 900_000)], NOW, offer_expires_ms=NOW + 30_000)
+    await store.apply("a", Step.ACCEPT, NOW, acting_rider="r1")
+    [open_] = await store.open_pickups()
+    assert (open_.rider_id, open_.bundle_id, open_.merchant_id, open_.pickup) == ("r1", "a", "m1", COUNTER)
+    assert (open_.pickup_ms, open_.orders, open_.free_ms, open_.last_door) == (
+        NOW + 300_000, 1, NOW + 900_000, LatLng(60.18, 24.95)
+    )  # fmt: skip
+    joined, moved = await store.join_bundle(
+        "r1", "a", ("b", NOW + 360_000, NOW + 1_500_000), NOW + 1_000, offer_expires_ms=NOW + 31_000
+    )
+    assert (joined.order_id, joined.status, joined.rider_id) == ("b", OrderStatus.ASSIGNED, "r1")
+    assert (joined.bundle_id, joined.bundle_seq) == ("a", 2)
+    assert (moved.order_id, moved.status, moved.bundle_seq) == ("a", OrderStatus.ACCEPTED, 1)
+    assert (moved.estimated_pickup_ms, moved.estimated_dropoff_ms) == (NOW + 360_000, NOW + 960_000)
+    assert (await store.find_many(["a"]))["a"] == moved
+    assert await store.rider_task_ids("r1") == {"a", "b"}
+    [open_] = await store.open_pickups()
+    assert (open_.pickup_ms, open_.orders, open_.free_ms, open_.last_door) == (
+        NOW + 360_000, 2, NOW + 1_500_000, LatLng(60.18, 24.96)
+    )  # fmt: skip
+    feed = await store.feed_after("r1", "0-0")
+    assert [(e.type.value, e.order.order_id) for e in feed][-2:] == [("offered", "b"), ("updated", "a")]
+    await store.apply("b", Step.ACCEPT, NOW, acting_rider="r1")
+    await store.apply("a", Step.PICK_UP, NOW + 360_000, acting_rider="r1")
+    assert await store.open_pickups() == []
+
+
+async def test_a_join_that_no_longer_fits_writes_nothing(store: OrderStore, redis_sync: redis.Redis) -> None:
+    """FailedPrecondition, Redis untouched: an order of another merchant, an order no longer pending, a
+    bundle id the rider does not hold, a rider without a bundle, a bundle already picked up."""
+    await store.create_many([at_counter("a"), at_counter("b"), at_counter("c", merchant="m2"), at_counter("d")], NOW)
+    await store.assign_bundle("r1", [("a", NOW + 300_000, NOW + 900_000)], NOW, offer_expires_ms=NOW + 30_000)
+    await store.assign_bundle("r2", [("d", NOW + 300_000, NOW + 900_000)], NOW, offer_expires_ms=NOW + 30_000)
+    cases = [
+        ("r1", "a", "c", "not at the counter"),
+        ("r1", "a", "d", "is assigned"),
+        ("r1", "x", "b", "can no longer be joined"),
+        ("r9", "a", "b", "holds no bundle"),
+    ]
+    for rider, bundle, oid, message in cases:
+        before = redis_snapshot(redis_sync)
+        with pytest.raises(FailedPrecondition, match=message):
+            await store.join_bundle(rider, bundle, (oid, NOW, NOW), NOW, offer_expires_ms=NOW + 30_000)
+        assert redis_snapshot(redis_sync) == before
+    await store.apply("a", Step.ACCEPT, NOW, acting_rider="r1")
+    await store.apply("a", Step.PICK_UP, NOW, acting_rider="r1")
+    before = redis_snapshot(redis_sync)
+    with pytest.raises(FailedPrecondition, match="picked_up"):
+        await store.join_bundle("r1", "a", ("b", NOW, NOW), NOW, offer_expires_ms=NOW + 30_000)
+    assert redis_snapshot(redis_sync) == before
