@@ -279,11 +279,17 @@ class OptimiserPolicy:
         out = []
         for j in batch.joins:
             order = batch.orders[j.order]
+            # With a predicted ready time, the wait is costed at its expectation (as for any pickup): food
+            # late against its prediction holds up the whole bundle.
+            planned = j.pickup_ms - j.delay_ms
+            sd = self._ready_sd_ms(batch, j.order)
+            pickup = float(expected_pickup(np.array([planned]), np.array([ready_ms(order)]), np.array([sd]))[0])
+            delay, dropoff = pickup - planned, j.dropoff_ms + pickup - j.pickup_ms
             promise = order.record.request.promised_at_ms
-            late = 0 if promise is None else max(0, j.dropoff_ms - promise)
+            late = 0 if promise is None else max(0, dropoff - promise)
             cost = (
-                order_fixed[j.order] + w.click_to_door * j.dropoff_ms / 1000 + w.lateness * late / 1000
-                + (w.click_to_door * j.carried + w.rider_wait) * j.delay_ms / 1000 + w.ride * j.extra_ride_s
+                order_fixed[j.order] + w.click_to_door * dropoff / 1000 + w.lateness * late / 1000
+                + (w.click_to_door * j.carried + w.rider_wait) * delay / 1000 + w.ride * j.extra_ride_s
             )  # fmt: skip
             rider = Candidate(j.rider_id, order.record.request.pickup, 0.0, j.shift_ends_at_ms, j.pickup_ms)
             out.append(Column(single(j.order, order), rider, round(cost * 10), (j.pickup_ms,), (j.dropoff_ms,),

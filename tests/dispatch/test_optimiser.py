@@ -427,13 +427,30 @@ def test_an_order_joins_a_bundle_at_its_counter_when_the_pickup_is_due() -> None
     [decision] = policy.decide(due)
     assert (decision.order_id, decision.rider_id, decision.joins) == ("o", "carrier", "bundle-of-carrier")
     assert decision.estimated_pickup_ms == NOW + 5_000
-    # A join that delays the bundle it joins costs that delay to each order already in it.
-    delayed = replace(batch(o), joins=(join(0, "carrier", 300, 300 + 120 + 600 + 240 + 300, delay_s=600),))
-    [on_time] = [c for c in policy.columns(b) if c.joins]
+    # A join that delays the bundle it joins costs that delay to each order already in it (and its rider).
+    food_later = order("o", {"far": 1_500}, ready_in_s=300)
+    drop_s = 300 + 120 + 600 + 240 + 300
+    [on_time] = [
+        c for c in policy.columns(replace(batch(food_later), joins=(join(0, "carrier", 300, drop_s),))) if c.joins
+    ]
+    delayed = replace(batch(food_later), joins=(join(0, "carrier", 300, drop_s, delay_s=600),))
     [late] = [c for c in policy.columns(delayed) if c.joins]
     w = policy.config.weights
     assert on_time.dropoff_ms == late.dropoff_ms
     assert late.cost - on_time.cost == round(10 * (w.click_to_door + w.rider_wait) * 600)
+
+
+def test_a_join_waiting_for_predicted_food_is_costed_at_its_expected_wait() -> None:
+    """Food predicted ready when the bundle is picked up, give or take five minutes: the join costs more
+    than with the ready time known (half the time the bundle waits for it)."""
+    known = order("o", {"far": 1_500}, ready_in_s=300)
+    request = replace(known.record.request, ready_at_hint_ms=None)
+    predicted = replace(known, record=OrderRecord(request, predicted_ready_ms=NOW + 300_000, predicted_ready_sd_s=300))
+    policy = OptimiserPolicy()
+    joins = (join(0, "carrier", 300, 1_560),)
+    [certain] = [c for c in policy.columns(replace(batch(known), joins=joins)) if c.joins]
+    [uncertain] = [c for c in policy.columns(replace(batch(predicted), joins=joins)) if c.joins]
+    assert uncertain.cost > certain.cost
 
 
 def test_expected_pickup_with_a_predicted_ready_time() -> None:
