@@ -44,6 +44,10 @@ class DispatchConfig:
     offer_timeout_s: float = 30.0
     # An order nobody could take in this time is rejected ("no rider within reach").
     max_pending_s: float = 900.0
+    # An order that can no longer reach its customer within this long of its placement (even a rider at
+    # the counter now would drop it off later) is rejected rather than delivered hours late; one that
+    # could not have made it even at placement (a very long ride) is served as best it can. None: off.
+    max_click_to_door_s: float | None = None
     # Upper bound on how long AssignRiders waits for a decision (the call's deadline also bounds it).
     assign_wait_s: float = 10.0
     # How far from a pickup riders are searched for.
@@ -94,6 +98,8 @@ class DispatchConfig:
         ):  # fmt: skip
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.max_click_to_door_s is not None and not self.max_click_to_door_s > 0:
+            raise ValueError("max_click_to_door_s must be positive (or None)")
         if self.soon_free_per_order < 0:
             raise ValueError("soon_free_per_order must not be negative")
         if self.max_batch_orders < 1 or self.candidates_per_order < 1:

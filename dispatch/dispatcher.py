@@ -484,7 +484,16 @@ class Dispatcher:
                 live.append(record)
 
         batch_started = time.perf_counter()
-        batch = await self._batch(live, now_ms)
+        batch, hopeless = await self._batch(live, now_ms)
+        for record in hopeless:
+            limit_min = (self.config.max_click_to_door_s or 0) / 60
+            note = f"cannot reach the customer within {limit_min:.0f} min of the order"
+            rejected, changed = await self.orders.apply(record.order_id, Step.REJECT_ORDER, now_ms, note=note)
+            if changed:
+                report.rejected += 1
+                report.decided.append(record.order_id)
+                self._after_change(rejected, changed)
+                await self.prep.on_closed(record.request.merchant_id, record.order_id)
         solve_started = time.perf_counter()
         report.batch_s = solve_started - batch_started
         decisions = await asyncio.to_thread(self.policy.decide, batch)
@@ -544,9 +553,10 @@ class Dispatcher:
         found = await self.orders.find_many(ids)
         return [r for r in found.values() if r.status is OrderStatus.PENDING]
 
-    async def _batch(self, records: Sequence[OrderRecord], now_ms: int) -> DispatchBatch:
+    async def _batch(self, records: Sequence[OrderRecord], now_ms: int) -> tuple[DispatchBatch, list[OrderRecord]]:
         """Candidates per pending order (Redis), then their travel times (CPU: off the event loop, so
-        calls and streams keep being served while a big tick computes)."""
+        calls and streams keep being served while a big tick computes). Orders past saving (see
+        `max_click_to_door_s`) are left out of the batch and returned apart."""
         declined = await self.orders.declined_by([r.order_id for r in records]) if records else {}
         free = await self.index.free_riders(now_ms, SNAPSHOT_MAX_FREE) if records else None
         soon: list[NearbyRider] = []
@@ -578,7 +588,7 @@ class Dispatcher:
         nearest: dict[str, list[NearbyRider]],
         pickups: Sequence[OpenPickup],
         now_ms: int,
-    ) -> DispatchBatch:
+    ) -> tuple[DispatchBatch, list[OrderRecord]]:
         batch = DispatchBatch(
             now_ms=now_ms,
             orders=self._timed_candidates(records, nearest, now_ms),
@@ -586,11 +596,34 @@ class Dispatcher:
             dropoff_service_s=self.config.dropoff_service_s,
             tick_s=self.config.tick_s,
         )
+        hopeless = self._past_saving(batch)
+        if hopeless:
+            gone = {r.order_id for r in hopeless}
+            batch = replace(batch, orders=tuple(o for o in batch.orders if o.record.order_id not in gone))
         if getattr(self.policy, "uses_bundles", False):
             batch = replace(batch, bundles=candidate_bundles(batch, self.oracle, self.config.bundles))
         if pickups:
             batch = replace(batch, joins=self._joins(batch, pickups))
-        return batch
+        return batch, hopeless
+
+    def _past_saving(self, batch: DispatchBatch) -> list[OrderRecord]:
+        """Orders that even a rider at the counter now would drop off later than `max_click_to_door_s`
+        after placement, though one there at placement would have made it."""
+        limit_s = self.config.max_click_to_door_s
+        if limit_s is None:
+            return []
+        half_pickup_ms = round(batch.pickup_service_s * 500)
+        out = []
+        for i, o in enumerate(batch.orders):
+            placed = o.record.request.placed_at_ms
+            deadline = placed + round(limit_s * 1000)
+            now = plan_route(batch, single(i, o), 0.0).dropoff_ms[0]
+            at_placement = (
+                now - max(batch.now_ms + half_pickup_ms, ready_ms(o)) + max(placed + half_pickup_ms, ready_ms(o))
+            )
+            if now > deadline >= at_placement:
+                out.append(o.record)
+        return out
 
     def _joins(self, batch: DispatchBatch, pickups: Sequence[OpenPickup]) -> tuple[JoinOption, ...]:
         """Assignment updates: each pending order may join, as the last drop-off, a bundle a rider holds at

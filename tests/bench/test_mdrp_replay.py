@@ -9,7 +9,7 @@ import redis
 from bench.mdrp.__main__ import run
 from bench.mdrp.checker import check_feasible
 from bench.mdrp.instance import load_instance
-from bench.mdrp.runner import replay
+from bench.mdrp.runner import minute_to_ms, replay
 from bench.mdrp.solution import read_solution
 from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis
@@ -97,3 +97,33 @@ async def test_an_order_joins_the_bundle_of_a_courier_on_its_way_to_the_restaura
     assert 10 <= assignment.time_min < 20
     o1, o2 = solution.orders
     assert (o1.dropoff_min, o2.dropoff_min) == (29, 36)
+
+
+async def test_an_order_past_the_maximum_click_to_door_is_lost_not_delivered_later_still(
+    tmp_path: Path, redis_server: EmbeddedRedis, redis_sync: redis.Redis
+) -> None:
+    """No courier until minute 80: o1 (placed at 0, a 6-minute ride) can no longer make the instance's 90
+    minutes once even a courier at the counter would be too late, and is rejected then, with the reason;
+    o2, whose own ride (110 minutes) never let it make 90, is delivered when the courier comes."""
+    folder = tmp_path / "late"
+    write_instance(folder)
+    (folder / "orders.txt").write_text(
+        "order\tx\ty\tplacement_time\trestaurant\tready_time\no1\t0\t600\t0\tr1\t5\no2\t0\t11000\t0\tr1\t5\n"
+    )
+    (folder / "couriers.txt").write_text("courier\tx\ty\ton_time\toff_time\nc1\t0\t0\t80\t400\n")
+    instance = load_instance(folder)
+    client = redis_client(redis_server.url)
+    try:
+        for policy in ("greedy", "ortools"):
+            solution, _ = await replay(instance, client, policy)
+            check_feasible(instance, solution)
+            o1, o2 = solution.orders
+            assert not o1.delivered and o2.delivered
+            record = redis_sync.hgetall("tc:{mdrp-late}:order:o1")
+            assert record["status"] == "rejected"
+            assert record["reason"] == "cannot reach the customer within 90 min of the order"
+            # Rejected at the first tick where a rider at the counter would drop it off after minute 90:
+            # 79 + 2 (half the pickup service) + 6 (the ride) + 2 (half the drop-off service) = 91.
+            assert int(record["updated_ms"]) == minute_to_ms(79)
+    finally:
+        await client.aclose()
