@@ -473,13 +473,9 @@ class Dispatcher:
         live: list[OrderRecord] = []
         for record in records:
             if now_ms - record.request.placed_at_ms >= max_pending_ms:
-                note = f"no rider within reach for {self.config.max_pending_s:.0f} s"
-                rejected, changed = await self.orders.apply(record.order_id, Step.REJECT_ORDER, now_ms, note=note)
-                if changed:
-                    report.rejected += 1
-                    report.decided.append(record.order_id)
-                    self._after_change(rejected, changed)
-                    await self.prep.on_closed(record.request.merchant_id, record.order_id)
+                await self._reject(
+                    record, now_ms, f"no rider within reach for {self.config.max_pending_s:.0f} s", report
+                )
             else:
                 live.append(record)
 
@@ -487,13 +483,9 @@ class Dispatcher:
         batch, hopeless = await self._batch(live, now_ms)
         for record in hopeless:
             limit_min = (self.config.max_click_to_door_s or 0) / 60
-            note = f"cannot reach the customer within {limit_min:.0f} min of the order"
-            rejected, changed = await self.orders.apply(record.order_id, Step.REJECT_ORDER, now_ms, note=note)
-            if changed:
-                report.rejected += 1
-                report.decided.append(record.order_id)
-                self._after_change(rejected, changed)
-                await self.prep.on_closed(record.request.merchant_id, record.order_id)
+            await self._reject(
+                record, now_ms, f"cannot reach the customer within {limit_min:.0f} min of the order", report
+            )
         solve_started = time.perf_counter()
         report.batch_s = solve_started - batch_started
         decisions = await asyncio.to_thread(self.policy.decide, batch)
@@ -542,6 +534,15 @@ class Dispatcher:
         report.commit_s = time.perf_counter() - commit_started
         self._finish(report, started)
         return report
+
+    async def _reject(self, record: OrderRecord, now_ms: int, note: str, report: TickReport) -> None:
+        """Rejects a pending order the tick will not serve; the merchant's backlog lets it go."""
+        rejected, changed = await self.orders.apply(record.order_id, Step.REJECT_ORDER, now_ms, note=note)
+        if changed:
+            report.rejected += 1
+            report.decided.append(record.order_id)
+            self._after_change(rejected, changed)
+            await self.prep.on_closed(record.request.merchant_id, record.order_id)
 
     def _finish(self, report: TickReport, started: float) -> None:
         report.total_s = time.perf_counter() - started

@@ -8,7 +8,7 @@ import redis
 
 from bench.mdrp.__main__ import run
 from bench.mdrp.checker import check_feasible
-from bench.mdrp.instance import load_instance
+from bench.mdrp.instance import Instance, load_instance
 from bench.mdrp.runner import minute_to_ms, replay
 from bench.mdrp.solution import read_solution
 from serving.app import redis_client
@@ -72,19 +72,22 @@ async def test_estimated_prep_learns_and_stays_feasible(
     assert learnt is not None and int(learnt) > 0.8 * results["ortools"]["orders"]
 
 
+def one_courier(folder: Path, orders: str, courier: str) -> Instance:
+    """The tiny instance's parameters and restaurants with these orders (tab-separated rows) and one
+    courier c1 (x, y, on and off time)."""
+    write_instance(folder)
+    (folder / "orders.txt").write_text(f"order\tx\ty\tplacement_time\trestaurant\tready_time\n{orders}\n")
+    (folder / "couriers.txt").write_text(f"courier\tx\ty\ton_time\toff_time\nc1\t{courier}\n")
+    return load_instance(folder)
+
+
 async def test_an_order_joins_the_bundle_of_a_courier_on_its_way_to_the_restaurant(
     tmp_path: Path, redis_server: EmbeddedRedis, redis_sync: redis.Redis
 ) -> None:
     """The MDRP assignment update: c1 is sent to r1 for o1 (pickup at 20); o2 of r1, placed at 10 and ready
     at 18, joins c1's bundle before its pickup (6 minutes later than alone; the courier's next free trip
     would be 20 minutes later): one assignment of both orders, picked up at 20, the solution feasible."""
-    folder = tmp_path / "join"
-    write_instance(folder)
-    (folder / "orders.txt").write_text(
-        "order\tx\ty\tplacement_time\trestaurant\tready_time\no1\t0\t-500\t0\tr1\t20\no2\t0\t-800\t10\tr1\t18\n"
-    )
-    (folder / "couriers.txt").write_text("courier\tx\ty\ton_time\toff_time\nc1\t0\t1500\t0\t100\n")
-    instance = load_instance(folder)
+    instance = one_courier(tmp_path / "join", "o1\t0\t-500\t0\tr1\t20\no2\t0\t-800\t10\tr1\t18", "0\t1500\t0\t100")
     client = redis_client(redis_server.url)
     try:
         solution, stats = await replay(instance, client, "ortools")
@@ -105,13 +108,7 @@ async def test_an_order_past_the_maximum_click_to_door_is_lost_not_delivered_lat
     """No courier until minute 80: o1 (placed at 0, a 6-minute ride) can no longer make the instance's 90
     minutes once even a courier at the counter would be too late, and is rejected then, with the reason;
     o2, whose own ride (110 minutes) never let it make 90, is delivered when the courier comes."""
-    folder = tmp_path / "late"
-    write_instance(folder)
-    (folder / "orders.txt").write_text(
-        "order\tx\ty\tplacement_time\trestaurant\tready_time\no1\t0\t600\t0\tr1\t5\no2\t0\t11000\t0\tr1\t5\n"
-    )
-    (folder / "couriers.txt").write_text("courier\tx\ty\ton_time\toff_time\nc1\t0\t0\t80\t400\n")
-    instance = load_instance(folder)
+    instance = one_courier(tmp_path / "late", "o1\t0\t600\t0\tr1\t5\no2\t0\t11000\t0\tr1\t5", "0\t0\t80\t400")
     client = redis_client(redis_server.url)
     try:
         for policy in ("greedy", "ortools"):
