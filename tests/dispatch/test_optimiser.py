@@ -23,7 +23,7 @@ from dispatch.policies import (
     optimiser,
     plan_route,
 )
-from dispatch.policies.base import JoinOption, single
+from dispatch.policies.base import BundleOption, JoinOption, single
 from dispatch.travel import StraightLineOracle
 
 NOW = 1_800_000_000_000
@@ -82,6 +82,19 @@ def pieces_of(columns: int) -> Iterator[None]:
         yield
     finally:
         optimiser.PIECE_COLUMNS = before
+
+
+@contextmanager
+def patched(**values: object) -> Iterator[None]:
+    """Module constants of the optimiser set to these values meanwhile."""
+    before = {name: getattr(optimiser, name) for name in values}
+    for name, value in values.items():
+        setattr(optimiser, name, value)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            setattr(optimiser, name, value)
 
 
 def commit_all(**kw: object) -> OptimiserPolicy:
@@ -317,6 +330,102 @@ def reference_cost(policy: OptimiserPolicy, b: DispatchBatch, col) -> float:  # 
         if r.promised_at_ms is not None:
             cost += w.lateness * (max(0, drop - r.promised_at_ms) - max(0, earliest - r.promised_at_ms)) / 1000
     return cost
+
+
+@st.composite
+def random_packings(draw: st.DrawFn) -> list[optimiser.Column]:
+    """Columns of random orders (one to three of up to ten) and riders (of up to six), at random costs:
+    packings whose LP relaxation is often fractional (odd cycles of bundles sharing orders)."""
+    n_orders = draw(st.integers(1, 10))
+    riders = [Candidate(f"r{k}", M1, 60.0) for k in range(draw(st.integers(1, 6)))]
+    columns = []
+    for _ in range(draw(st.integers(1, 40))):
+        orders = tuple(draw(st.lists(st.integers(0, n_orders - 1), min_size=1, max_size=3, unique=True)))
+        bundle = BundleOption(orders, (), ())
+        cost = draw(st.integers(-80_000 * len(orders), 1_000))
+        columns.append(
+            optimiser.Column(bundle, draw(st.sampled_from(riders)), cost, (0,) * len(orders), (0,) * len(orders), 0)
+        )
+    return columns
+
+
+def assert_valid_packing(columns: list[optimiser.Column], chosen: list[int]) -> None:
+    orders = [i for k in chosen for i in columns[k].bundle.orders]
+    riders = [columns[k].rider.rider_id for k in chosen]
+    assert len(set(orders)) == len(orders) and len(set(riders)) == len(riders)
+    assert all(columns[k].cost < 0 for k in chosen)
+
+
+def exact_optimum(columns: list[optimiser.Column]) -> int:
+    """The optimum of one CP-SAT model of the whole packing, proven (no gap)."""
+    with patched(PIECE_COLUMNS=10**9, LP_PIECE_COLUMNS=10**9, GAP_UNITS_PER_ORDER=0.0):
+        policy = commit_all(time_limit_s=10.0)
+        chosen = policy.solve(columns)
+    assert policy.last.status in ("OPTIMAL", "")  # "" : nothing to solve (at most one useful column)
+    return sum(columns[k].cost for k in chosen)
+
+
+@settings(max_examples=200, deadline=None)
+@given(random_packings())
+def test_the_lp_decomposition_finds_the_optimum(columns: list[optimiser.Column]) -> None:
+    """Every piece through its LP relaxation (reduced-cost fixing, components, CP-SAT on what is left)
+    finds what CP-SAT finds on one model of the whole packing: the optimum, with no gap allowed; with
+    the default gap, within it. Always a valid packing, never worse than greedy."""
+    best = exact_optimum(columns)
+    for gap in (0.0, optimiser.GAP_UNITS_PER_ORDER):
+        with patched(PIECE_COLUMNS=1, LP_PIECE_COLUMNS=0, GAP_UNITS_PER_ORDER=gap):
+            policy = commit_all(time_limit_s=10.0)
+            chosen = policy.solve(columns)
+        assert_valid_packing(columns, chosen)
+        objective = sum(columns[k].cost for k in chosen)
+        assert objective == policy.last.objective <= policy.last.greedy_objective
+        orders = {i for c in columns if c.cost < 0 for i in c.bundle.orders}
+        assert best <= objective <= best + gap * len(orders)
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_batches())
+def test_the_lp_decomposition_on_batches(b: DispatchBatch) -> None:
+    """The same on the columns of random batches (bundles of one merchant, costs by the formula)."""
+    columns = commit_all().columns(b)
+    best = exact_optimum(columns)
+    with patched(LP_PIECE_COLUMNS=0, GAP_UNITS_PER_ORDER=0.0):
+        policy = commit_all(time_limit_s=10.0)
+        chosen = policy.solve(columns)
+    assert_valid_matching(b, columns, chosen)
+    assert sum(columns[k].cost for k in chosen) == best
+    assert policy.last.objective <= policy.last.greedy_objective
+
+
+def test_a_large_component_goes_through_the_lp() -> None:
+    """A piece above LP_PIECE_COLUMNS is solved by `_solve_by_lp`, others by CP-SAT alone."""
+    columns = [
+        optimiser.Column(
+            BundleOption((i,), (), ()), Candidate(f"r{(i + k) % 30}", M1, 60.0), -70_000 + 37 * k, (0,), (0,), 0
+        )
+        for i in range(30)
+        for k in range(3)
+    ]
+    calls = []
+    solve_by_lp = OptimiserPolicy._solve_by_lp
+
+    def counted(self: OptimiserPolicy, piece, time_limit_s: float):  # type: ignore[no-untyped-def]
+        calls.append(len(piece.columns))
+        return solve_by_lp(self, piece, time_limit_s)
+
+    OptimiserPolicy._solve_by_lp = counted  # type: ignore[method-assign]
+    try:
+        for threshold, expected in ((len(columns) - 1, [len(columns)]), (len(columns), [])):
+            calls.clear()
+            with patched(LP_PIECE_COLUMNS=threshold):
+                policy = commit_all()
+                chosen = policy.solve(columns)
+            assert calls == expected
+            assert policy.last.status == "OPTIMAL"
+            assert_valid_packing(columns, chosen)
+            assert policy.last.objective == exact_optimum(columns)
+    finally:
+        OptimiserPolicy._solve_by_lp = solve_by_lp  # type: ignore[method-assign]
 
 
 @settings(max_examples=40, deadline=None)
