@@ -40,21 +40,22 @@ at most `time_limit_s` over all pieces; per piece, the answer is compared with t
 (cheapest column per order first) and the better is kept, so the optimiser is never worse than its
 fallback on the same columns, and where no answer comes in time the greedy answer stands.
 
-Each piece goes through its LP relaxation first (`_solve_by_lp`): GLOP's optimum is a lower bound;
-the columns the LP sets to 1, plus CP-SAT's answer on the few columns they leave free, are an answer;
-reduced-cost fixing against that answer (exact) leaves small components, and CP-SAT runs only on those
-whose answer is not already within GAP_UNITS_PER_ORDER per order of their bound. The answer is the
-optimum up to that gap, as CP-SAT's own would be. CP-SAT runs without presolve or probing, with the
-answer in hand as its hint (without the hint, 0.41 s instead of 0.09 s on a captured 8,300-column
-component), and the fuller LP relaxation of linearization level 2.
+Pieces of up to `LP_PIECE_COLUMNS` columns go to CP-SAT alone, larger ones (one component each) through
+their LP relaxation first (`_solve_by_lp`): GLOP's optimum is a lower bound; the columns the LP sets to
+1, plus CP-SAT's answer on the few columns they leave free, are an answer; reduced-cost fixing against
+that answer (exact) leaves small components, and CP-SAT runs only on those whose answer is not already
+within GAP_UNITS_PER_ORDER per order of their bound. The answer is the optimum up to that gap, as
+CP-SAT's own would be. CP-SAT runs without presolve, probing or symmetry detection, with the fuller LP
+relaxation of linearization level 2 and, after the LP, the answer in hand as its hint (without it,
+0.41 s instead of 0.09 s on a captured 8,300-column component).
 
 Why the LP first. Where riders are busy, the soon-free ones (each a candidate of many orders) join all
 components into one: on five captured 1,000-order ticks with half of the 3,000 riders busy, one
 component of 21,000-23,500 columns, on which CP-SAT alone had no answer within 0.5 s (the greedy answer
 stood, 3.1-6.3M cost units above the optimum: the `serve` value of 43-88 orders) and took 2.8 s to the
 optimum when let run. Its LP is nearly integral (15-47 fractional values of 23,000); GLOP solves it in
-0.10-0.13 s and the piece is OPTIMAL in 0.10-0.22 s. On smaller pieces it is as fast as or faster
-than CP-SAT alone (`LP_PIECE_COLUMNS`).
+0.10-0.13 s and the piece is OPTIMAL in 0.10-0.22 s. On smaller pieces it is as fast as CP-SAT alone
+or faster, but picks other optima of equal cost (`LP_PIECE_COLUMNS`).
 
 Rolling horizon. Of the chosen columns only those that cannot wait for the next tick are committed:
 the rider must leave within `commit_within_s` (plus one tick) to be at the counter when the food is
@@ -587,13 +588,17 @@ PIECE_COLUMNS = 1_500
 # CP-SAT may stop this many cost units (tenths of a second) per order above the proven bound.
 GAP_UNITS_PER_ORDER = 0.5
 
-# Pieces of more columns than this are solved through their LP relaxation (`_solve_by_lp`), the others
-# by CP-SAT alone. 0: every piece. Measured, solve() on captured bench.tick_latency ticks (medians of
-# 3), CP-SAT alone for pieces up to 3,000 columns / every piece by the LP: all riders free, 1,000
-# orders (pieces of up to 1,500 columns): 0.13 / 0.10, 0.13 / 0.10, 0.18 / 0.17 s; half of the riders
-# busy, 500 orders (pieces of 170-5,400 columns): 0.14 / 0.07, 0.13 / 0.08 s; the same answers
-# (within one cost unit).
-LP_PIECE_COLUMNS = 0
+# Pieces of more columns than this (one component: smaller ones are grouped up to PIECE_COLUMNS) are
+# solved through their LP relaxation (`_solve_by_lp`), the others by CP-SAT alone. Measured, solve() on
+# captured bench.tick_latency ticks (medians of 3), CP-SAT alone for pieces up to 3,000 columns / every
+# piece by the LP: all riders free, 1,000 orders (pieces of up to 1,500 columns): 0.13 / 0.10, 0.13 /
+# 0.10, 0.18 / 0.17 s; half of the riders busy, 500 orders (170-5,400 columns): 0.14 / 0.07, 0.13 /
+# 0.08 s; the same costs (within one unit). But not the same answers: the model has many optima of
+# equal cost (two riders swapped between two orders, each arriving before the food: 299 of 874 solves
+# in the MDRP replay of 4o100t100s2p100), and the LP picks other ones than CP-SAT. Their trajectories
+# differ: gap 8.00-8.37% (6 CP-SAT seeds) with every piece by the LP, 7.24-8.17% by CP-SAT alone. Small
+# pieces therefore keep CP-SAT's answers, the same as before the LP path; large ones had none in time.
+LP_PIECE_COLUMNS = 3_000
 # An LP value above 1 - LP_ONE counts as 1 (GLOP's tolerances).
 LP_ONE = 1e-6
 # Reduced-cost fixing keeps columns this many cost units past its threshold (floating-point slack).
