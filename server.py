@@ -168,9 +168,12 @@ def parse_instant_ms(text: str | None) -> int | None:
     return round(when.timestamp() * 1000)
 
 
+_BOOLS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+
 def parse_dispatch_settings(items: list[str]) -> dict[str, object]:
     """NAME=VALUE pairs naming DispatchConfig fields, converted to the field's type."""
-    own_flags = ("city", "tick_s", "h3_resolution", "rider_ttl_s")
+    own_flags = ("city", "tick_s", "h3_resolution", "rider_ttl_s", "bundles")
     fields = {f.name: f for f in dataclasses.fields(DispatchConfig) if f.name not in own_flags}
     out: dict[str, object] = {}
     for item in items:
@@ -180,11 +183,22 @@ def parse_dispatch_settings(items: list[str]) -> dict[str, object]:
             raise ValueError(
                 f"--dispatch-setting {item!r}: use NAME=VALUE with NAME one of {', '.join(sorted(fields))}"
             )
-        kind = int if fields[name].type in (int, "int") else float
+        kind = str(fields[name].type)
+        text = value.strip().lower()
+        if kind == "bool":
+            if text not in _BOOLS:
+                raise ValueError(f"--dispatch-setting {item!r}: {name} takes true or false")
+            out[name] = _BOOLS[text]
+            continue
+        if kind.endswith("| None") and text in ("none", "off"):
+            out[name] = None
+            continue
         try:
-            out[name] = kind(value)
+            out[name] = int(value) if kind == "int" else float(value)
         except ValueError:
-            raise ValueError(f"--dispatch-setting {item!r}: {name} takes a number") from None
+            takes = "a whole number" if kind == "int" else "a number"
+            takes += ", or none" if kind.endswith("| None") else ""
+            raise ValueError(f"--dispatch-setting {item!r}: {name} takes {takes}") from None
     DispatchConfig(City("check", LatLng(0.0, 0.0), 1.0), **out)  # type: ignore[arg-type]  # its own checks
     return out
 

@@ -33,6 +33,11 @@ def test_scaled_clock_flags_build_a_scaled_clock() -> None:
         (["--dispatch-setting", "tick_s=1"], "NAME=VALUE"),
         (["--dispatch-setting", "max_pending_s=soon"], "takes a number"),
         (["--dispatch-setting", "offer_timeout_s=-1"], "must be positive"),
+        (["--dispatch-setting", "candidates_per_order=1.5"], "candidates_per_order takes a whole number"),
+        (["--dispatch-setting", "join_at_counter=maybe"], "join_at_counter takes true or false"),
+        (["--dispatch-setting", "max_click_to_door_s=soon"], "max_click_to_door_s takes a number, or none"),
+        (["--dispatch-setting", "max_click_to_door_s=0"], "max_click_to_door_s must be positive"),
+        (["--dispatch-setting", "bundles=3"], "NAME=VALUE"),
     ],
 )
 def test_nonsense_is_refused_with_one_clear_line(
@@ -48,6 +53,11 @@ def test_nonsense_is_refused_with_one_clear_line(
 def test_dispatch_settings_reach_the_engine_config() -> None:
     """--dispatch-setting NAME=VALUE is converted to the field's type."""
     config, _, _ = parse_args(
-        ["--dispatch-setting", "max_pending_s=2400", "--dispatch-setting", "candidates_per_order=4"]
-    )
-    assert config.dispatch_overrides == {"max_pending_s": 2400.0, "candidates_per_order": 4}
+        ["--dispatch-setting", "max_pending_s=2400", "--dispatch-setting", "candidates_per_order=4",
+         "--dispatch-setting", "join_at_counter=off", "--dispatch-setting", "max_click_to_door_s=5400"]
+    )  # fmt: skip
+    assert config.dispatch_overrides == {
+        "max_pending_s": 2400.0, "candidates_per_order": 4, "join_at_counter": False, "max_click_to_door_s": 5400.0,
+    }  # fmt: skip
+    config, _, _ = parse_args(["--dispatch-setting", "max_click_to_door_s=none"])
+    assert config.dispatch_overrides == {"max_click_to_door_s": None}
