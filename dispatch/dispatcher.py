@@ -580,7 +580,7 @@ class Dispatcher:
             nearest = dict(await asyncio.gather(*(search(r) for r in records)))
         pickups: list[OpenPickup] = []
         if records and self.config.join_at_counter and getattr(self.policy, "plans_ahead", False):
-            pickups = await self.orders.open_pickups()
+            pickups = await self.orders.open_pickups(r.request.merchant_id for r in records)
         return await asyncio.to_thread(self._timed_batch, records, nearest, pickups, now_ms)
 
     def _timed_batch(

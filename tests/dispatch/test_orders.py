@@ -90,7 +90,8 @@ async def test_an_order_joins_the_bundle_a_rider_holds_at_its_counter(store: Ord
     await store.create_many([at_counter("a"), at_counter("b", door=0.01)], NOW)
     await store.assign_bundle("r1", [("a", NOW + 300_000, NOW + 900_000)], NOW, offer_expires_ms=NOW + 30_000)
     await store.apply("a", Step.ACCEPT, NOW, acting_rider="r1")
-    [open_] = await store.open_pickups()
+    assert await store.open_pickups(["m2"]) == [] and await store.open_pickups([]) == []  # other counters only
+    [open_] = await store.open_pickups(["m2", "m1"])
     assert (open_.rider_id, open_.bundle_id, open_.merchant_id, open_.pickup) == ("r1", "a", "m1", COUNTER)
     assert (open_.pickup_ms, open_.orders, open_.free_ms, open_.last_door) == (
         NOW + 300_000, 1, NOW + 900_000, LatLng(60.18, 24.95)
@@ -104,7 +105,7 @@ async def test_an_order_joins_the_bundle_a_rider_holds_at_its_counter(store: Ord
     assert (moved.estimated_pickup_ms, moved.estimated_dropoff_ms) == (NOW + 360_000, NOW + 960_000)
     assert (await store.find_many(["a"]))["a"] == moved
     assert await store.rider_task_ids("r1") == {"a", "b"}
-    [open_] = await store.open_pickups()
+    [open_] = await store.open_pickups(["m1"])
     assert (open_.pickup_ms, open_.orders, open_.free_ms, open_.last_door) == (
         NOW + 360_000, 2, NOW + 1_500_000, LatLng(60.18, 24.96)
     )  # fmt: skip
@@ -112,7 +113,7 @@ async def test_an_order_joins_the_bundle_a_rider_holds_at_its_counter(store: Ord
     assert [(e.type.value, e.order.order_id) for e in feed][-2:] == [("offered", "b"), ("updated", "a")]
     await store.apply("b", Step.ACCEPT, NOW, acting_rider="r1")
     await store.apply("a", Step.PICK_UP, NOW + 360_000, acting_rider="r1")
-    assert await store.open_pickups() == []
+    assert await store.open_pickups(["m1"]) == []
 
 
 async def test_a_join_that_no_longer_fits_writes_nothing(store: OrderStore, redis_sync: redis.Redis) -> None:
