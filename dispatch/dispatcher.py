@@ -741,31 +741,35 @@ def _nearest(
     riders: list[NearbyRider], records: Sequence[OrderRecord], declined: dict[str, set[str]], k: int, radius_m: float
 ) -> dict[str, list[NearbyRider]]:
     """Per order, its `k` nearest riders of `riders` within `radius_m` (the ring search's answer), from one
-    KD-tree over their positions on the unit sphere (chord length orders like great-circle)."""
+    KD-tree over their positions on the unit sphere: the chord c between unit vectors gives the exact
+    great-circle distance 2 R asin(c / 2), for all pairs at once (a haversine and a dataclasses.replace
+    per pair took a 1,000-order tick with half of 3,000 riders busy some 200 ms)."""
     if not riders:
         return {r.order_id: [] for r in records}
     tree = cKDTree(unit_vectors([f.position for f in riders]))
     extra = max((len(declined.get(r.order_id, ())) for r in records), default=0)
     want = min(len(riders), k + extra)
     max_chord = 2 * np.sin(min(np.pi, radius_m / EARTH_RADIUS_M) / 2)
-    _, idx = tree.query(
+    chord, idx = tree.query(
         unit_vectors([r.request.pickup for r in records]), k=want, distance_upper_bound=max_chord * (1 + 1e-9)
     )
     idx = np.asarray(idx).reshape(len(records), want)
+    found = idx < len(riders)  # missing neighbours come back as len(riders), at an infinite chord
+    metres = np.where(
+        found, 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.asarray(chord).reshape(idx.shape) / 2)), np.inf
+    )
+    within = found & (metres <= radius_m)
     out: dict[str, list[NearbyRider]] = {}
     for i, record in enumerate(records):
-        skip = declined.get(record.order_id, set())
+        skip = declined.get(record.order_id)
         chosen: list[NearbyRider] = []
-        for j in idx[i]:
-            if j >= len(riders) or len(chosen) == k:
-                break  # no more neighbours within the radius
-            rider = riders[j]
-            if rider.rider_id in skip:
+        for j, distance in zip(idx[i][within[i]].tolist(), metres[i][within[i]].tolist(), strict=True):
+            r = riders[j]
+            if skip and r.rider_id in skip:
                 continue
-            distance = haversine_m(
-                record.request.pickup.lat, record.request.pickup.lng, rider.position.lat, rider.position.lng
-            )
-            if distance <= radius_m:
-                chosen.append(replace(rider, distance_m=distance))
+            chosen.append(NearbyRider(r.rider_id, r.position, distance, r.availability, r.recorded_at_ms,
+                                      r.active_tasks, r.shift_ends_at_ms, r.available_at_ms))  # fmt: skip
+            if len(chosen) == k:
+                break
         out[record.order_id] = chosen
     return out
