@@ -518,7 +518,7 @@ class OrderStore:
             out.append(OpenPickup(rider_id, bundle_id, merchant_id, LatLng(float(lat), float(lng)), int(pickup_ms),
                                   int(orders), int(free_ms), LatLng(float(door_lat), float(door_lng)),
                                   int(shift) if shift else None))  # fmt: skip
-        return out
+        return sorted(out, key=lambda p: p.rider_id)  # a hash's order is Redis's: fix it, for reproducible ticks
 
     async def rider_task_ids(self, rider_id: str) -> set[str]:
         return set(await self._redis.smembers(self.keys.rider_tasks(rider_id)))
