@@ -73,6 +73,8 @@ end
 return out
 """
 
+# Steps by which an order leaves a bundle its rider keeps carrying out (the rider's plan is redone).
+_LEAVES_BUNDLE = frozenset({Step.REJECT, Step.EXPIRE_OFFER, Step.CANCEL})
 # A bundle can be joined while none of its orders is picked up.
 _JOINABLE = frozenset({OrderStatus.ASSIGNED, OrderStatus.ACCEPTED, OrderStatus.AT_MERCHANT})
 
@@ -232,9 +234,42 @@ class OrderStore:
                     if (hands_empty or step is Step.PICK_UP) and record.rider_id:
                         pipe.hdel(self.keys.riders_pickup, record.rider_id)  # nothing left to join at the counter
                     await pipe.execute()
+                    if step in _LEAVES_BUNDLE and record.rider_id and not hands_empty:
+                        await self._replan(record.rider_id)
                     return updated, True
                 except WatchError:
                     continue
+
+    async def _replan(self, rider_id: str) -> None:
+        """After an order left a rider's bundle (rejected, lapsed or cancelled) while others remain: the
+        rider's plan is the last drop-off of those, and its open pickup counts them (or goes, if one of them
+        is already picked up)."""
+        tasks_key = self.keys.rider_tasks(rider_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(tasks_key)
+                    task_ids = sorted(await pipe.smembers(tasks_key))
+                    held = [await self._watched(pipe, oid) for oid in task_ids]
+                    held = sorted((r for r in held if r.rider_id == rider_id), key=lambda r: r.bundle_seq)
+                    entry = await pipe.hget(self.keys.riders_pickup, rider_id)
+                    pipe.multi()
+                    if held:
+                        last = held[-1]
+                        door = last.request.dropoff
+                        pipe.hset(self.keys.riders_plan, rider_id,
+                                  f"{last.estimated_dropoff_ms or 0},{door.lat!r},{door.lng!r}")  # fmt: skip
+                    if entry is not None:
+                        if held and all(r.status in _JOINABLE for r in held):
+                            pipe.hset(self.keys.riders_pickup, rider_id, entry.rsplit("|", 1)[0] + f"|{len(held)}")
+                        else:
+                            pipe.hdel(self.keys.riders_pickup, rider_id)
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    continue
+                except NotFound:
+                    return  # an order of the rider expired from Redis meanwhile: its plan is left as it was
 
     async def assign_bundle(
         self,

@@ -139,3 +139,23 @@ async def test_a_join_that_no_longer_fits_writes_nothing(store: OrderStore, redi
     with pytest.raises(FailedPrecondition, match="picked_up"):
         await store.join_bundle("r1", "a", ("b", NOW, NOW), NOW, offer_expires_ms=NOW + 30_000)
     assert redis_snapshot(redis_sync) == before
+
+
+async def test_an_order_leaving_a_bundle_leaves_the_riders_plan_to_the_others(store: OrderStore) -> None:
+    """A joined order the rider rejects: its plan is the bundle's last door again and its open pickup
+    counts one order; a bundle whose last order is cancelled after another was picked up: the plan ends at
+    the remaining door and nothing can join any more."""
+    await store.create_many([at_counter("a"), at_counter("b", door=0.01), at_counter("c", door=0.02)], NOW)
+    await store.assign_bundle("r1", [("a", NOW + 300_000, NOW + 900_000)], NOW, offer_expires_ms=NOW + 30_000)
+    await store.apply("a", Step.ACCEPT, NOW, acting_rider="r1")
+    await store.join_bundle("r1", "a", ("b", NOW + 300_000, NOW + 1_500_000), NOW, offer_expires_ms=NOW + 30_000)
+    await store.apply("b", Step.REJECT, NOW, acting_rider="r1")
+    [open_] = await store.open_pickups(["m1"])
+    assert (open_.orders, open_.free_ms, open_.last_door) == (1, NOW + 900_000, LatLng(60.18, 24.95))
+    await store.join_bundle("r1", "a", ("c", NOW + 300_000, NOW + 1_600_000), NOW, offer_expires_ms=NOW + 30_000)
+    await store.apply("c", Step.ACCEPT, NOW, acting_rider="r1")
+    await store.apply("a", Step.PICK_UP, NOW + 300_000, acting_rider="r1")
+    await store.apply("c", Step.CANCEL, NOW + 301_000)
+    assert await store.open_pickups(["m1"]) == []
+    plan = await store._redis.hget(store.keys.riders_plan, "r1")
+    assert plan == f"{NOW + 900_000},60.18,24.95"
