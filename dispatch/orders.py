@@ -244,13 +244,10 @@ class OrderStore:
         """After an order left a rider's bundle (rejected, lapsed or cancelled) while others remain: the
         rider's plan is the last drop-off of those, and its open pickup counts them (or goes, if one of them
         is already picked up)."""
-        tasks_key = self.keys.rider_tasks(rider_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    await pipe.watch(tasks_key)
-                    task_ids = sorted(await pipe.smembers(tasks_key))
-                    held = [await self._watched(pipe, oid) for oid in task_ids]
+                    held = [await self._watched(pipe, oid) for oid in await self._watched_tasks(pipe, rider_id)]
                     held = sorted((r for r in held if r.rider_id == rider_id), key=lambda r: r.bundle_seq)
                     entry = await pipe.hget(self.keys.riders_pickup, rider_id)
                     pipe.multi()
@@ -342,12 +339,10 @@ class OrderStore:
         of the rider an unpicked order of `bundle_id` at the order's counter, or nothing is written
         (FailedPrecondition). Returns the new order's record, then the bundle's orders as updated."""
         order_id, pickup_ms, dropoff_ms = leg
-        tasks_key = self.keys.rider_tasks(rider_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    await pipe.watch(tasks_key)
-                    task_ids = sorted(await pipe.smembers(tasks_key))
+                    task_ids = await self._watched_tasks(pipe, rider_id)
                     if not task_ids:
                         raise FailedPrecondition(f"rider {rider_id} holds no bundle to join")
                     record = await self._watched(pipe, order_id)
@@ -404,6 +399,12 @@ class OrderStore:
                 pipe.hset(self.keys.order(oid), mapping={"predicted_ready_ms": str(ready_ms),
                                                          "predicted_ready_sd_s": repr(float(sd_s))})  # fmt: skip
             await pipe.execute()
+
+    async def _watched_tasks(self, pipe: aioredis.client.Pipeline, rider_id: str) -> list[str]:
+        """Watches a rider's task set in a transaction's pipeline and reads it (sorted)."""
+        key = self.keys.rider_tasks(rider_id)
+        await pipe.watch(key)
+        return sorted(await pipe.smembers(key))
 
     async def _watched(self, pipe: aioredis.client.Pipeline, order_id: str) -> OrderRecord:
         """Watches an order in a transaction's pipeline and reads it (NotFound if there is none)."""
