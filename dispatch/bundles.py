@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from dispatch.policies.base import BundleOption, DispatchBatch, Stop, plan_route, ready_ms, single
+from dispatch.policies.base import BundleOption, DispatchBatch, Stop, alone_dropoff_ms, plan_route, ready_ms, single
 from dispatch.rider_index import EARTH_RADIUS_M, unit_vectors
 from dispatch.travel import TravelTimeOracle, matrices
 
@@ -58,7 +58,7 @@ def candidate_bundles(batch: DispatchBatch, oracle: TravelTimeOracle, config: Bu
     out: list[BundleOption] = [single(i, o) for i, o in enumerate(orders)]
     if config.max_orders < 2 or len(orders) < 2:
         return tuple(out)
-    alone_dropoff = {i: _alone_dropoff_ms(batch, i) for i in range(len(orders))}
+    alone_dropoff = {i: alone_dropoff_ms(batch, i) for i in range(len(orders))}
     found: list[tuple[float, BundleOption]] = []
     by_merchant: dict[tuple[str, float, float], list[int]] = defaultdict(list)
     for i, o in enumerate(orders):
@@ -78,11 +78,6 @@ def candidate_bundles(batch: DispatchBatch, oracle: TravelTimeOracle, config: Bu
             for i in b.orders:
                 per_order[i] += 1
     return tuple(out)
-
-
-def _alone_dropoff_ms(batch: DispatchBatch, i: int) -> int:
-    """The order's drop-off by a rider already at the merchant: the yardstick of a bundle's delay."""
-    return plan_route(batch, single(i, batch.orders[i]), 0.0).dropoff_ms[0]
 
 
 def _acceptable(batch: DispatchBatch, b: BundleOption, alone: dict[int, int], config: BundleConfig) -> float | None:

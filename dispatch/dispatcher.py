@@ -47,9 +47,8 @@ from dispatch.policies.base import (
     DispatchPolicy,
     JoinOption,
     PendingOrder,
-    plan_route,
+    alone_dropoff_ms,
     ready_ms,
-    single,
 )
 from dispatch.prep import PrepModel
 from dispatch.rider_index import EARTH_RADIUS_M, RiderIndex, haversine_m, unit_vectors
@@ -499,12 +498,12 @@ class Dispatcher:
 
         async def commit(bundle: list[Decision]) -> None:
             # Decisions touch distinct orders and riders: their transactions run side by side.
-            note = f"offered by policy {self.policy.name}"
-            if len(bundle) > 1:
-                note += f" in a bundle of {len(bundle)}"
             joins = bundle[0].joins
+            note = f"offered by policy {self.policy.name}"
             if joins:
-                note = f"offered by policy {self.policy.name} to join bundle {joins}"
+                note += f" to join bundle {joins}"
+            elif len(bundle) > 1:
+                note += f" in a bundle of {len(bundle)}"
             async with limiter:
                 try:
                     if joins:
@@ -618,7 +617,7 @@ class Dispatcher:
         for i, o in enumerate(batch.orders):
             placed = o.record.request.placed_at_ms
             deadline = placed + round(limit_s * 1000)
-            now = plan_route(batch, single(i, o), 0.0).dropoff_ms[0]
+            now = alone_dropoff_ms(batch, i)
             at_placement = (
                 now - max(batch.now_ms + half_pickup_ms, ready_ms(o)) + max(placed + half_pickup_ms, ready_ms(o))
             )
@@ -654,7 +653,7 @@ class Dispatcher:
         out = []
         for key, ride in zip(keys, rides, strict=True):
             # Each order's drop-off by a rider already at the counter: the yardstick of bundles' delays.
-            alone = [plan_route(batch, single(i, batch.orders[i]), 0.0).dropoff_ms[0] for i in groups[key]]
+            alone = [alone_dropoff_ms(batch, i) for i in groups[key]]
             for a, p in enumerate(at_counter[key]):
                 planned = max(p.pickup_ms, batch.now_ms)  # not picked up yet: not before now
                 for b, i in enumerate(groups[key]):

@@ -94,6 +94,11 @@ class OpenPickup:
     shift_ends_at_ms: int | None = None
 
 
+def _plan_entry(last_dropoff_ms: int, door: LatLng) -> str:
+    """A `riders:plan` value: when and where the rider's work ends (its last drop-off)."""
+    return f"{last_dropoff_ms},{door.lat!r},{door.lng!r}"
+
+
 def _pickup_entry(bundle_id: str, request: OrderRequest, pickup_ms: int, orders: int) -> str:
     p = request.pickup
     return f"{bundle_id}|{request.merchant_id}|{p.lat!r}|{p.lng!r}|{pickup_ms}|{orders}"
@@ -253,9 +258,8 @@ class OrderStore:
                     pipe.multi()
                     if held:
                         last = held[-1]
-                        door = last.request.dropoff
                         pipe.hset(self.keys.riders_plan, rider_id,
-                                  f"{last.estimated_dropoff_ms or 0},{door.lat!r},{door.lng!r}")  # fmt: skip
+                                  _plan_entry(last.estimated_dropoff_ms or 0, last.request.dropoff))  # fmt: skip
                     if entry is not None:
                         if held and all(r.status in _JOINABLE for r in held):
                             pipe.hset(self.keys.riders_pickup, rider_id, entry.rsplit("|", 1)[0] + f"|{len(held)}")
@@ -310,8 +314,7 @@ class OrderStore:
                     pipe.multi()
                     for before, after in zip(records, updated, strict=True):
                         self._queue_writes(pipe, before, after, Step.ASSIGN, now_ms, note)
-                    last = updated[-1].request.dropoff
-                    pipe.hset(self.keys.riders_plan, rider_id, f"{legs[-1][2]},{last.lat!r},{last.lng!r}")
+                    pipe.hset(self.keys.riders_plan, rider_id, _plan_entry(legs[-1][2], updated[-1].request.dropoff))
                     first = updated[0].request
                     if all(r.request.merchant_id == first.merchant_id and r.request.pickup == first.pickup
                            for r in updated):  # fmt: skip
@@ -383,8 +386,7 @@ class OrderStore:
                     for r in moved if shift else ():
                         pipe.hset(self.keys.order(r.order_id), mapping=r.to_redis())
                         self.queue_feed_event(pipe, rider_id, TaskEventType.UPDATED, r, now_ms)
-                    door = updated.request.dropoff
-                    pipe.hset(self.keys.riders_plan, rider_id, f"{dropoff_ms},{door.lat!r},{door.lng!r}")
+                    pipe.hset(self.keys.riders_plan, rider_id, _plan_entry(dropoff_ms, updated.request.dropoff))
                     pipe.hset(self.keys.riders_pickup, rider_id,
                               _pickup_entry(bundle_id, updated.request, pickup_ms, len(carried) + 1))  # fmt: skip
                     await pipe.execute()

@@ -168,6 +168,12 @@ def single(i: int, order: PendingOrder) -> BundleOption:
     return BundleOption((i,), (Stop(True, (i,)), Stop(False, (i,))), (0.0, order.pickup_to_dropoff_s))
 
 
+def alone_dropoff_ms(batch: DispatchBatch, i: int) -> int:
+    """Order i's drop-off by a rider already at its counter now: the yardstick of the delay a bundle (or a
+    join) adds, and of whether the order can still make a deadline."""
+    return plan_route(batch, single(i, batch.orders[i]), 0.0).dropoff_ms[0]
+
+
 def estimate(batch: DispatchBatch, order: PendingOrder, candidate: Candidate) -> Decision | None:
     """When `candidate` would pick up and drop off `order` if sent now, or None if it cannot pick up
     before its shift ends.
