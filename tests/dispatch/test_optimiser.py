@@ -483,6 +483,49 @@ def test_components_nothing_could_be_committed_from_are_not_solved(b: DispatchBa
     assert abs(sum(columns[k].cost for k in some) - sum(columns[k].cost for k in everything)) <= gap
 
 
+def commits_by_the_rule(policy: OptimiserPolicy, b: DispatchBatch, column: optimiser.Column, hold: bool) -> bool:
+    """The rolling horizon's rule for one column, written out plainly (commit_flags vectorises it)."""
+    cfg = policy.config
+    next_tick = b.now_ms + round(b.tick_s * 1000)
+    due = next_tick + round(cfg.commit_within_s * 1000)
+    urgent = any(
+        b.now_ms - b.orders[i].record.request.placed_at_ms >= cfg.urgent_after_s * 1000
+        or (b.orders[i].record.request.promised_at_ms is not None
+            and drop >= b.orders[i].record.request.promised_at_ms - cfg.promise_margin_s * 1000)
+        for i, drop in zip(column.bundle.orders, column.dropoff_ms, strict=True)
+    )  # fmt: skip
+    if column.joins:
+        return not cfg.rolling_horizon or column.pickup_ms[0] <= due or urgent
+    if column.rider.departs_ms(b.now_ms) >= next_tick:
+        return False
+    return not cfg.rolling_horizon or not hold or column.leave_by_ms <= due or urgent
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_batches(), st.booleans(), st.data())
+def test_commit_flags_follow_the_rule_column_by_column(b: DispatchBatch, hold: bool, data: st.DataObject) -> None:
+    """Over random batches with some riders still busy (until before or after the next tick) and some
+    orders able to join a bundle at their counter."""
+    busy_until = {}
+    for r in sorted({c.rider_id for o in b.orders for c in o.candidates}):
+        busy_until[r] = data.draw(st.one_of(st.none(), st.integers(0, 60_000).map(lambda ms: NOW + ms)))
+    orders = tuple(
+        replace(o, candidates=tuple(replace(c, available_at_ms=busy_until[c.rider_id]) for c in o.candidates))
+        for o in b.orders
+    )
+    joins = tuple(
+        join(i, f"j{i}", pickup_in_s=data.draw(st.floats(0, 900)), dropoff_in_s=1_500)
+        for i in range(len(orders))
+        if data.draw(st.booleans())
+    )
+    b = replace(b, orders=orders, joins=joins)
+    policy = OptimiserPolicy()
+    columns = policy.columns(b)
+    assert any(c.joins for c in columns) == bool(joins)
+    flags = policy.commit_flags(b, columns, hold).tolist()
+    assert flags == [commits_by_the_rule(policy, b, c, hold) for c in columns]
+
+
 def test_a_component_that_can_only_wait_is_not_solved() -> None:
     """An order whose food is ready now (its rider must leave) and one ready in half an hour with other
     riders: only the first one's component goes to the solver. Linked by a shared rider, both do."""
