@@ -73,7 +73,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain, compress, pairwise
 from operator import attrgetter
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 from ortools.linear_solver.python import model_builder_helper
@@ -140,8 +140,10 @@ class OptimiserConfig:
             raise ValueError("time_limit_s must be positive, workers and riders_per_bundle at least 1")
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
+    """One (bundle, rider) pair of the model. A named tuple, not a frozen dataclass: a busy tick builds
+    tens of thousands, and a frozen dataclass's __init__ (a setattr per field) was a third of columns()."""
+
     bundle: BundleOption
     rider: Candidate
     cost: int  # integer cost for CP-SAT (scaled seconds, serve value subtracted)
@@ -184,7 +186,13 @@ class OptimiserPolicy:
         on the rider. Others go through `plan_route` pair by pair."""
         w = self.config.weights
         bundles = batch.bundles or tuple(single(i, o) for i, o in enumerate(batch.orders))
-        by_order_rider = [{c.rider_id: c for c in o.candidates} for o in batch.orders]
+        # Every order's candidates in one flat table (order by order), read once: a bundle's pairs are
+        # positions in it, so the pairs' attributes (tens of thousands in a busy tick) are numpy takes.
+        flat = list(chain.from_iterable(o.candidates for o in batch.orders))
+        start = np.cumsum([0] + [len(o.candidates) for o in batch.orders]).tolist()
+        position_of = [
+            {c.rider_id: start[i] + k for k, c in enumerate(o.candidates)} for i, o in enumerate(batch.orders)
+        ]
         half_pickup_ms = round(batch.pickup_service_s * 500)
         now = batch.now_ms
         width = max(len(b.orders) for b in bundles) if bundles else 1
@@ -195,8 +203,8 @@ class OptimiserPolicy:
         food_sd = np.zeros(n)  # the spread of a predicted ready time (ms), 0 when it is known
         offsets = np.full((n, width), np.nan)  # drop-off minus pickup, per order in delivery sequence
         promised = np.full((n, width), np.inf)
-        pair_bundle: list[int] = []
-        pair_rider: list[Candidate] = []
+        pair_bundle: list[np.ndarray] = []
+        pair_flat: list[np.ndarray] = []  # positions in `flat`
         slow: list[tuple[int, Candidate]] = []
         # Per order, what does not depend on the rider (its cost at drop-off time 0, see the docstring).
         ready = [ready_ms(o) for o in batch.orders]
@@ -218,13 +226,13 @@ class OptimiserPolicy:
         for bi, b in enumerate(bundles):
             first = b.first
             if len(b.orders) == 1:
-                riders = list(batch.orders[first].candidates)
+                at = np.arange(start[first], start[first + 1])
             else:
-                common = by_order_rider[b.orders[0]].keys() & by_order_rider[b.orders[1]].keys()
+                common = position_of[b.orders[0]].keys() & position_of[b.orders[1]].keys()
                 for i in b.orders[2:]:
-                    common &= by_order_rider[i].keys()
-                riders = [c for c in batch.orders[first].candidates if c.rider_id in common]
-            if not riders:
+                    common &= position_of[i].keys()
+                at = np.array(sorted(position_of[first][r] for r in common), dtype=np.int64)
+            if not len(at):
                 continue
             fixed[bi] = w.rider_use + w.ride * sum(b.legs_s) + sum(order_fixed[i] for i in b.orders)
             for k, i in enumerate(b.orders):
@@ -234,7 +242,7 @@ class OptimiserPolicy:
             counter = b.stops[0].orders
             food_plan[bi] = max(ready_plan[i] for i in counter)
             if any(stop.pickup for stop in b.stops[1:]):
-                slow += [(bi, c) for c in riders]
+                slow += [(bi, flat[k]) for k in at.tolist()]
                 continue
             # One counter, then the doors: each drop-off is the pickup plus a fixed offset (plan_route's rule).
             food[bi] = max(ready[i] for i in counter)
@@ -244,17 +252,18 @@ class OptimiserPolicy:
                 t += round(b.legs_s[k + 1] * 1000)
                 offsets[bi, k] = t + half_dropoff_ms
                 t += 2 * half_dropoff_ms
-            pair_bundle += [bi] * len(riders)
-            pair_rider += riders
+            pair_bundle.append(np.full(len(at), bi))
+            pair_flat.append(at)
         cols: list[Column] = []
-        if pair_rider:
-            bi_arr = np.asarray(pair_bundle)
-            # Read by attrgetter over the pairs (tens of thousands in a busy tick), not a method call each.
-            to_first = np.fromiter(map(_TO_PICKUP_S, pair_rider), dtype=float, count=len(pair_rider))
-            departs = np.array(
-                [now if a is None else max(now, a) for a in map(_AVAILABLE_AT, pair_rider)], dtype=np.int64
-            )
-            shift_end = np.array([np.inf if e is None else e for e in map(_SHIFT_ENDS, pair_rider)], dtype=float)
+        if pair_flat:
+            bi_arr = np.concatenate(pair_bundle)
+            pairs = np.concatenate(pair_flat)
+            flat_to = np.fromiter(map(_TO_PICKUP_S, flat), dtype=float, count=len(flat))
+            flat_free = np.array([now if a is None else a for a in map(_AVAILABLE_AT, flat)], dtype=np.int64)
+            flat_end = np.array([np.inf if e is None else e for e in map(_SHIFT_ENDS, flat)], dtype=float)
+            to_first = flat_to[pairs]
+            departs = np.maximum(flat_free[pairs], now)
+            shift_end = flat_end[pairs]
             arrive = departs + np.rint(to_first * 1000).astype(np.int64) + half_pickup_ms
             pickup = np.maximum(arrive, food[bi_arr])
             drops = pickup[:, None] + offsets[bi_arr]  # NaN past the bundle's size
@@ -285,10 +294,12 @@ class OptimiserPolicy:
             kept_pickup = pickup[kept].tolist()
             kept_drops = np.nan_to_num(drops[kept]).astype(np.int64).tolist()
             kept_leave = leave_by[kept].tolist()
-            for n_, j in enumerate(kept.tolist()):
-                b = bundles[pair_bundle[j]]
+            kept_bundle = bi_arr[kept].tolist()
+            kept_rider = pairs[kept].tolist()
+            for n_, bi in enumerate(kept_bundle):
+                b = bundles[bi]
                 size = len(b.orders)
-                cols.append(Column(b, pair_rider[j], kept_cost[n_], (kept_pickup[n_],) * size,
+                cols.append(Column(b, flat[kept_rider[n_]], kept_cost[n_], (kept_pickup[n_],) * size,
                                    tuple(kept_drops[n_][:size]), kept_leave[n_]))  # fmt: skip
         cols += self._slow_columns(batch, bundles, slow, fixed, food_plan, half_pickup_ms)
         cols += self._join_columns(batch, order_fixed)
