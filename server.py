@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from dispatch.config import City, DispatchConfig
+from dispatch.guidance import GuidanceConfig
 from dispatch.models import LatLng
 from dispatch.policies import DEFAULT_POLICY
 from serving import logs
@@ -185,6 +186,11 @@ def parse_dispatch_settings(items: list[str]) -> dict[str, object]:
             )
         kind = str(fields[name].type)
         text = value.strip().lower()
+        if name == "guidance":  # idle-rider guidance, with its default settings, or off
+            if text not in _BOOLS:
+                raise ValueError(f"--dispatch-setting {item!r}: guidance takes on or off")
+            out[name] = GuidanceConfig() if _BOOLS[text] else None
+            continue
         if kind == "bool":
             if text not in _BOOLS:
                 raise ValueError(f"--dispatch-setting {item!r}: {name} takes true or false")

@@ -3,6 +3,7 @@
 from dispatch.bundles import BundleConfig
 from dispatch.config import City, DispatchConfig
 from dispatch.dispatcher import Dispatcher, TickReport
+from dispatch.guidance import GuidanceConfig
 from dispatch.models import (
     Availability,
     IngestResult,
@@ -30,6 +31,7 @@ __all__ = [
     "DispatchConfig",
     "DispatchPolicy",
     "Dispatcher",
+    "GuidanceConfig",
     "IngestResult",
     "LatLng",
     "LiveTraffic",

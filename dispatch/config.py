@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dispatch.bundles import BundleConfig
+from dispatch.guidance import GuidanceConfig
 from dispatch.models import LatLng
 
 
@@ -87,6 +88,9 @@ class DispatchConfig:
     # a bundle a rider holds at the same counter and has not picked up, up to `bundles.max_orders` orders
     # and delaying the bundle by at most `bundles.max_delay_s`.
     join_at_counter: bool = True
+    # Idle-rider guidance (`dispatch.guidance`): riders with nothing to do are spread over recent demand.
+    # None: off (riders wait where they are, as in the MDRP).
+    guidance: GuidanceConfig | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.h3_resolution <= 15:

@@ -26,6 +26,7 @@ from core.clock import Clock
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, TongchengError
 from dispatch.bundles import candidate_bundles
 from dispatch.config import DispatchConfig
+from dispatch.guidance import Guidance, Guide
 from dispatch.ingest import PositionWriter
 from dispatch.models import (
     IngestResult,
@@ -121,6 +122,7 @@ class TickReport:
     commit_s: float = 0.0
     total_s: float = 0.0
     decided: list[str] = field(default_factory=list)
+    guided: list[Guide] = field(default_factory=list)  # idle riders sent to wait near demand
 
 
 class Dispatcher:
@@ -141,6 +143,13 @@ class Dispatcher:
         self.index = RiderIndex(client, config.zone, config.h3_resolution, config.rider_ttl_s)
         self.orders = OrderStore(client, config.zone, config.feed_max_len)
         self.prep = PrepModel(client, config.zone)
+        # Idle-rider guidance places supply for orders not yet placed: like soon-free riders and joins, it is
+        # for policies that plan ahead (the baselines match what is there).
+        self.guidance = (
+            Guidance(client, self.index.keys, config.guidance)
+            if config.guidance is not None and getattr(policy, "plans_ahead", False)
+            else None
+        )
         self.speeds = ObservedSpeeds()
         self.positions = PositionWriter(self.index, clock, on_written=self._sample_speeds)
         self._ops_cells: set[str] = set()
@@ -223,6 +232,8 @@ class Dispatcher:
                 served.append(len(records))
             records.append(record)
         if served:
+            if self.guidance is not None:
+                await self.guidance.record([records[k].request for k in served])
             # The merchant's backlog counts the order, and the prep-time model predicts when it is ready.
             estimates = await self.prep.on_placed_many([
                 (r.merchant_id, r.order_id, r.placed_at_ms, r.item_count, r.merchant_category)
@@ -436,7 +447,24 @@ class Dispatcher:
     async def tick(self) -> TickReport:
         """One batch decision round for the zone."""
         with _collector_paused():
-            return await self._tick()
+            report = await self._tick()
+            if self.guidance is not None and self.guidance.due(report.at_ms):
+                await self._guide(report)
+            return report
+
+    async def _guide(self, report: TickReport) -> None:
+        """Idle riders far from recent demand are asked (in their feed) to wait nearer it."""
+        assert self.guidance is not None
+        placed = await self.guidance.demand(report.at_ms)
+        if not placed:
+            return  # nothing to guide toward: looked at again next tick
+        free = await self.index.free_riders(report.at_ms, SNAPSHOT_MAX_FREE)
+        if free is None:  # more free riders than that: every counter has some near
+            return
+        report.guided = await self.guidance.step(free, placed, report.at_ms)
+        await self.orders.guide_riders(((g.rider_id, g.at) for g in report.guided), report.at_ms)
+        for g in report.guided:
+            self._signal_feed(g.rider_id)
 
     async def _tick(self) -> TickReport:
         started = time.perf_counter()

@@ -39,6 +39,16 @@ class ZoneKeys:
         has been offered and not yet picked up: orders at that counter may join it (an assignment update)."""
         return f"{self.prefix}riders:pickup"
 
+    @property
+    def riders_guide(self) -> str:
+        """Hash: rider -> "lat|lng|until ms": where an idle rider was sent to wait (`dispatch.guidance`)."""
+        return f"{self.prefix}riders:guide"
+
+    @property
+    def demand(self) -> str:
+        """Sorted set: "order id|counter lat|counter lng" by placement ms, the recent orders (`dispatch.guidance`)."""
+        return f"{self.prefix}demand"
+
     def rider_tasks(self, rider_id: str) -> str:
         return f"{self.prefix}rider:{rider_id}:tasks"
 

@@ -43,6 +43,7 @@ class TaskEventType(enum.StrEnum):
     OFFER_EXPIRED = "offer_expired"
     CANCELLED = "cancelled"
     UPDATED = "updated"
+    GUIDED = "guided"  # no task: wait at `TaskEvent.wait_at` (idle-rider guidance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,8 +248,9 @@ class TaskEvent:
 
     event_id: str
     type: TaskEventType
-    order: OrderRecord
+    order: OrderRecord | None  # None for GUIDED
     occurred_ms: int
+    wait_at: LatLng | None = None  # GUIDED: where the idle rider is asked to wait
 
 
 @dataclass(frozen=True)

@@ -523,18 +523,30 @@ class OrderStore:
             approximate=True,
         )
 
+    async def guide_riders(self, guides: Iterable[tuple[str, LatLng]], now_ms: int) -> None:
+        """Feeds each idle rider where it is asked to wait (`GUIDED`, no task)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for rider_id, at in guides:
+            pipe.xadd(
+                self.keys.rider_feed(rider_id),
+                {"type": TaskEventType.GUIDED.value, "t": str(now_ms), "at": f"{at.lat!r},{at.lng!r}"},
+                maxlen=self._feed_max_len,
+                approximate=True,
+            )
+        await pipe.execute()
+
     async def feed_after(self, rider_id: str, after_id: str, count: int = 100) -> list[TaskEvent]:
         """Events of a rider's feed strictly after `after_id` (a Redis stream id), oldest first."""
         entries = await self._redis.xrange(self.keys.rider_feed(rider_id), f"({after_id}", "+", count=count)
-        return [
-            TaskEvent(
-                event_id=eid,
-                type=TaskEventType(fields["type"]),
-                order=OrderRecord.from_redis(json.loads(fields["order"])),
-                occurred_ms=int(fields["t"]),
-            )
-            for eid, fields in entries
-        ]
+        out = []
+        for eid, fields in entries:
+            kind, at_ms = TaskEventType(fields["type"]), int(fields["t"])
+            if kind is TaskEventType.GUIDED:
+                lat, lng = fields["at"].split(",")
+                out.append(TaskEvent(eid, kind, None, at_ms, wait_at=LatLng(float(lat), float(lng))))
+            else:
+                out.append(TaskEvent(eid, kind, OrderRecord.from_redis(json.loads(fields["order"])), at_ms))
+        return out
 
     async def feed_last_id(self, rider_id: str) -> str:
         last = await self._redis.xrevrange(self.keys.rider_feed(rider_id), "+", "-", count=1)

@@ -29,6 +29,7 @@ from core.clock import Clock, ScaledClock, SystemClock
 from dispatch.api.servicer import DispatchServicer
 from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher
+from dispatch.guidance import GuidanceConfig
 from dispatch.policies import DEFAULT_POLICY, make_policy
 from routing_data.cities import load_city, resolve
 from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
@@ -198,9 +199,11 @@ class App:
             # seconds lasts tick_s / speed real seconds. Every other period (offer timeout, rider TTL,
             # pending limit) is compared with the clock's own time and needs no scaling.
             tick_s = self.clock.wall_s(cfg.tick_s) if isinstance(self.clock, ScaledClock) else cfg.tick_s
+            # Idle-rider guidance is on in a served city unless a setting turns it off.
+            settings = {"guidance": GuidanceConfig(), **cfg.dispatch_overrides}
             dispatch_config = DispatchConfig(
                 city=city, tick_s=tick_s, h3_resolution=cfg.h3_resolution,
-                rider_ttl_s=cfg.rider_ttl_s, **cfg.dispatch_overrides,  # type: ignore[arg-type]
+                rider_ttl_s=cfg.rider_ttl_s, **settings,  # type: ignore[arg-type]
             )  # fmt: skip
             self.dispatcher = Dispatcher(self.redis, dispatch_config, self.clock, oracle, make_policy(cfg.policy))
             dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(DispatchServicer(self.dispatcher, auth), server)

@@ -12,7 +12,8 @@ def test_dispatch_exports() -> None:
     """What `dispatch` offers to other packages, and nothing more."""
     assert sorted(dispatch.__all__) == sorted(
         [
-            "DEFAULT_POLICY", "Availability", "BundleConfig", "City", "DispatchConfig", "DispatchPolicy", "Dispatcher", "IngestResult",
+            "DEFAULT_POLICY", "Availability", "BundleConfig", "City", "DispatchConfig", "DispatchPolicy", "Dispatcher", "GuidanceConfig",
+                "IngestResult",
             "LatLng", "LiveTraffic", "NearbyRider", "OrderEvent", "OrderRecord", "OrderRequest", "OrderStatus", "PositionFix",
             "PrepEstimate", "PrepModel", "RiderIndex", "StraightLineOracle", "TaskAction", "TaskEvent", "TaskEventType", "TickReport",
             "TravelTimeOracle", "make_policy",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dispatch.guidance import GuidanceConfig
 from server import parse_args
 from serving.app import App
 
@@ -38,6 +39,7 @@ def test_scaled_clock_flags_build_a_scaled_clock() -> None:
         (["--dispatch-setting", "max_click_to_door_s=soon"], "max_click_to_door_s takes a number, or none"),
         (["--dispatch-setting", "max_click_to_door_s=0"], "max_click_to_door_s must be positive"),
         (["--dispatch-setting", "bundles=3"], "NAME=VALUE"),
+        (["--dispatch-setting", "guidance=3"], "guidance takes on or off"),
     ],
 )
 def test_nonsense_is_refused_with_one_clear_line(
@@ -61,3 +63,8 @@ def test_dispatch_settings_reach_the_engine_config() -> None:
     }  # fmt: skip
     config, _, _ = parse_args(["--dispatch-setting", "max_click_to_door_s=none"])
     assert config.dispatch_overrides == {"max_click_to_door_s": None}
+    # Idle-rider guidance is on unless turned off (its settings are its defaults).
+    config, _, _ = parse_args(["--dispatch-setting", "guidance=off"])
+    assert config.dispatch_overrides == {"guidance": None}
+    config, _, _ = parse_args(["--dispatch-setting", "guidance=on"])
+    assert config.dispatch_overrides == {"guidance": GuidanceConfig()}

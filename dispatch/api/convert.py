@@ -53,6 +53,7 @@ EVENT_TO_PB = {
     TaskEventType.OFFER_EXPIRED: pb.TASK_EVENT_TYPE_OFFER_EXPIRED,
     TaskEventType.CANCELLED: pb.TASK_EVENT_TYPE_CANCELLED,
     TaskEventType.UPDATED: pb.TASK_EVENT_TYPE_UPDATED,
+    TaskEventType.GUIDED: pb.TASK_EVENT_TYPE_GUIDED,
 }
 
 
@@ -156,12 +157,12 @@ def task_to_pb(record: OrderRecord) -> pb.Task:
 
 
 def event_to_pb(event: TaskEvent) -> pb.TaskEvent:
-    return pb.TaskEvent(
-        event_id=event.event_id,
-        type=EVENT_TO_PB[event.type],
-        task=task_to_pb(event.order),
-        occurred_at=ms_to_ts(event.occurred_ms),
-    )
+    out = pb.TaskEvent(event_id=event.event_id, type=EVENT_TO_PB[event.type], occurred_at=ms_to_ts(event.occurred_ms))
+    if event.order is not None:
+        out.task.CopyFrom(task_to_pb(event.order))
+    if event.wait_at is not None:
+        out.wait_at.CopyFrom(pb.LatLng(lat=event.wait_at.lat, lng=event.wait_at.lng))
+    return out
 
 
 def details_to_pb(record: OrderRecord, history: list[OrderEvent]) -> pb.OrderDetails:

@@ -36,6 +36,7 @@ class TaskEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TASK_EVENT_TYPE_OFFER_EXPIRED: _ClassVar[TaskEventType]
     TASK_EVENT_TYPE_CANCELLED: _ClassVar[TaskEventType]
     TASK_EVENT_TYPE_UPDATED: _ClassVar[TaskEventType]
+    TASK_EVENT_TYPE_GUIDED: _ClassVar[TaskEventType]
 
 class TaskAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -63,6 +64,7 @@ TASK_EVENT_TYPE_OFFERED: TaskEventType
 TASK_EVENT_TYPE_OFFER_EXPIRED: TaskEventType
 TASK_EVENT_TYPE_CANCELLED: TaskEventType
 TASK_EVENT_TYPE_UPDATED: TaskEventType
+TASK_EVENT_TYPE_GUIDED: TaskEventType
 TASK_ACTION_UNSPECIFIED: TaskAction
 TASK_ACTION_ACCEPT: TaskAction
 TASK_ACTION_REJECT: TaskAction
@@ -217,16 +219,18 @@ class Task(_message.Message):
     def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., item_count: _Optional[int] = ..., estimated_pickup_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., estimated_dropoff_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., offer_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bundle_id: _Optional[str] = ..., bundle_sequence: _Optional[int] = ..., expected_ready_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class TaskEvent(_message.Message):
-    __slots__ = ("event_id", "type", "task", "occurred_at")
+    __slots__ = ("event_id", "type", "task", "occurred_at", "wait_at")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    WAIT_AT_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     type: TaskEventType
     task: Task
     occurred_at: _timestamp_pb2.Timestamp
-    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[_Union[TaskEventType, str]] = ..., task: _Optional[_Union[Task, _Mapping]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    wait_at: LatLng
+    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[_Union[TaskEventType, str]] = ..., task: _Optional[_Union[Task, _Mapping]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., wait_at: _Optional[_Union[LatLng, _Mapping]] = ...) -> None: ...
 
 class WatchAssignmentsResponse(_message.Message):
     __slots__ = ("event",)

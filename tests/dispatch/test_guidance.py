@@ -1,0 +1,132 @@
+"""Idle-rider guidance against a real Redis: who is sent where, who is left alone, and when."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import h3
+import pytest
+import pytest_asyncio
+import redis
+import redis.asyncio as aioredis
+
+from core.clock import ManualClock
+from dispatch.config import City, DispatchConfig
+from dispatch.dispatcher import Dispatcher
+from dispatch.guidance import Guidance, GuidanceConfig, Guide
+from dispatch.keys import ZoneKeys
+from dispatch.models import Availability, LatLng, NearbyRider, OrderRequest
+from dispatch.policies import make_policy
+from dispatch.rider_index import haversine_m
+from dispatch.travel import StraightLineOracle
+from serving.app import redis_client
+from serving.embedded_redis import EmbeddedRedis
+
+NOW = 1_800_000_000_000
+# Two counters in different resolution-7 cells, 5 km apart; riders idle 10 km away.
+A, A2, B = LatLng(60.1700, 24.9400), LatLng(60.1702, 24.9405), LatLng(60.2100, 25.0200)
+FAR = LatLng(60.2500, 24.7500)
+
+
+@pytest_asyncio.fixture
+async def client(redis_server: EmbeddedRedis, redis_sync: redis.Redis) -> AsyncIterator[aioredis.Redis]:
+    c: aioredis.Redis = redis_client(redis_server.url)
+    yield c
+    await c.aclose()
+
+
+def placed(oid: str, at: LatLng, ago_s: float = 60.0) -> OrderRequest:
+    return OrderRequest(oid, f"m-{at.lat}", at, LatLng(at.lat + 0.01, at.lng), NOW - round(ago_s * 1000))
+
+
+async def step(guidance: Guidance, free: list[NearbyRider], now_ms: int) -> list[Guide]:
+    return await guidance.step(free, await guidance.demand(now_ms), now_ms)
+
+
+def rider(rid: str, at: LatLng, tasks: int = 0) -> NearbyRider:
+    return NearbyRider(rid, at, 0.0, Availability.AVAILABLE, NOW, tasks)
+
+
+def test_the_counters_lie_in_different_cells() -> None:
+    assert h3.latlng_to_cell(A.lat, A.lng, 7) == h3.latlng_to_cell(A2.lat, A2.lng, 7)
+    assert h3.latlng_to_cell(A.lat, A.lng, 7) != h3.latlng_to_cell(B.lat, B.lng, 7)
+
+
+async def test_idle_riders_are_spread_over_demand_in_proportion(client: aioredis.Redis) -> None:
+    """Demand 3:1 (cell of A: one order at A2, two at A; cell of B: one): four far riders go 3:1, to the
+    busiest counter of each cell, the nearest riders to each; a rider holding a task is not moved, and a
+    rider already there stays."""
+    guidance = Guidance(client, ZoneKeys("g1"), GuidanceConfig())
+    await guidance.record([placed("o1", A), placed("o2", A), placed("o3", A2), placed("o4", B)])
+    free = [rider(f"r{k}", LatLng(FAR.lat, FAR.lng + k * 0.001)) for k in range(4)]
+    free.append(rider("busy", FAR, tasks=1))
+    guides = await step(guidance, free, NOW)
+    assert Counter(g.at for g in guides) == {A: 3, B: 1}
+    assert "busy" not in {g.rider_id for g in guides}
+    assert [g.rider_id for g in guides if g.at == B] == ["r3"]  # the one nearest to B (farthest east)
+    at = {r.rider_id: r.position for r in free}
+    for g in guides:
+        here = at[g.rider_id]
+        assert g.distance_m == pytest.approx(haversine_m(here.lat, here.lng, g.at.lat, g.at.lng), rel=1e-6)
+    # One more rider, already at A. Five places now: A 3.75 and B 1.25, so A gets the larger remainder
+    # (4 and 1). The rider at A fills one of A's places and is not sent; the four far riders still go 3:1.
+    guidance = Guidance(client, ZoneKeys("g2"), GuidanceConfig())
+    await guidance.record([placed("o1", A), placed("o2", A), placed("o3", A2), placed("o4", B)])
+    guides = await step(guidance, [*free[:4], rider("here", A)], NOW)
+    assert sorted(g.rider_id for g in guides) == ["r0", "r1", "r2", "r3"]
+    assert Counter(g.at for g in guides) == {A: 3, B: 1}
+
+
+async def test_riders_on_their_way_are_not_sent_again_until_the_hold_passes(client: aioredis.Redis) -> None:
+    guidance = Guidance(client, ZoneKeys("g3"), GuidanceConfig(every_s=60, hold_s=900))
+    await guidance.record([placed("o1", A)])
+    far = [rider("r1", FAR), rider("r2", LatLng(FAR.lat + 0.001, FAR.lng))]
+    first = await step(guidance, far, NOW)
+    assert sorted(g.rider_id for g in first) == ["r1", "r2"]
+    assert not guidance.due(NOW + 59_000) and guidance.due(NOW + 60_000)
+    # Half-way there a minute later: still on their way, they count at A and are not sent again.
+    assert await step(guidance, far, NOW + 60_000) == []
+    # Past the hold, still idle and still far: sent again.
+    again = await step(guidance, far, NOW + 901_000)
+    assert sorted(g.rider_id for g in again) == ["r1", "r2"]
+
+
+async def test_a_rider_given_work_is_forgotten_and_old_demand_expires(
+    client: aioredis.Redis, redis_sync: redis.Redis
+) -> None:
+    keys = ZoneKeys("g4")
+    guidance = Guidance(client, keys, GuidanceConfig(window_s=1_800))
+    await guidance.record([placed("o1", A, ago_s=1_700)])
+    [guide] = await step(guidance, [rider("r1", FAR)], NOW)
+    assert guide.rider_id == "r1" and guide.at == A
+    assert redis_sync.hget(keys.riders_guide, "r1")
+    # The rider took an order (a task): it leaves the guided riders.
+    assert await step(guidance, [rider("r1", FAR, tasks=1)], NOW + 60_000) == []
+    assert redis_sync.hget(keys.riders_guide, "r1") is None
+    # Past the window the order is no longer demand: no one is sent anywhere.
+    assert await step(guidance, [rider("r2", FAR)], NOW + 200_000) == []
+    assert redis_sync.zcard(keys.demand) == 0
+
+
+async def test_without_demand_or_idle_riders_nothing_happens(client: aioredis.Redis) -> None:
+    guidance = Guidance(client, ZoneKeys("g5"), GuidanceConfig())
+    assert await step(guidance, [rider("r1", FAR)], NOW) == []
+    await guidance.record([placed("o1", A)])
+    assert await step(guidance, [rider("r1", FAR, tasks=2)], NOW) == []
+    assert await step(guidance, [], NOW) == []
+
+
+@pytest.mark.parametrize(("policy", "guides"), [("greedy", False), ("hungarian", False), ("ortools", True)])
+async def test_only_policies_that_plan_ahead_guide(client: aioredis.Redis, policy: str, guides: bool) -> None:
+    """The baselines match what is there; the optimiser also places riders for orders to come."""
+    config = DispatchConfig(City("g6", A, 10_000.0), guidance=GuidanceConfig())
+    dispatcher = Dispatcher(client, config, ManualClock(NOW), StraightLineOracle(), make_policy(policy))
+    assert (dispatcher.guidance is not None) is guides
+    await dispatcher.close()
+
+
+@pytest.mark.parametrize("bad", [{"every_s": 0}, {"window_s": -1}, {"beyond_m": -5}, {"hold_s": 0}, {"resolution": 16}])
+def test_bad_settings_are_refused(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="guidance"):
+        GuidanceConfig(**bad)  # type: ignore[arg-type]
