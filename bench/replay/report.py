@@ -41,6 +41,7 @@ def metrics(r: ReplayResult) -> dict[str, float]:
         "orders_per_rider_hour": len(done) / shift_h if shift_h else float("nan"),
         "utilisation_pct": 100 * busy_h / shift_h if shift_h else float("nan"),
         "offers_rejected": r.offers_rejected,
+        "riders_guided": r.guided,
         **tick_metrics(r.solve_ms, r.pending_per_tick),
         "wall_s": r.wall_s,
     }

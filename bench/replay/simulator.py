@@ -29,6 +29,7 @@ from bench.replay.scenario import Scenario
 from core.clock import ManualClock
 from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher
+from dispatch.guidance import GuidanceConfig
 from dispatch.models import Availability, LatLng, OrderRequest, OrderStatus, PositionFix, TaskAction
 from dispatch.policies import make_policy
 from routing_data.cities import load_graph, service_area
@@ -71,6 +72,7 @@ class RiderState:
     plan: list[tuple[int, str]] = field(default_factory=list)
     picked: bool = False
     since_s: float = 0.0  # when it accepted the bundle
+    leg: int = 0  # counts its rides: a ride to wait somewhere (guidance) is dropped when another starts
 
 
 @dataclass
@@ -84,6 +86,7 @@ class ReplayResult:
     solve_ms: list[float] = field(default_factory=list)
     pending_per_tick: list[int] = field(default_factory=list)
     offers_rejected: int = 0
+    guided: int = 0  # idle riders the engine sent to wait near demand (and who set off)
     wall_s: float = 0.0
     via: str = "in-process"
     api: dict[str, float] = field(default_factory=dict)  # calls made through the API (gRPC replays)
@@ -129,6 +132,7 @@ def replay_config(graph: RoadGraph, scenario: Scenario) -> DispatchConfig:
     return DispatchConfig(
         city=service_area(graph), tick_s=scenario.tick_s, rider_ttl_s=60, offer_timeout_s=30,
         max_pending_s=scenario.promise_min * 60, learn_traffic_s=0,
+        guidance=GuidanceConfig(),
     )  # fmt: skip
 
 
@@ -207,13 +211,22 @@ class CityWorld:
         return all(o.delivered or o.order_id in self.refused for o in self.orders.values())
 
     def _ride(self, r: RiderState, dest: LatLng, depart_s: float, arrive_kind: str, oid: str) -> float:
+        r.leg += 1
         route = self.oracle.route(r.position, dest, self.ms(depart_s))
         arrive = depart_s + route.travel_time_s
         every_s = self.scenario.position_every_s
         for k in range(1, int(route.travel_time_s // every_s) + 1):
-            self.at(depart_s + k * every_s, "move", (r.id, route, k * every_s / route.travel_time_s))
-        self.at(arrive, arrive_kind, (r.id, oid, dest))
+            self.at(depart_s + k * every_s, "move", (r.id, route, k * every_s / route.travel_time_s, r.leg))
+        self.at(arrive, arrive_kind, (r.id, oid, dest) if arrive_kind != "waiting" else (r.id, dest, r.leg))
         return arrive
+
+    def guided(self, rider_id: str, at: LatLng, s: float) -> None:
+        """The engine sent an idle rider to wait at `at`: it rides there (free all the way) unless it has
+        work or has gone home; an offer on the way takes it elsewhere."""
+        r = self.riders[rider_id]
+        if r.online and not r.busy and s < r.off_s:
+            self.result.guided += 1
+            self._ride(r, at, s, "waiting", "")
 
     async def _report(self, engine: Engine, r: RiderState, s: float, availability: Availability,
                       speed: float | None = None) -> None:  # fmt: skip
@@ -223,6 +236,7 @@ class CityWorld:
 
     async def _go_offline(self, engine: Engine, r: RiderState, s: float) -> None:
         r.online = False
+        r.leg += 1  # no longer on its way to wait anywhere
         await self._report(engine, r, s, Availability.OFFLINE)
         engine.rider_online(r.id, False)
 
@@ -280,10 +294,18 @@ class CityWorld:
             if not r.busy:
                 await self._go_offline(engine, r, s)
         elif kind == "move":
-            rid, route, fraction = data  # type: ignore[misc]
+            rid, route, fraction, leg = data  # type: ignore[misc]
             r = self.riders[rid]
+            if leg != r.leg or not r.online:
+                return  # a ride to wait somewhere, given up for work or the end of the shift
             r.position = _position_along(route, fraction)
-            await self._report(engine, r, s, Availability.BUSY, speed=4.5)
+            await self._report(engine, r, s, Availability.BUSY if r.busy else Availability.AVAILABLE, speed=4.5)
+        elif kind == "waiting":
+            rid, dest, leg = data  # type: ignore[misc]
+            r = self.riders[rid]
+            if leg == r.leg and r.online and not r.busy:
+                r.position = dest
+                await self._report(engine, r, s, Availability.AVAILABLE)
         elif kind == "at_merchant":
             rid, _, dest = data  # type: ignore[misc]
             r = self.riders[rid]
@@ -396,6 +418,8 @@ async def replay_city(
         result.tick_s.append(next_tick)
         result.solve_ms.append(tick.solve_s * 1000)
         result.pending_per_tick.append(tick.pending)
+        for guide in tick.guided:
+            world.guided(guide.rider_id, guide.at, next_tick)
         decided = [await dispatcher.get(oid) for oid in sorted(tick.decided)]
         for record in sorted(decided, key=lambda x: (x.rider_id, x.bundle_id, x.bundle_seq, x.order_id)):
             if record.status is OrderStatus.REJECTED:

@@ -43,7 +43,7 @@ from bench.replay.scenario import Scenario
 from bench.replay.simulator import CityWorld, ReplayResult
 from core.clock import ScaledClock
 from dispatch.api import convert
-from dispatch.models import OrderRequest, PositionFix, TaskAction
+from dispatch.models import LatLng, OrderRequest, PositionFix, TaskAction
 from serving.app import MIN_TICK_WALL_MS
 from serving.auth import Role, TokenIssuer
 from tongcheng.dispatch.v1 import dispatch_pb2 as pb
@@ -237,6 +237,10 @@ class GrpcEngine:
                                                  self._untag(task.bundle_id), task.bundle_sequence or 1)  # fmt: skip
                     elif event.type == pb.TASK_EVENT_TYPE_OFFER_EXPIRED:
                         self.counts["offers expired"] += 1
+                    elif event.type == pb.TASK_EVENT_TYPE_GUIDED:
+                        self.counts["guided"] += 1
+                        s = (self.clock.now_ms() - self.world.t0_ms) / 1000
+                        self.world.guided(rider_id, LatLng(event.wait_at.lat, event.wait_at.lng), s)
                 return  # the server ended the stream (it is stopping)
             except grpc.aio.AioRpcError as err:
                 # The app opens its feed right after its first fix; until the gateway has written that
@@ -378,6 +382,7 @@ def server_args(world: CityWorld, policy: str, city: str) -> list[str]:
             "--redis-appendfsync", "no"]  # fmt: skip
     for name, value in settings.items():
         args += ["--dispatch-setting", f"{name}={value:g}"]
+    args += ["--dispatch-setting", f"guidance={'on' if c.guidance is not None else 'off'}"]
     return args
 
 
