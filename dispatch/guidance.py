@@ -12,8 +12,10 @@ over recent demand:
   its destination (it is not sent again until it arrives or `hold_s` passes).
 - Each cell gets a share of the supply in proportion to its demand (largest remainders). Riders are
   matched to those places at the least total distance (a rectangular assignment, SciPy's
-  `linear_sum_assignment`, great-circle metres: a coarse decision that needs no road times); a rider is
-  sent only where its place is more than `beyond_m` away. The others stay where they are.
+  `linear_sum_assignment`, great-circle metres: a coarse decision that needs no road times, run off the
+  event loop); a rider is sent only where its place is more than `beyond_m` away. The others stay where
+  they are. Past `MAX_MATCHED` idle riders only the farthest from demand are matched; the rest count at
+  their nearest place.
 
 Riders get the place in their feed (`GUIDED`); an offer always overrides it. Redis: the recent
 placements in a sorted set (`demand`, by placement time, trimmed to the window) and each guided rider's
@@ -22,6 +24,7 @@ destination in a hash (`riders:guide`), so every dispatcher process sees both.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,12 +33,17 @@ import h3
 import numpy as np
 import redis.asyncio as aioredis
 from scipy.optimize import linear_sum_assignment
+from scipy.spatial import cKDTree
 
 from dispatch.keys import ZoneKeys
 from dispatch.models import LatLng, NearbyRider, OrderRequest
 from dispatch.rider_index import EARTH_RADIUS_M, unit_vectors
 
 __all__ = ["Guidance", "GuidanceConfig", "Guide"]
+
+# At most this many idle riders are matched per step (the farthest from demand); a 2,000 x 2,000 matching
+# takes a few tenths of a second.
+MAX_MATCHED = 2_000
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,8 @@ class Guidance:
         # Riders on their way count at their destination and stay on it.
         on_way = {r: at for r, (at, until) in guided.items() if until > now_ms and r in idle}
         movable = [r for rid, r in sorted(idle.items()) if rid not in on_way]
-        guides = _spread(movable, list(on_way.values()), places, cfg.beyond_m)
+        # CPU (a matching of up to MAX_MATCHED riders): off the event loop, as the tick's solve is.
+        guides = await asyncio.to_thread(_spread, movable, list(on_way.values()), places, cfg.beyond_m)
         pipe = self.client.pipeline(transaction=False)
         if gone:
             pipe.hdel(self.keys.riders_guide, *gone)
@@ -148,13 +157,21 @@ def _spread(
     `beyond_m` are sent."""
     if not movable or not places:
         return []
+    points = [p for p, _ in places]
+    if len(movable) > MAX_MATCHED:
+        # Only the riders farthest from any place are matched; the others count at their nearest place, as
+        # riders on their way do (a city with tens of thousands idle would otherwise need a matching of
+        # that size: memory and time grow with its square).
+        chord, nearest = cKDTree(unit_vectors(points)).query(unit_vectors([r.position for r in movable]))
+        far = np.argsort(-chord, kind="stable")
+        on_way = [*on_way, *(points[k] for k in nearest[far[MAX_MATCHED:]].tolist())]
+        movable = [movable[k] for k in sorted(far[:MAX_MATCHED].tolist())]
     total = len(movable) + len(on_way)
     weights = np.array([w for _, w in places], dtype=float)
     quota = weights / weights.sum() * total
     seats = np.floor(quota).astype(int)
     for k in np.argsort(-(quota - seats), kind="stable")[: total - int(seats.sum())]:
         seats[k] += 1
-    points = [p for p, _ in places]
     if on_way:  # riders on their way fill seats at the place nearest their destination
         nearest = np.argmax(unit_vectors(list(on_way)) @ unit_vectors(points).T, axis=1)
         for k in nearest:

@@ -12,6 +12,7 @@ import redis
 import redis.asyncio as aioredis
 
 from core.clock import ManualClock
+from dispatch import guidance as guidance_module
 from dispatch.config import City, DispatchConfig
 from dispatch.dispatcher import Dispatcher
 from dispatch.guidance import Guidance, GuidanceConfig, Guide
@@ -130,3 +131,19 @@ async def test_only_policies_that_plan_ahead_guide(client: aioredis.Redis, polic
 def test_bad_settings_are_refused(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="guidance"):
         GuidanceConfig(**bad)  # type: ignore[arg-type]
+
+
+async def test_past_the_matching_cap_the_riders_nearest_demand_stay_and_count_there(
+    client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two riders at A, two far away; demand 1:1 at A and B. Matched in full, the far riders go to B (the
+    riders at A stay). With the matching capped at two riders, the two farthest are matched and the two at
+    A count there: the same answer."""
+    riders = [rider("n1", A), rider("n2", A), rider("f1", FAR), rider("f2", LatLng(FAR.lat + 0.001, FAR.lng))]
+    answers = []
+    for cap in (guidance_module.MAX_MATCHED, 2):
+        monkeypatch.setattr(guidance_module, "MAX_MATCHED", cap)
+        guidance = Guidance(client, ZoneKeys(f"g7-{cap}"), GuidanceConfig())
+        await guidance.record([placed("o1", A), placed("o2", B)])
+        answers.append(sorted((g.rider_id, g.at) for g in await step(guidance, riders, NOW)))
+    assert answers[0] == answers[1] == [("f1", B), ("f2", B)]
