@@ -61,6 +61,7 @@ class Stats:
     fixes_sent: int = 0
     offers: int = 0
     rejected_offers: int = 0
+    guided: int = 0  # GUIDED events: idle riders asked to wait nearer recent orders
     delivered: int = 0
     results: Counter[str] = field(default_factory=Counter)
     rejections: Counter[str] = field(default_factory=Counter)
@@ -142,6 +143,10 @@ class RiderApp:
                     break
                 if message.event.type == pb.TASK_EVENT_TYPE_OFFERED:
                     await self._work(message.event.task)
+                elif message.event.type == pb.TASK_EVENT_TYPE_GUIDED:
+                    # Idle: head for where the engine asks it to wait (the next offer takes it elsewhere).
+                    self.stats.guided += 1
+                    self.target = (message.event.wait_at.lat, message.event.wait_at.lng)
         finally:
             stopping.cancel()
             feed.cancel()
@@ -301,6 +306,7 @@ def print_report(args: argparse.Namespace, stats: Stats, final: Counter[str]) ->
     for reason, count in stats.rejections.items():
         print(f"rejected          {count} x {reason}")
     print(f"offers            {stats.offers} ({stats.rejected_offers} declined by riders and re-dispatched)")
+    print(f"guided            {stats.guided} times an idle rider was asked to wait nearer recent orders")
     print(f"final states      {dict(final)}")
     print(f"delivered         {stats.delivered} orders, rides run {TIME_COMPRESSION}x faster than real time")
 
