@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
+import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -608,8 +611,6 @@ def test_a_join_waiting_for_predicted_food_is_costed_at_its_expected_wait() -> N
 def test_expected_pickup_with_a_predicted_ready_time() -> None:
     """E[max(arrival, ready)]: the plain maximum when the ready time is known; with a spread, never
     earlier than either, and what sampling the normal ready time gives."""
-    import numpy as np
-
     arrive = np.array([0.0, 600_000.0, 1_200_000.0, 900_000.0])
     ready = np.full(4, 900_000.0)
     assert (optimiser.expected_pickup(arrive, ready, np.zeros(4)) == np.maximum(arrive, ready)).all()
@@ -620,3 +621,37 @@ def test_expected_pickup_with_a_predicted_ready_time() -> None:
     samples = np.random.default_rng(1).normal(900_000.0, 300_000.0, 400_000)
     for a, g in zip(arrive, got, strict=True):
         assert abs(np.maximum(a, samples).mean() - g) < 2_000
+
+
+@pytest.mark.parametrize(
+    ("ready", "sd"),
+    [([0, 0], [420_000, 420_000]), ([0, 60_000], [420_000, 300_000]), ([0, 120_000, -60_000], [300_000, 0, 500_000])],
+)
+def test_the_last_of_several_foods_is_ready_as_a_simulation_says(ready: list[int], sd: list[float]) -> None:
+    """Clark's moment matching for the maximum of independent normal ready times, against a million draws."""
+    draws = np.random.default_rng(7).normal(ready, sd, size=(1_000_000, len(ready))).max(axis=1)
+    mean, spread = optimiser.last_ready(ready, sd)
+    assert abs(mean - draws.mean()) < 2_000  # ms
+    assert spread == pytest.approx(draws.std(), rel=0.03)
+
+
+def test_known_ready_times_make_the_last_one_the_latest() -> None:
+    assert optimiser.last_ready([5_000, 9_000, 7_000], [0.0, 0.0, 0.0]) == (9_000, 0.0)
+
+
+def predicted(o: PendingOrder, sd_s: float) -> PendingOrder:
+    """The order with its hinted ready time turned into a prediction with this spread."""
+    request = replace(o.record.request, ready_at_hint_ms=None)
+    record = OrderRecord(request, predicted_ready_ms=o.record.request.ready_at_hint_ms, predicted_ready_sd_s=sd_s)
+    return replace(o, record=record)
+
+
+def test_a_bundle_of_predicted_foods_is_costed_at_the_last_ones_expected_time() -> None:
+    """Two orders of one counter, both predicted ready in 10 minutes with a 7-minute spread: the bundle's
+    pickup is planned about 4 minutes after that (the later of two), not at the prediction."""
+    a = predicted(order("a", {"r": 60}, ready_in_s=600, dropoff=LatLng(60.175, 24.94)), sd_s=420)
+    b = predicted(order("b", {"r": 60}, ready_in_s=600, dropoff=LatLng(60.176, 24.94)), sd_s=420)
+    bt = batch(a, b, bundles=True)
+    [pair] = [c for c in OptimiserPolicy().columns(bt) if len(c.bundle.orders) == 2]
+    expected_ms = NOW + 600_000 + 420_000 / math.sqrt(math.pi)
+    assert pair.pickup_ms[0] == pytest.approx(expected_ms, abs=1_000)
