@@ -595,9 +595,11 @@ def last_ready(ready: list[int], sd: list[float]) -> tuple[int, float]:
     latest of them. Two foods predicted for the same minute with a 7-minute spread are ready, the later
     of them, 4 minutes after it on average: costing a bundle at the latest prediction made it look that
     much better than it is."""
-    mean, var = float(ready[0]), float(sd[0]) ** 2
-    for m2, s2 in zip(ready[1:], sd[1:], strict=True):
-        v2 = float(s2) ** 2
+    # Centred on the first ready time: squares of epoch milliseconds (~1e24) would swamp the variance.
+    origin = ready[0]
+    mean, var = 0.0, float(sd[0]) ** 2
+    for m2_abs, s2 in zip(ready[1:], sd[1:], strict=True):
+        m2, v2 = float(m2_abs - origin), float(s2) ** 2
         a = math.sqrt(var + v2)
         if a == 0:
             mean, var = max(mean, float(m2)), 0.0
@@ -607,7 +609,7 @@ def last_ready(ready: list[int], sd: list[float]) -> tuple[int, float]:
         first = mean * cdf + m2 * (1 - cdf) + a * pdf
         second = (mean**2 + var) * cdf + (m2**2 + v2) * (1 - cdf) + (mean + m2) * a * pdf
         mean, var = first, max(second - first * first, 0.0)
-    return round(mean), math.sqrt(var)
+    return origin + round(mean), math.sqrt(var)
 
 
 def expected_pickup(arrive: np.ndarray, ready: np.ndarray, sd: np.ndarray) -> np.ndarray:

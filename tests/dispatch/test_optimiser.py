@@ -625,7 +625,12 @@ def test_expected_pickup_with_a_predicted_ready_time() -> None:
 
 @pytest.mark.parametrize(
     ("ready", "sd"),
-    [([0, 0], [420_000, 420_000]), ([0, 60_000], [420_000, 300_000]), ([0, 120_000, -60_000], [300_000, 0, 500_000])],
+    [
+        ([0, 0], [420_000, 420_000]),
+        ([0, 60_000], [420_000, 300_000]),
+        ([0, 120_000, -60_000], [300_000, 0, 500_000]),
+        ([0, 0], [5_000, 5_000]),
+    ],
 )
 def test_the_last_of_several_foods_is_ready_as_a_simulation_says(ready: list[int], sd: list[float]) -> None:
     """Clark's moment matching for the maximum of independent normal ready times, against a million draws."""
@@ -633,10 +638,14 @@ def test_the_last_of_several_foods_is_ready_as_a_simulation_says(ready: list[int
     mean, spread = optimiser.last_ready(ready, sd)
     assert abs(mean - draws.mean()) < 2_000  # ms
     assert spread == pytest.approx(draws.std(), rel=0.03)
+    # The same at real clock times (epoch ms): nothing lost to rounding.
+    at_now, spread_at_now = optimiser.last_ready([NOW + r for r in ready], sd)
+    assert at_now == NOW + mean and spread_at_now == pytest.approx(spread, rel=1e-9)
 
 
 def test_known_ready_times_make_the_last_one_the_latest() -> None:
     assert optimiser.last_ready([5_000, 9_000, 7_000], [0.0, 0.0, 0.0]) == (9_000, 0.0)
+    assert optimiser.last_ready([NOW + 5_000, NOW + 9_000], [0.0, 0.0]) == (NOW + 9_000, 0.0)
 
 
 def predicted(o: PendingOrder, sd_s: float) -> PendingOrder:
