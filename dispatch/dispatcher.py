@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 import h3
 import numpy as np
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 from scipy.spatial import cKDTree
 
 from core.clock import Clock
@@ -453,18 +454,26 @@ class Dispatcher:
             return report
 
     async def _guide(self, report: TickReport) -> None:
-        """Idle riders far from recent demand are asked (in their feed) to wait nearer it."""
+        """Idle riders far from recent demand are asked (in their feed) to wait nearer it. A failure here is
+        logged and leaves the tick's decisions standing: guidance is advice, and the next minute retries."""
         assert self.guidance is not None
-        placed = await self.guidance.demand(report.at_ms)
-        if not placed:
-            return  # nothing to guide toward: looked at again next tick
-        free = await self.index.free_riders(report.at_ms, SNAPSHOT_MAX_FREE)
-        if free is None:  # more free riders than that: every counter has some near
-            return
-        report.guided = await self.guidance.step(free, placed, report.at_ms)
-        await self.orders.guide_riders(((g.rider_id, g.at) for g in report.guided), report.at_ms)
-        for g in report.guided:
-            self._signal_feed(g.rider_id)
+        try:
+            placed = await self.guidance.demand(report.at_ms)
+            if not placed:
+                return  # nothing to guide toward: looked at again next tick
+            free = await self.index.free_riders(report.at_ms, SNAPSHOT_MAX_FREE)
+            if free is None:  # more free riders than that: every counter has some near
+                self.guidance.last_ms = report.at_ms
+                return
+            guides = await self.guidance.step(free, placed, report.at_ms)
+            # Told first, then held: a rider held but never told would idle for the hold.
+            await self.orders.guide_riders(((g.rider_id, g.at) for g in guides), report.at_ms)
+            for g in guides:
+                self._signal_feed(g.rider_id)
+            await self.guidance.hold(guides, report.at_ms)
+            report.guided = guides
+        except (RedisError, ValueError) as exc:
+            log.warning("idle-rider guidance failed: %s", exc)
 
     async def _tick(self) -> TickReport:
         started = time.perf_counter()

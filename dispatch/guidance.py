@@ -8,18 +8,20 @@ over recent demand:
 
 - Demand: the orders placed in the last `window_s`, pooled by H3 cell (resolution `resolution`) of their
   counter; a cell's point is its busiest counter (a real place on the road network).
-- Supply: the riders free now with no task; a rider already sent somewhere and not yet there counts at
-  its destination (it is not sent again until it arrives or `hold_s` passes).
-- Each cell gets a share of the supply in proportion to its demand (largest remainders). Riders are
-  matched to those places at the least total distance (a rectangular assignment, SciPy's
-  `linear_sum_assignment`, great-circle metres: a coarse decision that needs no road times, run off the
-  event loop); a rider is sent only where its place is more than `beyond_m` away. The others stay where
-  they are. Past `MAX_MATCHED` idle riders only the farthest from demand are matched; the rest count at
-  their nearest place.
+- Supply: the riders free now with no task whose shift does not end within `hold_s`; a rider sent
+  somewhere within the last `hold_s` counts at its destination and is not sent again meanwhile.
+- Each cell gets a share of the supply in proportion to its demand (largest remainders); the places
+  the riders counted there leave open are shared among the others (again by largest remainders, as many
+  places as riders). Riders are matched to them at the least total distance (SciPy's
+  `linear_sum_assignment`, great-circle metres: a coarse decision that needs no road times); a rider is
+  sent only where its place is more than `beyond_m` away. The others stay where they are. Past
+  `MAX_MATCHED` idle riders only the farthest from demand are matched; the rest count at their nearest
+  place. The pooling and the matching run off the event loop.
 
 Riders get the place in their feed (`GUIDED`); an offer always overrides it. Redis: the recent
 placements in a sorted set (`demand`, by placement time, trimmed to the window) and each guided rider's
-destination in a hash (`riders:guide`), so every dispatcher process sees both.
+destination in a hash (`riders:guide`), written after the feed. The minute is kept per process: this
+assumes one process ticks a zone (as the tick itself does until zones have leases).
 """
 
 from __future__ import annotations
@@ -105,8 +107,9 @@ class Guidance:
         return list(placed)
 
     async def step(self, free: Sequence[NearbyRider], placed: Sequence[str], now_ms: int) -> list[Guide]:
-        """Spreads the idle riders among `free` (riders free now; those holding tasks are skipped) over
-        the demand `placed` (from `demand`); records and returns who is sent where."""
+        """Spreads the idle riders among `free` (riders free now; those holding tasks or ending their shift
+        within `hold_s` are skipped) over the demand `placed` (from `demand`); returns who is sent where
+        (`hold` records them once they are told)."""
         self.last_ms = now_ms
         cfg = self.config
         if not placed:
@@ -116,22 +119,34 @@ class Guidance:
         for rider, value in guided_raw.items():
             lat, lng, until = value.split("|")
             guided[rider] = (LatLng(float(lat), float(lng)), int(until))
-        idle = {r.rider_id: r for r in free if r.active_tasks == 0}
+        leaving_ms = now_ms + round(cfg.hold_s * 1000)
+        idle = {
+            r.rider_id: r
+            for r in free
+            if r.active_tasks == 0 and (r.shift_ends_at_ms is None or r.shift_ends_at_ms > leaving_ms)
+        }
         gone = [r for r, (_, until) in guided.items() if until <= now_ms or r not in idle]
-        places = _demand_places(placed, cfg.resolution)
+        if gone:
+            await self.client.hdel(self.keys.riders_guide, *gone)
         # Riders on their way count at their destination and stay on it.
         on_way = {r: at for r, (at, until) in guided.items() if until > now_ms and r in idle}
         movable = [r for rid, r in sorted(idle.items()) if rid not in on_way]
-        # CPU (a matching of up to MAX_MATCHED riders): off the event loop, as the tick's solve is.
-        guides = await asyncio.to_thread(_spread, movable, list(on_way.values()), places, cfg.beyond_m)
-        pipe = self.client.pipeline(transaction=False)
-        if gone:
-            pipe.hdel(self.keys.riders_guide, *gone)
-        for g in guides:
-            hold_ms = now_ms + round(cfg.hold_s * 1000)
-            pipe.hset(self.keys.riders_guide, g.rider_id, f"{g.at.lat!r}|{g.at.lng!r}|{hold_ms}")
-        await pipe.execute()
-        return guides
+        # CPU (pooling up to a window of orders, a matching of up to MAX_MATCHED riders): off the event loop.
+        return await asyncio.to_thread(_plan, placed, movable, list(on_way.values()), cfg)
+
+    async def hold(self, guides: Sequence[Guide], now_ms: int) -> None:
+        """Records the riders just told where to wait: they count there, and are not sent again, for `hold_s`."""
+        if guides:
+            until = now_ms + round(self.config.hold_s * 1000)
+            await self.client.hset(
+                self.keys.riders_guide, mapping={g.rider_id: f"{g.at.lat!r}|{g.at.lng!r}|{until}" for g in guides}
+            )
+
+
+def _plan(
+    placed: Sequence[str], movable: Sequence[NearbyRider], on_way: Sequence[LatLng], cfg: GuidanceConfig
+) -> list[Guide]:
+    return _spread(movable, on_way, _demand_places(placed, cfg.resolution), cfg.beyond_m)
 
 
 def _demand_places(placed: Sequence[str], resolution: int) -> list[tuple[LatLng, int]]:
@@ -149,12 +164,21 @@ def _demand_places(placed: Sequence[str], resolution: int) -> list[tuple[LatLng,
     return out
 
 
+def _largest_remainders(quota: np.ndarray, total: int) -> np.ndarray:
+    """Whole numbers summing to `total`, proportional to `quota` (Hamilton's method)."""
+    share = quota / quota.sum() * total
+    whole = np.floor(share).astype(int)
+    for k in np.argsort(-(share - whole), kind="stable")[: total - int(whole.sum())]:
+        whole[k] += 1
+    return whole
+
+
 def _spread(
     movable: Sequence[NearbyRider], on_way: Sequence[LatLng], places: Sequence[tuple[LatLng, int]], beyond_m: float
 ) -> list[Guide]:
-    """Shares of the riders (movable plus those on their way) per place by demand, largest remainders;
-    the movable riders matched to the places left at the least total distance; those matched farther than
-    `beyond_m` are sent."""
+    """Shares of the riders (movable plus those counted somewhere) per place by demand; the places the
+    counted riders leave open, shared among the movable riders (as many as they are); the movable riders
+    matched to them at the least total distance; those matched farther than `beyond_m` are sent."""
     if not movable or not places:
         return []
     points = [p for p, _ in places]
@@ -166,16 +190,15 @@ def _spread(
         far = np.argsort(-chord, kind="stable")
         on_way = [*on_way, *(points[k] for k in nearest[far[MAX_MATCHED:]].tolist())]
         movable = [movable[k] for k in sorted(far[:MAX_MATCHED].tolist())]
-    total = len(movable) + len(on_way)
     weights = np.array([w for _, w in places], dtype=float)
-    quota = weights / weights.sum() * total
-    seats = np.floor(quota).astype(int)
-    for k in np.argsort(-(quota - seats), kind="stable")[: total - int(seats.sum())]:
-        seats[k] += 1
-    if on_way:  # riders on their way fill seats at the place nearest their destination
-        nearest = np.argmax(unit_vectors(list(on_way)) @ unit_vectors(points).T, axis=1)
-        for k in nearest:
-            seats[k] = max(0, seats[k] - 1)
+    seats = _largest_remainders(weights, len(movable) + len(on_way))
+    if on_way:  # riders counted somewhere fill seats at the place nearest their destination
+        counted = np.bincount(
+            np.argmax(unit_vectors(list(on_way)) @ unit_vectors(points).T, axis=1), minlength=len(points)
+        )
+        open_seats = np.maximum(seats - counted, 0)
+        # Clipped at zero, the open seats can outnumber the movable riders: share that many among them.
+        seats = _largest_remainders(open_seats.astype(float), len(movable)) if open_seats.any() else open_seats
     slots = np.repeat(np.arange(len(points)), seats)
     if not len(slots):
         return []

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 
 import h3
+import numpy as np
 import pytest
 import pytest_asyncio
 import redis
@@ -17,7 +18,7 @@ from dispatch.config import City, DispatchConfig
 from dispatch.dispatcher import Dispatcher
 from dispatch.guidance import Guidance, GuidanceConfig, Guide
 from dispatch.keys import ZoneKeys
-from dispatch.models import Availability, LatLng, NearbyRider, OrderRequest
+from dispatch.models import Availability, LatLng, NearbyRider, OrderRequest, PositionFix, TaskEventType
 from dispatch.policies import make_policy
 from dispatch.rider_index import haversine_m
 from dispatch.travel import StraightLineOracle
@@ -42,14 +43,17 @@ def placed(oid: str, at: LatLng, ago_s: float = 60.0) -> OrderRequest:
 
 
 async def step(guidance: Guidance, free: list[NearbyRider], now_ms: int) -> list[Guide]:
-    return await guidance.step(free, await guidance.demand(now_ms), now_ms)
+    """What the dispatcher does once a minute (between step and hold it tells the riders)."""
+    guides = await guidance.step(free, await guidance.demand(now_ms), now_ms)
+    await guidance.hold(guides, now_ms)
+    return guides
 
 
 def rider(rid: str, at: LatLng, tasks: int = 0) -> NearbyRider:
     return NearbyRider(rid, at, 0.0, Availability.AVAILABLE, NOW, tasks)
 
 
-def test_the_counters_lie_in_different_cells() -> None:
+def test_the_counters_of_a_and_b_lie_in_different_cells() -> None:
     assert h3.latlng_to_cell(A.lat, A.lng, 7) == h3.latlng_to_cell(A2.lat, A2.lng, 7)
     assert h3.latlng_to_cell(A.lat, A.lng, 7) != h3.latlng_to_cell(B.lat, B.lng, 7)
 
@@ -147,3 +151,66 @@ async def test_past_the_matching_cap_the_riders_nearest_demand_stay_and_count_th
         await guidance.record([placed("o1", A), placed("o2", B)])
         answers.append(sorted((g.rider_id, g.at) for g in await step(guidance, riders, NOW)))
     assert answers[0] == answers[1] == [("f1", B), ("f2", B)]
+
+
+async def test_a_rider_whose_shift_is_ending_is_not_sent(client: aioredis.Redis) -> None:
+    guidance = Guidance(client, ZoneKeys("g8"), GuidanceConfig(hold_s=900))
+    await guidance.record([placed("o1", A)])
+    leaving = NearbyRider("leaving", FAR, 0.0, Availability.AVAILABLE, NOW, 0, NOW + 600_000)
+    staying = NearbyRider("staying", FAR, 0.0, Availability.AVAILABLE, NOW, 0, NOW + 3_600_000)
+    assert [g.rider_id for g in await step(guidance, [leaving, staying], NOW)] == ["staying"]
+
+
+async def test_the_matching_is_no_larger_than_the_riders_it_moves(
+    client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """180 riders at A and 20 far away, demand 1:1 at A and B, the matching capped at 20 riders: the 180
+    count at A (more than its share), and the 20 far riders are matched to 20 places, all at B."""
+    shapes = []
+    solve = guidance_module.linear_sum_assignment
+
+    def recorded(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        shapes.append(cost.shape)
+        return solve(cost)
+
+    monkeypatch.setattr(guidance_module, "MAX_MATCHED", 20)
+    monkeypatch.setattr(guidance_module, "linear_sum_assignment", recorded)
+    guidance = Guidance(client, ZoneKeys("g9"), GuidanceConfig())
+    await guidance.record([placed("o1", A), placed("o2", B)])
+    near = [rider(f"n{k:03d}", A) for k in range(180)]
+    far = [rider(f"f{k:02d}", LatLng(FAR.lat, FAR.lng + k * 0.0001)) for k in range(20)]
+    guides = await step(guidance, near + far, NOW)
+    assert shapes == [(20, 20)]
+    assert sorted(g.rider_id for g in guides) == [r.rider_id for r in far]
+    assert {g.at for g in guides} == {B}
+
+
+async def test_a_guidance_failure_leaves_the_tick_standing(
+    client: aioredis.Redis, redis_sync: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A malformed guided-rider entry makes guidance fail: the tick still reports, no rider is guided and
+    the failure is logged; once the entry is gone the next minute guides the far rider to the order's
+    counter, and its feed says so."""
+    config = DispatchConfig(
+        City("g10", A, 30_000.0), search_radius_m=1_000.0, max_access_m=1e9, guidance=GuidanceConfig(beyond_m=500.0)
+    )
+    clock = ManualClock(NOW)
+    dispatcher = Dispatcher(client, config, clock, StraightLineOracle(), make_policy("ortools"))
+    dispatcher.positions.start()
+    try:
+        await dispatcher.ingest([PositionFix("far", FAR.lat, FAR.lng, NOW)])
+        await dispatcher.submit([placed("o1", A, ago_s=0)])
+        keys = ZoneKeys("g10")
+        redis_sync.hset(keys.riders_guide, "someone", "not a place")
+        with caplog.at_level("WARNING", logger="tongcheng.dispatch"):
+            report = await dispatcher.tick()
+        assert report.guided == [] and "guidance failed" in caplog.text
+        redis_sync.hdel(keys.riders_guide, "someone")
+        clock.set(NOW + 60_000)
+        await dispatcher.ingest([PositionFix("far", FAR.lat, FAR.lng, NOW + 60_000)])  # still there, still free
+        report = await dispatcher.tick()
+        assert [(g.rider_id, g.at) for g in report.guided] == [("far", A)]
+        [event] = await dispatcher.orders.feed_after("far", "0-0")
+        assert event.type is TaskEventType.GUIDED and event.order is None and event.wait_at == A
+    finally:
+        await dispatcher.close()
