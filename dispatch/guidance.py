@@ -182,20 +182,21 @@ def _spread(
     if not movable or not places:
         return []
     points = [p for p, _ in places]
+    tree = cKDTree(unit_vectors(points))
+    # Riders counted somewhere fill a seat at the place nearest their destination.
+    counted = np.bincount(tree.query(unit_vectors(on_way))[1], minlength=len(points)) if on_way else None
     if len(movable) > MAX_MATCHED:
         # Only the riders farthest from any place are matched; the others count at their nearest place, as
         # riders on their way do (a city with tens of thousands idle would otherwise need a matching of
         # that size: memory and time grow with its square).
-        chord, nearest = cKDTree(unit_vectors(points)).query(unit_vectors([r.position for r in movable]))
+        chord, nearest = tree.query(unit_vectors([r.position for r in movable]))
         far = np.argsort(-chord, kind="stable")
-        on_way = [*on_way, *(points[k] for k in nearest[far[MAX_MATCHED:]].tolist())]
+        staying = np.bincount(nearest[far[MAX_MATCHED:]], minlength=len(points))
+        counted = staying if counted is None else counted + staying
         movable = [movable[k] for k in sorted(far[:MAX_MATCHED].tolist())]
     weights = np.array([w for _, w in places], dtype=float)
-    seats = _largest_remainders(weights, len(movable) + len(on_way))
-    if on_way:  # riders counted somewhere fill seats at the place nearest their destination
-        counted = np.bincount(
-            np.argmax(unit_vectors(list(on_way)) @ unit_vectors(points).T, axis=1), minlength=len(points)
-        )
+    seats = _largest_remainders(weights, len(movable) + (0 if counted is None else int(counted.sum())))
+    if counted is not None:
         open_seats = np.maximum(seats - counted, 0)
         # Clipped at zero, the open seats can outnumber the movable riders: share that many among them.
         seats = _largest_remainders(open_seats.astype(float), len(movable)) if open_seats.any() else open_seats

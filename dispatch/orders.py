@@ -516,23 +516,20 @@ class OrderStore:
     def queue_feed_event(
         self, pipe: aioredis.client.Pipeline, rider_id: str, kind: TaskEventType, order: OrderRecord, now_ms: int
     ) -> None:
-        pipe.xadd(
-            self.keys.rider_feed(rider_id),
-            {"type": kind.value, "t": str(now_ms), "order": json.dumps(order.to_redis(), separators=(",", ":"))},
-            maxlen=self._feed_max_len,
-            approximate=True,
-        )
+        self._queue_feed(pipe, rider_id, kind, now_ms, order=json.dumps(order.to_redis(), separators=(",", ":")))
+
+    def _queue_feed(
+        self, pipe: aioredis.client.Pipeline, rider_id: str, kind: TaskEventType, now_ms: int, **fields: str
+    ) -> None:
+        """Appends an event to a rider's feed (trimmed to about `feed_max_len`)."""
+        pipe.xadd(self.keys.rider_feed(rider_id), {"type": kind.value, "t": str(now_ms), **fields},
+                  maxlen=self._feed_max_len, approximate=True)  # fmt: skip
 
     async def guide_riders(self, guides: Iterable[tuple[str, LatLng]], now_ms: int) -> None:
         """Feeds each idle rider where it is asked to wait (`GUIDED`, no task)."""
         pipe = self._redis.pipeline(transaction=False)
         for rider_id, at in guides:
-            pipe.xadd(
-                self.keys.rider_feed(rider_id),
-                {"type": TaskEventType.GUIDED.value, "t": str(now_ms), "at": f"{at.lat!r},{at.lng!r}"},
-                maxlen=self._feed_max_len,
-                approximate=True,
-            )
+            self._queue_feed(pipe, rider_id, TaskEventType.GUIDED, now_ms, at=f"{at.lat!r},{at.lng!r}")
         await pipe.execute()
 
     async def feed_after(self, rider_id: str, after_id: str, count: int = 100) -> list[TaskEvent]:

@@ -217,7 +217,7 @@ class CityWorld:
         every_s = self.scenario.position_every_s
         for k in range(1, int(route.travel_time_s // every_s) + 1):
             self.at(depart_s + k * every_s, "move", (r.id, route, k * every_s / route.travel_time_s, r.leg))
-        self.at(arrive, arrive_kind, (r.id, oid, dest) if arrive_kind != "waiting" else (r.id, dest, r.leg))
+        self.at(arrive, arrive_kind, (r.id, oid, dest, r.leg))
         return arrive
 
     def guided(self, rider_id: str, at: LatLng, s: float) -> None:
@@ -301,13 +301,13 @@ class CityWorld:
             r.position = _position_along(route, fraction)
             await self._report(engine, r, s, Availability.BUSY if r.busy else Availability.AVAILABLE, speed=4.5)
         elif kind == "waiting":
-            rid, dest, leg = data  # type: ignore[misc]
+            rid, _, dest, leg = data  # type: ignore[misc]
             r = self.riders[rid]
             if leg == r.leg and r.online and not r.busy:
                 r.position = dest
                 await self._report(engine, r, s, Availability.AVAILABLE)
         elif kind == "at_merchant":
-            rid, _, dest = data  # type: ignore[misc]
+            rid, _, dest, _ = data  # type: ignore[misc]
             r = self.riders[rid]
             r.position = dest
             for _, oid in r.plan:
@@ -325,7 +325,7 @@ class CityWorld:
             first = r.plan[0][1]
             self._ride(r, self.orders[first].dropoff_at, s + half_p, "at_customer", first)
         elif kind == "at_customer":
-            rid, oid, dest = data  # type: ignore[misc]
+            rid, oid, dest, _ = data  # type: ignore[misc]
             r, o = self.riders[rid], self.orders[oid]
             r.position = dest
             o.dropoff_s = s + half_d

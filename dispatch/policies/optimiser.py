@@ -214,13 +214,13 @@ class OptimiserPolicy:
         ready_plan = [ready[i] - round(self.config.ready_sd_margin * sd[i]) for i in range(len(batch.orders))]
         half_dropoff_ms = round(batch.dropoff_service_s * 500)
         order_fixed = []
+        # Each order's earliest pickup: a rider already at the counter (all orders at once).
+        at_counter = expected_pickup(
+            np.full(len(ready), now + half_pickup_ms), np.array(ready, dtype=np.int64), np.array(sd, dtype=float)
+        ).tolist()
         for i, o in enumerate(batch.orders):
             r = o.record.request
-            # The order's earliest drop-off: a rider already at the counter.
-            at_counter = float(
-                expected_pickup(np.array([now + half_pickup_ms]), np.array([ready[i]]), np.array([sd[i]]))[0]
-            )
-            alone = round(at_counter) + half_pickup_ms + round(o.pickup_to_dropoff_s * 1000) + half_dropoff_ms
+            alone = round(at_counter[i]) + half_pickup_ms + round(o.pickup_to_dropoff_s * 1000) + half_dropoff_ms
             c = -w.click_to_door * alone / 1000 - w.serve - w.age * (now - r.placed_at_ms) / 1000
             if r.promised_at_ms is not None:
                 c -= w.lateness * max(0, alone - r.promised_at_ms) / 1000  # lateness no rider can avoid
