@@ -1,4 +1,5 @@
-"""`python -m bench.mdrp INSTANCE_DIR --policy greedy,hungarian --out DIR [--prep known|estimated]`
+"""`python -m bench.mdrp INSTANCE_DIR --policy greedy,hungarian --out DIR [--prep known|estimated]
+[--variant t75,drop2 --seed 3]`
 
 Replays an MDRP instance through the engine once per policy, writes each policy's three solution
 files, per-order lower bounds and metrics under DIR/<policy>/, checks every solution for feasibility
@@ -21,6 +22,7 @@ from bench.mdrp.metrics import solution_metrics
 from bench.mdrp.plots import plot_replays
 from bench.mdrp.runner import replay
 from bench.mdrp.solution import Solution, write_solution
+from bench.mdrp.variants import vary
 from dispatch.policies import make_policy
 from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis
@@ -35,8 +37,10 @@ SHOWN = [
 ]  # fmt: skip
 
 
-async def run(instance_dir: Path, policies: list[str], out: Path, prep: str, redis_url: str) -> dict[str, dict]:
-    instance = load_instance(instance_dir)
+async def run(
+    instance_dir: Path | Instance, policies: list[str], out: Path, prep: str, redis_url: str
+) -> dict[str, dict]:
+    instance = instance_dir if isinstance(instance_dir, Instance) else load_instance(instance_dir)
     client = redis_client(redis_url)
     results = {}
     runs = {}
@@ -91,23 +95,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("out/mdrp"))
     parser.add_argument("--prep", choices=["known", "estimated"], default="known")
     parser.add_argument("--redis-url", help="a Redis to use (its database is flushed); default: an embedded one")
+    parser.add_argument("--variant", default="", help="comma list of family factors to apply (bench/mdrp/variants.py): "
+                        "o50, r50, t75, t133, p125, p80, dropN")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=1, help="seed of the variant's random factors")
     ns = parser.parse_args(argv)
     policies = [p.strip() for p in ns.policy.split(",") if p.strip()]
     try:
         for name in policies:
             make_policy(name)
-        load_instance(ns.instance)
+        instance = vary(load_instance(ns.instance), [f.strip() for f in ns.variant.split(",") if f.strip()], ns.seed)
     except ValueError as exc:
         parser.error(str(exc))
     if not policies:
         parser.error("--policy names no policy")
-    out = ns.out / ns.instance.name
+    out = ns.out / instance.name
     if ns.redis_url:
-        results = asyncio.run(run(ns.instance, policies, out, ns.prep, ns.redis_url))
+        results = asyncio.run(run(instance, policies, out, ns.prep, ns.redis_url))
     else:
         with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp), appendfsync="no") as store:
-            results = asyncio.run(run(ns.instance, policies, out, ns.prep, store.url))
-    print_side_by_side(ns.instance.name, results)
+            results = asyncio.run(run(instance, policies, out, ns.prep, store.url))
+    print_side_by_side(instance.name, results)
     print(f"\nsolutions, lower bounds and metrics under {out}/<policy>/; plots: {out}/*.png")
     return 0
 
