@@ -15,7 +15,7 @@ Cost of a column (seconds, weights in `OptimiserWeights`, documented there):
                                             prefers serving more orders over serving them faster)
                           - age           * (now - placement)   (older orders first: without it the
                                             model would starve them, fresh orders being cheaper)
-    + rider_wait * waiting at merchants + ride * riding time
+    + rider_wait * waiting at merchants + ride * riding time  (scarce_ride while riders are scarce)
 
 where `earliest` is the order's earliest possible drop-off (a rider already at the counter, leaving
 when the food is ready as planned). Only the delay a rider adds is costed: what no rider can avoid (a
@@ -71,7 +71,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import chain, compress, pairwise
 from operator import attrgetter
@@ -104,6 +104,15 @@ class OptimiserWeights:
     # Waiting at the counter for food (rider time lost) and riding (rider time used), per second.
     rider_wait: float = 0.5
     ride: float = 0.05
+    # Riding, per second, while riders are scarce (fewer free riders than `OptimiserConfig.
+    # scarce_below_riders_per_order` per pending order): a minute a rider spends riding is then a minute
+    # some other order waits for one, so a nearer rider, or a bundle that saves a ride, is worth more.
+    # Measured with bench.mdrp (gap to the lower bound, ride 0.05 -> 0.3 while scarce), on the four dev
+    # instances: 5.10 / 17.11 / 7.84 / 4.70% -> 4.77 / 16.66 / 7.54 / 4.21%, and better on six of eight
+    # unseen variants (`--variant`, mean 10.95 -> 10.30%). 0.5 while scarce: dev mean 9.16% (8.29% at
+    # 0.3). 0.3 at all times made the calm instance worse (0o100t100s1p100 5.10 -> 6.10%, dev mean
+    # 9.41%): with riders to spare, an order's time matters more than riding.
+    scarce_ride: float = 0.3
     # Cost of sending a rider out at all (seconds): a bundle saving a rider may add this much delay.
     rider_use: float = 0.0
 
@@ -132,12 +141,16 @@ class OptimiserConfig:
     # order: with riders to spare, a rider sent at once waits at the counter at no one's expense, and
     # the food (whose ready time is never certain) waits for no one.
     hold_below_riders_per_order: float = 2.0
+    # Riders count as scarce (riding is costed at `OptimiserWeights.scarce_ride`) while free riders number
+    # fewer than this many per pending order. Measured (mean gap of the four dev instances, scarce_ride
+    # 0.3): 8.29% at 1.0, 9.69% at 2.0 (the hold's threshold).
+    scarce_below_riders_per_order: float = 1.0
     # False: commit every chosen pair at once (no rolling horizon).
     rolling_horizon: bool = True
 
     def __post_init__(self) -> None:
-        if self.busy_riders_per_bundle < 0:
-            raise ValueError("busy_riders_per_bundle must not be negative")
+        if self.busy_riders_per_bundle < 0 or self.scarce_below_riders_per_order < 0:
+            raise ValueError("busy_riders_per_bundle and scarce_below_riders_per_order must not be negative")
         if self.time_limit_s <= 0 or self.workers < 1 or self.riders_per_bundle < 1:
             raise ValueError("time_limit_s must be positive, workers and riders_per_bundle at least 1")
 
@@ -179,14 +192,21 @@ class OptimiserPolicy:
 
     # The pieces, public for tests --------------------------------------------------------------
 
+    def weights_for(self, batch: DispatchBatch) -> OptimiserWeights:
+        """The weights of this tick's costs: riding at `scarce_ride` while riders are scarce."""
+        weights = self.config.weights
+        if _free_riders(batch) < self.config.scarce_below_riders_per_order * len(batch.orders):
+            return replace(weights, ride=weights.scarce_ride)
+        return weights
+
     def columns(self, batch: DispatchBatch) -> list[Column]:
-        """Every feasible (bundle, rider) pair, costed; per bundle the `riders_per_bundle` cheapest free riders
-        and the `busy_riders_per_bundle` cheapest riders still busy.
+        """Every feasible (bundle, rider) pair, costed (with `weights_for(batch)`); per bundle the
+        `riders_per_bundle` cheapest free riders and the `busy_riders_per_bundle` cheapest riders still busy.
 
         Bundles with one counter (all of them unless cross-merchant bundling is on) are costed for all
         their riders at once with numpy: their drop-offs are the pickup plus offsets that do not depend
         on the rider. Others go through `plan_route` pair by pair."""
-        w = self.config.weights
+        w = self.weights_for(batch)
         bundles = batch.bundles or tuple(single(i, o) for i, o in enumerate(batch.orders))
         # Every order's candidates in one flat table (order by order), read once: a bundle's pairs are
         # positions in it, so the pairs' attributes (tens of thousands in a busy tick) are numpy takes.
@@ -305,14 +325,13 @@ class OptimiserPolicy:
                 size = len(b.orders)
                 cols.append(Column(b, flat[kept_rider[n_]], kept_cost[n_], (kept_pickup[n_],) * size,
                                    tuple(kept_drops[n_][:size]), kept_leave[n_]))  # fmt: skip
-        cols += self._slow_columns(batch, bundles, slow, fixed, food_plan, half_pickup_ms)
-        cols += self._join_columns(batch, order_fixed)
+        cols += self._slow_columns(batch, w, bundles, slow, fixed, food_plan, half_pickup_ms)
+        cols += self._join_columns(batch, w, order_fixed)
         return cols
 
-    def _join_columns(self, batch: DispatchBatch, order_fixed: list[float]) -> list[Column]:
+    def _join_columns(self, batch: DispatchBatch, w: OptimiserWeights, order_fixed: list[float]) -> list[Column]:
         """An order joining a bundle a rider holds at its counter: its own delay over its earliest drop-off,
         plus the delay it brings the bundle's orders (and their rider's wait) and the riding it adds."""
-        w = self.config.weights
         out = []
         for j in batch.joins:
             order = batch.orders[j.order]
@@ -336,6 +355,7 @@ class OptimiserPolicy:
     def _slow_columns(
         self,
         batch: DispatchBatch,
+        w: OptimiserWeights,
         bundles: tuple[BundleOption, ...],
         pairs: list[tuple[int, Candidate]],
         fixed: np.ndarray,
@@ -343,7 +363,6 @@ class OptimiserPolicy:
         half_pickup_ms: int,
     ) -> list[Column]:
         """Bundles with more than one counter, pair by pair."""
-        w = self.config.weights
         options: dict[int, list[Column]] = defaultdict(list)
         for bi, rider in pairs:
             b = bundles[bi]
@@ -574,8 +593,7 @@ class OptimiserPolicy:
     def decide(self, batch: DispatchBatch) -> list[Decision]:
         columns = self.columns(batch)
         decisions: list[Decision] = []
-        free = {c.rider_id for o in batch.orders for c in o.candidates if c.available_at_ms is None}
-        hold = len(free) < self.config.hold_below_riders_per_order * len(batch.orders)
+        hold = _free_riders(batch) < self.config.hold_below_riders_per_order * len(batch.orders)
         committable = self.commit_flags(batch, columns, hold).tolist()
         for k in self.solve(columns, committable):
             col = columns[k]
@@ -587,6 +605,11 @@ class OptimiserPolicy:
                     Decision(batch.orders[i].record.order_id, col.rider.rider_id, pickup, drop, head, col.joins)
                 )
         return decisions
+
+
+def _free_riders(batch: DispatchBatch) -> int:
+    """How many free riders (not finishing other work) are candidates of the batch's orders."""
+    return len({c.rider_id for o in batch.orders for c in o.candidates if c.available_at_ms is None})
 
 
 def last_ready(ready: list[int], sd: list[float]) -> tuple[int, float]:

@@ -21,6 +21,7 @@ from dispatch.policies import (
     DispatchBatch,
     OptimiserConfig,
     OptimiserPolicy,
+    OptimiserWeights,
     PendingOrder,
     make_policy,
     optimiser,
@@ -324,8 +325,11 @@ def test_the_time_limit_holds_on_a_large_tick() -> None:
 def reference_cost(policy: OptimiserPolicy, b: DispatchBatch, col) -> float:  # type: ignore[no-untyped-def]
     """The column cost of the module docstring, computed the slow, obvious way with plan_route."""
     w = policy.config.weights
+    free = {c.rider_id for o in b.orders for c in o.candidates if c.available_at_ms is None}
+    scarce = len(free) < policy.config.scarce_below_riders_per_order * len(b.orders)
     plan = plan_route(b, col.bundle, col.rider.to_pickup_s, col.rider.departs_ms(b.now_ms))
-    cost = w.rider_use + w.rider_wait * plan.rider_wait_ms / 1000 + w.ride * plan.ride_s
+    ride = w.scarce_ride if scarce else w.ride
+    cost = w.rider_use + w.rider_wait * plan.rider_wait_ms / 1000 + ride * plan.ride_s
     for i, drop in zip(col.bundle.orders, plan.dropoff_ms, strict=True):
         r = b.orders[i].record.request
         earliest = plan_route(b, single(i, b.orders[i]), 0.0).dropoff_ms[0]  # a rider at the counter now
@@ -439,6 +443,23 @@ def test_column_costs_follow_the_documented_formula(b: DispatchBatch) -> None:
         assert abs(col.cost / 10 - reference_cost(policy, b, col)) <= 0.2, col
         plan = plan_route(b, col.bundle, col.rider.to_pickup_s, col.rider.departs_ms(b.now_ms))
         assert col.dropoff_ms == plan.dropoff_ms and col.pickup_ms == plan.pickup_ms
+
+
+def test_riding_costs_more_while_riders_are_scarce() -> None:
+    """With fewer free riders than pending orders every second of riding costs `scarce_ride`, else `ride`."""
+    flat = OptimiserWeights(scarce_ride=OptimiserWeights().ride)
+    scarce = batch(order("a", {"r1": 300.0}), order("b", {"r1": 400.0}, dropoff=LatLng(60.19, 24.94)))
+    plenty = batch(order("a", {"r1": 300.0, "r2": 500.0}))
+    for b, is_scarce in ((scarce, True), (plenty, False)):
+        policy, baseline = commit_all(), commit_all(weights=flat)
+        w = policy.weights_for(b)
+        assert w.ride == (w.scarce_ride if is_scarce else OptimiserWeights().ride)
+        extra = w.ride - flat.ride
+        for col, base in zip(policy.columns(b), baseline.columns(b), strict=True):
+            ride_s = col.rider.to_pickup_s + sum(col.bundle.legs_s)
+            assert abs(col.cost - base.cost - round(extra * ride_s * 10)) <= 1, (col, base)
+    with pytest.raises(ValueError):
+        OptimiserConfig(scarce_below_riders_per_order=-1)
 
 
 @settings(max_examples=40, deadline=None)
