@@ -34,7 +34,7 @@ def test_core_and_policy_exports() -> None:
     assert sorted(dispatch.policies.__all__) == sorted(
         ["DEFAULT_POLICY", "POLICIES", "BundleOption", "Candidate", "Decision", "DispatchBatch", "DispatchPolicy",
          "GreedyPolicy", "HungarianPolicy", "OptimiserConfig", "OptimiserPolicy", "OptimiserWeights", "PendingOrder",
-         "Stop", "estimate", "make_policy", "plan_route"]
+         "RollingPolicy", "Stop", "estimate", "make_policy", "plan_route"]
     )  # fmt: skip
     assert dispatch.api.__all__ == ["DispatchServicer"]
 

@@ -14,11 +14,13 @@ from dispatch.policies.base import (
 from dispatch.policies.greedy import GreedyPolicy
 from dispatch.policies.hungarian import HungarianPolicy
 from dispatch.policies.optimiser import OptimiserConfig, OptimiserPolicy, OptimiserWeights
+from dispatch.policies.rolling import RollingPolicy
 
 POLICIES: dict[str, type] = {
     GreedyPolicy.name: GreedyPolicy,
     HungarianPolicy.name: HungarianPolicy,
     OptimiserPolicy.name: OptimiserPolicy,
+    RollingPolicy.name: RollingPolicy,
 }
 # The server's and the replays' policy.
 DEFAULT_POLICY = OptimiserPolicy.name
@@ -45,6 +47,7 @@ __all__ = [
     "OptimiserPolicy",
     "OptimiserWeights",
     "PendingOrder",
+    "RollingPolicy",
     "Stop",
     "estimate",
     "make_policy",

@@ -1,4 +1,4 @@
-"""The greedy and hungarian policies on hand-made batches, and properties of their matchings."""
+"""The greedy, hungarian and rolling policies on hand-made batches, and properties of their matchings."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dispatch.policies import (
     GreedyPolicy,
     HungarianPolicy,
     PendingOrder,
+    RollingPolicy,
     estimate,
     make_policy,
 )
@@ -117,6 +118,41 @@ def test_matchings_are_valid_and_hungarian_never_worse(b: DispatchBatch) -> None
     assert len(h) >= len(g)
     if len(h) == len(g):
         assert sum(d.estimated_dropoff_ms for d in h) <= sum(d.estimated_dropoff_ms for d in g)
+
+
+def test_rolling_holds_a_pair_until_its_rider_must_leave() -> None:
+    """Food ready in 10 minutes, the matched rider 2 minutes away: held while leaving a round later still
+    meets the food; offered, as hungarian offers it at once, in the round it must leave."""
+
+    def one(now_ms: int) -> DispatchBatch:
+        order = pending("o1", 1, {"a": 120.0, "b": 400.0}, ready_ms=NOW + 600_000)
+        return DispatchBatch(now_ms=now_ms, orders=(order,), pickup_service_s=60.0, dropoff_service_s=60.0, tick_s=60.0)
+
+    assert RollingPolicy().decide(one(NOW)) == []
+    assert [d.rider_id for d in HungarianPolicy().decide(one(NOW))] == ["a"]
+    # At NOW + 360 s, leaving a round later (420 s) still reaches the counter at 420 + 120 + 30 = 570 s.
+    assert RollingPolicy().decide(one(NOW + 360_000)) == []
+    # At NOW + 420 s, a round later would reach it at 630 s, after the food (600 s): offered now.
+    [d] = RollingPolicy().decide(one(NOW + 420_000))
+    assert (d.rider_id, d.estimated_pickup_ms) == ("a", NOW + 600_000)
+
+
+@settings(max_examples=200, deadline=None)
+@given(random_batches())
+def test_rolling_offers_what_hungarian_offers_less_what_can_wait(b: DispatchBatch) -> None:
+    """Every pair rolling offers is hungarian's, and hungarian's pairs it holds could still meet the food a round later."""
+    matched = {d.order_id: d for d in HungarianPolicy().decide(b)}
+    offered = {d.order_id: d for d in RollingPolicy().decide(b)}
+    assert all(matched[k] == d for k, d in offered.items())
+    by_id = {o.record.order_id: o for o in b.orders}
+    for k in matched.keys() - offered.keys():
+        order = by_id[k]
+        cand = next(c for c in order.candidates if c.rider_id == matched[k].rider_id)
+        arrive_next_round = b.now_ms + round(b.tick_s * 1000) + round(cand.to_pickup_s * 1000) + 30_000
+        assert (
+            order.record.request.ready_at_hint_ms is not None
+            and arrive_next_round <= order.record.request.ready_at_hint_ms
+        )
 
 
 def test_unknown_policy_names_the_known_ones() -> None:
