@@ -37,10 +37,10 @@ SHOWN = [
 ]  # fmt: skip
 
 
-async def run(
-    instance_dir: Path | Instance, policies: list[str], out: Path, prep: str, redis_url: str
-) -> dict[str, dict]:
-    instance = instance_dir if isinstance(instance_dir, Instance) else load_instance(instance_dir)
+async def run(instance: Path | Instance, policies: list[str], out: Path, prep: str, redis_url: str) -> dict[str, dict]:
+    """Replays an instance (or its folder) once per policy; each policy's metrics, the solutions written."""
+    if not isinstance(instance, Instance):
+        instance = load_instance(instance)
     client = redis_client(redis_url)
     results = {}
     runs = {}

@@ -196,21 +196,23 @@ class OptimiserPolicy:
 
     # The pieces, public for tests --------------------------------------------------------------
 
-    def weights_for(self, batch: DispatchBatch) -> OptimiserWeights:
-        """The weights of this tick's costs: riding at `scarce_ride` while riders are scarce."""
+    def weights_for(self, batch: DispatchBatch, free_riders: int | None = None) -> OptimiserWeights:
+        """The weights of this tick's costs: riding at `scarce_ride` while riders are scarce. `free_riders`:
+        the batch's count of free candidate riders, if the caller has it already."""
         weights = self.config.weights
-        if _free_riders(batch) < self.config.scarce_below_riders_per_order * len(batch.orders):
+        free = _free_riders(batch) if free_riders is None else free_riders
+        if free < self.config.scarce_below_riders_per_order * len(batch.orders):
             return replace(weights, ride=weights.scarce_ride)
         return weights
 
-    def columns(self, batch: DispatchBatch) -> list[Column]:
+    def columns(self, batch: DispatchBatch, free_riders: int | None = None) -> list[Column]:
         """Every feasible (bundle, rider) pair, costed (with `weights_for(batch)`); per bundle the
         `riders_per_bundle` cheapest free riders and the `busy_riders_per_bundle` cheapest riders still busy.
 
         Bundles with one counter (all of them unless cross-merchant bundling is on) are costed for all
         their riders at once with numpy: their drop-offs are the pickup plus offsets that do not depend
         on the rider. Others go through `plan_route` pair by pair."""
-        w = self.weights_for(batch)
+        w = self.weights_for(batch, free_riders)
         bundles = batch.bundles or tuple(single(i, o) for i, o in enumerate(batch.orders))
         # Every order's candidates in one flat table (order by order), read once: a bundle's pairs are
         # positions in it, so the pairs' attributes (tens of thousands in a busy tick) are numpy takes.
@@ -595,9 +597,10 @@ class OptimiserPolicy:
     # The policy ---------------------------------------------------------------------------------
 
     def decide(self, batch: DispatchBatch) -> list[Decision]:
-        columns = self.columns(batch)
+        free = _free_riders(batch)  # counted once: it sets both the weights and the hold
+        columns = self.columns(batch, free)
         decisions: list[Decision] = []
-        hold = _free_riders(batch) < self.config.hold_below_riders_per_order * len(batch.orders)
+        hold = free < self.config.hold_below_riders_per_order * len(batch.orders)
         committable = self.commit_flags(batch, columns, hold).tolist()
         for k in self.solve(columns, committable):
             col = columns[k]
