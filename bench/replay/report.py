@@ -20,6 +20,12 @@ def metrics(r: ReplayResult) -> dict[str, float]:
     late = [max(0.0, (o.dropoff_s - o.promised_s) / 60) for o in done]  # type: ignore[operator]
     food_wait = [max(0.0, (o.pickup_s - o.ready_s) / 60) for o in done]  # type: ignore[operator]
     rider_wait = [max(0.0, (o.ready_s - o.arrived_s) / 60) for o in done if o.arrived_s is not None]
+
+    def after_placement(at: str) -> float:
+        """Mean minutes from placement to a milestone of the delivered orders (those that passed it)."""
+        xs = [(t - o.placed_s) / 60 for o in done if (t := getattr(o, at)) is not None]
+        return statistics.fmean(xs) if xs else float("nan")
+
     shift_h = sum(rd.off_s - rd.on_s for rd in r.riders) / 3600
     busy_h = sum(rd.busy_s for rd in r.riders) / 3600
     rejected = sum(1 for o in r.orders if o.final_status == "rejected")
@@ -36,6 +42,11 @@ def metrics(r: ReplayResult) -> dict[str, float]:
         "click_to_door_p90_min": quantile(ctd, 90),
         "late_share_pct": 100 * sum(1 for x in late if x > 0) / len(late) if late else float("nan"),
         "lateness_mean_min": statistics.fmean(late) if late else float("nan"),
+        # Where click-to-door goes: each milestone's mean time after placement (prep: the food's).
+        "prep_mean_min": after_placement("ready_s"),
+        "offered_after_mean_min": after_placement("assigned_s"),
+        "at_counter_after_mean_min": after_placement("arrived_s"),
+        "picked_up_after_mean_min": after_placement("pickup_s"),
         "rider_waiting_mean_min": statistics.fmean(rider_wait) if rider_wait else float("nan"),
         "food_waiting_mean_min": statistics.fmean(food_wait) if food_wait else float("nan"),
         "orders_per_rider_hour": len(done) / shift_h if shift_h else float("nan"),

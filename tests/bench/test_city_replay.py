@@ -28,6 +28,10 @@ async def test_short_replay_end_to_end(tmp_path: Path, redis_server: EmbeddedRed
     for policy, m in table.items():
         assert m["orders"] > 3 and m["delivered"] == m["orders"], policy
         assert 0 < m["click_to_door_mean_min"] < 60
+        # The milestones of a delivery come in order: offered, at the counter, picked up (after the food
+        # is ready and the rider is there), at the door.
+        assert 0 <= m["offered_after_mean_min"] < m["at_counter_after_mean_min"] < m["picked_up_after_mean_min"]
+        assert m["prep_mean_min"] <= m["picked_up_after_mean_min"] < m["click_to_door_mean_min"]
         saved = json.loads((tmp_path / policy / "metrics.json").read_text())
         assert saved["delivered"] == m["delivered"]
         assert "OpenStreetMap" in (tmp_path / policy / "heatmap.html").read_text()
