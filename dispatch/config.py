@@ -88,6 +88,10 @@ class DispatchConfig:
     # a bundle a rider holds at the same counter and has not picked up, up to `bundles.max_orders` orders
     # and delaying the bundle by at most `bundles.max_delay_s`.
     join_at_counter: bool = True
+    # A merchant that has reported a ready event (ReportFoodReady) within this long is taken to report them:
+    # until it reports an order's, the order's predicted ready time is conditioned on the food not being
+    # ready yet (`dispatch.prep.still_cooking`). 0: predictions are used as made at placement.
+    ready_reports_window_s: float = 86_400.0
     # Idle-rider guidance (`dispatch.guidance`): riders with nothing to do are spread over recent demand.
     # None: off (riders wait where they are, as in the MDRP).
     guidance: GuidanceConfig | None = None
@@ -112,6 +116,8 @@ class DispatchConfig:
             raise ValueError("learn_traffic_s must not be negative and speed_sample_every must be at least 1")
         if self.pickup_service_s < 0 or self.dropoff_service_s < 0:
             raise ValueError("service times must not be negative")
+        if self.ready_reports_window_s < 0:
+            raise ValueError("ready_reports_window_s must not be negative")
 
     @property
     def zone(self) -> str:

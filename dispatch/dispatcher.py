@@ -52,7 +52,7 @@ from dispatch.policies.base import (
     alone_dropoff_ms,
     ready_ms,
 )
-from dispatch.prep import PrepModel
+from dispatch.prep import PrepModel, still_cooking
 from dispatch.rider_index import EARTH_RADIUS_M, RiderIndex, haversine_m, unit_vectors
 from dispatch.speeds import ObservedSpeeds
 from dispatch.travel import LiveTraffic, TravelTimeOracle, matrices
@@ -516,6 +516,7 @@ class Dispatcher:
                 live.append(record)
 
         batch_started = time.perf_counter()
+        live = await self._still_cooking(live, now_ms)
         batch, hopeless = await self._batch(live, now_ms)
         for record in hopeless:
             limit_min = (self.config.max_click_to_door_s or 0) / 60
@@ -589,6 +590,30 @@ class Dispatcher:
         """The pending orders among ids (one may have been decided since the pool was read)."""
         found = await self.orders.find_many(ids)
         return [r for r in found.values() if r.status is OrderStatus.PENDING]
+
+    async def _still_cooking(self, records: list[OrderRecord], now_ms: int) -> list[OrderRecord]:
+        """Orders whose ready time is only predicted, at merchants that report their ready events (one within
+        `ready_reports_window_s`), have food that is not ready yet: their predictions are conditioned on that
+        (`still_cooking`) for this tick's decisions. Stored predictions are left as made at placement."""
+        window_ms = self.config.ready_reports_window_s * 1000
+        predicted = [
+            k for k, r in enumerate(records)
+            if r.ready_at_ms is None and r.request.ready_at_hint_ms is None and r.predicted_ready_ms is not None
+            and r.predicted_ready_sd_s
+        ]  # fmt: skip
+        if not predicted or window_ms <= 0:
+            return records
+        last = await self.orders.ready_reported_at({records[k].request.merchant_id for k in predicted})
+        reporting = {m for m, at in last.items() if now_ms - at <= window_ms}
+        if not reporting:
+            return records
+        out = list(records)
+        for k in predicted:
+            r = records[k]
+            if r.request.merchant_id in reporting:
+                ms, sd = still_cooking(r.predicted_ready_ms, r.predicted_ready_sd_s, now_ms)  # type: ignore[arg-type]
+                out[k] = r.evolve(predicted_ready_ms=ms, predicted_ready_sd_s=sd)
+        return out
 
     async def _batch(self, records: Sequence[OrderRecord], now_ms: int) -> tuple[DispatchBatch, list[OrderRecord]]:
         """Candidates per pending order (Redis), then their travel times (CPU: off the event loop, so

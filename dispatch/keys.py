@@ -66,6 +66,12 @@ class ZoneKeys:
         return f"{self.prefix}order:{order_id}:declined"
 
     @property
+    def merchants_ready_reported(self) -> str:
+        """Hash: merchant -> ms of its latest ready report (ReportFoodReady): a merchant that reports its ready
+        events, whose silence about an order says the food is not ready yet."""
+        return f"{self.prefix}merchants:ready_reported"
+
+    @property
     def pending(self) -> str:
         return f"{self.prefix}orders:pending"
 

@@ -434,10 +434,20 @@ class OrderStore:
                         raise InvalidArgument.field("ready_at", "must not be before the order was placed")
                     pipe.multi()
                     pipe.hset(key, "ready_at_ms", str(ready_at_ms))
+                    # The merchant reports ready events: its silence about its other orders is news.
+                    pipe.hset(self.keys.merchants_ready_reported, record.request.merchant_id, str(ready_at_ms))
                     await pipe.execute()
                     return record.evolve(ready_at_ms=ready_at_ms), True
                 except WatchError:
                     continue
+
+    async def ready_reported_at(self, merchant_ids: Iterable[str]) -> dict[str, int]:
+        """Per merchant that has reported a ready event, the ready time of its latest report (ms)."""
+        merchants = sorted(set(merchant_ids))
+        if not merchants:
+            return {}
+        found = await self._redis.hmget(self.keys.merchants_ready_reported, merchants)
+        return {m: int(at) for m, at in zip(merchants, found, strict=True) if at is not None}
 
     async def _check_rider(self, pipe: aioredis.client.Pipeline, record: OrderRecord, step: Step, rider: str) -> bool:
         """Ownership of a rider's step; True when it is a harmless repeat (already done)."""

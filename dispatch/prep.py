@@ -72,10 +72,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
+from scipy.special import log_ndtr
 
 from dispatch.keys import ZoneKeys
 
-__all__ = ["CATEGORY_PRIORS", "CategoryPrior", "PrepConfig", "PrepEstimate", "PrepModel"]
+__all__ = ["CATEGORY_PRIORS", "CategoryPrior", "PrepConfig", "PrepEstimate", "PrepModel", "still_cooking"]
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,25 @@ class PrepEstimate:
     ready_at_ms: int  # predicted ready time
     sd_s: float  # predictive standard deviation, seconds
     samples: int  # observations behind the merchant's estimate (0 = pure prior)
+
+
+def still_cooking(predicted_ms: int, sd_s: float, now_ms: int) -> tuple[int, float]:
+    """A ready-time prediction (normal: mean `predicted_ms`, spread `sd_s`) given that the food is not
+    ready at `now_ms`: the mean and spread of that normal truncated below at now. It is what a merchant's
+    silence says when the merchant reports its ready events and has not reported this one.
+
+    With a = (now - mean) / sd and lam = phi(a) / (1 - Phi(a)) (the inverse Mills ratio, from log_ndtr so
+    that it stays exact far in the tail): mean + sd * lam, and sd * sqrt(1 + a * lam - lam^2). Far
+    before the predicted time it changes nothing; at it, the food is expected sd * sqrt(2 / pi) later
+    (6.4 min for an 8-minute spread); past it, always after now. A known time (sd 0) is returned as is."""
+    sd_ms = sd_s * 1000.0
+    if sd_ms <= 0:
+        return predicted_ms, sd_s
+    a = (now_ms - predicted_ms) / sd_ms
+    lam = math.exp(-0.5 * a * a - 0.5 * math.log(2 * math.pi) - float(log_ndtr(-a)))
+    mean = predicted_ms + sd_ms * lam
+    var = sd_ms * sd_ms * max(1.0 + a * lam - lam * lam, 0.0)
+    return max(now_ms, round(mean)), math.sqrt(var) / 1000.0
 
 
 _FMT = "%.17g"

@@ -1,16 +1,27 @@
 """The dispatcher's tick machinery that the API tests cannot see: the collector pause around ticks, the
-ranking of each order's nearest riders."""
+ranking of each order's nearest riders, predictions conditioned on a reporting merchant's silence."""
 
 from __future__ import annotations
 
 import gc
 import random
+from collections.abc import AsyncIterator
 
 import pytest
+import pytest_asyncio
+import redis
+import redis.asyncio as aioredis
 
-from dispatch.dispatcher import _collector_paused, _nearest
+from core.clock import ManualClock
+from dispatch.config import City, DispatchConfig
+from dispatch.dispatcher import Dispatcher, _collector_paused, _nearest
 from dispatch.models import Availability, LatLng, NearbyRider, OrderRecord, OrderRequest
+from dispatch.policies import make_policy
+from dispatch.prep import still_cooking
 from dispatch.rider_index import haversine_m
+from dispatch.travel import StraightLineOracle
+from serving.app import redis_client
+from serving.embedded_redis import EmbeddedRedis
 
 
 def test_the_collector_is_paused_during_ticks_and_restored_after_the_last() -> None:
@@ -76,3 +87,53 @@ def test_nearest_riders_match_a_brute_force_ranking() -> None:
             expected = [(d, rid) for d, rid in ranked if d <= radius][:k]
             assert [r.rider_id for r in got[record.order_id]] == [rid for _, rid in expected]
             assert [r.distance_m for r in got[record.order_id]] == pytest.approx([d for d, _ in expected], abs=1e-3)
+
+
+NOW = 1_800_000_000_000
+COUNTER, DOOR = LatLng(60.1700, 24.9400), LatLng(60.1750, 24.9500)
+
+
+@pytest_asyncio.fixture
+async def client(redis_server: EmbeddedRedis, redis_sync: redis.Redis) -> AsyncIterator[aioredis.Redis]:
+    c: aioredis.Redis = redis_client(redis_server.url)
+    yield c
+    await c.aclose()
+
+
+async def test_a_reporting_merchants_silence_conditions_its_predictions(client: aioredis.Redis) -> None:
+    """Orders with predicted ready times: while their merchant has never reported a ready event the
+    predictions stand as made; once it has (within the window) an order it says nothing of is taken as
+    still cooking (the prediction truncated at now), for the tick only; orders with a hint, another
+    merchant's, and every order once the merchant's last report is older than the window, stay as they were."""
+    config = DispatchConfig(City("sc", COUNTER, 30_000.0), ready_reports_window_s=3_600.0, max_access_m=1e9)
+    clock = ManualClock(NOW)
+    dispatcher = Dispatcher(client, config, clock, StraightLineOracle(), make_policy("ortools"))
+    try:
+        orders = [
+            OrderRequest("a1", "m-a", COUNTER, DOOR, NOW), OrderRequest("a2", "m-a", COUNTER, DOOR, NOW),
+            OrderRequest("b1", "m-b", COUNTER, DOOR, NOW),
+            OrderRequest("a3", "m-a", COUNTER, DOOR, NOW, ready_at_hint_ms=NOW + 600_000),
+        ]  # fmt: skip
+        await dispatcher.submit(orders)
+        now = NOW + 30 * 60_000  # past every prediction (the default prior: 15 min)
+        clock.set(now)
+        records = [await dispatcher.get(o.order_id) for o in orders]
+        assert all(r.predicted_ready_ms is not None and r.predicted_ready_ms < now for r in records[:3])
+        assert await dispatcher._still_cooking(records, now) == records  # nobody reports yet
+
+        await dispatcher.report_food_ready("a1", now - 60_000)
+        records = [await dispatcher.get(o.order_id) for o in orders]
+        seen = await dispatcher._still_cooking(records, now)
+        a1, a2, b1, a3 = seen
+        assert a1 == records[0] and a1.ready_at_ms == now - 60_000  # reported: known
+        expected = still_cooking(records[1].predicted_ready_ms, records[1].predicted_ready_sd_s, now)  # type: ignore[arg-type]
+        assert (a2.predicted_ready_ms, a2.predicted_ready_sd_s) == expected
+        assert a2.predicted_ready_ms > now and a2.predicted_ready_sd_s < records[1].predicted_ready_sd_s  # type: ignore[operator]
+        assert (b1, a3) == (records[2], records[3])  # another merchant; a merchant's hint
+        assert (await dispatcher.get("a2")).predicted_ready_ms == records[1].predicted_ready_ms  # stored as made
+
+        later = now - 60_000 + 3_600_000 + 1
+        clock.set(later)
+        assert await dispatcher._still_cooking(records, later) == records  # its last report is too old
+    finally:
+        await dispatcher.close()

@@ -685,3 +685,22 @@ def test_a_bundle_of_predicted_foods_is_costed_at_the_last_ones_expected_time() 
     [pair] = [c for c in OptimiserPolicy().columns(bt) if len(c.bundle.orders) == 2]
     expected_ms = NOW + 600_000 + 420_000 / math.sqrt(math.pi)
     assert pair.pickup_ms[0] == pytest.approx(expected_ms, abs=1_000)
+
+
+def test_waiting_for_predicted_food_is_costed_only_while_riders_are_scarce() -> None:
+    """A rider who would wait at the counter for food predicted ready in 20 minutes: while riders are
+    plentiful that wait costs nothing (however rider_wait is set), while they are scarce it costs
+    rider_wait; waiting for food whose time is known costs rider_wait either way."""
+    far_food = predicted(order("p", {"near": 60.0}, ready_in_s=1_200), sd_s=300)
+    known = order("k", {"near": 60.0}, ready_in_s=1_200)
+    other = order("x", {"near": 90.0}, ready_in_s=0, dropoff=LatLng(60.19, 24.94))
+
+    def cost(b: DispatchBatch, rider_wait: float, oid: str) -> int:
+        policy = OptimiserPolicy(OptimiserConfig(weights=OptimiserWeights(rider_wait=rider_wait)))
+        [col] = [c for c in policy.columns(b) if [b.orders[i].record.order_id for i in c.bundle.orders] == [oid]]
+        return col.cost
+
+    plenty, scarce = batch(far_food), batch(far_food, other)  # one free rider for one order, for two
+    assert cost(plenty, 0.5, "p") == cost(plenty, 5.0, "p")
+    assert cost(scarce, 5.0, "p") > cost(scarce, 0.5, "p")
+    assert cost(batch(known), 5.0, "k") > cost(batch(known), 0.5, "k")

@@ -8,8 +8,11 @@ import statistics
 
 import pytest
 import redis
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import truncnorm
 
-from dispatch.prep import CATEGORY_PRIORS, PrepConfig, PrepEstimate, PrepModel
+from dispatch.prep import CATEGORY_PRIORS, PrepConfig, PrepEstimate, PrepModel, still_cooking
 from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis
 
@@ -266,3 +269,32 @@ def test_config_is_validated() -> None:
     with pytest.raises(ValueError):
         PrepConfig(priors={})
     assert statistics.mean(p.mean_s for p in CATEGORY_PRIORS.values()) > 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sd_s=st.floats(min_value=1.0, max_value=3_600.0),
+    # now relative to the predicted time, in spreads: far before it to far past it
+    a=st.floats(min_value=-12.0, max_value=30.0),
+)
+def test_still_cooking_is_the_truncated_normal(sd_s: float, a: float) -> None:
+    """The prediction given that the food is not ready by now: the normal truncated below at now, as
+    SciPy's truncnorm computes it, and never before now."""
+    predicted = T0
+    now = predicted + round(a * sd_s * 1000)
+    mean, sd = still_cooking(predicted, sd_s, now)
+    exact = truncnorm((now - predicted) / (sd_s * 1000), math.inf, loc=predicted, scale=sd_s * 1000)
+    assert mean >= now
+    assert mean == pytest.approx(exact.mean(), abs=max(1.0, 1e-6 * sd_s * 1000))
+    assert sd * 1000 == pytest.approx(exact.std(), rel=1e-3, abs=1.0)
+    assert sd <= sd_s
+
+
+def test_still_cooking_far_before_changes_nothing_and_known_times_stay() -> None:
+    """Long before the predicted time the food's silence says nothing; at it, the food is expected a
+    half-normal's mean later; a known time (no spread) is kept."""
+    assert still_cooking(T0, 480.0, T0 - 3 * H) == (T0, pytest.approx(480.0))
+    mean, sd = still_cooking(T0, 480.0, T0)
+    assert (mean - T0) / 1000 == pytest.approx(480 * math.sqrt(2 / math.pi), abs=0.01)
+    assert sd == pytest.approx(480 * math.sqrt(1 - 2 / math.pi), rel=1e-9)
+    assert still_cooking(T0, 0.0, T0 + H) == (T0, 0.0)
