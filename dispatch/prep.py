@@ -192,7 +192,8 @@ def still_cooking(predicted_ms: int, sd_s: float, now_ms: int) -> tuple[int, flo
     lam = math.exp(-0.5 * a * a - 0.5 * math.log(2 * math.pi) - float(log_ndtr(-a)))
     mean = predicted_ms + sd_ms * lam
     var = sd_ms * sd_ms * max(1.0 + a * lam - lam * lam, 0.0)
-    return max(now_ms, round(mean)), math.sqrt(var) / 1000.0
+    # (Never wider than the prediction: far before it the two agree up to rounding.)
+    return max(now_ms, round(mean)), min(sd_s, math.sqrt(var) / 1000.0)
 
 
 _FMT = "%.17g"
