@@ -596,11 +596,7 @@ class Dispatcher:
         `ready_reports_window_s`), have food that is not ready yet: their predictions are conditioned on that
         (`still_cooking`) for this tick's decisions. Stored predictions are left as made at placement."""
         window_ms = self.config.ready_reports_window_s * 1000
-        predicted = [
-            k for k, r in enumerate(records)
-            if r.ready_at_ms is None and r.request.ready_at_hint_ms is None and r.predicted_ready_ms is not None
-            and r.predicted_ready_sd_s
-        ]  # fmt: skip
+        predicted = [k for k, r in enumerate(records) if r.ready_is_predicted and r.predicted_ready_sd_s]
         if not predicted or window_ms <= 0:
             return records
         last = await self.orders.ready_reported_at({records[k].request.merchant_id for k in predicted})

@@ -117,6 +117,14 @@ class OrderRecord:
         return self.request.order_id
 
     @property
+    def ready_is_predicted(self) -> bool:
+        """Whether the food's ready time is only the prep-time model's prediction (neither reported nor
+        hinted by the merchant)."""
+        return (
+            self.ready_at_ms is None and self.request.ready_at_hint_ms is None and self.predicted_ready_ms is not None
+        )
+
+    @property
     def expected_ready_ms(self) -> int | None:
         """The best knowledge of when the food is ready: reported, else the merchant's hint, else predicted."""
         if self.ready_at_ms is not None:

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.mdrp.instance import load_instance
-from bench.mdrp.variants import vary
+from bench.mdrp.variants import variant_name, vary
 from dispatch.policies import make_policy
 
 DEFAULT_INSTANCES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mdrp"
@@ -38,7 +38,7 @@ def replay_once(instance_dir: Path, policy: str, factors: list[str], seed: int, 
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-    name = vary(load_instance(instance_dir), factors, seed).name
+    name = variant_name(instance_dir.name, factors, seed)  # an instance is named after its folder
     return json.loads((out / name / policy / "metrics.json").read_text())  # type: ignore[no-any-return]
 
 

@@ -44,6 +44,11 @@ def _scale_prep(instance: Instance, factor: float) -> Instance:
     return replace(instance, orders=orders)
 
 
+def variant_name(name: str, factors: list[str], seed: int) -> str:
+    """The name of an instance's variant: `0o100t100s1p100+t75+drop2@3` (the instance's own without factors)."""
+    return name + "".join(f"+{f}" for f in factors) + (f"@{seed}" if factors else "")
+
+
 def vary(instance: Instance, factors: list[str], seed: int) -> Instance:
     """The instance changed by each factor in turn (see the module docstring), with `seed` for the
     random ones. Raises ValueError naming an unknown factor or an empty result."""
@@ -74,5 +79,4 @@ def vary(instance: Instance, factors: list[str], seed: int) -> Instance:
             raise ValueError(f"unknown variant factor {f!r} (known: {', '.join(FACTORS)}, N 1-50)")
     if not out.orders or not out.couriers:
         raise ValueError(f"variant {'+'.join(factors)} of {instance.name} leaves no orders or no couriers")
-    name = instance.name + "".join(f"+{f}" for f in factors) + (f"@{seed}" if factors else "")
-    return replace(out, name=name)
+    return replace(out, name=variant_name(instance.name, factors, seed))

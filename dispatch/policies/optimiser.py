@@ -123,8 +123,8 @@ class OptimiserWeights:
     # waiting for a rider costs the customer, and a predicted time is minutes off either way, so riders are
     # timed to be there early (with `OptimiserConfig.ready_sd_margin`): the quantile that weighs the food's
     # waiting against the rider's. Measured with predictions conditioned on a reporting merchant's silence
-    # (bench.mdrp.suite --prep estimated, drop1; this, margin 1.5 instead of 0.5): seeds 1-3 18.00 -> 17.24%,
-    # seeds 4-6 17.72 -> 16.64%. Known ready times are not affected: there, waiting costs `rider_wait` even
+    # (bench.mdrp.suite --prep estimated, drop1; this, margin 1.5 instead of 0.5): seeds 1-3 18.00 -> 17.44%,
+    # seeds 4-6 17.72 -> 16.49%, better on every dev instance in both. Known ready times are not affected: there, waiting costs `rider_wait` even
     # while riders are plentiful (0 cost 1 point: the near rider a long wait would hold is kept for others).
     predicted_wait: float = 0.0
     # Cost of sending a rider out at all (seconds): a bundle saving a rider may add this much delay.
@@ -406,9 +406,7 @@ class OptimiserPolicy:
     def _ready_sd_ms(self, batch: DispatchBatch, i: int) -> float:
         """The spread of an order's predicted ready time (ms); 0 when the ready time is known."""
         record = batch.orders[i].record
-        if record.ready_at_ms is not None or record.request.ready_at_hint_ms is not None:
-            return 0.0
-        return (record.predicted_ready_sd_s or 0.0) * 1000
+        return (record.predicted_ready_sd_s or 0.0) * 1000 if record.ready_is_predicted else 0.0
 
     @staticmethod
     def greedy(columns: list[Column]) -> list[int]:
