@@ -240,7 +240,15 @@ class Dispatcher:
                 (r.merchant_id, r.order_id, r.placed_at_ms, r.item_count, r.merchant_category)
                 for r in (records[k].request for k in served)
             ])  # fmt: skip
-            predictions = {records[k].order_id: (e.ready_at_ms, e.sd_s) for k, e in zip(served, estimates, strict=True)}
+            # A merchant's forecast (a hint with a spread) is the order's prediction; the model still learns
+            # from the order's ready event.
+            predictions = {
+                records[k].order_id: (r.ready_at_hint_ms, r.ready_hint_sd_s)
+                if r.ready_hint_sd_s and r.ready_at_hint_ms is not None
+                else (e.ready_at_ms, e.sd_s)
+                for k, e in zip(served, estimates, strict=True)
+                for r in (records[k].request,)
+            }
             await self.orders.set_predictions(predictions)
             for k in served:
                 ms, sd = predictions[records[k].order_id]

@@ -65,6 +65,15 @@ class OrderRequest:
     promised_at_ms: int | None = None
     ready_at_hint_ms: int | None = None
     merchant_category: str = ""
+    # The spread (standard deviation, seconds) of the merchant's hint: 0 when the hint is exact, more
+    # when it is the merchant's own forecast ("ready in 12 +- 4 minutes"); dispatch then plans for the
+    # food being ready at any time around it, as it does for its own predictions.
+    ready_hint_sd_s: float = 0.0
+
+    @property
+    def exact_hint(self) -> bool:
+        """Whether the merchant's hint is its ready time, not a forecast of it."""
+        return self.ready_at_hint_ms is not None and not self.ready_hint_sd_s
 
     @cached_property
     def fingerprint_value(self) -> str:
@@ -80,6 +89,8 @@ class OrderRequest:
         }
         if self.merchant_category:
             body["merchant_category"] = self.merchant_category
+        if self.ready_hint_sd_s:
+            body["ready_hint_sd_s"] = self.ready_hint_sd_s
         text = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
@@ -118,20 +129,20 @@ class OrderRecord:
 
     @property
     def ready_is_predicted(self) -> bool:
-        """Whether the food's ready time is only the prep-time model's prediction (neither reported nor
-        hinted by the merchant)."""
-        return (
-            self.ready_at_ms is None and self.request.ready_at_hint_ms is None and self.predicted_ready_ms is not None
-        )
+        """Whether the food's ready time is only predicted: neither reported nor hinted exactly by the
+        merchant. The prediction is the prep-time model's, or the merchant's forecast (a hint with a
+        spread), which dispatch stores as the prediction."""
+        return self.ready_at_ms is None and not self.request.exact_hint and self.predicted_ready_ms is not None
 
     @property
     def expected_ready_ms(self) -> int | None:
-        """The best knowledge of when the food is ready: reported, else the merchant's hint, else predicted."""
+        """The best knowledge of when the food is ready: reported, else the merchant's exact hint, else
+        predicted (the merchant's forecast, or the prep-time model's)."""
         if self.ready_at_ms is not None:
             return self.ready_at_ms
-        if self.request.ready_at_hint_ms is not None:
+        if self.request.exact_hint:
             return self.request.ready_at_hint_ms
-        return self.predicted_ready_ms
+        return self.predicted_ready_ms if self.predicted_ready_ms is not None else self.request.ready_at_hint_ms
 
     def to_redis(self) -> dict[str, str]:
         r = self.request
@@ -147,6 +158,7 @@ class OrderRecord:
             "promised_at_ms": _opt(r.promised_at_ms),
             "ready_at_hint_ms": _opt(r.ready_at_hint_ms),
             "merchant_category": r.merchant_category,
+            "ready_hint_sd_s": repr(r.ready_hint_sd_s) if r.ready_hint_sd_s else "",
             "fingerprint": r.fingerprint(),
             "status": self.status.value,
             "rider_id": self.rider_id,
@@ -176,6 +188,7 @@ class OrderRecord:
             promised_at_ms=_int_or_none(h.get("promised_at_ms", "")),
             ready_at_hint_ms=_int_or_none(h.get("ready_at_hint_ms", "")),
             merchant_category=h.get("merchant_category", ""),
+            ready_hint_sd_s=float(h.get("ready_hint_sd_s") or 0.0),
         )
         return cls(
             request=request,

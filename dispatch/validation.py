@@ -12,6 +12,8 @@ from dispatch.config import DispatchConfig
 from dispatch.models import LatLng, OrderRequest
 
 MAX_ITEM_COUNT = 1_000
+# The widest spread a merchant's ready-time forecast may state (seconds).
+MAX_READY_HINT_SD_S = 4 * 3600.0
 # An order placed longer ago than this is a replay of stale data, not a delivery request.
 MAX_ORDER_AGE_MS = 24 * 3600 * 1000
 
@@ -59,6 +61,13 @@ def check_orders(requests: Sequence[OrderRequest | None], now_ms: int, config: D
             violations.append(FieldViolation(f"{f}.promised_at", "must be after placed_at"))
         if r.ready_at_hint_ms is not None and r.ready_at_hint_ms < r.placed_at_ms - skew_ms:
             violations.append(FieldViolation(f"{f}.ready_at_hint", "must not be before placed_at"))
+        if r.ready_hint_sd_s:
+            if not 0.0 < r.ready_hint_sd_s <= MAX_READY_HINT_SD_S:  # NaN fails it too
+                violations.append(
+                    FieldViolation(f"{f}.ready_hint_sd_s", f"must be within [0, {MAX_READY_HINT_SD_S:g}] seconds")
+                )
+            elif r.ready_at_hint_ms is None:
+                violations.append(FieldViolation(f"{f}.ready_hint_sd_s", "requires ready_at_hint"))
         if not 1 <= r.item_count <= MAX_ITEM_COUNT:
             violations.append(FieldViolation(f"{f}.item_count", f"must be within [1, {MAX_ITEM_COUNT}]"))
         if r.merchant_category and not CATEGORY.fullmatch(r.merchant_category):

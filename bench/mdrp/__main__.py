@@ -1,5 +1,5 @@
-"""`python -m bench.mdrp INSTANCE_DIR --policy greedy,hungarian --out DIR [--prep known|estimated]
-[--variant t75,drop2 --seed 3]`
+"""`python -m bench.mdrp INSTANCE_DIR --policy greedy,hungarian --out DIR [--prep known|estimated|forecast
+[--forecast-sd 8]] [--variant t75,drop2 --seed 3]`
 
 Replays an MDRP instance through the engine once per policy, writes each policy's three solution
 files, per-order lower bounds and metrics under DIR/<policy>/, checks every solution for feasibility
@@ -20,7 +20,7 @@ from bench.mdrp.checker import check_feasible
 from bench.mdrp.instance import Instance, load_instance
 from bench.mdrp.metrics import solution_metrics
 from bench.mdrp.plots import plot_replays
-from bench.mdrp.runner import replay
+from bench.mdrp.runner import PREP_MODES, replay
 from bench.mdrp.solution import Solution, write_solution
 from bench.mdrp.variants import vary
 from dispatch.policies import make_policy
@@ -37,7 +37,15 @@ SHOWN = [
 ]  # fmt: skip
 
 
-async def run(instance: Path | Instance, policies: list[str], out: Path, prep: str, redis_url: str) -> dict[str, dict]:
+async def run(
+    instance: Path | Instance,
+    policies: list[str],
+    out: Path,
+    prep: str,
+    redis_url: str,
+    forecast_sd_min: float = 8.0,
+    seed: int = 1,
+) -> dict[str, dict]:
     """Replays an instance (or its folder) once per policy; each policy's metrics, the solutions written."""
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
@@ -46,7 +54,7 @@ async def run(instance: Path | Instance, policies: list[str], out: Path, prep: s
     runs = {}
     try:
         for policy in policies:
-            solution, stats = await replay(instance, client, policy, prep)
+            solution, stats = await replay(instance, client, policy, prep, forecast_sd_min=forecast_sd_min, seed=seed)
             runs[policy] = (solution, stats)
             folder = out / policy
             write_solution(folder, solution)
@@ -57,6 +65,8 @@ async def run(instance: Path | Instance, policies: list[str], out: Path, prep: s
                 ticks=stats.ticks, offers_refused=stats.offers_refused, wall_s=stats.wall_s,
                 instance=instance.name, policy=policy, prep=prep,
             )  # fmt: skip
+            if prep == "forecast":
+                metrics["forecast_sd_min"] = forecast_sd_min
             write_reports(folder, instance, solution, metrics)
             results[policy] = metrics
     finally:
@@ -93,11 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("instance", type=Path)
     parser.add_argument("--policy", default="greedy,hungarian,ortools", help="comma list of policies")
     parser.add_argument("--out", type=Path, default=Path("out/mdrp"))
-    parser.add_argument("--prep", choices=["known", "estimated"], default="known")
+    parser.add_argument("--prep", choices=PREP_MODES, default="known",
+                        help="ready times: known exactly, estimated by the prep-time model, or forecast by the "
+                             "restaurant with normal errors of --forecast-sd")  # fmt: skip
+    parser.add_argument("--forecast-sd", type=float, default=8.0, help="minutes (with --prep forecast)")
     parser.add_argument("--redis-url", help="a Redis to use (its database is flushed); default: an embedded one")
     parser.add_argument("--variant", default="", help="comma list of family factors to apply (bench/mdrp/variants.py): "
                         "o50, r50, t75, t133, p125, p80, dropN")  # fmt: skip
-    parser.add_argument("--seed", type=int, default=1, help="seed of the variant's random factors")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the variant's random factors (and forecasts)")
     ns = parser.parse_args(argv)
     policies = [p.strip() for p in ns.policy.split(",") if p.strip()]
     try:
@@ -108,12 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     if not policies:
         parser.error("--policy names no policy")
+    if not 0 < ns.forecast_sd <= 240:
+        parser.error("--forecast-sd must be within (0, 240] minutes")
     out = ns.out / instance.name
     if ns.redis_url:
-        results = asyncio.run(run(instance, policies, out, ns.prep, ns.redis_url))
+        results = asyncio.run(run(instance, policies, out, ns.prep, ns.redis_url, ns.forecast_sd, ns.seed))
     else:
         with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp), appendfsync="no") as store:
-            results = asyncio.run(run(instance, policies, out, ns.prep, store.url))
+            results = asyncio.run(run(instance, policies, out, ns.prep, store.url, ns.forecast_sd, ns.seed))
     print_side_by_side(instance.name, results)
     print(f"\nsolutions, lower bounds and metrics under {out}/<policy>/; plots: {out}/*.png")
     return 0

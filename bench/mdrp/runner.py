@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -33,6 +34,13 @@ from dispatch.rider_index import haversine_m
 # Minute 0 of every instance: 2026-01-01T00:00:00Z (the engine wants real epoch times).
 BASE_MS = 1_767_225_600_000
 MINUTE_MS = 60_000
+
+# How the engine learns when food is ready: `known`, the restaurant's exact hint at placement;
+# `estimated`, the prep-time model's prediction; `forecast`, the restaurant's own forecast at placement
+# (the true time plus normal noise of `forecast_sd_min`, stated as the hint's spread; Reyes et al. 2018
+# test their dispatch with such errors of 8 minutes). With `estimated` and `forecast` the restaurant
+# reports the food ready when it is.
+PREP_MODES = ("known", "estimated", "forecast")
 
 
 def minute_to_ms(m: float) -> int:
@@ -111,11 +119,21 @@ def replay_config(instance: Instance, tick_min: float) -> DispatchConfig:
 
 
 async def replay(
-    instance: Instance, client: aioredis.Redis, policy: str, prep: str = "known", tick_min: float = 1.0
+    instance: Instance,
+    client: aioredis.Redis,
+    policy: str,
+    prep: str = "known",
+    tick_min: float = 1.0,
+    forecast_sd_min: float = 8.0,
+    seed: int = 1,
 ) -> tuple[Solution, ReplayStats]:
-    """Runs the whole day; returns the solution (assignments, orders, courier moves) and replay stats."""
-    if prep not in ("known", "estimated"):
-        raise ValueError("prep must be 'known' or 'estimated'")
+    """Runs the whole day; returns the solution (assignments, orders, courier moves) and replay stats.
+    `seed` draws the restaurants' forecast errors (`prep` forecast)."""
+    if prep not in PREP_MODES:
+        raise ValueError(f"prep must be one of {', '.join(PREP_MODES)}")
+    if prep == "forecast" and not 0 < forecast_sd_min <= 240:
+        raise ValueError("forecast_sd_min must be within (0, 240] minutes")
+    forecast_errors = random.Random(seed)
     started = time.perf_counter()
     p = instance.params
     half_p, half_d = p.pickup_service_min / 2, p.dropoff_service_min / 2
@@ -159,16 +177,21 @@ async def replay(
         if kind == "place":
             o = instance.orders[oid]
             r = instance.restaurants[o.restaurant]
+            # known: the merchant's hint is the true ready time; estimated: the engine predicts it;
+            # forecast: the hint is off by normal noise (never before placement), and says how far.
+            hint = {"known": o.ready_min, "estimated": None}.get(prep)
+            if prep == "forecast":
+                hint = max(o.placement_min, o.ready_min + forecast_errors.gauss(0.0, forecast_sd_min))
             request = OrderRequest(
                 order_id=o.id, merchant_id=o.restaurant, pickup=to_latlng(r.x, r.y), dropoff=to_latlng(o.x, o.y),
                 placed_at_ms=minute_to_ms(o.placement_min),
-                # known: the merchant's hint is the true ready time; estimated: the engine predicts it.
-                ready_at_hint_ms=minute_to_ms(o.ready_min) if prep == "known" else None,
+                ready_at_hint_ms=None if hint is None else minute_to_ms(hint),
+                ready_hint_sd_s=forecast_sd_min * 60 if prep == "forecast" else 0.0,
                 # The instance's target click-to-door is the promise to the customer.
                 promised_at_ms=minute_to_ms(o.placement_min + p.target_click_to_door_min),
             )  # fmt: skip
             await dispatcher.submit([request])
-            if prep == "estimated":
+            if prep != "known":
                 schedule(max(o.ready_min, o.placement_min), "ready", order=o.id)
             return
         if kind == "ready":

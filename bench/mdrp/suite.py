@@ -23,16 +23,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.mdrp.instance import load_instance
+from bench.mdrp.runner import PREP_MODES
 from bench.mdrp.variants import variant_name, vary
 from dispatch.policies import make_policy
 
 DEFAULT_INSTANCES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mdrp"
 
 
-def replay_once(instance_dir: Path, policy: str, factors: list[str], seed: int, prep: str, out: Path) -> dict:
+def replay_once(
+    instance_dir: Path, policy: str, factors: list[str], seed: int, prep: str, out: Path, forecast_sd: float = 8.0
+) -> dict:
     """One `bench.mdrp` replay in its own process; its metrics. Raises RuntimeError with its output on failure."""
     cmd = [sys.executable, "-m", "bench.mdrp", str(instance_dir), "--policy", policy, "--prep", prep,
-           "--out", str(out), "--seed", str(seed)]  # fmt: skip
+           "--out", str(out), "--seed", str(seed), "--forecast-sd", repr(forecast_sd)]  # fmt: skip
     if factors:
         cmd += ["--variant", ",".join(factors)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -68,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy", default="ortools", help="comma list of policies")
     parser.add_argument("--variant", default="drop1", help="factors applied to every instance (see bench.mdrp)")
     parser.add_argument("--seeds", default="1,2,3", help="comma list of seeds")
-    parser.add_argument("--prep", choices=["known", "estimated"], default="known")
+    parser.add_argument("--prep", choices=PREP_MODES, default="known")
+    parser.add_argument("--forecast-sd", type=float, default=8.0, help="minutes (with --prep forecast)")
     parser.add_argument("--jobs", type=int, default=2, help="replays at once (one core each)")
     parser.add_argument("--out", type=Path, default=Path("out/mdrp-suite"))
     ns = parser.parse_args(argv)
@@ -79,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         seeds = [int(s) for s in ns.seeds.split(",") if s.strip()]
         if not seeds or not policies or not instances or ns.jobs < 1:
             raise ValueError("--seeds, --policy and the instances must name at least one each; --jobs at least 1")
+        if not 0 < ns.forecast_sd <= 240:
+            raise ValueError("--forecast-sd must be within (0, 240] minutes")
         for name in policies:
             make_policy(name)
         for folder in instances:
@@ -87,11 +93,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     runs = [(folder, policy, seed) for folder in instances for policy in policies for seed in seeds]
     with ThreadPoolExecutor(max_workers=ns.jobs) as pool:
-        metrics = list(pool.map(lambda r: replay_once(r[0], r[1], factors, r[2], ns.prep, ns.out), runs))
+        metrics = list(
+            pool.map(lambda r: replay_once(r[0], r[1], factors, r[2], ns.prep, ns.out, ns.forecast_sd), runs)
+        )
     results: dict[tuple[str, str], list[dict]] = {}
     for (folder, policy, _), m in zip(runs, metrics, strict=True):
         results.setdefault((folder.name, policy), []).append(m)
-    print(f"{len(runs)} replays ({ns.prep} ready times, variant {'+'.join(factors) or 'none'}, seeds {ns.seeds}):")
+    prep = f"forecast (sd {ns.forecast_sd:g} min)" if ns.prep == "forecast" else ns.prep
+    print(f"{len(runs)} replays ({prep} ready times, variant {'+'.join(factors) or 'none'}, seeds {ns.seeds}):")
     print("\n".join(summarise(results)))
     return 0
 

@@ -80,6 +80,7 @@ def order_from_pb(o: pb.Order) -> OrderRequest:
         promised_at_ms=_opt_ts(o, "promised_at"),
         ready_at_hint_ms=_opt_ts(o, "ready_at_hint"),
         merchant_category=o.merchant_category,
+        ready_hint_sd_s=o.ready_hint_sd_s,
     )
 
 
@@ -92,6 +93,7 @@ def order_to_pb(r: OrderRequest) -> pb.Order:
         placed_at=ms_to_ts(r.placed_at_ms),
         item_count=r.item_count,
         merchant_category=r.merchant_category,
+        ready_hint_sd_s=r.ready_hint_sd_s,
     )
     if r.promised_at_ms is not None:
         o.promised_at.CopyFrom(ms_to_ts(r.promised_at_ms))

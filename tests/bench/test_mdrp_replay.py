@@ -124,3 +124,29 @@ async def test_an_order_past_the_maximum_click_to_door_is_lost_not_delivered_lat
             assert int(record["updated_ms"]) == minute_to_ms(79)
     finally:
         await client.aclose()
+
+
+async def test_forecast_ready_times_are_hints_with_a_spread_and_stay_feasible(
+    tmp_path: Path, redis_server: EmbeddedRedis, redis_sync: redis.Redis
+) -> None:
+    """`prep` forecast: each order carries the restaurant's forecast (the true ready time plus seeded
+    normal noise, never before placement) with the stated spread; every order is delivered, feasibly, the
+    same way again with the same seed, and another seed draws other forecasts."""
+    instance = load_instance(write_instance(tmp_path / "tiny"))
+    client = redis_client(redis_server.url)
+    try:
+        hints = {}
+        for seed in (1, 1, 2):
+            solution, _ = await replay(instance, client, "ortools", "forecast", forecast_sd_min=5.0, seed=seed)
+            check_feasible(instance, solution)
+            assert all(o.delivered for o in solution.orders)
+            stored = {oid: redis_sync.hgetall(f"tc:{{mdrp-tiny}}:order:{oid}") for oid in instance.orders}
+            assert {h["ready_hint_sd_s"] for h in stored.values()} == {"300.0"}
+            drawn = {oid: int(h["ready_at_hint_ms"]) for oid, h in stored.items()}
+            assert all(drawn[oid] >= minute_to_ms(o.placement_min) for oid, o in instance.orders.items())
+            assert any(drawn[oid] != minute_to_ms(o.ready_min) for oid, o in instance.orders.items())
+            hints.setdefault(seed, []).append((drawn, solution))
+        assert hints[1][0] == hints[1][1]
+        assert hints[2][0][0] != hints[1][0][0]
+    finally:
+        await client.aclose()

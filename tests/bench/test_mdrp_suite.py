@@ -42,6 +42,8 @@ def test_a_suite_runs_each_seed_in_its_own_process(tmp_path: Path, capsys: pytes
         (["--seeds", "x"], "invalid literal"),
         (["--seeds", ""], "at least one"),
         (["--variant", "t50"], "unknown variant factor"),
+        (["--prep", "forecast", "--forecast-sd", "0"], "--forecast-sd"),
+        (["--prep", "guessed"], "invalid choice"),
     ],
 )
 def test_bad_arguments_are_usage_errors(

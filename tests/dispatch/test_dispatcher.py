@@ -137,3 +137,38 @@ async def test_a_reporting_merchants_silence_conditions_its_predictions(client: 
         assert await dispatcher._still_cooking(records, later) == records  # its last report is too old
     finally:
         await dispatcher.close()
+
+
+async def test_a_merchants_forecast_is_planned_as_a_prediction_with_its_spread(client: aioredis.Redis) -> None:
+    """A hint with a spread is the merchant's forecast: stored (and read back) as the order's prediction
+    with that spread, so it is planned like the prep model's predictions and conditioned on the merchant's
+    silence like them; an exact hint stays the ready time; the prep model still learns from the ready
+    event. The spread is part of the order's body (another spread is another body)."""
+    config = DispatchConfig(City("fc", COUNTER, 30_000.0), ready_reports_window_s=3_600.0, max_access_m=1e9)
+    clock = ManualClock(NOW)
+    dispatcher = Dispatcher(client, config, clock, StraightLineOracle(), make_policy("ortools"))
+    try:
+        forecast = OrderRequest("f1", "m-f", COUNTER, DOOR, NOW, ready_at_hint_ms=NOW + 600_000, ready_hint_sd_s=240.0)
+        exact = OrderRequest("f2", "m-f", COUNTER, DOOR, NOW, ready_at_hint_ms=NOW + 600_000)
+        assert forecast.fingerprint() != exact.fingerprint()
+        await dispatcher.submit([forecast, exact])
+        f1, f2 = await dispatcher.get("f1"), await dispatcher.get("f2")
+        assert f1.request == forecast and f2.request == exact  # the spread survives Redis
+        assert (f1.predicted_ready_ms, f1.predicted_ready_sd_s) == (NOW + 600_000, 240.0)
+        assert f1.ready_is_predicted and f1.expected_ready_ms == NOW + 600_000
+        assert not f2.ready_is_predicted and f2.expected_ready_ms == NOW + 600_000
+        assert f2.predicted_ready_sd_s != 240.0  # the prep model's own prediction, not used while hinted
+
+        await dispatcher.submit([OrderRequest("f3", "m-f", COUNTER, DOOR, NOW)])
+        now = NOW + 15 * 60_000  # the forecast's time has passed, the food is not reported ready
+        clock.set(now)
+        await dispatcher.report_food_ready("f3", now - 60_000)
+        f1_seen, f2_seen = await dispatcher._still_cooking([f1, f2], now)
+        assert (f1_seen.predicted_ready_ms, f1_seen.predicted_ready_sd_s) == still_cooking(NOW + 600_000, 240.0, now)
+        assert f1_seen.expected_ready_ms > now and f2_seen == f2
+        learnt = await client.hget("tc:{fc}:prep:global", "learnt")
+        await dispatcher.report_food_ready("f1", now)
+        assert int(await client.hget("tc:{fc}:prep:global", "learnt") or 0) == int(learnt or 0) + 1
+        assert (await dispatcher.get("f1")).expected_ready_ms == now
+    finally:
+        await dispatcher.close()

@@ -19,6 +19,13 @@ def _orders(*orders: pb.Order) -> pb.AssignRidersRequest:
     return pb.AssignRidersRequest(orders=list(orders))
 
 
+def _hinted(order_id: str, sd_s: float) -> pb.Order:
+    """An order whose merchant forecasts its food ready in 10 minutes, give or take sd_s."""
+    o = order(order_id, ready_hint_sd_s=sd_s)
+    o.ready_at_hint.FromMilliseconds(o.placed_at.ToMilliseconds() + 600_000)
+    return o
+
+
 BAD_BATCHES = [
     ("empty batch", _orders(), ["orders"]),
     ("oversize batch", _orders(*[order(f"o{i}") for i in range(1_001)]), ["orders"]),
@@ -39,6 +46,10 @@ BAD_BATCHES = [
         _orders(order("o1", merchant_category="Fast Food!")),
         ["orders[0].merchant_category"],
     ),
+    ("negative hint spread", _orders(_hinted("o1", -60.0)), ["orders[0].ready_hint_sd_s"]),
+    ("NaN hint spread", _orders(_hinted("o1", float("nan"))), ["orders[0].ready_hint_sd_s"]),
+    ("hint spread over 4 h", _orders(_hinted("o1", 4 * 3600.0 + 1)), ["orders[0].ready_hint_sd_s"]),
+    ("hint spread without a hint", _orders(order("o1", ready_hint_sd_s=240.0)), ["orders[0].ready_hint_sd_s"]),
     # One bad order refuses the whole batch: the good one is not stored either.
     ("second order bad", _orders(order("good"), order("bad", pickup=(99.0, 24.9))), ["orders[1].pickup.lat"]),
 ]

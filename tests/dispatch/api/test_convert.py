@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dispatch.api import convert
 from dispatch.models import Availability, LatLng, OrderRequest, OrderStatus, PositionFix, TaskAction
 from tongcheng.dispatch.v1 import dispatch_pb2 as pb
@@ -25,6 +27,8 @@ def test_orders_statuses_and_actions_round_trip() -> None:
     order = OrderRequest("o1", "m1", LatLng(60.1, 24.9), LatLng(60.2, 24.8), 1_781_078_400_000, 3,
                          promised_at_ms=1_781_080_800_000, ready_at_hint_ms=1_781_079_000_000)  # fmt: skip
     assert convert.order_from_pb(convert.order_to_pb(order)) == order
+    forecast = replace(order, ready_hint_sd_s=240.0)
+    assert convert.order_from_pb(convert.order_to_pb(forecast)) == forecast
     assert all(convert.STATUS_FROM_PB[convert.STATUS_TO_PB[s]] is s for s in OrderStatus)
     assert all(convert.ACTION_FROM_PB[convert.ACTION_TO_PB[a]] is a for a in TaskAction)
     assert pb.TASK_ACTION_UNSPECIFIED not in convert.ACTION_TO_PB.values()

@@ -81,7 +81,7 @@ class LatLng(_message.Message):
     def __init__(self, lat: _Optional[float] = ..., lng: _Optional[float] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("order_id", "merchant_id", "pickup", "dropoff", "placed_at", "promised_at", "item_count", "ready_at_hint", "merchant_category")
+    __slots__ = ("order_id", "merchant_id", "pickup", "dropoff", "placed_at", "promised_at", "item_count", "ready_at_hint", "merchant_category", "ready_hint_sd_s")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     PICKUP_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +91,7 @@ class Order(_message.Message):
     ITEM_COUNT_FIELD_NUMBER: _ClassVar[int]
     READY_AT_HINT_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    READY_HINT_SD_S_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     merchant_id: str
     pickup: LatLng
@@ -100,7 +101,8 @@ class Order(_message.Message):
     item_count: int
     ready_at_hint: _timestamp_pb2.Timestamp
     merchant_category: str
-    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., placed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., item_count: _Optional[int] = ..., ready_at_hint: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., merchant_category: _Optional[str] = ...) -> None: ...
+    ready_hint_sd_s: float
+    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., placed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., item_count: _Optional[int] = ..., ready_at_hint: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., merchant_category: _Optional[str] = ..., ready_hint_sd_s: _Optional[float] = ...) -> None: ...
 
 class AssignRidersRequest(_message.Message):
     __slots__ = ("orders",)
