@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
+
+import numpy as np
 
 from bench.mdrp.instance import Instance
 from bench.mdrp.solution import Solution
@@ -68,4 +71,60 @@ def solution_metrics(instance: Instance, solution: Solution) -> dict[str, float]
         "lower_bound_mean": mean_lb,
         "lower_bound_mean_all_orders": _mean(lb_all),
         "gap_to_lower_bound": mean_ctd / mean_lb - 1 if delivered else float("nan"),
+        "ready_to_pickup_unreachable_mean": _mean(unreachable_waits(instance, solution)),
     }
+
+
+def idle_spells(instance: Instance, solution: Solution) -> list[tuple[str, float, float, tuple[float, float]]]:
+    """When and where each courier was free in the solution: (courier, from, until, where), between
+    bundles, from its start (or the end of its last drop-off's service) to its departure for its next
+    restaurant (or its off time). A courier given its next bundle before it finished the last one is
+    free for a moment (from = until): it could have gone elsewhere. Time a courier spends at a
+    restaurant waiting for food it was given, or between the drop-offs of one bundle, is not free."""
+    p = instance.params
+    moves: dict[str, list] = defaultdict(list)
+    for m in solution.moves:
+        moves[m.courier].append(m)
+    spells = []
+    for c in instance.couriers.values():
+        t, here, waiting = c.on_min, (c.x, c.y), False
+        for m in sorted(moves.get(c.id, []), key=lambda m: m.departure_min):
+            if not waiting and m.destination in instance.restaurants:
+                spells.append((c.id, t, m.departure_min, here))
+            there = instance.place(m.destination, c.id)
+            arrive = m.departure_min + instance.travel_min(here, there)
+            waiting = m.destination in instance.restaurants
+            t, here = (arrive, there) if waiting else (arrive + p.dropoff_service_min, there)
+        if c.off_min > t and not waiting:
+            spells.append((c.id, t, c.off_min, here))
+    return spells
+
+
+def unreachable_waits(instance: Instance, solution: Solution) -> list[float]:
+    """Per delivered order, the part of its ready-to-pickup that no courier could have saved: the wait
+    had the soonest courier standing free at some time after the order's placement (by the solution's own
+    timeline) left for its restaurant then, each order on its own (the courier taken from nothing else).
+    What a solution's ready-to-pickup has beyond this is the price of other orders' claims on the
+    couriers (and of the policy's choices); this part is where the couriers stood."""
+    spells = idle_spells(instance, solution)
+    if not spells:
+        return []
+    p = instance.params
+    start = np.array([s[1] for s in spells])
+    end = np.array([s[2] for s in spells])
+    xs = np.array([s[3][0] for s in spells])
+    ys = np.array([s[3][1] for s in spells])
+    off = np.array([instance.couriers[s[0]].off_min for s in spells])
+    out = []
+    for o in solution.orders:
+        if o.pickup_min is None:
+            continue
+        order = instance.orders[o.order]
+        r = instance.restaurants[order.restaurant]
+        depart = np.maximum(start, o.placement_min)
+        ride = np.ceil(np.hypot(xs - r.x, ys - r.y) / p.meters_per_minute)
+        pickup = np.maximum(depart + ride + p.pickup_service_min / 2, o.ready_min)
+        usable = (end >= o.placement_min) & (start <= o.pickup_min) & (pickup <= off)
+        soonest = float(pickup[usable].min()) if usable.any() else math.inf
+        out.append(max(0.0, min(soonest, o.pickup_min) - o.ready_min))
+    return out
