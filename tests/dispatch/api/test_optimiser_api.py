@@ -50,6 +50,30 @@ async def test_two_ready_orders_of_one_merchant_go_to_one_rider_as_a_bundle(app:
     assert all(e.task.HasField("expected_ready_at") for e in events)
 
 
+async def test_a_merchants_forecast_reaches_the_rider_as_the_expected_ready_time(
+    app: App, as_role, redis_sync: redis.Redis
+) -> None:  # type: ignore[no-untyped-def]
+    """An order whose hint comes with a spread is stored with it (GetOrder returns it) and planned with
+    the hint as its prediction: the rider's task says the food is expected at the hinted time."""
+    await stream_fixes(as_role(Role.OPS), [[fix("r1", KAMPPI[0] + 0.0002, KAMPPI[1])]])
+    svc = as_role(Role.ORDER_SERVICE)
+    o = order("fc1", ready_hint_sd_s=240.0)
+    hint = o.placed_at.ToMilliseconds() + 60_000
+    o.ready_at_hint.FromMilliseconds(hint)
+    reply = await svc.stub.AssignRiders(pb.AssignRidersRequest(orders=[o]), metadata=svc.metadata, timeout=5)
+    assert [(r.status, r.rider_id) for r in reply.results] == [(pb.ORDER_STATUS_ASSIGNED, "r1")]
+    assert redis_sync.hget("tc:{helsinki}:order:fc1", "predicted_ready_sd_s") == "240.0"
+    got = await svc.stub.GetOrder(pb.GetOrderRequest(order_id="fc1"), metadata=svc.metadata, timeout=5)
+    assert got.order.order.ready_hint_sd_s == 240.0 and got.order.order.ready_at_hint.ToMilliseconds() == hint
+    rider = as_role(Role.RIDER, "r1")
+    feed = rider.stub.WatchAssignments(
+        pb.WatchAssignmentsRequest(rider_id="r1", resume_after_event_id="0-0"), metadata=rider.metadata
+    )
+    event = await next_event(feed)
+    feed.cancel()
+    assert event.task.expected_ready_at.ToMilliseconds() == hint
+
+
 async def test_report_food_ready(app: App, as_role, redis_sync: redis.Redis) -> None:  # type: ignore[no-untyped-def]
     """The order's merchant (or the order service, or ops) reports; bad input is refused precisely and
     changes nothing; a repeat is a no-op; the merchant's prep model learns once."""
