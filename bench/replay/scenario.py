@@ -29,6 +29,9 @@ class Scenario:
     # time is lognormal around its merchant's mean with this sigma. The engine is told the mean only.
     prep_mean_min: tuple[float, float] = (8.0, 18.0)
     prep_sigma: float = 0.3
+    # Whether merchants' hints state their spread (ready_hint_sd_s: the standard deviation of their own
+    # prep times, which they know), making each hint a forecast rather than a ready time.
+    hint_spread: bool = False
     promise_min: float = 40.0  # promised click-to-door
     position_every_s: float = 10.0  # how often moving riders report
     tick_s: float = 2.0

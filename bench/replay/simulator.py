@@ -269,6 +269,13 @@ class CityWorld:
             self._ride(r, self.merchant_of[o.merchant].position, s, "at_merchant", order_id)
         r.plan = sorted([*r.plan, (seq, order_id)])
 
+    def hint_sd_s(self, m: Merchant) -> float:
+        """The spread a merchant states with its hint (0: none, the hint is taken as the ready time): the
+        standard deviation of its lognormal prep times."""
+        if not self.scenario.hint_spread:
+            return 0.0
+        return m.prep_mean_s * math.sqrt(math.expm1(self.scenario.prep_sigma**2))
+
     async def handle(self, engine: Engine, s: float, kind: str, data: object) -> None:
         """What happens in the city at `s`."""
         half_p, half_d = self.config.pickup_service_s / 2, self.config.dropoff_service_s / 2
@@ -278,6 +285,7 @@ class CityWorld:
             await engine.place(OrderRequest(
                 o.order_id, m.id, m.position, o.dropoff_at, self.ms(o.placed_s), item_count=o.item_count,
                 promised_at_ms=self.ms(o.promised_s), ready_at_hint_ms=self.ms(o.placed_s + m.prep_mean_s),
+                ready_hint_sd_s=self.hint_sd_s(m),
             ))  # fmt: skip
         elif kind in ("on", "keepalive"):
             r = self.riders[data]  # type: ignore[index]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -71,6 +72,33 @@ async def test_idle_riders_go_where_the_engine_guides_them(
     guided, plain = await replays(redis_server, "ortools", "greedy")
     assert guided.guided > 0 and plain.guided == 0
     assert all(o.delivered for o in guided.orders)
+
+
+async def test_merchants_that_state_their_spread_send_forecasts(
+    redis_server: EmbeddedRedis, redis_sync: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `hint_spread`, each order's hint carries its merchant's prep-time spread (the lognormal's sd),
+    the engine plans it as a prediction with that spread, and every order is still delivered."""
+    sent: list[OrderRequest] = []
+    place = simulator.InProcessEngine.place
+
+    async def spy(self, request: OrderRequest) -> None:  # type: ignore[no-untyped-def]
+        sent.append(request)
+        await place(self, request)
+
+    monkeypatch.setattr(simulator.InProcessEngine, "place", spy)
+    client = redis_client(redis_server.url)
+    try:
+        result = await replay_city("helsinki", replace(TINY, hint_spread=True), "ortools", client)
+    finally:
+        await client.aclose()
+    assert sent and all(o.delivered for o in result.orders)
+    spread = math.sqrt(math.expm1(TINY.prep_sigma**2))
+    for request in sent:
+        prep_s = (request.ready_at_hint_ms - request.placed_at_ms) / 1000  # type: ignore[operator]
+        assert request.ready_hint_sd_s == pytest.approx(prep_s * spread, abs=0.01)
+    stored = redis_sync.hget(f"tc:{{helsinki}}:order:{sent[0].order_id}", "predicted_ready_sd_s")
+    assert float(stored) == pytest.approx(sent[0].ready_hint_sd_s)  # type: ignore[arg-type]
 
 
 def test_bad_scenarios_are_refused(tmp_path: Path) -> None:
