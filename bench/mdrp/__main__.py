@@ -92,9 +92,9 @@ def write_reports(folder: Path, instance: Instance, solution: Solution, metrics:
 def print_side_by_side(name: str, results: dict[str, dict]) -> None:
     policies = list(results)
     print(f"\n{name}: feasible (checked) — side by side")
-    print(f"{'metric':>28} " + " ".join(f"{p:>12}" for p in policies))
+    print(f"{'metric':>32} " + " ".join(f"{p:>12}" for p in policies))
     for key, fmt in SHOWN:
-        print(f"{key:>28} " + " ".join(f"{fmt.format(results[p][key]):>12}" for p in policies))
+        print(f"{key:>32} " + " ".join(f"{fmt.format(results[p][key]):>12}" for p in policies))
 
 
 def main(argv: list[str] | None = None) -> int:
