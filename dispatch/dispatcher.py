@@ -242,13 +242,14 @@ class Dispatcher:
             ])  # fmt: skip
             # A merchant's forecast (a hint with a spread) is the order's prediction; the model still learns
             # from the order's ready event.
-            predictions = {}
+            predictions: dict[str, tuple[int, float]] = {}
             for k, e in zip(served, estimates, strict=True):
                 r = records[k].request
-                forecast = r.ready_at_hint_ms is not None and r.ready_hint_sd_s > 0
-                predictions[r.order_id] = (
-                    (r.ready_at_hint_ms, r.ready_hint_sd_s) if forecast else (e.ready_at_ms, e.sd_s)
-                )
+                hint = r.ready_at_hint_ms
+                if hint is not None and r.ready_hint_sd_s > 0:
+                    predictions[r.order_id] = (hint, r.ready_hint_sd_s)
+                else:
+                    predictions[r.order_id] = (e.ready_at_ms, e.sd_s)
             await self.orders.set_predictions(predictions)
             for k in served:
                 ms, sd = predictions[records[k].order_id]
