@@ -20,7 +20,7 @@ from bench.mdrp.checker import check_feasible
 from bench.mdrp.instance import Instance, load_instance
 from bench.mdrp.metrics import solution_metrics
 from bench.mdrp.plots import plot_replays
-from bench.mdrp.runner import PREP_MODES, replay
+from bench.mdrp.runner import PREP_MODES, check_forecast_sd, replay
 from bench.mdrp.solution import Solution, write_solution
 from bench.mdrp.variants import vary
 from dispatch.policies import make_policy
@@ -121,8 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     if not policies:
         parser.error("--policy names no policy")
-    if not 0 < ns.forecast_sd <= 240:
-        parser.error("--forecast-sd must be within (0, 240] minutes")
+    try:
+        check_forecast_sd(ns.forecast_sd)
+    except ValueError as exc:
+        parser.error(str(exc))
     out = ns.out / instance.name
     if ns.redis_url:
         results = asyncio.run(run(instance, policies, out, ns.prep, ns.redis_url, ns.forecast_sd, ns.seed))

@@ -43,6 +43,12 @@ MINUTE_MS = 60_000
 PREP_MODES = ("known", "estimated", "forecast")
 
 
+def check_forecast_sd(minutes: float) -> None:
+    """Raises ValueError unless `minutes` is a forecast error the replay takes: within (0, 240]."""
+    if not 0 < minutes <= 240:  # NaN fails too
+        raise ValueError(f"--forecast-sd must be within (0, 240] minutes, got {minutes}")
+
+
 def minute_to_ms(m: float) -> int:
     return BASE_MS + round(m * MINUTE_MS)
 
@@ -131,8 +137,8 @@ async def replay(
     `seed` draws the restaurants' forecast errors (`prep` forecast)."""
     if prep not in PREP_MODES:
         raise ValueError(f"prep must be one of {', '.join(PREP_MODES)}")
-    if prep == "forecast" and not 0 < forecast_sd_min <= 240:
-        raise ValueError("forecast_sd_min must be within (0, 240] minutes")
+    if prep == "forecast":
+        check_forecast_sd(forecast_sd_min)
     forecast_errors = random.Random(seed)
     started = time.perf_counter()
     p = instance.params

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.mdrp.instance import load_instance
-from bench.mdrp.runner import PREP_MODES
+from bench.mdrp.runner import PREP_MODES, check_forecast_sd
 from bench.mdrp.variants import variant_name, vary
 from dispatch.policies import make_policy
 
@@ -83,8 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         seeds = [int(s) for s in ns.seeds.split(",") if s.strip()]
         if not seeds or not policies or not instances or ns.jobs < 1:
             raise ValueError("--seeds, --policy and the instances must name at least one each; --jobs at least 1")
-        if not 0 < ns.forecast_sd <= 240:
-            raise ValueError("--forecast-sd must be within (0, 240] minutes")
+        check_forecast_sd(ns.forecast_sd)
         for name in policies:
             make_policy(name)
         for folder in instances:
