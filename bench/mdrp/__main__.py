@@ -30,7 +30,7 @@ from serving.embedded_redis import EmbeddedRedis
 SHOWN = [
     ("delivered", "{:.0f}"), ("undelivered_pct", "{:.2f}"), ("click_to_door_mean", "{:.2f}"),
     ("click_to_door_p90", "{:.1f}"), ("lower_bound_mean", "{:.2f}"), ("gap_to_lower_bound", "{:.2%}"),
-    ("ready_to_pickup_mean", "{:.2f}"), ("ready_to_pickup_unreachable_mean", "{:.2f}"), ("ready_to_pickup_p90", "{:.1f}"), ("click_to_door_overage_mean", "{:.2f}"),
+    ("ready_to_pickup_mean", "{:.2f}"), ("ready_to_pickup_unreachable_mean", "{:.2f}"), ("ready_to_pickup_left_late_mean", "{:.2f}"), ("ready_to_pickup_p90", "{:.1f}"), ("click_to_door_overage_mean", "{:.2f}"),
     ("courier_utilisation", "{:.1%}"), ("orders_per_courier_hour", "{:.2f}"), ("bundles_per_courier_hour", "{:.2f}"),
     ("orders_per_bundle", "{:.2f}"), ("cost_per_order", "{:.2f}"), ("solve_ms_p50", "{:.1f}"),
     ("solve_ms_p99", "{:.1f}"), ("orders_per_tick_mean", "{:.1f}"), ("wall_s", "{:.1f}"),

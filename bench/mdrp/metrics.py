@@ -72,6 +72,7 @@ def solution_metrics(instance: Instance, solution: Solution) -> dict[str, float]
         "lower_bound_mean_all_orders": _mean(lb_all),
         "gap_to_lower_bound": mean_ctd / mean_lb - 1 if delivered else float("nan"),
         "ready_to_pickup_unreachable_mean": _mean(unreachable_waits(instance, solution)),
+        "ready_to_pickup_left_late_mean": _mean(late_departures(instance, solution)),
     }
 
 
@@ -127,4 +128,32 @@ def unreachable_waits(instance: Instance, solution: Solution) -> list[float]:
         usable = (end >= o.placement_min) & (start <= o.pickup_min) & (pickup <= off)
         soonest = float(pickup[usable].min()) if usable.any() else math.inf
         out.append(max(0.0, min(soonest, o.pickup_min) - o.ready_min))
+    return out
+
+
+def late_departures(instance: Instance, solution: Solution) -> list[float]:
+    """Per delivered order, how much later its courier picked it up than had it left for the restaurant as
+    soon as both it was free and the order placed: the price of holding the decision (the rolling
+    horizon) or of the courier's late start. An order that joined a courier already on its way counts 0.
+
+    With `unreachable_waits`, ready-to-pickup splits in three: where the couriers stood (unreachable),
+    which courier the order got (another was sooner but went elsewhere, or was passed over), and when
+    it left (this)."""
+    free_from = {(c, until): since for c, since, until, _ in idle_spells(instance, solution)}
+    departures: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)
+    for m in solution.moves:
+        departures[(m.courier, m.destination)].append((m.departure_min, m.origin))
+    assignment_of = {oid: a for a in solution.assignments for oid in a.orders}
+    half_p = instance.params.pickup_service_min / 2
+    out = []
+    for o in solution.orders:
+        if o.pickup_min is None:
+            continue
+        a = assignment_of[o.order]
+        r = instance.restaurants[instance.orders[o.order].restaurant]
+        left, origin = max(d for d in departures[(a.courier, r.id)] if d[0] <= a.pickup_min)
+        since = free_from.get((a.courier, left), left)
+        ride = instance.travel_min(instance.place(origin, a.courier), (r.x, r.y))
+        soonest = max(o.ready_min, max(since, o.placement_min) + ride + half_p)
+        out.append(max(0.0, o.pickup_min - soonest))
     return out

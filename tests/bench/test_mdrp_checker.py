@@ -9,7 +9,7 @@ import pytest
 
 from bench.mdrp.checker import InfeasibleSolution, check_feasible, find_violations
 from bench.mdrp.instance import Instance, load_instance
-from bench.mdrp.metrics import idle_spells, solution_metrics, unreachable_waits
+from bench.mdrp.metrics import idle_spells, late_departures, solution_metrics, unreachable_waits
 from bench.mdrp.solution import Assignment, Move, OrderOutcome, Solution, read_solution, write_solution
 from tests.conftest import require_shared
 
@@ -122,6 +122,7 @@ def test_metrics_of_the_worked_solution(tiny: Instance) -> None:
     assert m["orders_per_bundle"] == 1.5
     # o1's 2 minutes were c1's late start: c1, free at its start, could have left at 5 and met the food.
     assert m["ready_to_pickup_unreachable_mean"] == 0
+    assert m["ready_to_pickup_left_late_mean"] == pytest.approx(2 / 3)
 
 
 def test_free_spells_and_unreachable_waits_worked_by_hand(tiny: Instance, tmp_path: Path) -> None:
@@ -132,6 +133,8 @@ def test_free_spells_and_unreachable_waits_worked_by_hand(tiny: Instance, tmp_pa
         ("c1", 0, 6, (0, 300)), ("c1", 33, 100, (300, 800)), ("c2", 0, 20, (1000, 500)), ("c2", 46, 100, (1000, 1000)),
     ]  # fmt: skip
     assert unreachable_waits(tiny, feasible()) == [0, 0, 0]
+    # c1, free from minute 0, left for o1 (placed at 5) only at 6: its food waited 2 minutes for that.
+    assert late_departures(tiny, feasible()) == [2, 0, 0]
     # One courier 20 minutes from r1: o1 (ready at 5) cannot be picked up before 22, however dispatched.
     far = write_instance(tmp_path / "far")
     (far / "orders.txt").write_text("order\tx\ty\tplacement_time\trestaurant\tready_time\no1\t0\t800\t0\tr1\t5\n")
@@ -147,6 +150,7 @@ def test_free_spells_and_unreachable_waits_worked_by_hand(tiny: Instance, tmp_pa
         assert idle_spells(instance, solution) == [("c1", 0, leaves, (0, 2000)), ("c1", pickup + 14, 100, (0, 800))]
         # The 17 minutes are the courier's ride; leaving 3 minutes late adds 3 that were reachable.
         assert unreachable_waits(instance, solution) == [17]
+        assert late_departures(instance, solution) == [leaves]
 
 
 @pytest.mark.parametrize("name", ["0o100t100s1p100", "1o50t100s1p125", "4o100t100s2p100", "7o100t75s1p125"])
