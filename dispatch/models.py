@@ -90,7 +90,7 @@ class OrderRequest:
         if self.merchant_category:
             body["merchant_category"] = self.merchant_category
         if self.ready_hint_sd_s:
-            body["ready_hint_sd_s"] = self.ready_hint_sd_s
+            body["ready_hint_sd_s"] = float(self.ready_hint_sd_s)  # 240 and 240.0 are one body
         text = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
@@ -117,8 +117,9 @@ class OrderRecord:
     # delivery sequence (1, 2, ...). A lone order is a bundle of one.
     bundle_id: str = ""
     bundle_seq: int = 0
-    # The prep-time model's prediction at placement (epoch ms, and its standard deviation in seconds),
-    # and the true ready time once the merchant reports it.
+    # The prediction at placement (epoch ms, and its standard deviation in seconds): the prep-time
+    # model's, or the merchant's forecast (a hint with a spread); and the true ready time once the
+    # merchant reports it.
     predicted_ready_ms: int | None = None
     predicted_ready_sd_s: float | None = None
     ready_at_ms: int | None = None
@@ -158,7 +159,7 @@ class OrderRecord:
             "promised_at_ms": _opt(r.promised_at_ms),
             "ready_at_hint_ms": _opt(r.ready_at_hint_ms),
             "merchant_category": r.merchant_category,
-            "ready_hint_sd_s": repr(r.ready_hint_sd_s) if r.ready_hint_sd_s else "",
+            "ready_hint_sd_s": repr(float(r.ready_hint_sd_s)) if r.ready_hint_sd_s else "",
             "fingerprint": r.fingerprint(),
             "status": self.status.value,
             "rider_id": self.rider_id,

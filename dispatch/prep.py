@@ -176,6 +176,10 @@ class PrepEstimate:
     samples: int  # observations behind the merchant's estimate (0 = pure prior)
 
 
+# A spread below this (seconds) is a known time.
+MIN_SD_S = 1.0
+
+
 def still_cooking(predicted_ms: int, sd_s: float, now_ms: int) -> tuple[int, float]:
     """A ready-time prediction (normal: mean `predicted_ms`, spread `sd_s`) given that the food is not
     ready at `now_ms`: the mean and spread of that normal truncated below at now. It is what a merchant's
@@ -184,9 +188,10 @@ def still_cooking(predicted_ms: int, sd_s: float, now_ms: int) -> tuple[int, flo
     With a = (now - mean) / sd and lam = phi(a) / (1 - Phi(a)) (the inverse Mills ratio, from log_ndtr so
     that it stays exact far in the tail): mean + sd * lam, and sd * sqrt(1 + a * lam - lam^2). Far
     before the predicted time it changes nothing; at it, the food is expected sd * sqrt(2 / pi) later
-    (6.4 min for an 8-minute spread); past it, always after now. A known time (sd 0) is returned as is."""
+    (6.4 min for an 8-minute spread); past it, always after now. A known time (sd below `MIN_SD_S`) is
+    returned as is."""
     sd_ms = sd_s * 1000.0
-    if sd_ms <= 0:
+    if not sd_s >= MIN_SD_S:  # a known time (and NaN): conditioning would divide by next to nothing
         return predicted_ms, sd_s
     a = (now_ms - predicted_ms) / sd_ms
     lam = math.exp(-0.5 * a * a - 0.5 * math.log(2 * math.pi) - float(log_ndtr(-a)))

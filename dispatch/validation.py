@@ -10,6 +10,7 @@ from core.errors import FieldViolation, InvalidArgument
 from core.ids import ID_PATTERN, id_violation
 from dispatch.config import DispatchConfig
 from dispatch.models import LatLng, OrderRequest
+from dispatch.prep import MIN_SD_S
 
 MAX_ITEM_COUNT = 1_000
 # The widest spread a merchant's ready-time forecast may state (seconds).
@@ -62,9 +63,12 @@ def check_orders(requests: Sequence[OrderRequest | None], now_ms: int, config: D
         if r.ready_at_hint_ms is not None and r.ready_at_hint_ms < r.placed_at_ms - skew_ms:
             violations.append(FieldViolation(f"{f}.ready_at_hint", "must not be before placed_at"))
         if r.ready_hint_sd_s:
-            if not 0.0 < r.ready_hint_sd_s <= MAX_READY_HINT_SD_S:  # NaN fails it too
+            if not MIN_SD_S <= r.ready_hint_sd_s <= MAX_READY_HINT_SD_S:  # NaN fails it too
                 violations.append(
-                    FieldViolation(f"{f}.ready_hint_sd_s", f"must be within [0, {MAX_READY_HINT_SD_S:g}] seconds")
+                    FieldViolation(
+                        f"{f}.ready_hint_sd_s",
+                        f"must be 0 (an exact hint) or within [{MIN_SD_S:g}, {MAX_READY_HINT_SD_S:g}] seconds",
+                    )
                 )
             elif r.ready_at_hint_ms is None:
                 violations.append(FieldViolation(f"{f}.ready_hint_sd_s", "requires ready_at_hint"))

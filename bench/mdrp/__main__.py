@@ -63,7 +63,7 @@ async def run(
             metrics.update(
                 **tick_metrics(stats.solve_ms, stats.pending_per_tick),
                 ticks=stats.ticks, offers_refused=stats.offers_refused, wall_s=stats.wall_s,
-                instance=instance.name, policy=policy, prep=prep,
+                instance=instance.name, policy=policy, prep=prep, seed=seed,
             )  # fmt: skip
             if prep == "forecast":
                 metrics["forecast_sd_min"] = forecast_sd_min

@@ -133,12 +133,13 @@ def unreachable_waits(instance: Instance, solution: Solution) -> list[float]:
 
 def late_departures(instance: Instance, solution: Solution) -> list[float]:
     """Per delivered order, how much later its courier picked it up than had it left for the restaurant as
-    soon as both it was free and the order placed: the price of holding the decision (the rolling
-    horizon) or of the courier's late start. An order that joined a courier already on its way counts 0.
+    soon as it was free and the bundle's last order placed (the pickup waiting, as the rules say, for the
+    bundle's last food): the price of holding the decision (the rolling horizon) or of the courier's late
+    start. An order that joined a courier already on its way counts 0.
 
     With `unreachable_waits`, ready-to-pickup splits in three: where the couriers stood (unreachable),
-    which courier the order got (another was sooner but went elsewhere, or was passed over), and when
-    it left (this)."""
+    when the chosen courier left (this), and the rest: which courier the order got (another was sooner
+    but went elsewhere, or was passed over) and the wait for a bundle's other food."""
     free_from = {(c, until): since for c, since, until, _ in idle_spells(instance, solution)}
     departures: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)
     for m in solution.moves:
@@ -154,6 +155,8 @@ def late_departures(instance: Instance, solution: Solution) -> list[float]:
         left, origin = max(d for d in departures[(a.courier, r.id)] if d[0] <= a.pickup_min)
         since = free_from.get((a.courier, left), left)
         ride = instance.travel_min(instance.place(origin, a.courier), (r.x, r.y))
-        soonest = max(o.ready_min, max(since, o.placement_min) + ride + half_p)
+        bundle = [instance.orders[oid] for oid in a.orders]
+        placed = max(b.placement_min for b in bundle)
+        soonest = max(max(b.ready_min for b in bundle), max(since, placed) + ride + half_p)
         out.append(max(0.0, o.pickup_min - soonest))
     return out

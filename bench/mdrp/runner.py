@@ -139,7 +139,7 @@ async def replay(
         raise ValueError(f"prep must be one of {', '.join(PREP_MODES)}")
     if prep == "forecast":
         check_forecast_sd(forecast_sd_min)
-    forecast_errors = random.Random(seed)
+    forecast_errors = random.Random(f"forecast:{seed}")  # not the stream `vary` draws from with the same seed
     started = time.perf_counter()
     p = instance.params
     half_p, half_d = p.pickup_service_min / 2, p.dropoff_service_min / 2

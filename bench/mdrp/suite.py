@@ -34,6 +34,8 @@ def replay_once(
     instance_dir: Path, policy: str, factors: list[str], seed: int, prep: str, out: Path, forecast_sd: float = 8.0
 ) -> dict:
     """One `bench.mdrp` replay in its own process; its metrics. Raises RuntimeError with its output on failure."""
+    if not factors:  # a variant's name carries its seed; without one, each seed gets its own folder
+        out = out / f"seed{seed}"
     cmd = [sys.executable, "-m", "bench.mdrp", str(instance_dir), "--policy", policy, "--prep", prep,
            "--out", str(out), "--seed", str(seed), "--forecast-sd", repr(forecast_sd)]  # fmt: skip
     if factors:

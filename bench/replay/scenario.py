@@ -43,6 +43,8 @@ class Scenario:
             raise ValueError("accept_probability must be in (0, 1] and full_shift_share in [0, 1]")
         if any(v < 0 for v in self.demand_per_hour.values()):
             raise ValueError("demand must not be negative")
+        if not isinstance(self.hint_spread, bool):
+            raise ValueError("hint_spread must be true or false")
 
     def demand_at(self, hour: float) -> float:
         points = sorted((float(h), v) for h, v in self.demand_per_hour.items())

@@ -109,6 +109,9 @@ def test_bad_scenarios_are_refused(tmp_path: Path) -> None:
     bad.write_text('{"name": "bad", "riders": 0}')
     with pytest.raises(ValueError, match="riders"):
         Scenario.load(str(bad))
+    bad.write_text('{"name": "bad", "hint_spread": "false"}')
+    with pytest.raises(ValueError, match="hint_spread"):
+        Scenario.load(str(bad))
 
 
 async def test_paced_replay_runs_at_the_asked_speed(redis_server: EmbeddedRedis, redis_sync: redis.Redis) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,30 @@ def test_a_suite_runs_each_seed_in_its_own_process(tmp_path: Path, capsys: pytes
     assert {p.parent.parent.name for p in out.glob("*/rolling/metrics.json")} == {"tiny+drop34@1", "tiny+drop34@2"}
     [row] = [line for line in text.splitlines() if line.startswith("tiny ")]
     assert row.split()[1:2] == ["rolling"] and row.split()[-1] == "2"
+
+
+def test_seeds_without_a_variant_keep_their_own_replays(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With forecasts the seed draws the restaurants' errors even without a variant: each seed's replay
+    lands in its own folder and its metrics say which seed it was."""
+    folder = write_instance(tmp_path / "tiny")
+    out = tmp_path / "out"
+    args = [
+        str(folder),
+        "--policy",
+        "ortools",
+        "--variant",
+        "",
+        "--seeds",
+        "1,2",
+        "--prep",
+        "forecast",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    assert "2 replays (forecast (sd 8 min) ready times, variant none, seeds 1,2)" in capsys.readouterr().out
+    seeds = {json.loads(p.read_text())["seed"]: p for p in out.glob("seed*/tiny/ortools/metrics.json")}
+    assert sorted(seeds) == [1, 2] and seeds[1].parts[-4] == "seed1"
 
 
 @pytest.mark.parametrize(

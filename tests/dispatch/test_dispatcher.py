@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import random
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 import pytest_asyncio
@@ -151,13 +152,15 @@ async def test_a_merchants_forecast_is_planned_as_a_prediction_with_its_spread(c
         forecast = OrderRequest("f1", "m-f", COUNTER, DOOR, NOW, ready_at_hint_ms=NOW + 600_000, ready_hint_sd_s=240.0)
         exact = OrderRequest("f2", "m-f", COUNTER, DOOR, NOW, ready_at_hint_ms=NOW + 600_000)
         assert forecast.fingerprint() != exact.fingerprint()
+        assert replace(forecast, ready_hint_sd_s=240).fingerprint() == forecast.fingerprint()  # int or float
         await dispatcher.submit([forecast, exact])
         f1, f2 = await dispatcher.get("f1"), await dispatcher.get("f2")
         assert f1.request == forecast and f2.request == exact  # the spread survives Redis
         assert (f1.predicted_ready_ms, f1.predicted_ready_sd_s) == (NOW + 600_000, 240.0)
         assert f1.ready_is_predicted and f1.expected_ready_ms == NOW + 600_000
         assert not f2.ready_is_predicted and f2.expected_ready_ms == NOW + 600_000
-        assert f2.predicted_ready_sd_s != 240.0  # the prep model's own prediction, not used while hinted
+        # The prep model's own prediction (a cold merchant: its category's prior), not used while hinted.
+        assert f2.predicted_ready_ms != NOW + 600_000 and f2.predicted_ready_sd_s != 240.0
 
         await dispatcher.submit([OrderRequest("f3", "m-f", COUNTER, DOOR, NOW)])
         now = NOW + 15 * 60_000  # the forecast's time has passed, the food is not reported ready

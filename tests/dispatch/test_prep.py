@@ -298,3 +298,4 @@ def test_still_cooking_far_before_changes_nothing_and_known_times_stay() -> None
     assert (mean - T0) / 1000 == pytest.approx(480 * math.sqrt(2 / math.pi), abs=0.01)
     assert sd == pytest.approx(480 * math.sqrt(1 - 2 / math.pi), rel=1e-9)
     assert still_cooking(T0, 0.0, T0 + H) == (T0, 0.0)
+    assert still_cooking(T0, 1e-300, T0 + H) == (T0, 1e-300)  # below MIN_SD_S: known, no overflow

@@ -49,6 +49,7 @@ BAD_BATCHES = [
     ("negative hint spread", _orders(_hinted("o1", -60.0)), ["orders[0].ready_hint_sd_s"]),
     ("NaN hint spread", _orders(_hinted("o1", float("nan"))), ["orders[0].ready_hint_sd_s"]),
     ("hint spread over 4 h", _orders(_hinted("o1", 4 * 3600.0 + 1)), ["orders[0].ready_hint_sd_s"]),
+    ("hint spread below a second", _orders(_hinted("o1", 1e-9)), ["orders[0].ready_hint_sd_s"]),
     ("hint spread without a hint", _orders(order("o1", ready_hint_sd_s=240.0)), ["orders[0].ready_hint_sd_s"]),
     # One bad order refuses the whole batch: the good one is not stored either.
     ("second order bad", _orders(order("good"), order("bad", pickup=(99.0, 24.9))), ["orders[1].pickup.lat"]),
