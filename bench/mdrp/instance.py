@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 Point = tuple[float, float]
 
 
@@ -58,6 +60,10 @@ class Instance:
     def travel_min(self, a: Point, b: Point) -> float:
         """The instance's rule: ceil(euclidean metres / metres per minute) (triangle inequality may fail)."""
         return float(math.ceil(math.hypot(a[0] - b[0], a[1] - b[1]) / self.params.meters_per_minute))
+
+    def travel_min_from(self, xs: np.ndarray, ys: np.ndarray, to: Point) -> np.ndarray:
+        """`travel_min` from many points (coordinate arrays) to one."""
+        return np.ceil(np.hypot(xs - to[0], ys - to[1]) / self.params.meters_per_minute)
 
     def place(self, place_id: str, courier: str | None = None) -> Point:
         """Coordinates of a restaurant, an order's customer, or ('0') the courier's starting point."""

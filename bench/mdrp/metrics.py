@@ -50,6 +50,7 @@ def solution_metrics(instance: Instance, solution: Solution) -> dict[str, float]
               for cid, minutes in shift_min.items())  # fmt: skip
     n = len(instance.orders)
     mean_ctd, mean_lb = _mean(ctd), _mean(lb)
+    spells = idle_spells(instance, solution)
     return {
         "orders": n,
         "delivered": len(delivered),
@@ -71,12 +72,16 @@ def solution_metrics(instance: Instance, solution: Solution) -> dict[str, float]
         "lower_bound_mean": mean_lb,
         "lower_bound_mean_all_orders": _mean(lb_all),
         "gap_to_lower_bound": mean_ctd / mean_lb - 1 if delivered else float("nan"),
-        "ready_to_pickup_unreachable_mean": _mean(unreachable_waits(instance, solution)),
-        "ready_to_pickup_left_late_mean": _mean(late_departures(instance, solution)),
+        "ready_to_pickup_unreachable_mean": _mean(unreachable_waits(instance, solution, spells)),
+        "ready_to_pickup_left_late_mean": _mean(late_departures(instance, solution, spells)),
     }
 
 
-def idle_spells(instance: Instance, solution: Solution) -> list[tuple[str, float, float, tuple[float, float]]]:
+# A courier free from a time until another at a place: (courier, from, until, (x, y)).
+Spell = tuple[str, float, float, tuple[float, float]]
+
+
+def idle_spells(instance: Instance, solution: Solution) -> list[Spell]:
     """When and where each courier was free in the solution: (courier, from, until, where), between
     bundles, from its start (or the end of its last drop-off's service) to its departure for its next
     restaurant (or its off time). A courier given its next bundle before it finished the last one is
@@ -101,13 +106,14 @@ def idle_spells(instance: Instance, solution: Solution) -> list[tuple[str, float
     return spells
 
 
-def unreachable_waits(instance: Instance, solution: Solution) -> list[float]:
+def unreachable_waits(instance: Instance, solution: Solution, spells: list[Spell] | None = None) -> list[float]:
     """Per delivered order, the part of its ready-to-pickup that no courier could have saved: the wait
     had the soonest courier standing free at some time after the order's placement (by the solution's own
     timeline) left for its restaurant then, each order on its own (the courier taken from nothing else).
     What a solution's ready-to-pickup has beyond this is the price of other orders' claims on the
     couriers (and of the policy's choices); this part is where the couriers stood."""
-    spells = idle_spells(instance, solution)
+    if spells is None:
+        spells = idle_spells(instance, solution)
     if not spells:
         return []
     p = instance.params
@@ -123,7 +129,7 @@ def unreachable_waits(instance: Instance, solution: Solution) -> list[float]:
         order = instance.orders[o.order]
         r = instance.restaurants[order.restaurant]
         depart = np.maximum(start, o.placement_min)
-        ride = np.ceil(np.hypot(xs - r.x, ys - r.y) / p.meters_per_minute)
+        ride = instance.travel_min_from(xs, ys, (r.x, r.y))
         pickup = np.maximum(depart + ride + p.pickup_service_min / 2, o.ready_min)
         usable = (end >= o.placement_min) & (start <= o.pickup_min) & (pickup <= off)
         soonest = float(pickup[usable].min()) if usable.any() else math.inf
@@ -131,7 +137,7 @@ def unreachable_waits(instance: Instance, solution: Solution) -> list[float]:
     return out
 
 
-def late_departures(instance: Instance, solution: Solution) -> list[float]:
+def late_departures(instance: Instance, solution: Solution, spells: list[Spell] | None = None) -> list[float]:
     """Per delivered order, how much later its courier picked it up than had it left for the restaurant as
     soon as it was free and the bundle's last order placed (the pickup waiting, as the rules say, for the
     bundle's last food): the price of holding the decision (the rolling horizon) or of the courier's late
@@ -140,7 +146,9 @@ def late_departures(instance: Instance, solution: Solution) -> list[float]:
     With `unreachable_waits`, ready-to-pickup splits in three: where the couriers stood (unreachable),
     when the chosen courier left (this), and the rest: which courier the order got (another was sooner
     but went elsewhere, or was passed over) and the wait for a bundle's other food."""
-    free_from = {(c, until): since for c, since, until, _ in idle_spells(instance, solution)}
+    if spells is None:
+        spells = idle_spells(instance, solution)
+    free_from = {(c, until): since for c, since, until, _ in spells}
     departures: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)
     for m in solution.moves:
         departures[(m.courier, m.destination)].append((m.departure_min, m.origin))
