@@ -25,6 +25,7 @@ from scipy.spatial import cKDTree
 
 from core.clock import Clock
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, TongchengError
+from core.validation import quote
 from dispatch.bundles import candidate_bundles
 from dispatch.config import DispatchConfig
 from dispatch.guidance import Guidance, Guide
@@ -56,7 +57,7 @@ from dispatch.prep import PrepModel, still_cooking
 from dispatch.rider_index import EARTH_RADIUS_M, RiderIndex, haversine_m, unit_vectors
 from dispatch.speeds import ObservedSpeeds
 from dispatch.travel import LiveTraffic, TravelTimeOracle, matrices
-from dispatch.validation import check_orders
+from dispatch.validation import MAX_ORDER_AGE_MS, check_orders
 
 log = logging.getLogger("tongcheng.dispatch")
 
@@ -314,7 +315,7 @@ class Dispatcher:
         violations = []
         for i, (cell, factor) in enumerate(cells):
             if not h3.is_valid_cell(cell):
-                violations.append(FieldViolation(f"cells[{i}].h3_cell", f"{cell!r} is not an H3 cell"))
+                violations.append(FieldViolation(f"cells[{i}].h3_cell", f"{quote(cell)} is not an H3 cell"))
             if not (MIN_TRAFFIC_FACTOR <= factor <= MAX_TRAFFIC_FACTOR):  # NaN fails too
                 violations.append(
                     FieldViolation(f"cells[{i}].factor", f"must be within [{MIN_TRAFFIC_FACTOR}, {MAX_TRAFFIC_FACTOR}]")
@@ -338,12 +339,20 @@ class Dispatcher:
     async def get(self, order_id: str) -> OrderRecord:
         return await self.orders.get(order_id)
 
+    def _check_reported_time(self, field: str, at_ms: int, now_ms: int) -> None:
+        """A time a rider or merchant reports for something that happened: within the last day (an order
+        lives less), and not in the future beyond the allowed clock skew."""
+        if at_ms > now_ms + self.config.max_clock_skew_s * 1000:
+            raise InvalidArgument.field(field, "is in the future")
+        if at_ms < now_ms - MAX_ORDER_AGE_MS:
+            raise InvalidArgument.field(field, "is more than 24 h ago")
+
     async def report_food_ready(self, order_id: str, ready_at_ms: int | None = None) -> OrderRecord:
         """The merchant says the food is ready: planning uses the true time from now on and the
         merchant's prep-time model learns from it. A repeated report changes nothing."""
         now_ms = self.clock.now_ms()
-        if ready_at_ms is not None and ready_at_ms > now_ms + self.config.max_clock_skew_s * 1000:
-            raise InvalidArgument.field("ready_at", "is in the future")
+        if ready_at_ms is not None:
+            self._check_reported_time("ready_at", ready_at_ms, now_ms)
         record, changed = await self.orders.mark_ready(order_id, ready_at_ms or now_ms)
         if changed:
             await self.prep.on_ready(record.request.merchant_id, order_id, record.ready_at_ms or now_ms)
@@ -370,8 +379,8 @@ class Dispatcher:
     ) -> OrderRecord:
         """A rider's step on its task; a repeat of a step already taken is a no-op."""
         now_ms = self.clock.now_ms()
-        if occurred_ms is not None and occurred_ms > now_ms + self.config.max_clock_skew_s * 1000:
-            raise InvalidArgument.field("occurred_at", "is in the future")
+        if occurred_ms is not None:
+            self._check_reported_time("occurred_at", occurred_ms, now_ms)
         if not await self.index.is_known(rider_id):
             raise NotFound(f"rider {rider_id} has never reported a position")
         step = STEP_OF_ACTION[action]

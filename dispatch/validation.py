@@ -7,7 +7,14 @@ import re
 from collections.abc import Sequence
 
 from core.errors import FieldViolation, InvalidArgument
-from core.ids import ID_PATTERN, id_violation
+from core.validation import (
+    PROMISE_HORIZON_MS,
+    count_violation,
+    duplicate_violations,
+    id_violation,
+    instant_violation,
+    is_id,
+)
 from dispatch.config import DispatchConfig
 from dispatch.models import LatLng, OrderRequest
 from dispatch.prep import MIN_SD_S
@@ -17,6 +24,8 @@ MAX_ITEM_COUNT = 1_000
 MAX_READY_HINT_SD_S = 4 * 3600.0
 # An order placed longer ago than this is a replay of stale data, not a delivery request.
 MAX_ORDER_AGE_MS = 24 * 3600 * 1000
+# A rider's shift ends within a week of now: a later end is a unit error (seconds for ms), not a shift.
+MAX_SHIFT_AHEAD_MS = 7 * 24 * 3600 * 1000
 
 
 def latlng_violations(field: str, p: LatLng | None) -> list[FieldViolation]:
@@ -32,13 +41,11 @@ def latlng_violations(field: str, p: LatLng | None) -> list[FieldViolation]:
 
 def check_orders(requests: Sequence[OrderRequest | None], now_ms: int, config: DispatchConfig) -> None:
     """Raises InvalidArgument naming every bad field of a batch of orders."""
-    if not requests:
-        raise InvalidArgument.field("orders", "at least one order is required")
-    if len(requests) > config.max_batch_orders:
-        raise InvalidArgument.field("orders", f"at most {config.max_batch_orders} orders per call, got {len(requests)}")
+    check_batch_size(len(requests), config)
     skew_ms = int(config.max_clock_skew_s * 1000)
-    violations: list[FieldViolation] = []
-    seen: dict[str, int] = {}
+    violations: list[FieldViolation] = duplicate_violations(
+        "orders", (r.order_id if r is not None else object() for r in requests), ".order_id"
+    )
     for i, r in enumerate(requests):
         f = f"orders[{i}]"
         if r is None:
@@ -47,9 +54,6 @@ def check_orders(requests: Sequence[OrderRequest | None], now_ms: int, config: D
         for v in (id_violation(f"{f}.order_id", r.order_id), id_violation(f"{f}.merchant_id", r.merchant_id)):
             if v:
                 violations.append(v)
-        if r.order_id in seen:
-            violations.append(FieldViolation(f"{f}.order_id", f"repeats orders[{seen[r.order_id]}].order_id"))
-        seen.setdefault(r.order_id, i)
         violations += latlng_violations(f"{f}.pickup", r.pickup)
         violations += latlng_violations(f"{f}.dropoff", r.dropoff)
         if r.placed_at_ms <= 0:
@@ -58,10 +62,19 @@ def check_orders(requests: Sequence[OrderRequest | None], now_ms: int, config: D
             violations.append(FieldViolation(f"{f}.placed_at", "is in the future"))
         elif r.placed_at_ms < now_ms - MAX_ORDER_AGE_MS:
             violations.append(FieldViolation(f"{f}.placed_at", "is more than 24 h ago"))
-        if r.promised_at_ms is not None and r.promised_at_ms <= r.placed_at_ms:
-            violations.append(FieldViolation(f"{f}.promised_at", "must be after placed_at"))
-        if r.ready_at_hint_ms is not None and r.ready_at_hint_ms < r.placed_at_ms - skew_ms:
-            violations.append(FieldViolation(f"{f}.ready_at_hint", "must not be before placed_at"))
+        horizon_ms = max(r.placed_at_ms, 0) + PROMISE_HORIZON_MS
+        if r.promised_at_ms is not None:
+            if r.promised_at_ms <= r.placed_at_ms:
+                violations.append(FieldViolation(f"{f}.promised_at", "must be after placed_at"))
+            elif v := instant_violation(f"{f}.promised_at", r.promised_at_ms, latest_ms=horizon_ms,
+                                        latest_what="30 days after placed_at"):  # fmt: skip
+                violations.append(v)
+        if r.ready_at_hint_ms is not None:
+            if r.ready_at_hint_ms < r.placed_at_ms - skew_ms:
+                violations.append(FieldViolation(f"{f}.ready_at_hint", "must not be before placed_at"))
+            elif v := instant_violation(f"{f}.ready_at_hint", r.ready_at_hint_ms, latest_ms=horizon_ms,
+                                        latest_what="30 days after placed_at"):  # fmt: skip
+                violations.append(v)
         if r.ready_hint_sd_s:
             if not MIN_SD_S <= r.ready_hint_sd_s <= MAX_READY_HINT_SD_S:  # NaN fails it too
                 violations.append(
@@ -82,7 +95,14 @@ def check_orders(requests: Sequence[OrderRequest | None], now_ms: int, config: D
         raise InvalidArgument(violations)
 
 
-CATEGORY = re.compile(r"[a-z0-9_]{1,32}")
+CATEGORY = re.compile(r"[a-z0-9_]{1,32}", re.ASCII)
+
+
+def check_batch_size(count: int, config: DispatchConfig) -> None:
+    """1..max_batch_orders orders: checked before anything of the batch is converted or read."""
+    bad = count_violation("orders", range(count), config.max_batch_orders, min_items=1)
+    if bad is not None:
+        raise InvalidArgument(bad)
 
 
 def fix_violation(
@@ -95,9 +115,10 @@ def fix_violation(
     accuracy_m: float | None,
     now_ms: int,
     config: DispatchConfig,
+    shift_ends_at_ms: int | None = None,
 ) -> tuple[str, str] | None:
     """The first bad field of one GPS fix, as (field, reason), or None. On the ingest hot path."""
-    if not rider_id or not ID_PATTERN.match(rider_id):
+    if not is_id(rider_id):
         return ("rider_id", "required: 1-128 characters of letters, digits and . _ : -")
     if not (-90.0 <= lat <= 90.0):  # NaN fails every comparison
         return ("position.lat", f"must be a number within [-90, 90], got {lat}")
@@ -115,4 +136,8 @@ def fix_violation(
         return ("heading_deg", "must be within [0, 360)")
     if accuracy_m is not None and not (0.0 <= accuracy_m <= 100_000.0):
         return ("accuracy_m", "must be within [0, 100000]")
+    if shift_ends_at_ms is not None and (bad := instant_violation(
+        "shift_ends_at", shift_ends_at_ms, latest_ms=now_ms + MAX_SHIFT_AHEAD_MS, latest_what="a week from now"
+    )):  # fmt: skip
+        return (bad.field, bad.description)
     return None

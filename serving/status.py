@@ -39,23 +39,49 @@ _CODES: dict[type[TongchengError], int] = {
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.BusyLoadingError)
 
 
+# A status travels in response metadata (grpc-message, grpc-status-details-bin), which clients cap
+# (grpc's default hard limit is 16 KiB for all of it): whatever a handler wrote, a status stays within
+# these, so a caller always reads the status itself rather than its own client's RESOURCE_EXHAUSTED.
+MAX_MESSAGE_BYTES = 1024
+MAX_VIOLATIONS = 20
+MAX_FIELD_CHARS = 120
+MAX_DESCRIPTION_CHARS = 240
+
+
+def _clip(text: str, max_chars: int) -> str:
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
+
+
+def _clip_bytes(text: str, max_bytes: int) -> str:
+    raw = text.encode()
+    if len(raw) <= max_bytes:
+        return text
+    return raw[: max_bytes - 3].decode(errors="ignore") + "…"
+
+
 def error_to_status(exc: BaseException) -> grpc.Status:
-    """The rich gRPC status for a domain error (google.rpc.BadRequest details for bad input)."""
+    """The rich gRPC status for a domain error (google.rpc.BadRequest details for bad input), bounded in size."""
     if isinstance(exc, REDIS_DOWN):
-        exc = Unavailable(f"state store unavailable: {exc}")
+        exc = Unavailable(f"state store unavailable: {type(exc).__name__}")
     code = next((c for t, c in _CODES.items() if isinstance(exc, t)), code_pb2.INTERNAL)
-    status = status_pb2.Status(code=code, message=str(exc) or type(exc).__name__)
     if isinstance(exc, InvalidArgument):
-        detail = any_pb2.Any()
-        detail.Pack(
-            error_details_pb2.BadRequest(
-                field_violations=[
-                    error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-                    for v in exc.violations
-                ]
+        shown = exc.violations[:MAX_VIOLATIONS]
+        violations = [
+            error_details_pb2.BadRequest.FieldViolation(
+                field=_clip(v.field, MAX_FIELD_CHARS), description=_clip(v.description, MAX_DESCRIPTION_CHARS)
             )
-        )
+            for v in shown
+        ]
+        message = "; ".join(f"{v.field}: {v.description}" for v in violations)
+        if len(exc.violations) > len(shown):
+            message += f"; and {len(exc.violations) - len(shown)} more"
+        status = status_pb2.Status(code=code, message=_clip_bytes(message, MAX_MESSAGE_BYTES))
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.BadRequest(field_violations=violations))
         status.details.append(detail)
+    else:
+        message = str(exc) if code != code_pb2.INTERNAL else "internal error (logged)"
+        status = status_pb2.Status(code=code, message=_clip_bytes(message or type(exc).__name__, MAX_MESSAGE_BYTES))
     return rpc_status.to_status(status)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from core.errors import InvalidArgument
-from core.ids import STREAM_ID
+from core.validation import stream_id_violation
 from settlement.keys import MoneyKeys
 
 MAX_PAGE = 1_000
@@ -30,8 +30,8 @@ class Alerts:
 
     async def page(self, after_id: str = "", page_size: int = 100) -> tuple[list[Alert], int]:
         """Alerts after `after_id` (oldest first) and the count of every alert ever raised."""
-        if after_id and not STREAM_ID.match(after_id):
-            raise InvalidArgument.field("after_alert_id", "must be an alert id from a previous page")
+        if bad := stream_id_violation("after_alert_id", after_id, "an alert id of a previous page"):
+            raise InvalidArgument(bad)
         if not 0 <= page_size <= MAX_PAGE:
             raise InvalidArgument.field("page_size", f"must be within [0, {MAX_PAGE}]")
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import grpc
 
 from core.errors import InvalidArgument, PermissionDenied
+from core.validation import instant_violation
 from serving.auth import Authenticator, Principal, Role
 from serving.status import rpc
-from serving.timestamps import opt_ms_to_ts, ts_to_ms
+from serving.timestamps import checked_ts_to_ms, opt_ms_to_ts
 from settlement.daily import Invoice, StatementSummary
 from settlement.ledger import Entry, LegState, SplitResult
 from settlement.reconcile import Difference
@@ -27,14 +28,15 @@ OUTCOME_TO_PB = {
 
 def rule_from_pb(r: pb.SplitRule) -> SplitRule:
     check_scope(r.merchant_id, r.chain_id, prefix="rule.")
-    if r.HasField("effective_from") and ts_to_ms(r.effective_from) <= 0:
-        raise InvalidArgument.field("rule.effective_from", "must be after 1970")
+    effective_from_ms = checked_ts_to_ms("rule.effective_from", r.effective_from) if r.HasField("effective_from") else 0
+    if r.HasField("effective_from") and (bad := instant_violation("rule.effective_from", effective_from_ms)):
+        raise InvalidArgument(bad)
     shares = {name: Share(getattr(r, name).basis_points, getattr(r, name).fixed_fen) for name in SHARE_FIELDS}
     return SplitRule(
         scope=f"merchant:{r.merchant_id}" if r.merchant_id else f"chain:{r.chain_id}",
         max_receiver_share_bp=r.max_receiver_share_bp or DEFAULT_MAX_RECEIVER_SHARE_BP,
         rider_fleet_id=r.rider_fleet_id or DEFAULT_RIDER_FLEET_ID,
-        effective_from_ms=ts_to_ms(r.effective_from) if r.HasField("effective_from") else 0,
+        effective_from_ms=effective_from_ms,
         **shares,
     )
 

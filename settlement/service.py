@@ -8,7 +8,7 @@ import redis.asyncio as aioredis
 
 from core.clock import Clock
 from core.errors import FieldViolation, InvalidArgument
-from core.ids import id_violation
+from core.validation import RULE_HORIZON_MS, duplicate_violations, id_violation, instant_violation
 from settlement.alerts import Alerts
 from settlement.daily import DailyRuns
 from settlement.keys import MoneyKeys
@@ -44,6 +44,14 @@ class Settlement:
 
     async def set_rule(self, rule: SplitRule) -> SplitRule:
         check_rule(rule)
+        now_ms = self.clock.now_ms()
+        if rule.effective_from_ms and (
+            bad := instant_violation(
+                "rule.effective_from", rule.effective_from_ms, latest_ms=now_ms + RULE_HORIZON_MS,
+                latest_what="a year from now",
+            )
+        ):  # fmt: skip
+            raise InvalidArgument(bad)
         return await self.rules.add(rule, self.clock.now_ms())
 
     async def list_rules(self, merchant_id: str, chain_id: str) -> list[SplitRule]:
@@ -63,6 +71,9 @@ class Settlement:
                 )
                 if v
             ]
+        # One batch names each key and each order once: a repeat would post (or alert) twice in one script.
+        bad += duplicate_violations("splits", (key for key, _ in requests), ".idempotency_key")
+        bad += duplicate_violations("splits", (order_id for _, order_id in requests), ".order_id")
         if bad:
             raise InvalidArgument(bad)
         return await self.ledger.split_orders(requests)

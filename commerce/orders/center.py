@@ -20,7 +20,7 @@ from commerce.orders.store import OrderStore
 from commerce.orders.validation import check_ids, check_new_order, check_reason, fen_violation
 from core.clock import Clock
 from core.errors import FailedPrecondition, InvalidArgument, TongchengError, Unavailable
-from core.ids import id_violation
+from core.validation import id_violation
 from settlement.ledger import Ledger, OrderMoney, RefundPlan
 from settlement.split import LegAmount
 

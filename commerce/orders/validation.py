@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from commerce.orders.models import MAX_ORDER_FEN, NewOrder
 from core.errors import FieldViolation, InvalidArgument
-from core.ids import id_violation
+from core.validation import id_violation, ids_violations, text_violation
 from dispatch.models import LatLng
 
 # The same limits as dispatch: a paid order is handed to it unchanged.
@@ -22,14 +22,14 @@ def fen_violation(field: str, value: int, minimum: int = 1) -> FieldViolation | 
 
 
 def check_ids(**fields: str) -> None:
-    bad = [v for f, value in fields.items() if (v := id_violation(f, value))]
+    bad = ids_violations(**fields)
     if bad:
         raise InvalidArgument(bad)
 
 
 def check_reason(reason: str) -> None:
-    if len(reason) > MAX_REASON_CHARS:
-        raise InvalidArgument.field("reason", f"at most {MAX_REASON_CHARS} characters")
+    if bad := text_violation("reason", reason, MAX_REASON_CHARS):
+        raise InvalidArgument(bad)
 
 
 def check_new_order(o: NewOrder) -> None:

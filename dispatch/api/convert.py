@@ -14,7 +14,7 @@ from dispatch.models import (
     TaskEvent,
     TaskEventType,
 )
-from serving.timestamps import ms_to_ts, ts_to_ms
+from serving.timestamps import checked_ts_to_ms, ms_to_ts
 from tongcheng.dispatch.v1 import dispatch_pb2 as pb
 
 STATUS_TO_PB = {
@@ -57,8 +57,10 @@ EVENT_TO_PB = {
 }
 
 
-def _opt_ts(msg: object, name: str) -> int | None:
-    return ts_to_ms(getattr(msg, name)) if msg.HasField(name) else None  # type: ignore[attr-defined]
+def _opt_ts(msg: object, name: str, prefix: str) -> int | None:
+    if not msg.HasField(name):  # type: ignore[attr-defined]
+        return None
+    return checked_ts_to_ms(f"{prefix}.{name}", getattr(msg, name))
 
 
 def latlng_from_pb(msg: object, name: str) -> LatLng | None:
@@ -68,17 +70,18 @@ def latlng_from_pb(msg: object, name: str) -> LatLng | None:
     return LatLng(p.lat, p.lng)
 
 
-def order_from_pb(o: pb.Order) -> OrderRequest:
+def order_from_pb(o: pb.Order, prefix: str = "order") -> OrderRequest:
+    """The domain order; INVALID_ARGUMENT (field named under `prefix`) for a Timestamp no clock can read."""
     return OrderRequest(
         order_id=o.order_id,
         merchant_id=o.merchant_id,
         pickup=latlng_from_pb(o, "pickup"),  # type: ignore[arg-type]  # None is caught by validation
         dropoff=latlng_from_pb(o, "dropoff"),  # type: ignore[arg-type]
-        placed_at_ms=_opt_ts(o, "placed_at") or 0,
+        placed_at_ms=_opt_ts(o, "placed_at", prefix) or 0,
         # 0 is proto3's "unset": one item.
         item_count=o.item_count or 1,
-        promised_at_ms=_opt_ts(o, "promised_at"),
-        ready_at_hint_ms=_opt_ts(o, "ready_at_hint"),
+        promised_at_ms=_opt_ts(o, "promised_at", prefix),
+        ready_at_hint_ms=_opt_ts(o, "ready_at_hint", prefix),
         merchant_category=o.merchant_category,
         ready_hint_sd_s=o.ready_hint_sd_s,
     )

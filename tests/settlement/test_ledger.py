@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from commerce.orders import NewOrder, OrderCenter, OrderStore
 from core.clock import SystemClock
 from core.errors import InvalidArgument
+from core.validation import EARLIEST_MS
 from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis
 from settlement.ledger import posting_json
@@ -129,7 +130,9 @@ async def test_rule_change_never_touches_a_posted_split(redis_server: EmbeddedRe
         await settlement.set_rule(SplitRule("merchant:m1", Share(500, 0)))
         await center.create(order("o1", 1_000, 0))
         await center.pay("o1", "p1", 1_000)
-        await settlement.set_rule(SplitRule("merchant:m1", Share(0, 2_000), effective_from_ms=1))  # would halt
+        await settlement.set_rule(
+            SplitRule("merchant:m1", Share(0, 2_000), effective_from_ms=EARLIEST_MS)
+        )  # would halt
         [result] = await settlement.split([("other-key", "o1")])
         assert result.outcome == "already_split"
         assert (await center.store.get("o1")).split_state == "posted"
@@ -150,7 +153,7 @@ async def test_a_rule_set_by_another_process_is_used_at_once(
     try:
         await center.create(order("o1", 1_000, 0))
         assert (await center.pay("o1", "p1", 1_000)).split_state == "halted"  # no rule anywhere yet
-        await there.set_rule(SplitRule("merchant:m1", Share(500, 0), effective_from_ms=1))
+        await there.set_rule(SplitRule("merchant:m1", Share(500, 0), effective_from_ms=EARLIEST_MS))
         await center.create(order("o2", 2_000, 0))
         paid = await center.pay("o2", "p2", 2_000)
         assert paid.split_state == "posted" and redis_sync.hget(here.keys.order("o2"), "split_state") == "posted"

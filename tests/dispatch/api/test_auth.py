@@ -82,11 +82,18 @@ async def test_wrong_roles_are_permission_denied(app: App, as_role) -> None:  # 
 
 
 async def test_riders_act_only_as_themselves(app: App, as_role) -> None:  # type: ignore[no-untyped-def]
-    """A rider may stream only its own positions, watch only its own tasks, update only its own orders."""
+    """A rider may stream only its own positions (another rider's fix is refused, the stream's own fixes are
+    kept), watch only its own tasks, update only its own orders."""
     r1 = as_role(Role.RIDER, "r1")
     r2 = as_role(Role.RIDER, "r2")
     await stream_fixes(r2, [[fix("r2", 60.17, 24.94)]])
-    await expect(grpc.StatusCode.PERMISSION_DENIED, stream_fixes(r1, [[fix("r2", 60.17, 24.94)]]))
+    off = pb.RIDER_AVAILABILITY_OFFLINE  # r1 stays out of the dispatch below
+    reply = await stream_fixes(r1, [[fix("r1", 60.17, 24.94, availability=off), fix("r2", 60.18, 24.95)]])
+    assert (reply.accepted_count, reply.rejected_count) == (1, 1)
+    assert reply.rejections[0].field == "fixes[1].rider_id"
+    assert "only its own" in reply.rejections[0].reason
+    assert app.dispatcher is not None and app.redis is not None
+    assert float(await app.redis.hget(app.dispatcher.index.keys.rider("r2"), "lat")) == 60.17
     watch = r1.stub.WatchAssignments(pb.WatchAssignmentsRequest(rider_id="r2"), metadata=r1.metadata)
     await expect(grpc.StatusCode.PERMISSION_DENIED, watch.read())
     await expect(

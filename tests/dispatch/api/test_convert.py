@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from dispatch.api import convert
 from dispatch.models import Availability, LatLng, OrderRequest, OrderStatus, PositionFix, TaskAction
+from serving.timestamps import ts_to_ms
 from tongcheng.dispatch.v1 import dispatch_pb2 as pb
 
 
@@ -14,10 +15,10 @@ def test_fix_to_pb_keeps_every_field_and_leaves_unknowns_unset() -> None:
     full = PositionFix("r1", 60.17, 24.94, 1_781_078_400_123, 4.5, 90.0, 8.0, Availability.BUSY, 1_781_082_000_000)
     msg = convert.fix_to_pb(full)
     assert (msg.rider_id, msg.position.lat, msg.position.lng) == ("r1", 60.17, 24.94)
-    assert convert.ts_to_ms(msg.recorded_at) == full.recorded_at_ms
+    assert ts_to_ms(msg.recorded_at) == full.recorded_at_ms
     assert (msg.speed_mps, msg.heading_deg, msg.accuracy_m) == (4.5, 90.0, 8.0)
     assert convert.AVAILABILITY_FROM_PB[msg.availability] is Availability.BUSY
-    assert convert.ts_to_ms(msg.shift_ends_at) == full.shift_ends_at_ms
+    assert ts_to_ms(msg.shift_ends_at) == full.shift_ends_at_ms
     bare = convert.fix_to_pb(PositionFix("r2", 60.0, 24.0, 1_781_078_400_000))
     assert not any(bare.HasField(f) for f in ("speed_mps", "heading_deg", "accuracy_m", "shift_ends_at"))
 

@@ -16,6 +16,7 @@ from tongcheng.dispatch.v1 import dispatch_pb2 as pb
 
 # A resolution-6 cell (~36 km²) covering the whole default city.
 CITY_CELL = h3.latlng_to_cell(KAMPPI[0], KAMPPI[1], 6)
+NEXT_CELL = sorted(h3.grid_ring(CITY_CELL, 1))[0]
 
 
 async def assign_eta_s(svc, order_id: str) -> float:  # type: ignore[no-untyped-def]
@@ -50,12 +51,17 @@ async def test_congestion_lengthens_the_next_estimates(app: App, as_role) -> Non
         ([pb.CellCongestion(h3_cell=CITY_CELL, factor=0.0)], ["cells[0].factor"]),
         ([pb.CellCongestion(h3_cell=CITY_CELL, factor=float("nan"))], ["cells[0].factor"]),
         (
-            [pb.CellCongestion(h3_cell=CITY_CELL, factor=2.0), pb.CellCongestion(h3_cell=CITY_CELL, factor=99.0)],
+            [pb.CellCongestion(h3_cell=CITY_CELL, factor=2.0), pb.CellCongestion(h3_cell=NEXT_CELL, factor=99.0)],
             ["cells[1].factor"],
         ),
+        (
+            [pb.CellCongestion(h3_cell=CITY_CELL, factor=2.0), pb.CellCongestion(h3_cell=CITY_CELL, factor=3.0)],
+            ["cells[1].h3_cell"],
+        ),
+        ([pb.CellCongestion(h3_cell=CITY_CELL, factor=2.0)] * 20_001, ["cells"]),
         ([], ["cells"]),
     ],
-    ids=["bad cell", "zero factor", "NaN factor", "second factor too big", "nothing to do"],
+    ids=["bad cell", "zero factor", "NaN factor", "second factor too big", "a cell twice", "too many", "nothing to do"],
 )
 async def test_bad_traffic_updates_name_the_field(app: App, as_role, redis_sync: redis.Redis, cells, fields) -> None:  # type: ignore[no-untyped-def]
     """INVALID_ARGUMENT with the field, and the oracle's live factors unchanged."""
