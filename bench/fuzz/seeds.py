@@ -1,0 +1,145 @@
+"""A day's first minutes, as requests: the valid calls a fuzz run starts from.
+
+They put state behind the ids the fuzzer then draws (riders with positions, dispatch orders, paid and
+refunded orders, a split rule), and each accepted one joins its RPC's corpus of requests to mutate. A
+service added later needs no seed to be fuzzed: its requests are drawn from its descriptor, with the
+pools filled from every reply; seeds only let the fuzzer reach deeper sooner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import h3
+
+from dispatch.models import LatLng
+from serving.auth import Role
+
+Seed = tuple[str, Role, str, list[dict[str, Any]]]  # (method, role, subject id, the request(s))
+
+
+def _iso(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def seed_requests(now_ms: int, center: LatLng) -> list[Seed]:
+    lat, lng = center.lat, center.lng
+
+    def near(i: int) -> dict[str, float]:
+        return {"lat": round(lat + 0.002 * (i % 5) - 0.004, 6), "lng": round(lng + 0.003 * (i % 3) - 0.003, 6)}
+
+    d = "tongcheng.dispatch.v1.DispatchService/"
+    o = "tongcheng.orders.v1.OrderService/"
+    s = "tongcheng.settlement.v1.SettlementService/"
+    now = _iso(now_ms)
+    fixes = [{"rider_id": f"r{i}", "position": near(i), "recorded_at": now} for i in range(1, 6)]
+    seeds: list[Seed] = [
+        (d + "StreamRiderPositions", Role.OPS, "", [{"fixes": fixes}]),
+        (d + "StreamRiderPositions", Role.RIDER, "r1", [{"fixes": fixes[:1]}]),
+        (
+            d + "AssignRiders",
+            Role.ORDER_SERVICE,
+            "",
+            [
+                {
+                    "orders": [
+                        {
+                            "order_id": f"d{i}",
+                            "merchant_id": f"m{i % 2 + 1}",
+                            "pickup": near(i),
+                            "dropoff": near(i + 2),
+                            "placed_at": now,
+                            "item_count": 2,
+                            "promised_at": _iso(now_ms + 1_800_000),
+                            "ready_at_hint": _iso(now_ms + 600_000),
+                        }
+                        for i in range(1, 4)
+                    ]
+                }
+            ],
+        ),
+        (d + "GetOrder", Role.OPS, "", [{"order_id": "d1"}]),
+        (d + "ReportFoodReady", Role.MERCHANT, "m2", [{"order_id": "d1"}]),
+        (d + "WatchAssignments", Role.RIDER, "r1", [{"rider_id": "r1"}]),
+        (d + "UpdateTraffic", Role.OPS, "", [{"cells": [{"h3_cell": h3.latlng_to_cell(lat, lng, 7), "factor": 1.5}]}]),
+        (
+            s + "SetSplitRule",
+            Role.OPS,
+            "",
+            [
+                {
+                    "rule": {
+                        "merchant_id": "m1",
+                        "platform_commission": {"basis_points": 800},
+                        "rider_delivery_fee": {"fixed_fen": 500},
+                        "effective_from": _iso(now_ms - 86_400_000),
+                    }
+                }
+            ],
+        ),
+        (s + "SetSplitRule", Role.OPS, "", [{"rule": {"chain_id": "c1", "head_office_share": {"basis_points": 300}}}]),
+    ]
+    for i in range(1, 5):
+        seeds.append(
+            (
+                o + "CreateOrder",
+                Role.ORDER_SERVICE,
+                "",
+                [
+                    {
+                        "order_id": f"o{i}",
+                        "merchant_id": f"m{i % 2 + 1}",
+                        "chain_id": "c1" if i % 2 else "",
+                        "customer_id": f"u{i}",
+                        "items_fen": 3_000 + 100 * i,
+                        "delivery_fee_fen": 500,
+                        "pickup": near(i),
+                        "dropoff": near(i + 1),
+                        "item_count": 1 + i % 3,
+                    }
+                ],
+            )
+        )
+    for i in range(1, 4):
+        seeds.append(
+            (
+                o + "PayOrder",
+                Role.ORDER_SERVICE,
+                "",
+                [
+                    {
+                        "order_id": f"o{i}",
+                        "payment_id": f"pay{i}",
+                        "amount_fen": 3_500 + 100 * i,
+                    }
+                ],
+            )
+        )
+    seeds += [
+        (o + "AcceptOrder", Role.MERCHANT, "m2", [{"order_id": "o1"}]),
+        (
+            o + "RefundOrder",
+            Role.ORDER_SERVICE,
+            "",
+            [{"order_id": "o2", "idempotency_key": "refund-o2-1", "amount_fen": 700, "reason": "a missing drink"}],
+        ),
+        (o + "GetOrder", Role.ORDER_SERVICE, "", [{"order_id": "o1"}]),
+        (s + "SplitOrders", Role.ORDER_SERVICE, "", [{"splits": [{"idempotency_key": "split-o3", "order_id": "o3"}]}]),
+        (s + "GetSplit", Role.ORDER_SERVICE, "", [{"order_id": "o1"}]),
+        (s + "ListAlerts", Role.OPS, "", [{"page_size": 10}]),
+        (s + "ListSplitRules", Role.OPS, "", [{"merchant_id": "m1"}]),
+        (s + "Reconcile", Role.OPS, "", [{}]),
+        (s + "RunDailySettlement", Role.OPS, "", [{"business_day": _day(now_ms - 2 * 86_400_000)}]),
+        (
+            s + "GetStatement",
+            Role.OPS,
+            "",
+            [{"business_day": _day(now_ms - 2 * 86_400_000), "receiver": "merchant:m1"}],
+        ),
+    ]
+    return seeds
+
+
+def _day(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone(dt.timedelta(hours=8))).date().isoformat()
