@@ -72,10 +72,10 @@ def error_to_status(exc: BaseException) -> grpc.Status:
             )
             for v in shown
         ]
+        more = f"; and {len(exc.violations) - len(shown)} more" if len(exc.violations) > len(shown) else ""
         message = "; ".join(f"{v.field}: {v.description}" for v in violations)
-        if len(exc.violations) > len(shown):
-            message += f"; and {len(exc.violations) - len(shown)} more"
-        status = status_pb2.Status(code=code, message=_clip_bytes(message, MAX_MESSAGE_BYTES))
+        message = _clip_bytes(message, MAX_MESSAGE_BYTES - len(more)) + more
+        status = status_pb2.Status(code=code, message=message)
         detail = any_pb2.Any()
         detail.Pack(error_details_pb2.BadRequest(field_violations=violations))
         status.details.append(detail)

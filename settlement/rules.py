@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 import redis.asyncio as aioredis
 
 from core.errors import FieldViolation, InvalidArgument, NotFound
+from core.validation import id_violation
 from settlement.keys import MoneyKeys
 
 BASIS_POINTS = 10_000
@@ -81,6 +82,9 @@ class SplitRule:
             out.append(FieldViolation(f"{prefix}", f"shares add up to {total_bp} bp, over 100% ({BASIS_POINTS} bp)"))
         if self.effective_from_ms < 0:
             out.append(FieldViolation(f"{prefix}.effective_from", "must be after 1970"))
+        # The fleet names a receiver (`rider:<fleet>`), so it is an id like any other.
+        if bad := id_violation(f"{prefix}.rider_fleet_id", self.rider_fleet_id):
+            out.append(bad)
         return out
 
     def to_json(self) -> str:

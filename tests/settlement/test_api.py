@@ -12,6 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 import redis
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from core.clock import ManualClock
 from serving.app import App
@@ -45,6 +46,11 @@ def money_keys(client: redis.Redis) -> dict[str, object]:
         ),
         (pb.SplitRule(merchant_id="m1", chain_id="c1"), "rule.merchant_id"),
         (pb.SplitRule(merchant_id="bad id"), "rule.merchant_id"),
+        (pb.SplitRule(merchant_id="m1\n"), "rule.merchant_id"),
+        (rule(rider_fleet_id="fleet\n"), "rule.rider_fleet_id"),
+        (rule(effective_from=Timestamp(seconds=253_402_300_799)), "rule.effective_from"),
+        (rule(effective_from=Timestamp(seconds=2**62)), "rule.effective_from"),
+        (rule(effective_from=Timestamp(seconds=86_400)), "rule.effective_from"),
     ],
 )  # fmt: skip
 async def test_bad_rules_name_the_field(
@@ -175,6 +181,10 @@ async def test_split_bad_input_names_the_field(money_only, redis_sync: redis.Red
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and bad_request_fields(err) == ["splits[0].idempotency_key"]
     err = await split(("same", "o1"), ("same", "o2"))
     assert bad_request_fields(err) == ["splits[1].idempotency_key"]
+    err = await split(("k1", "o1"), ("k2", "o1"))  # one order twice in a batch: one alert at most, not two
+    assert bad_request_fields(err) == ["splits[1].order_id"]
+    err = await split(("k1\n", "o1"))
+    assert bad_request_fields(err) == ["splits[0].idempotency_key"]
     err = await split()
     assert bad_request_fields(err) == ["splits"]
     err = await split(("k", "o3"))  # created, not paid
@@ -203,9 +213,10 @@ async def test_daily_run_statements_invoices_and_carry(
             with pytest.raises(grpc.aio.AioRpcError) as err:
                 await run(pb.RunDailySettlementRequest(business_day="2026-03-10"), metadata=m.md)
             assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # the day is not over
-            with pytest.raises(grpc.aio.AioRpcError) as err:
-                await run(pb.RunDailySettlementRequest(business_day="2026-13-01"), metadata=m.md)
-            assert bad_request_fields(err.value) == ["business_day"]
+            for bad_day in ("2026-13-01", "9999-12-31", "1999-12-31", "２０２６-03-10", "2026-03-10\n"):
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await run(pb.RunDailySettlementRequest(business_day=bad_day), metadata=m.md)
+                assert bad_request_fields(err.value) == ["business_day"], bad_day
 
             clock.advance(24 * 3600)  # 2026-03-11 10:00: refund all of o1 (its legs gave back on the 11th)
             await m.orders.RefundOrder(

@@ -179,6 +179,10 @@ async def test_create_is_idempotent_and_a_clash_is_invalid(app: App, money, redi
         (lambda o, md: o.RefundOrder(pb.RefundOrderRequest(order_id="nope", idempotency_key="k", amount_fen=1), metadata=md), ["order_id"]),
         (lambda o, md: o.RefundOrder(pb.RefundOrderRequest(order_id="o2", idempotency_key="k", amount_fen=9_501), metadata=md), ["amount_fen"]),
         (lambda o, md: o.RefundOrder(pb.RefundOrderRequest(order_id="o2", idempotency_key="", amount_fen=1), metadata=md), ["idempotency_key"]),
+        (lambda o, md: o.PayOrder(pb.PayOrderRequest(order_id="o1", payment_id="p1-nl\n", amount_fen=9_500), metadata=md), ["payment_id"]),
+        (lambda o, md: o.CreateOrder(new_order("p1-nl\n"), metadata=md), ["order_id"]),
+        (lambda o, md: o.CreateOrder(new_order("x", customer_id="u\r\n"), metadata=md), ["customer_id"]),
+        (lambda o, md: o.RefundOrder(pb.RefundOrderRequest(order_id="o2", idempotency_key="k", amount_fen=1, reason="a\x00b"), metadata=md), ["reason"]),
     ],
 )  # fmt: skip
 async def test_bad_input_names_the_field_and_changes_nothing(  # type: ignore[no-untyped-def]

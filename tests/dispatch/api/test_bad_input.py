@@ -26,6 +26,17 @@ def _hinted(order_id: str, sd_s: float) -> pb.Order:
     return o
 
 
+def _at(o: pb.Order, name: str, ms: int) -> pb.Order:
+    ts = getattr(o, name)
+    ts.seconds, ts.nanos = ms // 1000, 0
+    return o
+
+
+def _nanos(o: pb.Order, nanos: int) -> pb.Order:
+    o.placed_at.nanos = nanos
+    return o
+
+
 BAD_BATCHES = [
     ("empty batch", _orders(), ["orders"]),
     ("oversize batch", _orders(*[order(f"o{i}") for i in range(1_001)]), ["orders"]),
@@ -51,6 +62,17 @@ BAD_BATCHES = [
     ("hint spread over 4 h", _orders(_hinted("o1", 4 * 3600.0 + 1)), ["orders[0].ready_hint_sd_s"]),
     ("hint spread below a second", _orders(_hinted("o1", 1e-9)), ["orders[0].ready_hint_sd_s"]),
     ("hint spread without a hint", _orders(order("o1", ready_hint_sd_s=240.0)), ["orders[0].ready_hint_sd_s"]),
+    ("id ending in a newline", _orders(order("p1-nl\n")), ["orders[0].order_id"]),
+    ("id of Arabic-Indic digits", _orders(order("١٢٣")), ["orders[0].order_id"]),
+    ("promised in year 9999", _orders(_at(order("o1"), "promised_at", 253_402_300_000_000)), ["orders[0].promised_at"]),
+    ("promised past Timestamp's range", _orders(_at(order("o1"), "promised_at", 2**62)), ["orders[0].promised_at"]),
+    (
+        "promised 31 days on",
+        _orders(_at(order("o1"), "promised_at", now_ms() + 31 * 24 * HOUR_MS)),
+        ["orders[0].promised_at"],
+    ),
+    ("hint in year 9999", _orders(_at(order("o1"), "ready_at_hint", 253_402_300_000_000)), ["orders[0].ready_at_hint"]),
+    ("negative nanos", _orders(_nanos(order("o1"), -1)), ["orders[0].placed_at.nanos"]),
     # One bad order refuses the whole batch: the good one is not stored either.
     ("second order bad", _orders(order("good"), order("bad", pickup=(99.0, 24.9))), ["orders[1].pickup.lat"]),
 ]
@@ -198,3 +220,46 @@ async def test_watch_bad_resume_id_and_missing_ids(app: App, as_role) -> None:  
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await ops.stub.GetOrder(pb.GetOrderRequest(order_id=""), metadata=ops.metadata)
     assert bad_request_fields(err.value) == ["order_id"]
+
+
+@pytest.mark.parametrize(
+    "resume",
+    ["١٧٠٠٠٠٠٠٠٠٠٠٠-٠", f"{2**64}-0", "1-1\n", "1-"],
+    ids=["Arabic-Indic digits", "past 64 bits", "trailing newline", "no sequence"],
+)
+async def test_resume_ids_redis_would_refuse_are_invalid(app: App, as_role, resume: str) -> None:  # type: ignore[no-untyped-def]
+    """A resume point Redis cannot read is INVALID_ARGUMENT, never INTERNAL."""
+    ops = as_role(Role.OPS)
+    await stream_fixes(ops, [[fix("r1", 60.17, 24.94)]])
+    call = ops.stub.WatchAssignments(
+        pb.WatchAssignmentsRequest(rider_id="r1", resume_after_event_id=resume), metadata=ops.metadata
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await call.read()
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert bad_request_fields(err.value) == ["resume_after_event_id"]
+
+
+async def test_a_megabyte_value_is_refused_in_a_short_status(app: App, as_role, redis_sync: redis.Redis) -> None:  # type: ignore[no-untyped-def]
+    """A 1 MB id is INVALID_ARGUMENT (not the client's metadata overflow), its message under 1 KB."""
+    svc = as_role(Role.ORDER_SERVICE)
+    before = redis_snapshot(redis_sync)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await svc.stub.AssignRiders(_orders(order("x" * 1_000_000)), metadata=svc.metadata, timeout=5)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert len((err.value.details() or "").encode()) <= 1024
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await svc.stub.GetOrder(pb.GetOrderRequest(order_id="\n" * 1_000_000), metadata=svc.metadata, timeout=5)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert len((err.value.details() or "").encode()) <= 1024
+    assert redis_snapshot(redis_sync) == before
+
+
+async def test_a_thousand_bad_orders_still_fit_one_status(app: App, as_role) -> None:  # type: ignore[no-untyped-def]
+    """Every order of a full batch bad: the status names the first 20 violations and counts the rest."""
+    svc = as_role(Role.ORDER_SERVICE)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await svc.stub.AssignRiders(_orders(*[order(f"o {i}") for i in range(1_000)]), metadata=svc.metadata)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert len(bad_request_fields(err.value)) == 20
+    assert "and 980 more" in (err.value.details() or "")
