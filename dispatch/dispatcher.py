@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
-import h3
 import numpy as np
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -57,7 +56,7 @@ from dispatch.prep import PrepModel, still_cooking
 from dispatch.rider_index import EARTH_RADIUS_M, RiderIndex, haversine_m, unit_vectors
 from dispatch.speeds import ObservedSpeeds
 from dispatch.travel import LiveTraffic, TravelTimeOracle, matrices
-from dispatch.validation import MAX_ORDER_AGE_MS, check_orders
+from dispatch.validation import MAX_ORDER_AGE_MS, check_orders, is_h3_cell
 
 log = logging.getLogger("tongcheng.dispatch")
 
@@ -314,7 +313,7 @@ class Dispatcher:
             raise FailedPrecondition("this server's travel-time oracle takes no live traffic (no road graph)")
         violations = []
         for i, (cell, factor) in enumerate(cells):
-            if not h3.is_valid_cell(cell):
+            if not is_h3_cell(cell):
                 violations.append(FieldViolation(f"cells[{i}].h3_cell", f"{quote(cell)} is not an H3 cell"))
             if not (MIN_TRAFFIC_FACTOR <= factor <= MAX_TRAFFIC_FACTOR):  # NaN fails too
                 violations.append(

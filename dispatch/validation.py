@@ -6,6 +6,8 @@ import math
 import re
 from collections.abc import Sequence
 
+import h3
+
 from core.errors import FieldViolation, InvalidArgument
 from core.validation import (
     PROMISE_HORIZON_MS,
@@ -96,6 +98,13 @@ def check_orders(requests: Sequence[OrderRequest | None], now_ms: int, config: D
 
 
 CATEGORY = re.compile(r"[a-z0-9_]{1,32}", re.ASCII)
+# An H3 index as text: 15 hexadecimal digits (h3.is_valid_cell raises OverflowError on some other strings,
+# such as "-B", instead of answering False).
+_H3_CELL = re.compile(r"[0-9a-fA-F]{15}", re.ASCII)
+
+
+def is_h3_cell(text: str) -> bool:
+    return _H3_CELL.fullmatch(text) is not None and bool(h3.is_valid_cell(text))
 
 
 def check_batch_size(count: int, config: DispatchConfig) -> None:

@@ -48,6 +48,8 @@ async def test_congestion_lengthens_the_next_estimates(app: App, as_role) -> Non
     ("cells", "fields"),
     [
         ([pb.CellCongestion(h3_cell="nonsense", factor=2.0)], ["cells[0].h3_cell"]),
+        ([pb.CellCongestion(h3_cell="-B", factor=2.0)], ["cells[0].h3_cell"]),  # h3 itself raised OverflowError
+        ([pb.CellCongestion(h3_cell=CITY_CELL + "\n", factor=2.0)], ["cells[0].h3_cell"]),
         ([pb.CellCongestion(h3_cell=CITY_CELL, factor=0.0)], ["cells[0].factor"]),
         ([pb.CellCongestion(h3_cell=CITY_CELL, factor=float("nan"))], ["cells[0].factor"]),
         (
@@ -61,7 +63,17 @@ async def test_congestion_lengthens_the_next_estimates(app: App, as_role) -> Non
         ([pb.CellCongestion(h3_cell=CITY_CELL, factor=2.0)] * 20_001, ["cells"]),
         ([], ["cells"]),
     ],
-    ids=["bad cell", "zero factor", "NaN factor", "second factor too big", "a cell twice", "too many", "nothing to do"],
+    ids=[
+        "bad cell",
+        "h3 overflow",
+        "trailing newline",
+        "zero factor",
+        "NaN factor",
+        "second factor too big",
+        "a cell twice",
+        "too many",
+        "nothing to do",
+    ],
 )
 async def test_bad_traffic_updates_name_the_field(app: App, as_role, redis_sync: redis.Redis, cells, fields) -> None:  # type: ignore[no-untyped-def]
     """INVALID_ARGUMENT with the field, and the oracle's live factors unchanged."""
