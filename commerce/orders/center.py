@@ -170,7 +170,7 @@ class OrderCenter:
                 status=target, version=order.version + 1, updated_ms=now_ms, reason=note or order.reason
             )
             if await self.store.change(order, after, OrderEvent(now_ms, target, note)):
-                if step is Step.CANCEL and self.delivery is not None and order.dispatch_status:
+                if step is Step.CANCEL and self._in_dispatch(order):
                     await self.delivery.call_off(order_id, note or "order cancelled")
                 return after
         raise Unavailable(f"order {order_id} changed too often")
@@ -180,9 +180,14 @@ class OrderCenter:
         reason = note or f"order {TRANSITIONS[step].target.value}"
         # "#" cannot start a client's key: this refund never collides with one.
         order, _, _ = await self._refund(order.order_id, f"#{step.value}", None, reason, step)
-        if self.delivery is not None and order.dispatch_status:
+        if self._in_dispatch(order):
             await self.delivery.call_off(order.order_id, reason)
         return order
+
+    def _in_dispatch(self, order: Order) -> bool:
+        """Whether dispatch holds a delivery of this order to call off: one that dispatch refused (or that
+        ended) is not called off, since a refused hand-over's id may name another caller's dispatch order."""
+        return self.delivery is not None and bool(order.dispatch_status) and order.dispatch_status not in DISPATCH_DONE
 
     # Refunds ---------------------------------------------------------------------------------
 

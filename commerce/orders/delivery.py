@@ -7,12 +7,15 @@ dispatch needs no knowledge of the order center and keeps working alone.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Protocol
 
 from commerce.orders.models import Order
-from core.errors import FailedPrecondition, NotFound
+from core.errors import FailedPrecondition, InvalidArgument, NotFound
 from dispatch import Dispatcher, LatLng, OrderRequest
+
+log = logging.getLogger("tongcheng.orders")
 
 
 class DeliveryGateway(Protocol):
@@ -49,7 +52,14 @@ class InProcessDispatch:
             placed_at_ms=order.paid_at_ms,
             item_count=s.item_count,
         )
-        [record] = await self._dispatcher.submit([request])
+        try:
+            [record] = await self._dispatcher.submit([request])
+        except InvalidArgument as exc:
+            # Dispatch refuses the order (its id names another dispatch order, sent straight to
+            # AssignRiders with another body; or a retry after the 24 h dispatch accepts): the payment
+            # stands, and the order is left, like one dispatch rejects, for ops to cancel and refund.
+            log.warning("dispatch refused paid order %s: %s", s.order_id, exc)
+            return "rejected", ""
         return record.status.value, record.rider_id
 
     async def call_off(self, order_id: str, reason: str) -> None:

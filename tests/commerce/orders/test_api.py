@@ -14,6 +14,7 @@ from serving.app import App
 from serving.auth import Role
 from tests.conftest import redis_snapshot
 from tests.dispatch.api.helpers import bad_request_fields, fix, next_event, stream_fixes
+from tests.dispatch.api.helpers import order as dispatch_order
 from tests.settlement.helpers import Money, create_and_pay, new_order, rule, set_rule
 from tongcheng.dispatch.v1 import dispatch_pb2 as dpb
 from tongcheng.orders.v1 import orders_pb2 as pb
@@ -285,6 +286,26 @@ async def test_paid_order_goes_to_dispatch_and_follows_pickup_and_delivery(app: 
     assert (cancelled.order.status, cancelled.order.refunded_fen) == (S.ORDER_STATUS_CANCELLED, 9_500)
     got = await rider.stub.GetOrder(dpb.GetOrderRequest(order_id="o2"), metadata=as_role(Role.OPS).metadata)
     assert got.order.status == dpb.ORDER_STATUS_CANCELLED
+
+
+async def test_a_paid_order_whose_id_dispatch_already_holds_stays_paid(app: App, money, as_role) -> None:  # type: ignore[no-untyped-def]
+    """An order center order named like a dispatch order another caller sent: PayOrder succeeds (the payment
+    and its split stand), the hand-over is marked rejected for ops, and cancelling it leaves the other
+    caller's dispatch order alone."""
+    m = money(Role.OPS)
+    svc = as_role(Role.ORDER_SERVICE)
+    await set_rule(m, rule())
+    await svc.stub.AssignRiders(dpb.AssignRidersRequest(orders=[dispatch_order("o7")]), metadata=svc.metadata)
+    paid = await create_and_pay(m, "o7")
+    assert paid.status == S.ORDER_STATUS_PAID and paid.split_state == pb.SPLIT_STATE_POSTED
+    assert paid.dispatch_status == "rejected"
+    again = await m.orders.PayOrder(
+        pb.PayOrderRequest(order_id="o7", payment_id="pay-o7", amount_fen=9_500), metadata=m.md
+    )  # a retry answers the same
+    assert again.order.dispatch_status == "rejected"
+    await m.orders.CancelOrder(pb.CancelOrderRequest(order_id="o7", reason="customer"), metadata=m.md)
+    other = await svc.stub.GetOrder(dpb.GetOrderRequest(order_id="o7"), metadata=svc.metadata)
+    assert other.order.status != dpb.ORDER_STATUS_CANCELLED
 
 
 async def wait_status(m: Money, order_id: str, status: int, timeout_s: float = 10.0) -> pb.Order:
