@@ -425,7 +425,7 @@ class Ledger:
                 plans.append((i, order, "|0", []))
                 continue
             try:
-                rule = await self.rules.rule_for(order.merchant_id, order.chain_id, order.paid_at_ms)
+                rule = await self.rules.rule_for(order.merchant_id, order.chain_id, order.paid_at_ms, now_ms)
             except NotFound as exc:
                 plans.append((i, order, "", SplitHalt("no_rule", str(exc))))
                 continue

@@ -152,8 +152,12 @@ class RuleBook:
             self._cache.clear()
             self._generation = generation
 
-    async def rule_for(self, merchant_id: str, chain_id: str, paid_at_ms: int) -> SplitRule:
-        """The version in effect at paid_at_ms: the merchant's own rule, else its chain's."""
+    async def rule_for(self, merchant_id: str, chain_id: str, paid_at_ms: int, now_ms: int) -> SplitRule:
+        """The version in force at the payment: the latest version whose effective_from is at or before
+        paid_at_ms, the merchant's own rule before its chain's. An order paid while no rule was in force (its
+        split halted for lack of one) takes the version in force when the first one after its payment took
+        effect, once that is in force by now_ms: setting the missing rule posts those splits, and a retry at
+        any later time picks the same version. An order that had a rule at its payment always keeps it."""
         scopes = [f"merchant:{merchant_id}"] + ([f"chain:{chain_id}"] if chain_id else [])
         found = {s: self._cache[s] for s in scopes if s in self._cache}
         missing = [s for s in scopes if s not in found]
@@ -169,13 +173,29 @@ class RuleBook:
                 # never be kept under the generation after it (the scripts would then accept them).
                 if self._generation == generation:
                     self._cache[s] = found[s]
-        for s in scopes:
-            in_effect = [r for r in found[s] if r.effective_from_ms <= paid_at_ms]
-            if in_effect:
-                return in_effect[-1]
-        raise NotFound(
-            f"no split rule in effect for merchant {merchant_id}" + (f" or chain {chain_id}" if chain_id else "")
-        )
+        rule = _in_force(found, scopes, paid_at_ms)
+        if rule is None:
+            # Versions not yet in force (a change scheduled for later) never apply early.
+            later = [
+                r.effective_from_ms for s in scopes for r in found[s] if paid_at_ms < r.effective_from_ms <= now_ms
+            ]
+            if later:
+                rule = _in_force(found, scopes, min(later))
+        if rule is None:
+            raise NotFound(
+                f"no split rule in effect for merchant {merchant_id}" + (f" or chain {chain_id}" if chain_id else "")
+            )
+        return rule
+
+
+def _in_force(found: dict[str, list[SplitRule]], scopes: list[str], at_ms: int) -> SplitRule | None:
+    """The version in force at at_ms in the first scope that has one: the latest version (a correction
+    supersedes what it corrects) whose effective_from is at or before at_ms."""
+    for s in scopes:
+        in_effect = [r for r in found[s] if r.effective_from_ms <= at_ms]
+        if in_effect:
+            return in_effect[-1]
+    return None
 
 
 # Appends a version and bumps the generation, atomically.

@@ -18,7 +18,7 @@ from core.clock import ManualClock
 from serving.app import App
 from serving.auth import Role, TokenIssuer
 from serving.embedded_redis import EmbeddedRedis
-from tests.conftest import redis_snapshot, server_config
+from tests.conftest import now_ms, redis_snapshot, server_config
 from tests.dispatch.api.helpers import bad_request_fields
 from tests.settlement.helpers import Money, create_and_pay, new_order, rule, set_rule
 from tongcheng.orders.v1 import orders_pb2 as opb
@@ -135,6 +135,55 @@ async def test_one_fen_rule_error_halts_and_alerts(
     assert {leg.receiver: leg.amount_fen for leg in result.legs} == {"platform:tongcheng": 499, "rider:fleet": 500}
     report = await m.settlement.Reconcile(pb.ReconcileRequest(), metadata=m.md)
     assert list(report.differences) == [] and report.ledger_net_fen == 999
+
+
+async def test_split_halted_for_lack_of_a_rule_posts_once_the_rule_is_set(money_only) -> None:  # type: ignore[no-untyped-def]
+    """No rule in force at payment: HALTED; a rule scheduled for later does not apply early; SetSplitRule with its
+    default effective_from (now, after the payment), then SplitOrders: POSTED under that version, recorded."""
+    m = money_only(Role.OPS)
+    scheduled = rule(merchant_id="m2")
+    scheduled.effective_from.FromMilliseconds(now_ms() + 3_600_000)
+    await set_rule(m, scheduled)
+    paid = await create_and_pay(m, "o1", merchant_id="m2")
+    assert paid.split_state == opb.SPLIT_STATE_HALTED
+
+    async def retry(key: str) -> pb.SplitResult:
+        request = pb.SplitOrdersRequest(splits=[pb.SplitOrderRequest(idempotency_key=key, order_id="o1")])
+        return (await m.settlement.SplitOrders(request, metadata=m.md)).results[0]
+
+    assert (await retry("retry-1")).outcome == pb.SPLIT_OUTCOME_HALTED
+    fixed = await set_rule(m, rule(merchant_id="m2", platform_commission=pb.Share(basis_points=1_000)))
+    assert fixed.effective_from.ToMilliseconds() > paid.paid_at.ToMilliseconds()
+    result = await retry("retry-2")
+    assert result.outcome == pb.SPLIT_OUTCOME_POSTED and result.rule == "merchant:m2#2"
+    assert {leg.receiver: leg.amount_fen for leg in result.legs}["platform:tongcheng"] == 950
+    split = await m.settlement.GetSplit(pb.GetSplitRequest(order_id="o1"), metadata=m.md)
+    assert split.split.rule == "merchant:m2#2" and sum(e.amount_fen for e in split.entries) == 9_500
+    order = (await m.orders.GetOrder(opb.GetOrderRequest(order_id="o1"), metadata=m.md)).order
+    assert order.split_state == opb.SPLIT_STATE_POSTED
+    report = await m.settlement.Reconcile(pb.ReconcileRequest(), metadata=m.md)
+    assert list(report.differences) == []
+
+
+async def test_a_rule_in_force_at_payment_is_kept_by_a_halted_split(money_only) -> None:  # type: ignore[no-untyped-def]
+    """A split halted by the rule in force at its payment stays HALTED after a new version effective now (orders
+    paid from then on use it); only a version effective at or before the payment fixes it."""
+    m = money_only(Role.OPS)
+    await set_rule(m, rule(rider_delivery_fee=pb.Share(fixed_fen=2_000)))
+    paid = await create_and_pay(m, "o1", items_fen=900, delivery_fee_fen=100)  # 1,000 fen: fees of 2,000 halt
+    assert paid.split_state == opb.SPLIT_STATE_HALTED
+    await set_rule(m, rule())
+    later = await create_and_pay(m, "o2", items_fen=900, delivery_fee_fen=100)
+    assert later.split_state == opb.SPLIT_STATE_POSTED
+    request = pb.SplitOrdersRequest(splits=[pb.SplitOrderRequest(idempotency_key="retry-1", order_id="o1")])
+    still = (await m.settlement.SplitOrders(request, metadata=m.md)).results[0]
+    assert still.outcome == pb.SPLIT_OUTCOME_HALTED and still.rule == "merchant:m1#1"
+    backdated = rule()
+    backdated.effective_from.CopyFrom(paid.paid_at)
+    await set_rule(m, backdated)
+    request = pb.SplitOrdersRequest(splits=[pb.SplitOrderRequest(idempotency_key="retry-2", order_id="o1")])
+    posted = (await m.settlement.SplitOrders(request, metadata=m.md)).results[0]
+    assert posted.outcome == pb.SPLIT_OUTCOME_POSTED and posted.rule == "merchant:m1#3"
 
 
 async def test_hundred_concurrent_identical_splits_have_one_effect(money_only, redis_sync: redis.Redis) -> None:  # type: ignore[no-untyped-def]
