@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import tempfile
 import time
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"status codes: {dict(sorted(codes.items()))}")
     kinds: dict[str, int] = {}
     for f in report.findings:
-        kind = f.problem.split(":")[0].split("(")[0].strip()
+        kind = re.sub(r"'.*|\(.*| [0-9]+ bytes", "", f.problem.split(":")[0]).strip()
         kinds[kind] = kinds.get(kind, 0) + 1
     print(f"findings: {len(report.findings)} {kinds if kinds else ''}")
     for f in report.findings[: ns.show]:
