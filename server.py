@@ -12,9 +12,9 @@ import signal
 import sys
 from pathlib import Path
 
-from dispatch.config import City, DispatchConfig
+from core.geo import City, LatLng
+from dispatch.config import DispatchConfig
 from dispatch.guidance import GuidanceConfig
-from dispatch.models import LatLng
 from dispatch.policies import DEFAULT_POLICY
 from serving import logs
 from serving.app import KNOWN_SERVICES, App, ServerConfig

@@ -23,9 +23,8 @@ from pathlib import Path
 import grpc
 
 from bench._server import ServerProcess
+from core.geo import City, haversine_m
 from dispatch.api.convert import ms_to_ts
-from dispatch.config import City
-from dispatch.rider_index import haversine_m
 from serving.auth import Role
 from tongcheng.dispatch.v1 import dispatch_pb2 as pb
 from tongcheng.dispatch.v1 import dispatch_pb2_grpc as pb_grpc

@@ -26,8 +26,7 @@ from pathlib import Path
 import grpc
 
 from bench._server import ROOT, ServerProcess
-from dispatch.config import City
-from dispatch.models import LatLng
+from core.geo import City, LatLng
 from dispatch.rider_index import RiderIndex
 from serving.app import redis_client
 from serving.auth import Role

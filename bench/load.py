@@ -23,8 +23,8 @@ from pathlib import Path
 
 import grpc
 
+from core.geo import City
 from dispatch.api.convert import ms_to_ts
-from dispatch.config import City
 from serving.auth import PRIVATE_KEY_FILE, Role, TokenIssuer
 from tongcheng.dispatch.v1 import dispatch_pb2 as pb
 from tongcheng.dispatch.v1 import dispatch_pb2_grpc

@@ -27,9 +27,10 @@ from pathlib import Path
 
 from bench._report import quantile
 from core.clock import ManualClock
+from core.geo import LatLng
 from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher
-from dispatch.models import Availability, LatLng, OrderRequest, OrderStatus, PositionFix
+from dispatch.models import Availability, OrderRequest, OrderStatus, PositionFix
 from dispatch.policies import make_policy
 from routing_data.cities import load_city
 from routing_data.modes import Mode

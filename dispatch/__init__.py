@@ -1,7 +1,8 @@
 """The dispatch engine: rider index, order flow, batch decisions. No gRPC below `dispatch.api`."""
 
+from core.geo import City
 from dispatch.bundles import BundleConfig
-from dispatch.config import City, DispatchConfig
+from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher, TickReport
 from dispatch.guidance import GuidanceConfig
 from dispatch.models import (

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from core.geo import EARTH_RADIUS_M, unit_vectors
 from dispatch.policies.base import BundleOption, DispatchBatch, Stop, alone_dropoff_ms, plan_route, ready_ms, single
-from dispatch.rider_index import EARTH_RADIUS_M, unit_vectors
 from dispatch.travel import TravelTimeOracle, matrices
 
 

@@ -4,24 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.geo import City
 from dispatch.bundles import BundleConfig
 from dispatch.guidance import GuidanceConfig
-from dispatch.models import LatLng
-
-
-@dataclass(frozen=True)
-class City:
-    """A served city: its zone name (the Redis hash tag) and its service area."""
-
-    name: str
-    center: LatLng
-    service_radius_m: float
-
-    def __post_init__(self) -> None:
-        if not self.name or "{" in self.name or "}" in self.name:
-            raise ValueError(f"city name {self.name!r} must be non-empty and free of braces")
-        if self.service_radius_m <= 0:
-            raise ValueError("service_radius_m must be positive")
 
 
 @dataclass(frozen=True)

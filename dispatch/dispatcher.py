@@ -24,6 +24,7 @@ from scipy.spatial import cKDTree
 
 from core.clock import Clock
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, TongchengError
+from core.geo import EARTH_RADIUS_M, haversine_m, unit_vectors
 from core.validation import quote
 from dispatch.bundles import candidate_bundles
 from dispatch.config import DispatchConfig
@@ -53,7 +54,7 @@ from dispatch.policies.base import (
     ready_ms,
 )
 from dispatch.prep import PrepModel, still_cooking
-from dispatch.rider_index import EARTH_RADIUS_M, RiderIndex, haversine_m, unit_vectors
+from dispatch.rider_index import RiderIndex
 from dispatch.speeds import ObservedSpeeds
 from dispatch.travel import LiveTraffic, TravelTimeOracle, matrices
 from dispatch.validation import MAX_ORDER_AGE_MS, check_orders, is_h3_cell

@@ -37,9 +37,9 @@ import redis.asyncio as aioredis
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
+from core.geo import EARTH_RADIUS_M, LatLng, unit_vectors
 from dispatch.keys import ZoneKeys
-from dispatch.models import LatLng, NearbyRider, OrderRequest
-from dispatch.rider_index import EARTH_RADIUS_M, unit_vectors
+from dispatch.models import NearbyRider, OrderRequest
 
 __all__ = ["Guidance", "GuidanceConfig", "Guide"]
 

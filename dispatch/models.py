@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
+from core.geo import LatLng
+
 
 class OrderStatus(enum.StrEnum):
     PENDING = "pending"
@@ -44,12 +46,6 @@ class TaskEventType(enum.StrEnum):
     CANCELLED = "cancelled"
     UPDATED = "updated"
     GUIDED = "guided"  # no task: wait at `TaskEvent.wait_at` (idle-rider guidance)
-
-
-@dataclass(frozen=True, slots=True)
-class LatLng:
-    lat: float
-    lng: float
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from core.geo import LatLng
 from dispatch.keys import ZoneKeys
-from dispatch.models import LatLng, OrderEvent, OrderRecord, OrderRequest, OrderStatus, TaskEvent, TaskEventType
+from dispatch.models import OrderEvent, OrderRecord, OrderRequest, OrderStatus, TaskEvent, TaskEventType
 from dispatch.order_flow import TRANSITIONS, Step
 
 # Creates an order unless its id exists; returns the stored fingerprint either way, so the caller can

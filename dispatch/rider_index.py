@@ -12,13 +12,11 @@ import math
 from collections.abc import Iterable, Sequence
 
 import h3
-import numpy as np
 import redis.asyncio as aioredis
 
+from core.geo import LatLng, haversine_m
 from dispatch.keys import ZoneKeys
-from dispatch.models import Availability, LatLng, NearbyRider, PositionFix
-
-EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG), as h3 and osmnx use
+from dispatch.models import Availability, NearbyRider, PositionFix
 
 # One call ingests many fixes, packed as one string (a line per fix, fields split by '|'; ids cannot
 # hold either character): one argument per batch instead of nine per fix, which the client would
@@ -181,22 +179,6 @@ return #ids
 
 # Fixes per Lua call: big enough to amortise the round trip, small enough not to stall Redis.
 INGEST_CHUNK = 500
-
-
-def unit_vectors(points: Sequence[LatLng]) -> np.ndarray:
-    """Points as unit vectors on the sphere: chord length between them orders like great-circle distance
-    (what KD-trees over riders and merchants rank by)."""
-    lat = np.radians([p.lat for p in points])
-    lng = np.radians([p.lng for p in points])
-    return np.c_[np.cos(lat) * np.cos(lng), np.cos(lat) * np.sin(lng), np.sin(lat)]
-
-
-def haversine_m(a_lat: float, a_lng: float, b_lat: float, b_lng: float) -> float:
-    """Great-circle distance in metres."""
-    p1, p2 = math.radians(a_lat), math.radians(b_lat)
-    dp, dl = p2 - p1, math.radians(b_lng - a_lng)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
 class RiderIndex:

@@ -11,8 +11,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from dispatch.models import LatLng
-from dispatch.rider_index import EARTH_RADIUS_M
+from core.geo import EARTH_RADIUS_M, LatLng
 
 
 class TravelTimeOracle(Protocol):

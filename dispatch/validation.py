@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import h3
 
 from core.errors import FieldViolation, InvalidArgument
+from core.geo import LatLng
 from core.validation import (
     PROMISE_HORIZON_MS,
     count_violation,
@@ -18,7 +19,7 @@ from core.validation import (
     is_id,
 )
 from dispatch.config import DispatchConfig
-from dispatch.models import LatLng, OrderRequest
+from dispatch.models import OrderRequest
 from dispatch.prep import MIN_SD_S
 
 MAX_ITEM_COUNT = 1_000

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dispatch.config import City
-from dispatch.models import LatLng
+from core.geo import City, LatLng
 from routing_data.build import default_pbf, haversine_m, load_or_build
 from routing_data.graph import RoadGraph
 from routing_data.oracle import RoadNetworkOracle

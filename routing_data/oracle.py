@@ -26,7 +26,7 @@ import numpy as np
 import routingkit_cch as rk
 from scipy.spatial import cKDTree
 
-from dispatch.models import LatLng
+from core.geo import LatLng
 from routing_data.graph import RoadGraph
 from routing_data.modes import Mode
 from routing_data.traffic import TrafficProfile

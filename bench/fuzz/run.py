@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from bench.fuzz.harness import Caller, Finding, FuzzTarget, Method, describe
 from bench.fuzz.seeds import seed_requests
 from bench.fuzz.strategies import INDEX, Pools, RequestStrategies
-from dispatch.models import LatLng
+from core.geo import LatLng
 from serving.auth import Role
 
 # The default city's centre, for a server that runs no dispatch (and so names no city).

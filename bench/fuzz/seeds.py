@@ -13,7 +13,7 @@ from typing import Any
 
 import h3
 
-from dispatch.models import LatLng
+from core.geo import LatLng
 from serving.auth import Role
 
 Seed = tuple[str, Role, str, list[dict[str, Any]]]  # (method, role, subject id, the request(s))

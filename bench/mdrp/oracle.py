@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dispatch.models import LatLng
+from core.geo import LatLng
 
 EARTH_RADIUS_M = 6_371_008.8
 

@@ -25,11 +25,11 @@ from bench.mdrp.instance import Instance
 from bench.mdrp.oracle import EuclideanMinutesOracle, to_latlng
 from bench.mdrp.solution import Assignment, Move, OrderOutcome, Solution
 from core.clock import ManualClock
-from dispatch.config import City, DispatchConfig
+from core.geo import City, haversine_m
+from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher
 from dispatch.models import Availability, OrderRequest, OrderStatus, PositionFix, TaskAction
 from dispatch.policies import make_policy
-from dispatch.rider_index import haversine_m
 
 # Minute 0 of every instance: 2026-01-01T00:00:00Z (the engine wants real epoch times).
 BASE_MS = 1_767_225_600_000

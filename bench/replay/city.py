@@ -9,7 +9,7 @@ from pathlib import Path
 
 import osmium
 
-from dispatch.models import LatLng
+from core.geo import LatLng
 from routing_data.modes import Mode
 from routing_data.oracle import RoadNetworkOracle
 

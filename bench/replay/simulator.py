@@ -27,10 +27,11 @@ import redis.asyncio as aioredis
 from bench.replay.city import Merchant, draw_merchants, places
 from bench.replay.scenario import Scenario
 from core.clock import ManualClock
+from core.geo import LatLng
 from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher
 from dispatch.guidance import GuidanceConfig
-from dispatch.models import Availability, LatLng, OrderRequest, OrderStatus, PositionFix, TaskAction
+from dispatch.models import Availability, OrderRequest, OrderStatus, PositionFix, TaskAction
 from dispatch.policies import make_policy
 from routing_data.cities import load_graph, service_area
 from routing_data.graph import RoadGraph

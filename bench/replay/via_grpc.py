@@ -42,8 +42,9 @@ from bench._server import ServerProcess
 from bench.replay.scenario import Scenario
 from bench.replay.simulator import CityWorld, ReplayResult
 from core.clock import ScaledClock
+from core.geo import LatLng
 from dispatch.api import convert
-from dispatch.models import LatLng, OrderRequest, PositionFix, TaskAction
+from dispatch.models import OrderRequest, PositionFix, TaskAction
 from serving.app import MIN_TICK_WALL_MS
 from serving.auth import Role, TokenIssuer
 from tongcheng.dispatch.v1 import dispatch_pb2 as pb

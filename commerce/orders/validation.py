@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from commerce.orders.models import MAX_ORDER_FEN, NewOrder
 from core.errors import FieldViolation, InvalidArgument
+from core.geo import LatLng
 from core.validation import id_violation, ids_violations, text_violation
-from dispatch.models import LatLng
 
 # The same limits as dispatch: a paid order is handed to it unchanged.
 from dispatch.validation import MAX_ITEM_COUNT, latlng_violations

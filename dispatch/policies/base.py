@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
-from dispatch.models import LatLng, OrderRecord
+from core.geo import LatLng
+from dispatch.models import OrderRecord
 
 
 @dataclass(frozen=True)

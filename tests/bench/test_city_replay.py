@@ -15,8 +15,9 @@ from bench.replay import simulator
 from bench.replay.__main__ import run
 from bench.replay.scenario import Scenario
 from bench.replay.simulator import CityWorld, ReplayResult, replay_city
+from core.geo import LatLng
 from dispatch.guidance import GuidanceConfig
-from dispatch.models import Availability, LatLng, OrderRequest, PositionFix, TaskAction
+from dispatch.models import Availability, OrderRequest, PositionFix, TaskAction
 from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis
 

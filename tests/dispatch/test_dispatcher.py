@@ -14,12 +14,12 @@ import redis
 import redis.asyncio as aioredis
 
 from core.clock import ManualClock
-from dispatch.config import City, DispatchConfig
+from core.geo import City, LatLng, haversine_m
+from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher, _collector_paused, _nearest
-from dispatch.models import Availability, LatLng, NearbyRider, OrderRecord, OrderRequest
+from dispatch.models import Availability, NearbyRider, OrderRecord, OrderRequest
 from dispatch.policies import make_policy
 from dispatch.prep import still_cooking
-from dispatch.rider_index import haversine_m
 from dispatch.travel import StraightLineOracle
 from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis

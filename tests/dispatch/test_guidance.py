@@ -13,14 +13,14 @@ import redis
 import redis.asyncio as aioredis
 
 from core.clock import ManualClock
+from core.geo import City, LatLng, haversine_m
 from dispatch import guidance as guidance_module
-from dispatch.config import City, DispatchConfig
+from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher
 from dispatch.guidance import Guidance, GuidanceConfig, Guide
 from dispatch.keys import ZoneKeys
-from dispatch.models import Availability, LatLng, NearbyRider, OrderRequest, PositionFix, TaskEventType
+from dispatch.models import Availability, NearbyRider, OrderRequest, PositionFix, TaskEventType
 from dispatch.policies import make_policy
-from dispatch.rider_index import haversine_m
 from dispatch.travel import StraightLineOracle
 from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.geo import LatLng
 from dispatch.bundles import BundleConfig, candidate_bundles
-from dispatch.models import LatLng, OrderRecord, OrderRequest
+from dispatch.models import OrderRecord, OrderRequest
 from dispatch.policies import (
     Candidate,
     DispatchBatch,

@@ -10,7 +10,8 @@ import redis
 import redis.asyncio as aioredis
 
 from core.errors import FailedPrecondition
-from dispatch.models import LatLng, OrderRecord, OrderRequest, OrderStatus
+from core.geo import LatLng
+from dispatch.models import OrderRecord, OrderRequest, OrderStatus
 from dispatch.order_flow import Step
 from dispatch.orders import OrderStore
 from serving.app import redis_client

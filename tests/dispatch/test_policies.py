@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatch.models import LatLng, OrderRecord, OrderRequest
+from core.geo import LatLng
+from dispatch.models import OrderRecord, OrderRequest
 from dispatch.policies import (
     Candidate,
     DispatchBatch,

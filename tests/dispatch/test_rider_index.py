@@ -7,8 +7,9 @@ import random
 import pytest
 import redis
 
-from dispatch.models import Availability, LatLng, PositionFix
-from dispatch.rider_index import RiderIndex, haversine_m
+from core.geo import LatLng, haversine_m
+from dispatch.models import Availability, PositionFix
+from dispatch.rider_index import RiderIndex
 from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis
 from tests.conftest import now_ms

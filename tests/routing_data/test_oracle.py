@@ -8,7 +8,7 @@ import pytest
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from dispatch.models import LatLng
+from core.geo import LatLng
 from routing_data.build import build_graph, load_or_build
 from routing_data.graph import RoadGraph
 from routing_data.modes import Mode

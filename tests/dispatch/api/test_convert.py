@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from core.geo import LatLng
 from dispatch.api import convert
-from dispatch.models import Availability, LatLng, OrderRequest, OrderStatus, PositionFix, TaskAction
+from dispatch.models import Availability, OrderRequest, OrderStatus, PositionFix, TaskAction
 from serving.timestamps import ts_to_ms
 from tongcheng.dispatch.v1 import dispatch_pb2 as pb
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest_asyncio
 import redis
 
+from core.geo import haversine_m
 from dispatch.guidance import GuidanceConfig
-from dispatch.rider_index import haversine_m
 from serving.app import App
 from serving.auth import Role
 from serving.embedded_redis import EmbeddedRedis

@@ -7,7 +7,7 @@ import h3
 import pytest
 import redis
 
-from dispatch.models import LatLng
+from core.geo import LatLng
 from serving.app import App
 from serving.auth import Role
 from tests.conftest import redis_snapshot
