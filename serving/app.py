@@ -1,6 +1,6 @@
 """Wires configuration, Redis, the engine and the servicers into one grpc.aio server.
 
-`App.start()` brings everything up (an embedded redis-server when no URL is given), `App.stop()`
+`App.start()` brings everything up (an embedded, supervised redis-server when no URL is given), `App.stop()`
 takes it down gracefully: health goes NOT_SERVING, in-flight calls drain within the grace period,
 the dispatcher finishes its tick and flushes queued positions, then Redis is closed.
 """
@@ -33,7 +33,7 @@ from dispatch.guidance import GuidanceConfig
 from dispatch.policies import DEFAULT_POLICY, make_policy
 from routing_data.cities import load_city, resolve
 from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
-from serving.embedded_redis import EmbeddedRedis
+from serving.embedded_redis import EmbeddedRedis, RestartBackoff
 from serving.status import REDIS_DOWN
 from settlement.api import SettlementServicer
 from settlement.service import Settlement
@@ -71,6 +71,7 @@ class ServerConfig:
     tls_key_file: Path | None = None
     grace_s: float = 10.0
     redis_appendfsync: str = "everysec"
+    redis_restart: RestartBackoff = field(default_factory=RestartBackoff)
     dispatch_overrides: dict[str, object] = field(default_factory=dict)
     # Dev and bench only (replays through the API): run on a scaled clock, `clock_speed` times real
     # time, reading `clock_start_ms` at the Unix instant `clock_anchor_ms` (default: start-up).
@@ -169,12 +170,16 @@ class App:
     async def start(self) -> None:
         cfg = self.config
         if not cfg.redis_url:
-            self.embedded_redis = EmbeddedRedis(cfg.data_dir / "redis", appendfsync=cfg.redis_appendfsync)
-            # Started from the main thread: the child's lifetime is tied to its parent thread (PDEATHSIG).
-            self.embedded_redis.start()
-            log.info(
-                "embedded redis-server on port %d, data in %s", self.embedded_redis.port, self.embedded_redis.data_dir
+            # Supervised: a crashed redis-server is restarted on its port and data (its AOF) by a thread
+            # that lives until stop(), since the child's lifetime is tied to that thread (PDEATHSIG).
+            self.embedded_redis = EmbeddedRedis(
+                cfg.data_dir / "redis", appendfsync=cfg.redis_appendfsync, supervise=True, backoff=cfg.redis_restart
             )
+            await asyncio.to_thread(self.embedded_redis.start)
+            log.info(
+                "embedded redis-server on port %d (pid %d), data in %s",
+                self.embedded_redis.port, self.embedded_redis.pid, self.embedded_redis.data_dir,
+            )  # fmt: skip
         self.redis = redis_client(self.redis_url)
         auth = self._authenticator()
         server = grpc.aio.server(
