@@ -3,7 +3,7 @@
 `App.start()` brings everything up (an embedded, supervised redis-server when no URL is given),
 `App.stop()` takes it down gracefully: health goes NOT_SERVING, in-flight calls drain within the grace
 period, the dispatcher finishes its tick and flushes queued positions, then Redis is closed. Meanwhile
-health follows Redis.
+health follows Redis, and calls fail fast while it is down (`serving.status.StoreGuard`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from dispatch.policies import DEFAULT_POLICY, make_policy
 from routing_data.cities import load_city, resolve
 from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
 from serving.embedded_redis import EmbeddedRedis, RestartBackoff
-from serving.status import REDIS_DOWN
+from serving.status import REDIS_DOWN, StoreGuard
 from settlement.api import SettlementServicer
 from settlement.service import Settlement
 from tongcheng.dispatch.v1 import dispatch_pb2, dispatch_pb2_grpc
@@ -140,7 +140,7 @@ def redis_client(url: str) -> aioredis.Redis:
         # command is the free-rider read, 24 ms in Redis, and no reply waits over 35 ms; the same read in
         # a zone of 50,000 free riders (the most the tick reads in one call, SNAPSHOT_MAX_FREE) takes 0.47 s
         # in Redis and 0.8 s to arrive. 1.5 s leaves that read twice its time. A stall is caught sooner
-        # by the health monitor.
+        # anyway: the health monitor fails calls fast and callers' deadlines bound the rest (StoreGuard).
         socket_timeout=1.5,
         # A TCP connect, even to another host of the data centre, takes milliseconds.
         socket_connect_timeout=0.5,
@@ -171,6 +171,7 @@ class App:
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self._monitor: asyncio.Task[None] | None = None
+        self.guard = StoreGuard()
         self.private_key_file: Path | None = None
         self._closing = asyncio.Event()
         self._served: list[str] = []
@@ -208,13 +209,14 @@ class App:
         self.redis = redis_client(self.redis_url)
         auth = self._authenticator()
         server = grpc.aio.server(
+            interceptors=[self.guard],
             options=[
                 ("grpc.max_receive_message_length", 16 * 1024 * 1024),
                 # A second server on a taken port must fail, not silently share its traffic.
                 ("grpc.so_reuseport", 0),
                 ("grpc.keepalive_time_ms", 30_000),
                 ("grpc.http2.max_pings_without_data", 0),
-            ]
+            ],
         )
         served = [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME]
         if "dispatch" in cfg.services:
@@ -293,7 +295,7 @@ class App:
 
     async def _watch_redis(self) -> None:
         """Health follows Redis: NOT_SERVING while it does not answer a ping in time (down, stalled, or
-        loading its AOF after a restart), SERVING again as soon as it does."""
+        loading its AOF after a restart), SERVING again as soon as it does; calls fail fast meanwhile."""
         watch = self.config.redis_watch
         # Its own connection, short timeouts: the pooled ones may all be held by calls stuck on a stalled
         # Redis. One retry, at once, on a dropped connection only: after a restart the old one is dead.
@@ -314,6 +316,7 @@ class App:
                     ok = False
                 if ok != serving:
                     serving = ok
+                    self.guard.store_down = not ok
                     await self._set_serving(ok)
                     (log.info if ok else log.error)(
                         "redis %s: health %s", "reachable" if ok else "UNREACHABLE", "SERVING" if ok else "NOT_SERVING"
