@@ -53,7 +53,12 @@ class CpuMeter:
     depend on what else the shared machine runs meanwhile."""
 
     def __init__(self, server_pid: int) -> None:
-        children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+        # Any thread's: the embedded Redis is a child of its supervisor thread, not of the main one.
+        children = [
+            pid
+            for task in Path(f"/proc/{server_pid}/task").iterdir()
+            for pid in (task / "children").read_text().split()
+        ]
         self.pids = {"server": server_pid, "redis": int(children[0]) if children else 0}
 
     def read(self) -> dict[str, float]:

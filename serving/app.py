@@ -1,8 +1,9 @@
 """Wires configuration, Redis, the engine and the servicers into one grpc.aio server.
 
-`App.start()` brings everything up (an embedded redis-server when no URL is given), `App.stop()`
-takes it down gracefully: health goes NOT_SERVING, in-flight calls drain within the grace period,
-the dispatcher finishes its tick and flushes queued positions, then Redis is closed.
+`App.start()` brings everything up (an embedded, supervised redis-server when no URL is given),
+`App.stop()` takes it down gracefully: health goes NOT_SERVING, in-flight calls drain within the grace
+period, the dispatcher finishes its tick and flushes queued positions, then Redis is closed. Meanwhile
+health follows Redis, and calls fail fast while it is down (`serving.status.StoreGuard`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from commerce.orders import InProcessDispatch, OrderCenter, OrderStore
 from commerce.orders.api import OrderServicer
@@ -33,8 +35,8 @@ from dispatch.guidance import GuidanceConfig
 from dispatch.policies import DEFAULT_POLICY, make_policy
 from routing_data.cities import load_city, resolve
 from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
-from serving.embedded_redis import EmbeddedRedis
-from serving.status import REDIS_DOWN
+from serving.embedded_redis import EmbeddedRedis, RestartBackoff
+from serving.status import REDIS_DOWN, StoreGuard
 from settlement.api import SettlementServicer
 from settlement.service import Settlement
 from tongcheng.dispatch.v1 import dispatch_pb2, dispatch_pb2_grpc
@@ -49,6 +51,18 @@ MIN_TICK_WALL_MS = 5
 DISPATCH_SERVICE = dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name
 ORDER_SERVICE = orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name
 SETTLEMENT_SERVICE = settlement_pb2.DESCRIPTOR.services_by_name["SettlementService"].full_name
+
+
+@dataclass(frozen=True)
+class RedisWatch:
+    """How the health monitor watches Redis: a ping every `interval_s` on its own connection, and a
+    ping not answered within `ping_timeout_s` counts as Redis down."""
+
+    interval_s: float = 0.25
+    # Above the longest command a healthy Redis may keep a ping waiting behind (the tick's free-rider
+    # read of a 50,000-rider zone: 0.47 s in Redis, measured; see redis_client), and short enough that a
+    # stalled Redis is seen within interval + timeout = 1.25 s.
+    ping_timeout_s: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,8 @@ class ServerConfig:
     tls_key_file: Path | None = None
     grace_s: float = 10.0
     redis_appendfsync: str = "everysec"
+    redis_watch: RedisWatch = field(default_factory=RedisWatch)
+    redis_restart: RestartBackoff = field(default_factory=RestartBackoff)
     dispatch_overrides: dict[str, object] = field(default_factory=dict)
     # Dev and bench only (replays through the API): run on a scaled clock, `clock_speed` times real
     # time, reading `clock_start_ms` at the Unix instant `clock_anchor_ms` (default: start-up).
@@ -119,9 +135,19 @@ def redis_client(url: str) -> aioredis.Redis:
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
         decode_responses=True,
-        socket_timeout=2.0,
-        socket_connect_timeout=1.0,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
+        # The longest a healthy Redis keeps a reply waiting, measured (appendfsync always, this shared
+        # 2-core machine, SLOWLOG and client-side): in a tick of 2,000 orders over 3,000 riders the longest
+        # command is the free-rider read, 24 ms in Redis, and no reply waits over 35 ms; the same read in
+        # a zone of 50,000 free riders (the most the tick reads in one call, SNAPSHOT_MAX_FREE) takes 0.47 s
+        # in Redis and 0.8 s to arrive. 1.5 s leaves that read twice its time. A stall is caught sooner
+        # anyway: the health monitor fails calls fast and callers' deadlines bound the rest (StoreGuard).
+        socket_timeout=1.5,
+        # A TCP connect, even to another host of the data centre, takes milliseconds.
+        socket_connect_timeout=0.5,
+        # One retry, on a dropped connection only: after a Redis restart, pooled connections are dead and
+        # a fresh one works. A timeout is not retried: Redis is stalled or busy, a retry would double the
+        # wait (2 s x 3 before) and send the same write a second time.
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1, supported_errors=(RedisConnectionError,)),
         health_check_interval=15,
         max_connections=128,
         timeout=2.0,
@@ -145,6 +171,7 @@ class App:
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self._monitor: asyncio.Task[None] | None = None
+        self.guard = StoreGuard()
         self.private_key_file: Path | None = None
         self._closing = asyncio.Event()
         self._served: list[str] = []
@@ -169,22 +196,27 @@ class App:
     async def start(self) -> None:
         cfg = self.config
         if not cfg.redis_url:
-            self.embedded_redis = EmbeddedRedis(cfg.data_dir / "redis", appendfsync=cfg.redis_appendfsync)
-            # Started from the main thread: the child's lifetime is tied to its parent thread (PDEATHSIG).
-            self.embedded_redis.start()
-            log.info(
-                "embedded redis-server on port %d, data in %s", self.embedded_redis.port, self.embedded_redis.data_dir
+            # Supervised: a crashed redis-server is restarted on its port and data (its AOF) by a thread
+            # that lives until stop(), since the child's lifetime is tied to that thread (PDEATHSIG).
+            self.embedded_redis = EmbeddedRedis(
+                cfg.data_dir / "redis", appendfsync=cfg.redis_appendfsync, supervise=True, backoff=cfg.redis_restart
             )
+            await asyncio.to_thread(self.embedded_redis.start)
+            log.info(
+                "embedded redis-server on port %d (pid %d), data in %s",
+                self.embedded_redis.port, self.embedded_redis.pid, self.embedded_redis.data_dir,
+            )  # fmt: skip
         self.redis = redis_client(self.redis_url)
         auth = self._authenticator()
         server = grpc.aio.server(
+            interceptors=[self.guard],
             options=[
                 ("grpc.max_receive_message_length", 16 * 1024 * 1024),
                 # A second server on a taken port must fail, not silently share its traffic.
                 ("grpc.so_reuseport", 0),
                 ("grpc.keepalive_time_ms", 30_000),
                 ("grpc.http2.max_pings_without_data", 0),
-            ]
+            ],
         )
         served = [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME]
         if "dispatch" in cfg.services:
@@ -262,22 +294,37 @@ class App:
             await self.health.set(name, status)
 
     async def _watch_redis(self) -> None:
-        """Health follows Redis: NOT_SERVING while it is unreachable, SERVING again when it is back."""
+        """Health follows Redis: NOT_SERVING while it does not answer a ping in time (down, stalled, or
+        loading its AOF after a restart), SERVING again as soon as it does; calls fail fast meanwhile."""
+        watch = self.config.redis_watch
+        # Its own connection, short timeouts: the pooled ones may all be held by calls stuck on a stalled
+        # Redis. One retry, at once, on a dropped connection only: after a restart the old one is dead.
+        pinger = aioredis.Redis.from_url(
+            self.redis_url,
+            socket_timeout=watch.ping_timeout_s,
+            socket_connect_timeout=watch.ping_timeout_s,
+            retry=Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,)),
+            single_connection_client=True,
+        )
         serving: bool | None = None
-        assert self.redis is not None
-        while not self._closing.is_set():
-            try:
-                ok = bool(await self.redis.ping())
-            except REDIS_DOWN:
-                ok = False
-            if ok != serving:
-                serving = ok
-                await self._set_serving(ok)
-                (log.info if ok else log.error)(
-                    "redis %s: health %s", "reachable" if ok else "UNREACHABLE", "SERVING" if ok else "NOT_SERVING"
-                )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), timeout=1.0)
+        try:
+            while not self._closing.is_set():
+                try:
+                    async with asyncio.timeout(watch.ping_timeout_s):  # the whole ping, reconnect included
+                        ok = bool(await pinger.ping())
+                except (*REDIS_DOWN, TimeoutError):
+                    ok = False
+                if ok != serving:
+                    serving = ok
+                    self.guard.store_down = not ok
+                    await self._set_serving(ok)
+                    (log.info if ok else log.error)(
+                        "redis %s: health %s", "reachable" if ok else "UNREACHABLE", "SERVING" if ok else "NOT_SERVING"
+                    )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), timeout=watch.interval_s)
+        finally:
+            await pinger.aclose()
 
     async def stop(self) -> None:
         log.info("shutting down: health NOT_SERVING, draining calls for up to %.0f s", self.config.grace_s)

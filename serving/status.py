@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
@@ -128,3 +129,95 @@ def rpc(fn: F) -> F:
             await _abort(context, name, exc)
 
     return unary_wrapper  # type: ignore[return-value]
+
+
+# How long before a unary call's deadline the guard gives up on its handler and answers UNAVAILABLE,
+# leaving the answer time to reach the caller. AssignRiders waits for the tick on purpose, but only
+# until a tenth of its time and 200 ms before its deadline (dispatch/api/servicer.py): at least 0.2 s
+# before this bound, so the guard never cuts that wait short and stays on it, firing only when Redis
+# keeps it waiting (storing the orders, reading the reply back), as for any call.
+BOUND_MARGIN_S = 0.1
+
+
+class StoreGuard(grpc.aio.ServerInterceptor):
+    """Answers UNAVAILABLE for the state store before callers' deadlines do it worse.
+
+    While the health monitor knows Redis is down (`store_down`), every call of the services fails at
+    once instead of waiting on a dead or stalled Redis. A unary call still running a margin before its
+    deadline is cancelled (redis-py drops a connection cut mid-command) and answers UNAVAILABLE: the
+    caller learns it may retry, where DEADLINE_EXCEEDED would leave it guessing. Streams are not bounded
+    (they are long by design). Health checking and reflection (the `grpc.*` services) pass untouched:
+    they must answer whatever state Redis is in.
+    """
+
+    def __init__(self, margin_s: float = BOUND_MARGIN_S) -> None:
+        self.margin_s = margin_s
+        self.store_down = False
+        # method -> (handler as registered, guarded handler): built once per method, not per call.
+        self._guarded: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method.startswith("/grpc."):
+            return handler
+        known = self._guarded.get(method)
+        if known is None or known[0] is not handler:
+            known = self._guarded[method] = (handler, self._guard(handler, method.rsplit("/", 1)[-1]))
+        return known[1]
+
+    async def _refuse_if_down(self, context: grpc.aio.ServicerContext, method: str) -> None:
+        if self.store_down:
+            # One line per outage comes from the health monitor; one per refused call would flood the log.
+            log.debug("rpc=%s refused: Redis is down", method)
+            await context.abort_with_status(error_to_status(Unavailable("state store unavailable: Redis is down")))
+
+    def _bound_s(self, context: grpc.aio.ServicerContext) -> float | None:
+        remaining = context.time_remaining()
+        if remaining is None:
+            return None
+        # A tenth of a short deadline, so that calls with deadlines under the margin can still succeed.
+        return max(0.0, remaining - min(self.margin_s, remaining / 10))
+
+    def _guard(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        codec = {
+            "request_deserializer": handler.request_deserializer,
+            "response_serializer": handler.response_serializer,
+        }
+        if handler.unary_unary is not None:
+            unary = handler.unary_unary
+
+            async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                await self._refuse_if_down(context, method)
+                bound_s = self._bound_s(context)
+                if bound_s is None:
+                    return await unary(request, context)
+                try:
+                    async with asyncio.timeout(bound_s):
+                        return await unary(request, context)
+                except TimeoutError:
+                    await _abort(context, method, Unavailable("state store did not answer in time"))
+
+            return grpc.unary_unary_rpc_method_handler(unary_unary, **codec)
+        if handler.stream_unary is not None:
+            client_stream = handler.stream_unary
+
+            async def stream_unary(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
+                await self._refuse_if_down(context, method)
+                return await client_stream(requests, context)
+
+            return grpc.stream_unary_rpc_method_handler(stream_unary, **codec)
+        if handler.unary_stream is not None and inspect.isasyncgenfunction(handler.unary_stream):
+            server_stream = handler.unary_stream
+
+            async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                await self._refuse_if_down(context, method)
+                async for reply in server_stream(request, context):
+                    yield reply
+
+            return grpc.unary_stream_rpc_method_handler(unary_stream, **codec)
+        return handler  # no bidirectional streams here

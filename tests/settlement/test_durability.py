@@ -7,6 +7,7 @@ import asyncio
 
 import grpc
 import redis
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from serving.app import App
 from serving.auth import Role
@@ -66,12 +67,21 @@ async def test_kill_9_under_load_loses_no_acknowledged_entry(  # type: ignore[no
     await midway.wait()
     await asyncio.to_thread(redis_server.kill)
     await asyncio.sleep(0.3)  # calls keep coming and fail while Redis is down
-    # The clients stop before Redis is started again: starting it forks this process, and forking
-    # while gRPC threads are busy can abort gRPC's core (seen once here as an epoll check failure).
+    # The clients stop before Redis is started again. (Starting it used to fork this process, and forking
+    # while gRPC threads were busy once aborted gRPC's core here; EmbeddedRedis now starts it by vfork.)
     redis_back.set()
     await asyncio.gather(*workers)
     redis_server.start()  # from the main thread, which outlives it: replays the AOF
     assert failed, "Redis died under load: some calls must have failed"
+    # Calls are refused (UNAVAILABLE) until the health monitor's next ping finds Redis back.
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{money_app.port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        for _ in range(50):
+            reply = await health.Check(health_pb2.HealthCheckRequest())
+            if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                break
+            await asyncio.sleep(0.05)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
     report = await m.settlement.Reconcile(pb.ReconcileRequest(), metadata=m.md)
     for oid in paid_acks:
