@@ -53,6 +53,10 @@ class DispatchConfig:
     feed_poll_s: float = 2.0
     # Events kept per rider feed (approximate trim).
     feed_max_len: int = 1_000
+    # Order events kept for WatchOrders (approximate trim): about a minute of a 3,000-orders/s peak at
+    # two or three events an order, some 200 bytes each (~40 MB). A watcher further behind resumes from
+    # GetOrder.
+    events_max_len: int = 200_000
     # How often congestion learned from riders' reported speeds is applied to the road graph (0: never),
     # and which share of fixes is sampled for it.
     learn_traffic_s: float = 60.0

@@ -10,6 +10,7 @@ resolves; the answer they get is always read back from Redis.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -37,6 +38,7 @@ from dispatch.models import (
     OrderRecord,
     OrderRequest,
     OrderStatus,
+    OrderUpdate,
     PositionFix,
     TaskAction,
     TaskEvent,
@@ -74,6 +76,8 @@ COMMIT_CONCURRENCY = 64
 # Per-order ring searches cost Redis time in proportion to the riders in the scanned cells, which
 # under bench.load (10,000 riders, 1,000s of pending orders) stalled Redis for seconds per tick.
 SNAPSHOT_MAX_FREE = 50_000
+# How long a reader of order events blocks on Redis for the next one (below the client's socket timeout).
+DECISIONS_BLOCK_MS = 500
 # Live congestion factors ops may set: 0.2 (a road five times faster than its profile) to 20 (closed).
 MIN_TRAFFIC_FACTOR, MAX_TRAFFIC_FACTOR = 0.2, 20.0
 
@@ -143,7 +147,7 @@ class Dispatcher:
         self.oracle = oracle
         self.policy = policy
         self.index = RiderIndex(client, config.zone, config.h3_resolution, config.rider_ttl_s)
-        self.orders = OrderStore(client, config.zone, config.feed_max_len)
+        self.orders = OrderStore(client, config.zone, config.feed_max_len, config.events_max_len)
         self.prep = PrepModel(client, config.zone)
         # Idle-rider guidance places supply for orders not yet placed: like soon-free riders and joins, it is
         # for policies that plan ahead (the baselines match what is there).
@@ -161,14 +165,19 @@ class Dispatcher:
         self._feed_signals: dict[str, asyncio.Event] = {}
         self._stopping = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        self._events_task: asyncio.Task[None] | None = None
         self.last_tick: TickReport | None = None
         self.ticks = 0
 
     # Lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, tick: bool = True) -> None:
+        """Starts the position writer, the reader of decisions (for AssignRiders calls waiting in this
+        process, whichever process decides) and, unless `tick` is False (an intake process), the tick loop."""
         self.positions.start()
-        if self._loop_task is None:
+        if self._events_task is None:
+            self._events_task = asyncio.create_task(self._follow_decisions(), name=f"decisions-{self.config.zone}")
+        if tick and self._loop_task is None:
             self._loop_task = asyncio.create_task(self._run(), name=f"dispatch-{self.config.zone}")
 
     async def stop(self) -> None:
@@ -180,6 +189,9 @@ class Dispatcher:
         if self._loop_task is not None:
             await self._loop_task
             self._loop_task = None
+        if self._events_task is not None:
+            await self._events_task
+            self._events_task = None
         for futures in self._waiters.values():
             for f in futures:
                 if not f.done():
@@ -213,6 +225,50 @@ class Dispatcher:
                 await asyncio.wait_for(self._stopping.wait(), timeout=max(0.0, wait_s))
             except TimeoutError:
                 pass
+
+    async def _follow_decisions(self) -> None:
+        """Resolves this process's waiting AssignRiders calls from the zone's order events, so a decision
+        made by a tick in another process (a zone worker) answers them as soon as it is committed. While
+        nobody waits it only keeps its place at the stream's end."""
+        last_id = ""
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                if not self._waiters or not last_id:
+                    last_id = (await self.orders.order_events_bounds())[1]
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), timeout=0.05)
+                    continue
+                updates = await self.orders.order_events_after(last_id, count=1_000, block_ms=DECISIONS_BLOCK_MS)
+                failures = 0
+            except RedisError as exc:
+                failures += 1
+                log.warning("reading order events failed (%d in a row): %s", failures, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=min(2.0, 0.1 * 2**failures))
+                continue
+            for u in updates:
+                last_id = u.event_id
+                if u.status is not OrderStatus.PENDING:
+                    for fut in self._waiters.pop(u.order_id, []):
+                        if not fut.done():
+                            fut.set_result(None)
+
+    async def watch_orders(self, resume_after_id: str = "") -> AsyncIterator[OrderUpdate]:
+        """Every decision and status change of the zone's orders, from after `resume_after_id` (or from
+        now), for as long as asked; FAILED_PRECONDITION when the resume point is no longer retained."""
+        first, last = await self.orders.order_events_bounds()
+        if resume_after_id:
+            if _stream_id_before(resume_after_id, first) and first != "0-0":
+                raise FailedPrecondition(
+                    f"events after {resume_after_id} are no longer kept (the oldest is {first}): read the orders "
+                    "with GetOrder and watch from now"
+                )
+            last = resume_after_id
+        while not self._stopping.is_set():
+            for u in await self.orders.order_events_after(last, count=500, block_ms=DECISIONS_BLOCK_MS):
+                last = u.event_id
+                yield u
 
     # Orders ----------------------------------------------------------------------------------
 
@@ -257,13 +313,15 @@ class Dispatcher:
                 records[k] = records[k].evolve(predicted_ready_ms=ms, predicted_ready_sd_s=sd)
         return records
 
-    async def assign(self, requests: Sequence[OrderRequest], answer_by: float | None = None) -> list[OrderRecord]:
+    async def assign(
+        self, requests: Sequence[OrderRequest], answer_by: float | None = None, wait: bool = True
+    ) -> list[OrderRecord]:
         """Submits orders and waits for their batch decision until `answer_by` (time.monotonic()), at most
-        assign_wait_s; undecided orders stay PENDING in the pool."""
+        assign_wait_s (not at all when `wait` is False); undecided orders stay PENDING in the pool."""
         started = time.monotonic()
         records = await self.submit(requests)
         undecided = [r.order_id for r in records if r.status is OrderStatus.PENDING]
-        if not undecided:
+        if not undecided or not wait:
             return records
         until = started + self.config.assign_wait_s
         if answer_by is not None:
@@ -848,3 +906,10 @@ def _nearest(
                 break
         out[record.order_id] = chosen
     return out
+
+
+def _stream_id_before(a: str, b: str) -> bool:
+    """Whether stream id a comes before b."""
+    am, _, aseq = a.partition("-")
+    bm, _, bseq = b.partition("-")
+    return (int(am), int(aseq or 0)) < (int(bm), int(bseq or 0))

@@ -72,6 +72,12 @@ class ZoneKeys:
         return f"{self.prefix}merchants:ready_reported"
 
     @property
+    def orders_events(self) -> str:
+        """Stream: every decision and status change of the zone's orders (WatchOrders; waiting AssignRiders
+        calls in every process learn their decisions from it)."""
+        return f"{self.prefix}orders:events"
+
+    @property
     def pending(self) -> str:
         return f"{self.prefix}orders:pending"
 

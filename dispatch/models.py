@@ -230,6 +230,20 @@ class OrderEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """One entry of the zone's order-events stream: an order's status after a change."""
+
+    event_id: str
+    order_id: str
+    status: OrderStatus
+    rider_id: str
+    reason: str
+    estimated_pickup_ms: int | None
+    estimated_dropoff_ms: int | None
+    occurred_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class PositionFix:
     """One GPS fix of one rider, already validated."""
 

@@ -18,7 +18,15 @@ from redis.exceptions import WatchError
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from core.geo import LatLng
 from dispatch.keys import ZoneKeys
-from dispatch.models import OrderEvent, OrderRecord, OrderRequest, OrderStatus, TaskEvent, TaskEventType
+from dispatch.models import (
+    OrderEvent,
+    OrderRecord,
+    OrderRequest,
+    OrderStatus,
+    OrderUpdate,
+    TaskEvent,
+    TaskEventType,
+)
 from dispatch.order_flow import TRANSITIONS, Step
 
 # Creates an order unless its id exists; returns the stored fingerprint either way, so the caller can
@@ -108,10 +116,13 @@ def _pickup_entry(bundle_id: str, request: OrderRequest, pickup_ms: int, orders:
 class OrderStore:
     """The orders of one zone."""
 
-    def __init__(self, client: aioredis.Redis, zone: str, feed_max_len: int = 1_000) -> None:
+    def __init__(
+        self, client: aioredis.Redis, zone: str, feed_max_len: int = 1_000, events_max_len: int = 200_000
+    ) -> None:
         self._redis = client
         self.keys = ZoneKeys(zone)
         self._feed_max_len = feed_max_len
+        self._events_max_len = events_max_len
         self._create = client.register_script(_CREATE_LUA)
         self._declined = client.register_script(_DECLINED_LUA)
         self._open_pickups = client.register_script(_OPEN_PICKUPS_LUA)
@@ -523,6 +534,40 @@ class OrderStore:
         feed_rider = after.rider_id or before.rider_id
         if transition.rider_event is not None and feed_rider:
             self.queue_feed_event(pipe, feed_rider, transition.rider_event, after, now_ms)
+        self._queue_order_event(pipe, after, now_ms, note)
+
+    def _queue_order_event(self, pipe: aioredis.client.Pipeline, order: OrderRecord, now_ms: int, note: str) -> None:
+        """Appends the order's new state to the zone's order events (trimmed to about `events_max_len`)."""
+        pipe.xadd(self.keys.orders_events, {
+            "o": order.order_id, "s": order.status.value, "r": order.rider_id, "n": order.reason or note,
+            "p": str(order.estimated_pickup_ms or ""), "d": str(order.estimated_dropoff_ms or ""), "t": str(now_ms),
+        }, maxlen=self._events_max_len, approximate=True)  # fmt: skip
+
+    async def order_events_after(
+        self, after_id: str, count: int = 500, block_ms: int | None = None
+    ) -> list[OrderUpdate]:
+        """Order events strictly after `after_id` ("$": from now), oldest first; with `block_ms`, waits that long
+        for the first one."""
+        found = await self._redis.xread({self.keys.orders_events: after_id}, count=count, block=block_ms)
+        out = []
+        for _, entries in found or []:
+            for eid, f in entries:
+                out.append(OrderUpdate(
+                    eid, f["o"], OrderStatus(f["s"]), f["r"], f["n"], int(f["p"]) if f["p"] else None,
+                    int(f["d"]) if f["d"] else None, int(f["t"]),
+                ))  # fmt: skip
+        return out
+
+    async def order_events_bounds(self) -> tuple[str, str]:
+        """The ids of the oldest and newest retained order events ("0-0" for none)."""
+        info = (
+            await self._redis.xinfo_stream(self.keys.orders_events)
+            if await self._redis.exists(self.keys.orders_events)
+            else None
+        )
+        if not info or not info.get("length"):
+            return "0-0", "0-0"
+        return info["first-entry"][0], info["last-entry"][0]
 
     def queue_feed_event(
         self, pipe: aioredis.client.Pipeline, rider_id: str, kind: TaskEventType, order: OrderRecord, now_ms: int

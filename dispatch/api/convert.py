@@ -9,6 +9,7 @@ from dispatch.models import (
     OrderRecord,
     OrderRequest,
     OrderStatus,
+    OrderUpdate,
     PositionFix,
     TaskAction,
     TaskEvent,
@@ -167,6 +168,18 @@ def event_to_pb(event: TaskEvent) -> pb.TaskEvent:
         out.task.CopyFrom(task_to_pb(event.order))
     if event.wait_at is not None:
         out.wait_at.CopyFrom(pb.LatLng(lat=event.wait_at.lat, lng=event.wait_at.lng))
+    return out
+
+
+def update_to_pb(u: OrderUpdate) -> pb.OrderUpdate:
+    out = pb.OrderUpdate(
+        event_id=u.event_id, order_id=u.order_id, status=STATUS_TO_PB[u.status], rider_id=u.rider_id,
+        reason=u.reason, occurred_at=ms_to_ts(u.occurred_ms),
+    )  # fmt: skip
+    if u.estimated_pickup_ms is not None:
+        out.estimated_pickup_at.CopyFrom(ms_to_ts(u.estimated_pickup_ms))
+    if u.estimated_dropoff_ms is not None:
+        out.estimated_dropoff_at.CopyFrom(ms_to_ts(u.estimated_dropoff_ms))
     return out
 
 

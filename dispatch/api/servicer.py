@@ -60,7 +60,7 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
         answer_by = None
         if remaining is not None:
             answer_by = time.monotonic() + remaining * (1 - DEADLINE_MARGIN_SHARE) - DEADLINE_MARGIN_S
-        records = await self._dispatcher.assign(orders, answer_by)
+        records = await self._dispatcher.assign(orders, answer_by, wait=not request.no_wait)
         return pb.AssignRidersResponse(results=[convert.result_to_pb(r) for r in records])
 
     @rpc
@@ -229,6 +229,17 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
         cells = [(c.h3_cell, c.factor) for c in request.cells]
         changed, version = await asyncio.to_thread(self._dispatcher.update_traffic, cells, request.reset)
         return pb.UpdateTrafficResponse(roads_changed=changed, traffic_version=version)
+
+    @rpc
+    async def WatchOrders(
+        self, request: pb.WatchOrdersRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchOrdersResponse]:
+        self._caller(context).require(Role.ORDER_SERVICE, Role.OPS)
+        resume = request.resume_after_event_id
+        if bad := stream_id_violation("resume_after_event_id", resume, "an event id of a previous OrderUpdate"):
+            raise InvalidArgument(bad)
+        async for update in self._dispatcher.watch_orders(resume):
+            yield pb.WatchOrdersResponse(update=convert.update_to_pb(update))
 
 
 def _require_own_merchant(caller: Principal, record: OrderRecord) -> None:

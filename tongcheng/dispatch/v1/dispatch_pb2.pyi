@@ -105,10 +105,12 @@ class Order(_message.Message):
     def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., placed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., promised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., item_count: _Optional[int] = ..., ready_at_hint: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., merchant_category: _Optional[str] = ..., ready_hint_sd_s: _Optional[float] = ...) -> None: ...
 
 class AssignRidersRequest(_message.Message):
-    __slots__ = ("orders",)
+    __slots__ = ("orders", "no_wait")
     ORDERS_FIELD_NUMBER: _ClassVar[int]
+    NO_WAIT_FIELD_NUMBER: _ClassVar[int]
     orders: _containers.RepeatedCompositeFieldContainer[Order]
-    def __init__(self, orders: _Optional[_Iterable[_Union[Order, _Mapping]]] = ...) -> None: ...
+    no_wait: bool
+    def __init__(self, orders: _Optional[_Iterable[_Union[Order, _Mapping]]] = ..., no_wait: _Optional[bool] = ...) -> None: ...
 
 class AssignmentResult(_message.Message):
     __slots__ = ("order_id", "status", "rider_id", "estimated_pickup_at", "estimated_dropoff_at", "reason")
@@ -351,3 +353,35 @@ class ReportFoodReadyResponse(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     status: OrderStatus
     def __init__(self, status: _Optional[_Union[OrderStatus, str]] = ...) -> None: ...
+
+class WatchOrdersRequest(_message.Message):
+    __slots__ = ("resume_after_event_id",)
+    RESUME_AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    resume_after_event_id: str
+    def __init__(self, resume_after_event_id: _Optional[str] = ...) -> None: ...
+
+class OrderUpdate(_message.Message):
+    __slots__ = ("event_id", "order_id", "status", "rider_id", "estimated_pickup_at", "estimated_dropoff_at", "reason", "occurred_at")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    RIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_PICKUP_AT_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_DROPOFF_AT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    order_id: str
+    status: OrderStatus
+    rider_id: str
+    estimated_pickup_at: _timestamp_pb2.Timestamp
+    estimated_dropoff_at: _timestamp_pb2.Timestamp
+    reason: str
+    occurred_at: _timestamp_pb2.Timestamp
+    def __init__(self, event_id: _Optional[str] = ..., order_id: _Optional[str] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., rider_id: _Optional[str] = ..., estimated_pickup_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., estimated_dropoff_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class WatchOrdersResponse(_message.Message):
+    __slots__ = ("update",)
+    UPDATE_FIELD_NUMBER: _ClassVar[int]
+    update: OrderUpdate
+    def __init__(self, update: _Optional[_Union[OrderUpdate, _Mapping]] = ...) -> None: ...

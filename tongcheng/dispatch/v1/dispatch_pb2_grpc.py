@@ -75,6 +75,11 @@ class DispatchServiceStub:
                 request_serializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.ReportFoodReadyRequest.SerializeToString,
                 response_deserializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.ReportFoodReadyResponse.FromString,
                 _registered_method=True)
+        self.WatchOrders = channel.unary_stream(
+                '/tongcheng.dispatch.v1.DispatchService/WatchOrders',
+                request_serializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchOrdersRequest.SerializeToString,
+                response_deserializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchOrdersResponse.FromString,
+                _registered_method=True)
 
 
 class DispatchServiceServicer:
@@ -143,6 +148,16 @@ class DispatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchOrders(self, request, context):
+        """WatchOrders streams every decision and status change of the orders (order services and ops), so an
+        order service need not hold AssignRiders calls open. Pass the last event id seen to resume after a
+        reconnect; a resume point older than the retained events is FAILED_PRECONDITION (read the orders back
+        with GetOrder, then watch from now).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DispatchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -185,6 +200,11 @@ def add_DispatchServiceServicer_to_server(servicer, server):
                     servicer.ReportFoodReady,
                     request_deserializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.ReportFoodReadyRequest.FromString,
                     response_serializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.ReportFoodReadyResponse.SerializeToString,
+            ),
+            'WatchOrders': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchOrders,
+                    request_deserializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchOrdersRequest.FromString,
+                    response_serializer=tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchOrdersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -404,6 +424,33 @@ class DispatchService:
             '/tongcheng.dispatch.v1.DispatchService/ReportFoodReady',
             tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.ReportFoodReadyRequest.SerializeToString,
             tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.ReportFoodReadyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchOrders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/tongcheng.dispatch.v1.DispatchService/WatchOrders',
+            tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchOrdersRequest.SerializeToString,
+            tongcheng_dot_dispatch_dot_v1_dot_dispatch__pb2.WatchOrdersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,71 @@
+"""Orders accepted without waiting, and their decisions delivered on WatchOrders, resumable."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import grpc
+import pytest
+
+from serving.app import App
+from serving.auth import Role
+from tests.dispatch.api.helpers import fix, order, stream_fixes
+from tongcheng.dispatch.v1 import dispatch_pb2 as pb
+
+
+async def next_update(stream, timeout_s: float = 5.0) -> pb.OrderUpdate:  # type: ignore[no-untyped-def]
+    reply = await asyncio.wait_for(stream.read(), timeout_s)
+    assert reply is not grpc.aio.EOF
+    return reply.update
+
+
+async def test_no_wait_answers_at_once_and_the_decision_follows_on_watch_orders(app: App, as_role) -> None:  # type: ignore[no-untyped-def]
+    """AssignRiders with no_wait answers PENDING before any tick decides; WatchOrders then brings the offer."""
+    svc = as_role(Role.ORDER_SERVICE)
+    await stream_fixes(as_role(Role.OPS), [[fix("r1", 60.1702, 24.9425)]])
+    watch = svc.stub.WatchOrders(pb.WatchOrdersRequest(), metadata=svc.metadata)
+    await asyncio.sleep(0.2)  # the stream is open and positioned at the end before the order is placed
+    started = time.monotonic()
+    reply = await svc.stub.AssignRiders(
+        pb.AssignRidersRequest(orders=[order("o1")], no_wait=True), metadata=svc.metadata, timeout=5
+    )
+    assert reply.results[0].status == pb.ORDER_STATUS_PENDING
+    assert time.monotonic() - started < 0.5
+    update = await next_update(watch)
+    assert (update.order_id, update.status, update.rider_id) == ("o1", pb.ORDER_STATUS_ASSIGNED, "r1")
+    assert update.estimated_dropoff_at.seconds > 0 and update.event_id
+    watch.cancel()
+    # Resumed after that event, the next change (the rider's acceptance) comes, and nothing before it.
+    rider = as_role(Role.RIDER, "r1")
+    await rider.stub.UpdateTask(
+        pb.UpdateTaskRequest(rider_id="r1", order_id="o1", action=pb.TASK_ACTION_ACCEPT), metadata=rider.metadata
+    )
+    resumed = svc.stub.WatchOrders(pb.WatchOrdersRequest(resume_after_event_id=update.event_id), metadata=svc.metadata)
+    accepted = await next_update(resumed)
+    assert (accepted.order_id, accepted.status) == ("o1", pb.ORDER_STATUS_ACCEPTED)
+    resumed.cancel()
+
+
+async def test_a_resume_point_no_longer_kept_is_a_failed_precondition(app: App, as_role) -> None:  # type: ignore[no-untyped-def]
+    """Resuming before the oldest retained event cannot promise completeness: FAILED_PRECONDITION."""
+    svc = as_role(Role.ORDER_SERVICE)
+    await svc.stub.AssignRiders(
+        pb.AssignRidersRequest(orders=[order("far", dropoff=(61.5, 25.0))]), metadata=svc.metadata
+    )
+    stream = svc.stub.WatchOrders(pb.WatchOrdersRequest(resume_after_event_id="1-0"), metadata=svc.metadata)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stream.read()
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_only_order_services_and_ops_watch_orders(app: App, as_role) -> None:  # type: ignore[no-untyped-def]
+    """Riders and merchants are PERMISSION_DENIED; a malformed resume id is INVALID_ARGUMENT."""
+    for caller in (as_role(Role.RIDER, "r1"), as_role(Role.MERCHANT, "m1")):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await caller.stub.WatchOrders(pb.WatchOrdersRequest(), metadata=caller.metadata).read()
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    ops = as_role(Role.OPS)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await ops.stub.WatchOrders(pb.WatchOrdersRequest(resume_after_event_id="١-٠"), metadata=ops.metadata).read()
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
