@@ -76,6 +76,10 @@ COMMIT_CONCURRENCY = 64
 # Per-order ring searches cost Redis time in proportion to the riders in the scanned cells, which
 # under bench.load (10,000 riders, 1,000s of pending orders) stalled Redis for seconds per tick.
 SNAPSHOT_MAX_FREE = 50_000
+# Speed samples a process that does not tick hands to the ticking one, how often, and at most how many
+# are kept waiting (at 10,000 riders reporting each second, a quarter of them sampled: two minutes' worth).
+SHARE_SPEEDS_EVERY_S = 5.0
+MAX_SHARED_SPEED_SAMPLES = 100_000
 # How long a reader of order events blocks on Redis for the next one (below the client's socket timeout).
 DECISIONS_BLOCK_MS = 500
 # Live congestion factors ops may set: 0.2 (a road five times faster than its profile) to 20 (closed).
@@ -144,6 +148,7 @@ class Dispatcher:
     ) -> None:
         self.config = config
         self.clock = clock
+        self._redis = client
         self.oracle = oracle
         self.policy = policy
         self.index = RiderIndex(client, config.zone, config.h3_resolution, config.rider_ttl_s)
@@ -159,6 +164,10 @@ class Dispatcher:
         self.speeds = ObservedSpeeds()
         self.positions = PositionWriter(self.index, clock, on_written=self._sample_speeds)
         self._ops_cells: set[str] = set()
+        self._traffic_seen = 0  # the zone's traffic version this process's oracle reflects
+        self._speed_buffer: list[str] = []  # samples of a process that does not tick, not yet shared
+        self._ticking = False
+        self._share_task: asyncio.Task[None] | None = None
         self._learned_cells: dict[str, float] = {}
         self._last_learned_ms = 0
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
@@ -177,8 +186,11 @@ class Dispatcher:
         self.positions.start()
         if self._events_task is None:
             self._events_task = asyncio.create_task(self._follow_decisions(), name=f"decisions-{self.config.zone}")
+        self._ticking = tick
         if tick and self._loop_task is None:
             self._loop_task = asyncio.create_task(self._run(), name=f"dispatch-{self.config.zone}")
+        if not tick and self._share_task is None:
+            self._share_task = asyncio.create_task(self._share_speeds(), name=f"speeds-{self.config.zone}")
 
     async def stop(self) -> None:
         """Ends the tick loop and open task feeds and releases waiting callers; positions still flow
@@ -192,6 +204,9 @@ class Dispatcher:
         if self._events_task is not None:
             await self._events_task
             self._events_task = None
+        if self._share_task is not None:
+            await self._share_task
+            self._share_task = None
         for futures in self._waiters.values():
             for f in futures:
                 if not f.done():
@@ -482,12 +497,71 @@ class Dispatcher:
                     pass
 
     def _sample_speeds(self, fixes: list[PositionFix], flags: str) -> None:
-        """Feeds a sample of the accepted fixes that carry a speed into the congestion learner."""
+        """Feeds a sample of the accepted fixes that carry a speed into the congestion learner: this
+        process's own when it ticks, else the zone's shared list (`_share_speeds`) for the ticking one."""
         every = self.config.speed_sample_every
         for i in range(0, len(fixes), every):
             f = fixes[i]
             if f.speed_mps is not None and flags[i] == "a":
-                self.speeds.observe(f.lat, f.lng, f.speed_mps, f.recorded_at_ms)
+                if self._ticking or self._share_task is None:
+                    self.speeds.observe(f.lat, f.lng, f.speed_mps, f.recorded_at_ms)
+                elif len(self._speed_buffer) < MAX_SHARED_SPEED_SAMPLES:
+                    self._speed_buffer.append(f"{f.lat!r}|{f.lng!r}|{f.speed_mps!r}|{f.recorded_at_ms}")
+
+    async def _share_speeds(self) -> None:
+        """Hands this process's speed samples to the zone's ticking process every few seconds."""
+        key = self.index.keys.speed_samples
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=SHARE_SPEEDS_EVERY_S)
+            batch, self._speed_buffer = self._speed_buffer, []
+            if not batch:
+                continue
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    pipe.rpush(key, *batch)
+                    pipe.ltrim(key, -MAX_SHARED_SPEED_SAMPLES, -1)
+                    await pipe.execute()
+            except RedisError as exc:
+                log.warning("sharing %d speed samples failed: %s", len(batch), exc)
+
+    async def _take_shared_speeds(self) -> None:
+        """Feeds the samples other processes of the zone shared into this (ticking) process's learner."""
+        key = self.index.keys.speed_samples
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.lrange(key, 0, -1)
+            pipe.delete(key)
+            samples, _ = await pipe.execute()
+        for s in samples:
+            lat, lng, speed, at = s.split("|")
+            self.speeds.observe(float(lat), float(lng), float(speed), int(at))
+
+    async def set_traffic(self, cells: Sequence[tuple[str, float]], reset: bool) -> tuple[int, int]:
+        """UpdateTraffic: applied to this process's road graph and stored for every process of the zone
+        (the ticking one re-reads it when the zone's traffic version moves). Returns (roads changed here,
+        traffic version here)."""
+        changed, version = await asyncio.to_thread(self.update_traffic, cells, reset)
+        keys = self.index.keys
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if reset:
+                pipe.delete(keys.traffic_ops)
+            if cells:
+                pipe.hset(keys.traffic_ops, mapping={cell: repr(factor) for cell, factor in cells})
+            pipe.incr(keys.traffic_version)
+            *_, zone_version = await pipe.execute()
+        if zone_version == self._traffic_seen + 1:
+            self._traffic_seen = zone_version  # nobody else changed it meanwhile: this process is current
+        return changed, version
+
+    async def _sync_traffic(self) -> None:
+        """Brings this process's road graph up to the zone's ops traffic when another process changed it."""
+        keys = self.index.keys
+        version = int(await self._redis.get(keys.traffic_version) or 0)
+        if version == self._traffic_seen:
+            return
+        factors = {cell: float(f) for cell, f in (await self._redis.hgetall(keys.traffic_ops)).items()}
+        await asyncio.to_thread(self.update_traffic, list(factors.items()), True)
+        self._traffic_seen = version
 
     def learn_traffic(self, now_ms: int) -> int:
         """Applies congestion learned from rider speeds (outside cells ops set); returns roads changed."""
@@ -556,9 +630,12 @@ class Dispatcher:
         now_ms = self.clock.now_ms()
         report = TickReport(at_ms=now_ms)
         report.riders_expired = await self.index.expire_silent(now_ms)
+        if isinstance(self.oracle, LiveTraffic):
+            await self._sync_traffic()
         learn_every_ms = int(self.config.learn_traffic_s * 1000)
         if learn_every_ms and now_ms - self._last_learned_ms >= learn_every_ms:
             self._last_learned_ms = now_ms
+            await self._take_shared_speeds()
             report.roads_relearned = await asyncio.to_thread(self.learn_traffic, now_ms)
         limiter = asyncio.Semaphore(COMMIT_CONCURRENCY)
 

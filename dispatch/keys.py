@@ -72,6 +72,22 @@ class ZoneKeys:
         return f"{self.prefix}merchants:ready_reported"
 
     @property
+    def traffic_ops(self) -> str:
+        """Hash: H3 cell -> the congestion factor ops set (UpdateTraffic), for every process of the zone."""
+        return f"{self.prefix}traffic:ops"
+
+    @property
+    def traffic_version(self) -> str:
+        """String: bumped by every UpdateTraffic; a ticking process re-reads traffic:ops when it moves."""
+        return f"{self.prefix}traffic:version"
+
+    @property
+    def speed_samples(self) -> str:
+        """List: "lat|lng|speed|ms" of riders' fixes sampled by processes that do not tick, for the tick's
+        congestion learning."""
+        return f"{self.prefix}speeds:samples"
+
+    @property
     def orders_events(self) -> str:
         """Stream: every decision and status change of the zone's orders (WatchOrders; waiting AssignRiders
         calls in every process learn their decisions from it)."""

@@ -46,6 +46,9 @@ from tongcheng.settlement.v1 import settlement_pb2, settlement_pb2_grpc
 log = logging.getLogger("tongcheng.server")
 
 KNOWN_SERVICES = ("dispatch", "orders", "settlement")
+# What one process does: `all` (serve the API and tick, one process), `intake` (serve the API; several may
+# share a port), `worker` (tick the zone and follow dispatch for the order center; serves health only).
+ROLES = ("all", "intake", "worker")
 # A scaled clock must leave each tick at least this much real time (a tick's own work takes a few ms).
 MIN_TICK_WALL_MS = 5
 DISPATCH_SERVICE = dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name
@@ -76,6 +79,9 @@ class ServerConfig:
     city: str = "helsinki"
     tick_s: float = 2.0
     services: tuple[str, ...] = KNOWN_SERVICES
+    role: str = "all"
+    # Let several intake processes listen on one port (SO_REUSEPORT; the kernel spreads connections).
+    reuse_port: bool = False
     policy: str = DEFAULT_POLICY
     h3_resolution: int = 9
     rider_ttl_s: float = 60.0
@@ -98,6 +104,8 @@ class ServerConfig:
         unknown = set(self.services) - set(KNOWN_SERVICES)
         if unknown or not self.services:
             raise ValueError(f"--services takes a comma list of {', '.join(KNOWN_SERVICES)}; got {self.services}")
+        if self.role not in ROLES:
+            raise ValueError(f"--role takes one of {', '.join(ROLES)}; got {self.role}")
         resolve(self.city)  # a known city with its extract present, or a path to a .pbf
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("--tls-cert and --tls-key go together")
@@ -212,13 +220,15 @@ class App:
             interceptors=[self.guard],
             options=[
                 ("grpc.max_receive_message_length", 16 * 1024 * 1024),
-                # A second server on a taken port must fail, not silently share its traffic.
-                ("grpc.so_reuseport", 0),
+                # A second server on a taken port must fail, not silently share its traffic, unless it is
+                # one of several intake processes told to share it.
+                ("grpc.so_reuseport", 1 if cfg.reuse_port else 0),
                 ("grpc.keepalive_time_ms", 30_000),
                 ("grpc.http2.max_pings_without_data", 0),
             ],
         )
         served = [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME]
+        serves_api = cfg.role != "worker"
         if "dispatch" in cfg.services:
             city, oracle = await asyncio.to_thread(load_city, cfg.city)
             log.info(
@@ -238,8 +248,9 @@ class App:
                 rider_ttl_s=cfg.rider_ttl_s, **settings,  # type: ignore[arg-type]
             )  # fmt: skip
             self.dispatcher = Dispatcher(self.redis, dispatch_config, self.clock, oracle, make_policy(cfg.policy))
-            dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(DispatchServicer(self.dispatcher, auth), server)
-            served.append(DISPATCH_SERVICE)
+            if serves_api:
+                dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(DispatchServicer(self.dispatcher, auth), server)
+                served.append(DISPATCH_SERVICE)
         if "orders" in cfg.services or "settlement" in cfg.services:
             # The ledger is a library over the money keys: the order center splits payments with it even
             # when this process does not serve SettlementService.
@@ -250,9 +261,10 @@ class App:
             self.orders = OrderCenter(
                 OrderStore(self.redis, self.settlement.keys), self.settlement.ledger, self.clock, delivery
             )
-            orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(self.orders, auth), server)
-            served.append(ORDER_SERVICE)
-        if "settlement" in cfg.services:
+            if serves_api:
+                orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(self.orders, auth), server)
+                served.append(ORDER_SERVICE)
+        if "settlement" in cfg.services and serves_api:
             assert self.settlement is not None
             settlement_pb2_grpc.add_SettlementServiceServicer_to_server(
                 SettlementServicer(self.settlement, auth), server
@@ -271,10 +283,11 @@ class App:
             raise RuntimeError(f"could not bind {address}")
         await server.start()
         self.server = server
+        ticks = cfg.role != "intake"
         if self.dispatcher is not None:
-            self.dispatcher.start()
-        if self.orders is not None:
-            self.orders.start()
+            self.dispatcher.start(tick=ticks)
+        if self.orders is not None and ticks:
+            self.orders.start()  # one process follows dispatch for the order center: the one that ticks
         self._monitor = asyncio.create_task(self._watch_redis(), name="redis-health")
         if isinstance(self.clock, ScaledClock):
             log.warning(
@@ -282,8 +295,9 @@ class App:
                 self.clock.speed, self.clock.start_ms, self.clock.anchor_unix_ms, self.clock.now_ms(),
             )  # fmt: skip
         log.info(
-            "serving %s on %s:%d (city=%s tick_s=%s policy=%s tls=%s auth=%s)",
-            ",".join(cfg.services), cfg.host, self.port, cfg.city, cfg.tick_s, cfg.policy,
+            "%s: serving %s on %s:%d (city=%s tick_s=%s policy=%s tls=%s auth=%s)",
+            cfg.role, ",".join(cfg.services) if serves_api else "health", cfg.host, self.port, cfg.city, cfg.tick_s,
+            cfg.policy,
             cfg.tls_cert_file is not None, "off" if cfg.auth_disabled else "on",
         )  # fmt: skip
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -227,7 +226,7 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
         if repeats := duplicate_violations("cells", (c.h3_cell for c in request.cells), ".h3_cell"):
             raise InvalidArgument(repeats)
         cells = [(c.h3_cell, c.factor) for c in request.cells]
-        changed, version = await asyncio.to_thread(self._dispatcher.update_traffic, cells, request.reset)
+        changed, version = await self._dispatcher.set_traffic(cells, request.reset)
         return pb.UpdateTrafficResponse(roads_changed=changed, traffic_version=version)
 
     @rpc
