@@ -12,14 +12,18 @@ import signal
 import sys
 from pathlib import Path
 
+import processes
 from core.geo import City, LatLng
 from dispatch.config import DispatchConfig
 from dispatch.guidance import GuidanceConfig
 from dispatch.policies import DEFAULT_POLICY
 from serving import logs
-from serving.app import KNOWN_SERVICES, App, ServerConfig
+from serving.app import KNOWN_SERVICES, ROLES, App, ServerConfig
 
 log = logging.getLogger("tongcheng.server")
+
+# Intake processes beside the worker by default: two measured best on this 2-core machine (README).
+DEFAULT_INTAKE_PROCESSES = 2
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -58,6 +62,26 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         help=f"comma list of services to run: {', '.join(KNOWN_SERVICES)} (TONGCHENG_SERVICES)",
     )
     p.add_argument("--policy", default=_env("POLICY", DEFAULT_POLICY), help="dispatch policy (TONGCHENG_POLICY)")
+    p.add_argument(
+        "--role",
+        default=_env("ROLE", "all"),
+        choices=ROLES,
+        help="all: everything (with --intake-processes > 0, as a parent of intake and worker processes); "
+        "intake: serve the API, never tick; worker: tick the zone, serve health only (TONGCHENG_ROLE)",
+    )
+    p.add_argument(
+        "--intake-processes",
+        type=int,
+        default=int(_env("INTAKE_PROCESSES", str(DEFAULT_INTAKE_PROCESSES))),
+        help="with --role all: intake processes sharing the port beside one worker process; 0 runs everything "
+        "in this one process (TONGCHENG_INTAKE_PROCESSES)",
+    )
+    p.add_argument(
+        "--reuse-port",
+        action="store_true",
+        default=_env("REUSE_PORT", "") in ("1", "true"),
+        help="share the port with other intake processes (SO_REUSEPORT) (TONGCHENG_REUSE_PORT)",
+    )
     p.add_argument(
         "--h3-resolution",
         type=int,
@@ -142,6 +166,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         config = ServerConfig(
             host=ns.host, port=ns.port, redis_url=ns.redis_url or None, data_dir=ns.data_dir, city=ns.city,
             tick_s=ns.tick_s, services=tuple(s.strip() for s in ns.services.split(",") if s.strip()),
+            role=ns.role, reuse_port=ns.reuse_port,
             policy=ns.policy, h3_resolution=ns.h3_resolution, rider_ttl_s=ns.rider_ttl_s,
             auth_public_key_file=ns.auth_public_key, auth_disabled=ns.auth_disabled,
             tls_cert_file=ns.tls_cert, tls_key_file=ns.tls_key, grace_s=ns.grace_s,
@@ -151,7 +176,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         )  # fmt: skip
     except ValueError as exc:
         p.error(str(exc))
-    return config, ns.log_level, ns.ready_file  # type: ignore[return-value]
+    if ns.intake_processes < 0:
+        p.error("--intake-processes must be 0 or more")
+    return config, ns.log_level, ns.ready_file, ns.intake_processes  # type: ignore[return-value]
 
 
 def parse_instant_ms(text: str | None) -> int | None:
@@ -225,8 +252,10 @@ async def serve(config: ServerConfig, ready_file: Path | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    config, level, ready_file = parse_args(argv)
+    config, level, ready_file, intake_processes = parse_args(argv)
     logs.configure(level)
+    if config.role == "all" and intake_processes > 0:
+        return processes.run(config, list(sys.argv[1:] if argv is None else argv), intake_processes, ready_file)
     try:
         asyncio.run(serve(config, ready_file))
     except Exception:

@@ -56,9 +56,15 @@ try:
 except (OSError, AttributeError):
     pass  # not Linux: best effort only
 if os.getppid() != int(sys.argv[1]):
-    sys.exit("redis-server not started: its parent exited")
+    sys.exit(f"{sys.argv[2]} not started: its parent exited")
 os.execv(sys.argv[2], sys.argv[2:])
 """
+
+
+def die_with_parent_command(parent_pid: int) -> list[str]:
+    """The prefix of a command that runs the rest of it as a child that gets SIGTERM when the thread that
+    started it exits (see _DIE_WITH_PARENT): `[*die_with_parent_command(os.getpid()), program, *args]`."""
+    return [sys.executable, "-I", "-S", "-c", _DIE_WITH_PARENT, str(parent_pid)]
 
 
 def free_port() -> int:
@@ -150,7 +156,7 @@ class EmbeddedRedis:
             "--logfile", "redis.log",
             *self.extra_args,
         ]  # fmt: skip
-        shim = [sys.executable, "-I", "-S", "-c", _DIE_WITH_PARENT, str(os.getpid())]
+        shim = die_with_parent_command(os.getpid())
         # Errors before Redis opens its log file (a bad argument, the shim's) go to a file, not a pipe: a
         # supervised child outlives any reader. Each child starts it afresh, so it holds the latest words.
         with open(self.data_dir / "redis.stderr", "wb") as err:

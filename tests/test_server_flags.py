@@ -11,7 +11,7 @@ from serving.app import App
 
 def test_scaled_clock_flags_build_a_scaled_clock() -> None:
     """--clock-speed with an ISO start and an anchor gives a clock reading that start at that anchor."""
-    config, _, _ = parse_args(
+    config, *_ = parse_args(
         ["--clock-speed", "60", "--clock-start", "2026-06-10T11:00:00+03:00", "--clock-anchor-ms", "1781078400000"]
     )
     assert config.clock_speed == 60 and config.clock_start_ms == 1_781_078_400_000
@@ -54,17 +54,17 @@ def test_nonsense_is_refused_with_one_clear_line(
 
 def test_dispatch_settings_reach_the_engine_config() -> None:
     """--dispatch-setting NAME=VALUE is converted to the field's type."""
-    config, _, _ = parse_args(
+    config, *_ = parse_args(
         ["--dispatch-setting", "max_pending_s=2400", "--dispatch-setting", "candidates_per_order=4",
          "--dispatch-setting", "join_at_counter=off", "--dispatch-setting", "max_click_to_door_s=5400"]
     )  # fmt: skip
     assert config.dispatch_overrides == {
         "max_pending_s": 2400.0, "candidates_per_order": 4, "join_at_counter": False, "max_click_to_door_s": 5400.0,
     }  # fmt: skip
-    config, _, _ = parse_args(["--dispatch-setting", "max_click_to_door_s=none"])
+    config, *_ = parse_args(["--dispatch-setting", "max_click_to_door_s=none"])
     assert config.dispatch_overrides == {"max_click_to_door_s": None}
     # Idle-rider guidance is on unless turned off (its settings are its defaults).
-    config, _, _ = parse_args(["--dispatch-setting", "guidance=off"])
+    config, *_ = parse_args(["--dispatch-setting", "guidance=off"])
     assert config.dispatch_overrides == {"guidance": None}
-    config, _, _ = parse_args(["--dispatch-setting", "guidance=on"])
+    config, *_ = parse_args(["--dispatch-setting", "guidance=on"])
     assert config.dispatch_overrides == {"guidance": GuidanceConfig()}

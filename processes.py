@@ -1,0 +1,162 @@
+"""server.py's default shape on one machine: an embedded Redis, one zone worker and N intake processes.
+
+The parent starts the embedded Redis (supervised, as a single-process server does), then `server.py
+--role worker` and N × `server.py --role intake --reuse-port` on the one port (the kernel spreads
+connections among them), waits until each has bound, and then watches them: a child that dies is started
+again (with backoff), and SIGTERM stops the intake processes first (they drain their calls), then the
+worker, then Redis. Each child dies with the parent (PR_SET_PDEATHSIG), so a killed parent leaves nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from serving.app import ServerConfig
+from serving.auth import ensure_dev_keys
+from serving.embedded_redis import EmbeddedRedis, die_with_parent_command
+
+log = logging.getLogger("tongcheng.processes")
+
+ROOT = Path(__file__).resolve().parent
+# How long a child may take to bind its port (a worker loads the road graph first).
+START_TIMEOUT_S = 120.0
+# A child that dies is started again after this long, doubling up to the cap while it keeps dying young.
+RESTART_BACKOFF_S = (0.5, 10.0)
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Child:
+    """One `server.py` child: its role, its extra arguments and its ready file."""
+
+    name: str
+    args: list[str]
+    ready_file: Path
+    proc: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    backoff_s: float = RESTART_BACKOFF_S[0]
+    restarts: int = 0
+    restart_at: float | None = field(default=None)
+
+    def start(self, base_argv: list[str]) -> None:
+        self.ready_file.unlink(missing_ok=True)
+        command = [
+            sys.executable,
+            str(ROOT / "server.py"),
+            *base_argv,
+            *self.args,
+            "--ready-file",
+            str(self.ready_file),
+        ]
+        self.proc = subprocess.Popen([*die_with_parent_command(os.getpid()), *command], cwd=ROOT)
+        self.started_at = time.monotonic()
+        log.info("started %s (pid %d)", self.name, self.proc.pid)
+
+    @property
+    def ready(self) -> bool:
+        return self.ready_file.exists() and bool(self.ready_file.read_text().strip())
+
+    def stop(self, timeout_s: float) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            log.error("%s did not stop in %.0f s: killed", self.name, timeout_s)
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run(config: ServerConfig, base_argv: list[str], intake_processes: int, ready_file: Path | None) -> int:
+    """Runs the processes until SIGTERM or SIGINT; returns the exit code."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    redis_server: EmbeddedRedis | None = None
+    run_dir = config.data_dir / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    children: list[Child] = []
+    try:
+        redis_url = config.redis_url
+        if not redis_url:
+            redis_server = EmbeddedRedis(
+                config.data_dir / "redis", appendfsync=config.redis_appendfsync, supervise=True,
+                backoff=config.redis_restart,
+            ).start()  # fmt: skip
+            redis_url = redis_server.url
+            log.info(
+                "embedded redis-server on port %d (pid %d), data in %s",
+                redis_server.port, redis_server.pid, redis_server.data_dir,
+            )  # fmt: skip
+        if config.auth_public_key_file is None and not config.auth_disabled:
+            ensure_dev_keys(config.data_dir / "keys")  # made once here, not raced by the children
+        port = config.port or free_port(config.host)
+        common = ["--redis-url", redis_url, "--intake-processes", "0"]
+        children.append(Child("worker", [*common, "--role", "worker", "--port", "0"], run_dir / "worker.port"))
+        for i in range(intake_processes):
+            children.append(
+                Child(
+                    f"intake-{i + 1}",
+                    [*common, "--role", "intake", "--port", str(port), "--reuse-port"],
+                    run_dir / f"intake-{i + 1}.port",
+                )
+            )
+        for child in children:
+            child.start(base_argv)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not all(c.ready for c in children):
+            for c in children:
+                if c.proc is not None and c.proc.poll() is not None:
+                    log.error("%s exited with %s while starting", c.name, c.proc.returncode)
+                    return 1
+            if stop.wait(0.05) or time.monotonic() > deadline:
+                log.error("not every process started within %.0f s", START_TIMEOUT_S)
+                return 1
+        log.info("serving on %s:%d: %d intake processes and a worker", config.host, port, intake_processes)
+        if ready_file is not None:
+            ready_file.write_text(str(port))
+        while not stop.wait(0.2):
+            _restart_dead(children, base_argv)
+        return 0
+    finally:
+        # Intake first, so calls drain while the worker still decides them; then the worker; then Redis.
+        for c in children:
+            if c.name.startswith("intake"):
+                c.stop(config.grace_s + 5)
+        for c in children:
+            c.stop(config.grace_s + 5)
+        if redis_server is not None:
+            redis_server.stop()
+        log.info("stopped")
+
+
+def _restart_dead(children: list[Child], base_argv: list[str]) -> None:
+    now = time.monotonic()
+    for c in children:
+        if c.proc is None or c.proc.poll() is None:
+            continue
+        if c.restart_at is None:
+            lived_s = now - c.started_at
+            c.backoff_s = RESTART_BACKOFF_S[0] if lived_s > 60 else min(RESTART_BACKOFF_S[1], c.backoff_s * 2)
+            c.restart_at = now + c.backoff_s
+            log.error("%s (pid %d) exited with %s: restarting in %.1f s", c.name, c.proc.pid, c.proc.returncode,
+                      c.backoff_s)  # fmt: skip
+        elif now >= c.restart_at:
+            c.restart_at = None
+            c.restarts += 1
+            c.start(base_argv)
