@@ -46,7 +46,7 @@ async def one_tick(
     rng = random.Random(seed)
     await client.flushdb()
     clock = ManualClock(NOW_MS)
-    config = DispatchConfig(city=city, tick_s=2.0, learn_traffic_s=0, max_batch_orders=5_000)
+    config = DispatchConfig(city=city, tick_s=2.0, learn_traffic_s=0, max_batch_orders=5_000, backlog_ticks=None)
     dispatcher = Dispatcher(client, config, clock, oracle, make_policy(policy))
     dispatcher.positions.start()
     nodes = list(oracle.graph.nodes_of(Mode.EBIKE))

@@ -6,6 +6,7 @@
      ├── FailedPrecondition   a legal request in the wrong state (e.g. delivering an unpicked order)
      ├── PermissionDenied     a valid caller asking for what its role may not do
      ├── Unauthenticated      no caller, or one whose token does not verify
+     ├── ResourceExhausted    load shed: the work is over its budget now; retry after `retry_after_s`
      └── Unavailable          a dependency (Redis) is down; retrying later may succeed
 
 Domain code raises these and never imports grpc; `serving.status` maps them to gRPC status codes
@@ -57,6 +58,14 @@ class PermissionDenied(TongchengError):
 
 class Unauthenticated(TongchengError):
     """The caller could not be identified."""
+
+
+class ResourceExhausted(TongchengError):
+    """Shed load: nothing was accepted; the caller may retry after `retry_after_s`."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class Unavailable(TongchengError):

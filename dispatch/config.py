@@ -30,6 +30,12 @@ class DispatchConfig:
     offer_timeout_s: float = 30.0
     # An order nobody could take in this time is rejected ("no rider within reach").
     max_pending_s: float = 900.0
+    # Back-pressure: new orders are refused (RESOURCE_EXHAUSTED, retry after a tick) while the zone's pool
+    # holds more than this many ticks of its measured decisions, or `backlog_min_orders`, whichever is
+    # more (a quiet zone still takes a burst as large as one tick looks at: MAX_ORDERS_PER_TICK). None:
+    # never shed.
+    backlog_ticks: float | None = 3.0
+    backlog_min_orders: int = 2_000
     # An order that can no longer reach its customer within this long of its placement (even a rider at
     # the counter now would drop it off later) is rejected rather than delivered hours late; one that
     # could not have made it even at placement (a very long ride) is served as best it can. None: off.

@@ -24,7 +24,14 @@ from redis.exceptions import RedisError
 from scipy.spatial import cKDTree
 
 from core.clock import Clock
-from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, TongchengError
+from core.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    TongchengError,
+)
 from core.geo import EARTH_RADIUS_M, haversine_m, unit_vectors
 from core.validation import quote
 from dispatch.bundles import candidate_bundles
@@ -242,14 +249,14 @@ class Dispatcher:
                 pass
 
     async def _follow_decisions(self) -> None:
-        """Resolves this process's waiting AssignRiders calls from the zone's order events, so a decision
-        made by a tick in another process (a zone worker) answers them as soon as it is committed. While
-        nobody waits it only keeps its place at the stream's end."""
+        """Resolves this process's waiting AssignRiders calls, and wakes its riders' task-feed watchers, from
+        the zone's order events, so a decision made by a tick in another process (a zone worker) reaches
+        them as soon as it is committed. While nobody waits or watches it only keeps its place at the end."""
         last_id = ""
         failures = 0
         while not self._stopping.is_set():
             try:
-                if not self._waiters or not last_id:
+                if not (self._waiters or self._feed_signals) or not last_id:
                     last_id = (await self.orders.order_events_bounds())[1]
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stopping.wait(), timeout=0.05)
@@ -264,6 +271,8 @@ class Dispatcher:
                 continue
             for u in updates:
                 last_id = u.event_id
+                if u.feed_rider_id:
+                    self._signal_feed(u.feed_rider_id)
                 if u.status is not OrderStatus.PENDING:
                     for fut in self._waiters.pop(u.order_id, []):
                         if not fut.done():
@@ -291,6 +300,7 @@ class Dispatcher:
         """Validates and stores orders (idempotently); rejects at once those outside the service."""
         now_ms = self.clock.now_ms()
         check_orders(requests, now_ms, self.config)
+        await self._admit(len(requests))
         created = await self.orders.create_many(requests, now_ms)
         fresh = [record.request for record, is_new in created if is_new]
         access = self.oracle.access_distance_m([p for r in fresh for p in (r.pickup, r.dropoff)]) if fresh else []
@@ -327,6 +337,24 @@ class Dispatcher:
                 ms, sd = predictions[records[k].order_id]
                 records[k] = records[k].evolve(predicted_ready_ms=ms, predicted_ready_sd_s=sd)
         return records
+
+    async def _admit(self, count: int) -> None:
+        """Back-pressure: RESOURCE_EXHAUSTED, at once and with nothing stored, while the zone's pool is over
+        its budget (`backlog_ticks` ticks of measured decisions, at least `backlog_min_orders`)."""
+        ticks = self.config.backlog_ticks
+        if ticks is None:
+            return
+        keys = self.index.keys
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(keys.pending)
+            pipe.hget(keys.throughput, "per_tick")
+            backlog, per_tick = await pipe.execute()
+        budget = max(self.config.backlog_min_orders, ticks * float(per_tick or 0))
+        if backlog + count > budget:
+            raise ResourceExhausted(
+                f"zone {self.config.zone} is {backlog} orders behind (budget {budget:.0f}): retry after a tick",
+                retry_after_s=self.config.tick_s,
+            )
 
     async def assign(
         self, requests: Sequence[OrderRequest], answer_by: float | None = None, wait: bool = True
@@ -722,8 +750,17 @@ class Dispatcher:
 
         await asyncio.gather(*(commit(b) for b in bundles.values()))
         report.commit_s = time.perf_counter() - commit_started
+        await self._measure_throughput(report)
         self._finish(report, started)
         return report
+
+    async def _measure_throughput(self, report: TickReport) -> None:
+        """Decisions per tick, exponentially weighted over about ten ticks, for intake's back-pressure."""
+        decided = report.assigned + report.rejected
+        key = self.index.keys.throughput
+        previous = await self._redis.hget(key, "per_tick")
+        per_tick = decided if previous is None else 0.9 * float(previous) + 0.1 * decided
+        await self._redis.hset(key, "per_tick", repr(per_tick))
 
     async def _reject(self, record: OrderRecord, now_ms: int, note: str, report: TickReport) -> None:
         """Rejects a pending order the tick will not serve; the merchant's backlog lets it go."""

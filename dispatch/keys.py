@@ -72,6 +72,12 @@ class ZoneKeys:
         return f"{self.prefix}merchants:ready_reported"
 
     @property
+    def throughput(self) -> str:
+        """Hash: the zone's decisions per tick (exponentially weighted, `per_tick`), written by the ticking
+        process, read by intake for back-pressure."""
+        return f"{self.prefix}throughput"
+
+    @property
     def traffic_ops(self) -> str:
         """Hash: H3 cell -> the congestion factor ops set (UpdateTraffic), for every process of the zone."""
         return f"{self.prefix}traffic:ops"

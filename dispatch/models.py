@@ -241,6 +241,7 @@ class OrderUpdate:
     estimated_pickup_ms: int | None
     estimated_dropoff_ms: int | None
     occurred_ms: int
+    feed_rider_id: str = ""  # the rider whose task feed got an event with this change (its watchers wake)
 
 
 @dataclass(frozen=True, slots=True)

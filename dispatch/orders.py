@@ -547,13 +547,18 @@ class OrderStore:
         feed_rider = after.rider_id or before.rider_id
         if transition.rider_event is not None and feed_rider:
             self.queue_feed_event(pipe, feed_rider, transition.rider_event, after, now_ms)
-        self._queue_order_event(pipe, after, now_ms, note)
+        fed = feed_rider if transition.rider_event is not None else ""
+        self._queue_order_event(pipe, after, now_ms, note, fed)
 
-    def _queue_order_event(self, pipe: aioredis.client.Pipeline, order: OrderRecord, now_ms: int, note: str) -> None:
-        """Appends the order's new state to the zone's order events (trimmed to about `events_max_len`)."""
+    def _queue_order_event(
+        self, pipe: aioredis.client.Pipeline, order: OrderRecord, now_ms: int, note: str, feed_rider: str = ""
+    ) -> None:
+        """Appends the order's new state to the zone's order events (trimmed to about `events_max_len`), with
+        the rider whose feed the change wrote to, so that its watchers in every process wake at once."""
         pipe.xadd(self.keys.orders_events, {
             "o": order.order_id, "s": order.status.value, "r": order.rider_id, "n": order.reason or note,
             "p": str(order.estimated_pickup_ms or ""), "d": str(order.estimated_dropoff_ms or ""), "t": str(now_ms),
+            "f": feed_rider,
         }, maxlen=self._events_max_len, approximate=True)  # fmt: skip
 
     async def order_events_after(
@@ -567,7 +572,7 @@ class OrderStore:
             for eid, f in entries:
                 out.append(OrderUpdate(
                     eid, f["o"], OrderStatus(f["s"]), f["r"], f["n"], int(f["p"]) if f["p"] else None,
-                    int(f["d"]) if f["d"] else None, int(f["t"]),
+                    int(f["d"]) if f["d"] else None, int(f["t"]), f.get("f", ""),
                 ))  # fmt: skip
         return out
 

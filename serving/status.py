@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import grpc
 import redis.exceptions
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -20,6 +20,7 @@ from core.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
     TongchengError,
     Unauthenticated,
     Unavailable,
@@ -34,6 +35,7 @@ _CODES: dict[type[TongchengError], int] = {
     PermissionDenied: code_pb2.PERMISSION_DENIED,
     Unauthenticated: code_pb2.UNAUTHENTICATED,
     Unavailable: code_pb2.UNAVAILABLE,
+    ResourceExhausted: code_pb2.RESOURCE_EXHAUSTED,
 }
 
 # Redis being down or unreachable is the dependency failure the services must report as UNAVAILABLE.
@@ -83,6 +85,12 @@ def error_to_status(exc: BaseException) -> grpc.Status:
     else:
         message = str(exc) if code != code_pb2.INTERNAL else "internal error (logged)"
         status = status_pb2.Status(code=code, message=_clip_bytes(message or type(exc).__name__, MAX_MESSAGE_BYTES))
+    if isinstance(exc, ResourceExhausted):
+        delay = duration_pb2.Duration()
+        delay.FromMilliseconds(max(1, round(exc.retry_after_s * 1000)))
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+        status.details.append(detail)
     return rpc_status.to_status(status)
 
 

@@ -28,7 +28,8 @@ def test_core_and_policy_exports() -> None:
     assert sorted(core.__all__) == sorted(
         [
             "Clock", "FailedPrecondition", "FieldViolation", "InvalidArgument", "ManualClock", "NotFound",
-            "PermissionDenied", "ScaledClock", "SystemClock", "TongchengError", "Unauthenticated", "Unavailable",
+            "PermissionDenied", "ResourceExhausted", "ScaledClock", "SystemClock", "TongchengError", "Unauthenticated",
+            "Unavailable",
         ]
     )  # fmt: skip
     assert sorted(dispatch.policies.__all__) == sorted(

@@ -110,6 +110,7 @@ def replay_config(instance: Instance, tick_min: float) -> DispatchConfig:
         rider_ttl_s=48 * 3600,  # idle couriers keep their position; they report only when it changes
         offer_timeout_s=3600,
         max_pending_s=p.max_click_to_door_min * 60,  # an order nobody could take by then is lost
+        backlog_ticks=None,  # a replay measures dispatch, not intake: every order of the instance is placed
         # The instance's maximum click-to-door: an order that can no longer make it is lost rather than
         # delivered later still (orders whose own ride is too long to make it are served anyway).
         max_click_to_door_s=p.max_click_to_door_min * 60,

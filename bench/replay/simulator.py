@@ -133,6 +133,7 @@ def replay_config(graph: RoadGraph, scenario: Scenario) -> DispatchConfig:
     return DispatchConfig(
         city=service_area(graph), tick_s=scenario.tick_s, rider_ttl_s=60, offer_timeout_s=30,
         max_pending_s=scenario.promise_min * 60, learn_traffic_s=0,
+        backlog_ticks=None,  # a replay measures dispatch, not intake: every order of the scenario is placed
         guidance=GuidanceConfig(),
     )  # fmt: skip
 

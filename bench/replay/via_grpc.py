@@ -379,12 +379,17 @@ def server_args(world: CityWorld, policy: str, city: str) -> list[str]:
     c = world.config
     settings = {"offer_timeout_s": c.offer_timeout_s, "max_pending_s": c.max_pending_s,
                 "learn_traffic_s": c.learn_traffic_s}  # fmt: skip
+    if c.backlog_ticks is None:
+        args_off = ["--dispatch-setting", "backlog_ticks=none"]
+    else:
+        settings["backlog_ticks"] = c.backlog_ticks
+        args_off = []
     args = ["--city", city, "--policy", policy, "--tick-s", f"{c.tick_s:g}", "--rider-ttl-s", f"{c.rider_ttl_s:g}",
             "--redis-appendfsync", "no"]  # fmt: skip
     for name, value in settings.items():
         args += ["--dispatch-setting", f"{name}={value:g}"]
     args += ["--dispatch-setting", f"guidance={'on' if c.guidance is not None else 'off'}"]
-    return args
+    return args + args_off
 
 
 async def replay_city_grpc(

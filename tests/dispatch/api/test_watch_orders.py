@@ -7,9 +7,12 @@ import time
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from serving.app import App
-from serving.auth import Role
+from serving.auth import Role, TokenIssuer
+from tests.conftest import Caller, redis_snapshot, server_config
 from tests.dispatch.api.helpers import fix, order, stream_fixes
 from tongcheng.dispatch.v1 import dispatch_pb2 as pb
 
@@ -69,3 +72,41 @@ async def test_only_order_services_and_ops_watch_orders(app: App, as_role) -> No
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await ops.stub.WatchOrders(pb.WatchOrdersRequest(resume_after_event_id="١-٠"), metadata=ops.metadata).read()
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_a_zone_over_its_backlog_sheds_new_orders_with_retry_info(tmp_path, redis_server, redis_sync) -> None:  # type: ignore[no-untyped-def]
+    """Past the budget, AssignRiders is RESOURCE_EXHAUSTED at once with google.rpc.RetryInfo, and nothing
+    is stored; the orders accepted before are all still there."""
+
+    config = server_config(
+        tmp_path, redis_server.url,
+        dispatch_overrides={"assign_wait_s": 0.5, "backlog_min_orders": 5, "backlog_ticks": 3.0},
+    )  # fmt: skip
+    shedding = App(config)
+    await shedding.start()
+    try:
+        assert shedding.private_key_file is not None
+        issuer = TokenIssuer(shedding.private_key_file.read_bytes())
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{shedding.port}") as ch:
+            svc = Caller(ch, issuer.mint(Role.ORDER_SERVICE))
+            batch = pb.AssignRidersRequest(orders=[order(f"o{i}") for i in range(5)], no_wait=True)
+            await svc.stub.AssignRiders(batch, metadata=svc.metadata, timeout=5)  # no rider: all stay pending
+            before = redis_snapshot(redis_sync)
+            started = time.monotonic()
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await svc.stub.AssignRiders(
+                    pb.AssignRidersRequest(orders=[order("o5")]), metadata=svc.metadata, timeout=5
+                )
+            assert time.monotonic() - started < 0.2
+            assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            status = rpc_status.from_call(err.value)  # type: ignore[arg-type]
+            assert status is not None
+            retry = error_details_pb2.RetryInfo()
+            assert any(d.Unpack(retry) for d in status.details)
+            assert retry.retry_delay.ToMilliseconds() == 100  # a tick
+            assert redis_snapshot(redis_sync) == before
+            for i in range(5):
+                got = await svc.stub.GetOrder(pb.GetOrderRequest(order_id=f"o{i}"), metadata=svc.metadata)
+                assert got.order.status == pb.ORDER_STATUS_PENDING
+    finally:
+        await shedding.stop()
