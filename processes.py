@@ -107,12 +107,14 @@ def run(config: ServerConfig, base_argv: list[str], intake_processes: int, ready
             ensure_dev_keys(config.data_dir / "keys")  # made once here, not raced by the children
         port = config.port or free_port(config.host)
         common = ["--redis-url", redis_url, "--intake-processes", "0"]
-        children.append(Child("worker", [*common, "--role", "worker", "--port", "0"], run_dir / "worker.port"))
+        children.append(
+            Child("worker", [*common, "--role", "worker", "--port", "0", *_metrics(config, 0)], run_dir / "worker.port")
+        )
         for i in range(intake_processes):
             children.append(
                 Child(
                     f"intake-{i + 1}",
-                    [*common, "--role", "intake", "--port", str(port), "--reuse-port"],
+                    [*common, "--role", "intake", "--port", str(port), "--reuse-port", *_metrics(config, i + 1)],
                     run_dir / f"intake-{i + 1}.port",
                 )
             )
@@ -143,6 +145,14 @@ def run(config: ServerConfig, base_argv: list[str], intake_processes: int, ready
         if redis_server is not None:
             redis_server.stop()
         log.info("stopped")
+
+
+def _metrics(config: ServerConfig, index: int) -> list[str]:
+    """The metrics port of the child at `index` (the worker 0, intake process i at i): the configured port
+    plus the index, a free one for each when it is 0, none when off."""
+    if config.metrics_port is None:
+        return ["--metrics-port", "-1"]
+    return ["--metrics-port", str(config.metrics_port + index if config.metrics_port else 0)]
 
 
 def _restart_dead(children: list[Child], base_argv: list[str]) -> None:

@@ -77,6 +77,13 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         "in this one process (TONGCHENG_INTAKE_PROCESSES)",
     )
     p.add_argument(
+        "--metrics-port",
+        type=int,
+        default=int(_env("METRICS_PORT", "9464")),
+        help="Prometheus /metrics on this port (0: a free one; -1: off); with intake processes, the worker takes "
+        "it and intake process i the port + i (TONGCHENG_METRICS_PORT)",
+    )
+    p.add_argument(
         "--reuse-port",
         action="store_true",
         default=_env("REUSE_PORT", "") in ("1", "true"),
@@ -166,7 +173,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         config = ServerConfig(
             host=ns.host, port=ns.port, redis_url=ns.redis_url or None, data_dir=ns.data_dir, city=ns.city,
             tick_s=ns.tick_s, services=tuple(s.strip() for s in ns.services.split(",") if s.strip()),
-            role=ns.role, reuse_port=ns.reuse_port,
+            role=ns.role, reuse_port=ns.reuse_port, metrics_port=None if ns.metrics_port < 0 else ns.metrics_port,
             policy=ns.policy, h3_resolution=ns.h3_resolution, rider_ttl_s=ns.rider_ttl_s,
             auth_public_key_file=ns.auth_public_key, auth_disabled=ns.auth_disabled,
             tls_cert_file=ns.tls_cert, tls_key_file=ns.tls_key, grace_s=ns.grace_s,

@@ -34,6 +34,7 @@ from core.errors import (
 )
 from core.geo import EARTH_RADIUS_M, haversine_m, unit_vectors
 from core.validation import quote
+from dispatch import metrics
 from dispatch.bundles import candidate_bundles
 from dispatch.config import DispatchConfig
 from dispatch.guidance import Guidance, Guide
@@ -239,6 +240,7 @@ class Dispatcher:
                     )  # fmt: skip
             except Exception as exc:  # the loop must outlive a Redis outage; it retries next tick
                 failures += 1
+                metrics.TICK_FAILURES.labels(self.config.zone).inc()
                 log.warning("tick failed (%d in a row): %s", failures, exc)
             wait_s = self.config.tick_s - (time.monotonic() - started)
             if failures:
@@ -303,6 +305,7 @@ class Dispatcher:
         await self._admit(len(requests))
         created = await self.orders.create_many(requests, now_ms)
         fresh = [record.request for record, is_new in created if is_new]
+        metrics.ORDERS_ACCEPTED.labels(self.config.zone).inc(len(fresh))
         access = self.oracle.access_distance_m([p for r in fresh for p in (r.pickup, r.dropoff)]) if fresh else []
         access_of = {r.order_id: (float(access[2 * i]), float(access[2 * i + 1])) for i, r in enumerate(fresh)}
         records = []
@@ -351,6 +354,7 @@ class Dispatcher:
             backlog, per_tick = await pipe.execute()
         budget = max(self.config.backlog_min_orders, ticks * float(per_tick or 0))
         if backlog + count > budget:
+            metrics.ORDERS_SHED.labels(self.config.zone).inc(count)
             raise ResourceExhausted(
                 f"zone {self.config.zone} is {backlog} orders behind (budget {budget:.0f}): retry after a tick",
                 retry_after_s=self.config.tick_s,
@@ -682,6 +686,7 @@ class Dispatcher:
 
         ids = await self.orders.pending_ids(MAX_ORDERS_PER_TICK)
         report.pending = len(ids)
+        await self._measure_backlog(now_ms)
         if not ids:
             self._finish(report, started)
             return report
@@ -754,6 +759,15 @@ class Dispatcher:
         self._finish(report, started)
         return report
 
+    async def _measure_backlog(self, now_ms: int) -> None:
+        """The zone's pool size and the age of its oldest order, for the metrics."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.index.keys.pending)
+            pipe.zrange(self.index.keys.pending, 0, 0, withscores=True)
+            size, oldest = await pipe.execute()
+        metrics.ZONE_BACKLOG.labels(self.config.zone).set(size)
+        metrics.ZONE_LAG.labels(self.config.zone).set(max(0.0, (now_ms - oldest[0][1]) / 1000) if oldest else 0.0)
+
     async def _measure_throughput(self, report: TickReport) -> None:
         """Decisions per tick, exponentially weighted over about ten ticks, for intake's back-pressure."""
         decided = report.assigned + report.rejected
@@ -775,6 +789,13 @@ class Dispatcher:
         report.total_s = time.perf_counter() - started
         self.last_tick = report
         self.ticks += 1
+        zone = self.config.zone
+        for stage in ("batch", "solve", "commit", "total"):
+            metrics.TICK_SECONDS.labels(zone, stage).observe(getattr(report, f"{stage}_s"))
+        for outcome, n in (("assigned", report.assigned), ("rejected", report.rejected),
+                           ("offer_expired", report.offers_expired)):  # fmt: skip
+            if n:
+                metrics.DECISIONS.labels(zone, outcome).inc(n)
 
     async def _records(self, ids: Sequence[str]) -> list[OrderRecord]:
         """The pending orders among ids (one may have been decided since the pool was read)."""

@@ -36,6 +36,7 @@ from dispatch.policies import DEFAULT_POLICY, make_policy
 from routing_data.cities import load_city, resolve
 from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
 from serving.embedded_redis import EmbeddedRedis, RestartBackoff
+from serving.metrics import serve_metrics
 from serving.status import REDIS_DOWN, StoreGuard
 from settlement.api import SettlementServicer
 from settlement.service import Settlement
@@ -80,6 +81,8 @@ class ServerConfig:
     tick_s: float = 2.0
     services: tuple[str, ...] = KNOWN_SERVICES
     role: str = "all"
+    # Prometheus /metrics on this port of `host` (0: a free one); None: not served.
+    metrics_port: int | None = None
     # Let several intake processes listen on one port (SO_REUSEPORT; the kernel spreads connections).
     reuse_port: bool = False
     policy: str = DEFAULT_POLICY
@@ -178,6 +181,7 @@ class App:
         self.health = HealthServicer()
         self.server: grpc.aio.Server | None = None
         self.port = 0
+        self.metrics_port: int | None = None
         self._monitor: asyncio.Task[None] | None = None
         self.guard = StoreGuard()
         self.private_key_file: Path | None = None
@@ -215,6 +219,8 @@ class App:
                 self.embedded_redis.port, self.embedded_redis.pid, self.embedded_redis.data_dir,
             )  # fmt: skip
         self.redis = redis_client(self.redis_url)
+        if cfg.metrics_port is not None:
+            self.metrics_port = serve_metrics(cfg.host, cfg.metrics_port)
         auth = self._authenticator()
         server = grpc.aio.server(
             interceptors=[self.guard],

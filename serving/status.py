@@ -6,6 +6,7 @@ import asyncio
 import functools
 import inspect
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -25,6 +26,7 @@ from core.errors import (
     Unauthenticated,
     Unavailable,
 )
+from serving.metrics import REDIS_ERRORS, RPC_CODES, RPC_SECONDS
 
 log = logging.getLogger("tongcheng.rpc")
 
@@ -100,6 +102,9 @@ def _is_expected(exc: BaseException) -> bool:
 
 async def _abort(context: grpc.aio.ServicerContext, method: str, exc: BaseException) -> None:
     status = error_to_status(exc)
+    RPC_CODES.labels(method, status.code.name).inc()
+    if isinstance(exc, (*REDIS_DOWN, Unavailable)):
+        REDIS_ERRORS.labels(method).inc()
     if _is_expected(exc):
         log.info("rpc=%s code=%s detail=%s", method, status.code.name, status.details)
     else:
@@ -127,14 +132,22 @@ def rpc(fn: F) -> F:
 
         return stream_wrapper  # type: ignore[return-value]
 
+    latency = RPC_SECONDS.labels(name)
+    answered = RPC_CODES.labels(name, "OK")
+
     @functools.wraps(fn)
     async def unary_wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        started = time.perf_counter()
         try:
-            return await fn(self, request, context)
+            reply = await fn(self, request, context)
+            answered.inc()
+            return reply
         except grpc.aio.AbortError:
             raise
         except Exception as exc:
             await _abort(context, name, exc)
+        finally:
+            latency.observe(time.perf_counter() - started)
 
     return unary_wrapper  # type: ignore[return-value]
 
@@ -182,6 +195,8 @@ class StoreGuard(grpc.aio.ServerInterceptor):
         if self.store_down:
             # One line per outage comes from the health monitor; one per refused call would flood the log.
             log.debug("rpc=%s refused: Redis is down", method)
+            RPC_CODES.labels(method, "UNAVAILABLE").inc()
+            REDIS_ERRORS.labels(method).inc()
             await context.abort_with_status(error_to_status(Unavailable("state store unavailable: Redis is down")))
 
     def _bound_s(self, context: grpc.aio.ServicerContext) -> float | None:

@@ -1,0 +1,26 @@
+"""The engine's Prometheus metrics (intake, back-pressure, the tick); `serving.metrics` serves them."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+# Tick stages last from milliseconds (a quiet zone) to seconds (2,000 orders over 10,000 riders).
+_TICK_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
+
+ORDERS_ACCEPTED = Counter("tongcheng_orders_accepted_total", "Orders stored by intake (new, not retries).", ["zone"])
+ORDERS_SHED = Counter(
+    "tongcheng_orders_shed_total", "Orders refused RESOURCE_EXHAUSTED because the zone was over its budget.", ["zone"]
+)
+ZONE_BACKLOG = Gauge("tongcheng_zone_backlog_orders", "Orders pending in the zone's pool, at its last tick.", ["zone"])
+ZONE_LAG = Gauge(
+    "tongcheng_zone_lag_seconds", "Age of the oldest order pending in the zone's pool, at its last tick.", ["zone"]
+)
+TICK_SECONDS = Histogram(
+    "tongcheng_tick_seconds", "Duration of a zone's tick by stage (batch, solve, commit, total).",
+    ["zone", "stage"], buckets=_TICK_BUCKETS_S,
+)  # fmt: skip
+DECISIONS = Counter(
+    "tongcheng_decisions_total", "Decisions of the zone's ticks by outcome (assigned, rejected, offer_expired).",
+    ["zone", "outcome"],
+)  # fmt: skip
+TICK_FAILURES = Counter("tongcheng_tick_failures_total", "Ticks that failed (a Redis outage, mostly).", ["zone"])
