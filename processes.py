@@ -82,7 +82,9 @@ class Child:
             self.proc.wait()
 
 
-def run(config: ServerConfig, base_argv: list[str], intake_processes: int, ready_file: Path | None) -> int:
+def run(
+    config: ServerConfig, base_argv: list[str], intake_processes: int, ready_file: Path | None, workers: int = 1
+) -> int:
     """Runs the processes until SIGTERM or SIGINT; returns the exit code."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -107,9 +109,14 @@ def run(config: ServerConfig, base_argv: list[str], intake_processes: int, ready
             ensure_dev_keys(config.data_dir / "keys")  # made once here, not raced by the children
         port = config.port or free_port(config.host)
         common = ["--redis-url", redis_url, "--intake-processes", "0"]
-        children.append(
-            Child("worker", [*common, "--role", "worker", "--port", "0", *_metrics(config, 0)], run_dir / "worker.port")
-        )
+        # Workers beyond the first stand by: the zone's lease lets one tick, another takes over within its TTL.
+        for w in range(workers):
+            name = "worker" if w == 0 else f"worker-{w + 1}"
+            children.append(
+                Child(
+                    name, [*common, "--role", "worker", "--port", "0", *_metrics(config, -w)], run_dir / f"{name}.port"
+                )
+            )
         for i in range(intake_processes):
             children.append(
                 Child(
@@ -129,7 +136,7 @@ def run(config: ServerConfig, base_argv: list[str], intake_processes: int, ready
             if stop.wait(0.05) or time.monotonic() > deadline:
                 log.error("not every process started within %.0f s", START_TIMEOUT_S)
                 return 1
-        log.info("serving on %s:%d: %d intake processes and a worker", config.host, port, intake_processes)
+        log.info("serving on %s:%d: %d intake processes, %d worker(s)", config.host, port, intake_processes, workers)
         if ready_file is not None:
             ready_file.write_text(str(port))
         while not stop.wait(0.2):
@@ -148,8 +155,8 @@ def run(config: ServerConfig, base_argv: list[str], intake_processes: int, ready
 
 
 def _metrics(config: ServerConfig, index: int) -> list[str]:
-    """The metrics port of the child at `index` (the worker 0, intake process i at i): the configured port
-    plus the index, a free one for each when it is 0, none when off."""
+    """The metrics port of the child at `index` (the first worker 0, standby worker w at -w, intake process i
+    at i): the configured port plus the index, a free one for each when it is 0, none when off."""
     if config.metrics_port is None:
         return ["--metrics-port", "-1"]
     return ["--metrics-port", str(config.metrics_port + index if config.metrics_port else 0)]

@@ -77,6 +77,13 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         "in this one process (TONGCHENG_INTAKE_PROCESSES)",
     )
     p.add_argument(
+        "--workers",
+        type=int,
+        default=int(_env("WORKERS", "1")),
+        help="with intake processes: zone workers; one ticks (it holds the zone's lease), the others stand by "
+        "and take over within the lease's TTL (TONGCHENG_WORKERS)",
+    )
+    p.add_argument(
         "--metrics-port",
         type=int,
         default=int(_env("METRICS_PORT", "9464")),
@@ -183,9 +190,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         )  # fmt: skip
     except ValueError as exc:
         p.error(str(exc))
-    if ns.intake_processes < 0:
-        p.error("--intake-processes must be 0 or more")
-    return config, ns.log_level, ns.ready_file, ns.intake_processes  # type: ignore[return-value]
+    if ns.intake_processes < 0 or ns.workers < 1:
+        p.error("--intake-processes must be 0 or more and --workers 1 or more")
+    return config, ns.log_level, ns.ready_file, (ns.intake_processes, ns.workers)  # type: ignore[return-value]
 
 
 def parse_instant_ms(text: str | None) -> int | None:
@@ -208,7 +215,7 @@ _BOOLS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0":
 
 def parse_dispatch_settings(items: list[str]) -> dict[str, object]:
     """NAME=VALUE pairs naming DispatchConfig fields, converted to the field's type."""
-    own_flags = ("city", "tick_s", "h3_resolution", "rider_ttl_s", "bundles")
+    own_flags = ("city", "tick_s", "h3_resolution", "rider_ttl_s", "bundles", "lease")
     fields = {f.name: f for f in dataclasses.fields(DispatchConfig) if f.name not in own_flags}
     out: dict[str, object] = {}
     for item in items:
@@ -259,10 +266,11 @@ async def serve(config: ServerConfig, ready_file: Path | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    config, level, ready_file, intake_processes = parse_args(argv)
+    config, level, ready_file, (intake_processes, workers) = parse_args(argv)
     logs.configure(level)
     if config.role == "all" and intake_processes > 0:
-        return processes.run(config, list(sys.argv[1:] if argv is None else argv), intake_processes, ready_file)
+        argv_ = list(sys.argv[1:] if argv is None else argv)
+        return processes.run(config, argv_, intake_processes, ready_file, workers)
     try:
         asyncio.run(serve(config, ready_file))
     except Exception:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from core.geo import City
 from dispatch.bundles import BundleConfig
 from dispatch.guidance import GuidanceConfig
+from dispatch.lease import LeaseConfig
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class DispatchConfig:
     # never shed.
     backlog_ticks: float | None = 3.0
     backlog_min_orders: int = 2_000
+    # The zone's lease: the worker holding it ticks; others stand by and take over within its TTL.
+    lease: LeaseConfig = field(default_factory=LeaseConfig)
     # An order that can no longer reach its customer within this long of its placement (even a rider at
     # the counter now would drop it off later) is rejected rather than delivered hours late; one that
     # could not have made it even at placement (a very long ride) is served as best it can. None: off.

@@ -39,6 +39,7 @@ from dispatch.bundles import candidate_bundles
 from dispatch.config import DispatchConfig
 from dispatch.guidance import Guidance, Guide
 from dispatch.ingest import PositionWriter
+from dispatch.lease import ZoneLease
 from dispatch.models import (
     IngestResult,
     LatLng,
@@ -176,6 +177,8 @@ class Dispatcher:
         self._speed_buffer: list[str] = []  # samples of a process that does not tick, not yet shared
         self._ticking = False
         self._share_task: asyncio.Task[None] | None = None
+        self.lease: ZoneLease | None = None
+        self._lease_task: asyncio.Task[None] | None = None
         self._learned_cells: dict[str, float] = {}
         self._last_learned_ms = 0
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
@@ -196,6 +199,8 @@ class Dispatcher:
             self._events_task = asyncio.create_task(self._follow_decisions(), name=f"decisions-{self.config.zone}")
         self._ticking = tick
         if tick and self._loop_task is None:
+            self.lease = ZoneLease(self._redis, self.config.zone, config=self.config.lease)
+            self._lease_task = asyncio.create_task(self._hold_lease(), name=f"lease-{self.config.zone}")
             self._loop_task = asyncio.create_task(self._run(), name=f"dispatch-{self.config.zone}")
         if not tick and self._share_task is None:
             self._share_task = asyncio.create_task(self._share_speeds(), name=f"speeds-{self.config.zone}")
@@ -209,6 +214,12 @@ class Dispatcher:
         if self._loop_task is not None:
             await self._loop_task
             self._loop_task = None
+        if self._lease_task is not None:
+            await self._lease_task
+            self._lease_task = None
+        if self.lease is not None:
+            with contextlib.suppress(RedisError):
+                await self.lease.release()
         if self._events_task is not None:
             await self._events_task
             self._events_task = None
@@ -225,10 +236,32 @@ class Dispatcher:
         await self.stop()
         await self.positions.stop()
 
+    async def _hold_lease(self) -> None:
+        """Takes the zone's lease and renews it at a third of its TTL, whatever the ticks are doing; a lease
+        not renewed within its TTL (Redis unreachable) counts as lost, so this worker stops ticking."""
+        assert self.lease is not None
+        lease = self.lease
+        renewed = time.monotonic()
+        while not self._stopping.is_set():
+            try:
+                await lease.hold()
+                renewed = time.monotonic()
+            except RedisError as exc:
+                log.warning("zone %s: lease renewal failed: %s", self.config.zone, exc)
+                if time.monotonic() - renewed > lease.config.ttl_s:
+                    lease.token = 0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=lease.config.ttl_s / 3)
+
     async def _run(self) -> None:
         failures = 0
         while not self._stopping.is_set():
             started = time.monotonic()
+            if self.lease is not None and not self.lease.held:
+                # Another worker ticks the zone (or none can reach Redis): stand by, ready to take over.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=min(self.config.tick_s, 0.5))
+                continue
             try:
                 report = await self.tick()
                 failures = 0

@@ -72,6 +72,16 @@ class ZoneKeys:
         return f"{self.prefix}merchants:ready_reported"
 
     @property
+    def lease(self) -> str:
+        """String "token|owner" with a TTL: the worker that ticks the zone (`dispatch.lease`)."""
+        return f"{self.prefix}lease"
+
+    @property
+    def lease_fence(self) -> str:
+        """Counter: the last fencing token drawn for the zone's lease (only grows)."""
+        return f"{self.prefix}lease:fence"
+
+    @property
     def throughput(self) -> str:
         """Hash: the zone's decisions per tick (exponentially weighted, `per_tick`), written by the ticking
         process, read by intake for back-pressure."""
