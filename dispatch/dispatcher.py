@@ -39,7 +39,7 @@ from dispatch.bundles import candidate_bundles
 from dispatch.config import DispatchConfig
 from dispatch.guidance import Guidance, Guide
 from dispatch.ingest import PositionWriter
-from dispatch.lease import ZoneLease
+from dispatch.lease import Fence, LeaseLost, ZoneLease
 from dispatch.models import (
     IngestResult,
     LatLng,
@@ -179,6 +179,7 @@ class Dispatcher:
         self._share_task: asyncio.Task[None] | None = None
         self.lease: ZoneLease | None = None
         self._lease_task: asyncio.Task[None] | None = None
+        self._tick_fence: Fence | None = None
         self._learned_cells: dict[str, float] = {}
         self._last_learned_ms = 0
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
@@ -693,6 +694,8 @@ class Dispatcher:
     async def _tick(self) -> TickReport:
         started = time.perf_counter()
         now_ms = self.clock.now_ms()
+        # Every commit of this tick proves the lease its worker held when the tick began (none in a replay).
+        self._tick_fence = self.lease.fence() if self.lease is not None else None
         report = TickReport(at_ms=now_ms)
         report.riders_expired = await self.index.expire_silent(now_ms)
         if isinstance(self.oracle, LiveTraffic):
@@ -708,7 +711,9 @@ class Dispatcher:
             async with limiter:
                 try:
                     before = await self.orders.get(oid)
-                    _, changed = await self.orders.apply(oid, Step.EXPIRE_OFFER, now_ms, note="offer timed out")
+                    _, changed = await self.orders.apply(
+                        oid, Step.EXPIRE_OFFER, now_ms, note="offer timed out", fence=self._tick_fence
+                    )
                 except TongchengError:
                     return  # answered or cancelled in the meantime
             if changed:
@@ -767,13 +772,13 @@ class Dispatcher:
                         [d] = bundle
                         records = await self.orders.join_bundle(
                             d.rider_id, joins, (d.order_id, d.estimated_pickup_ms, d.estimated_dropoff_ms), now_ms,
-                            offer_expires_ms=offer_expires_ms, note=note,
+                            offer_expires_ms=offer_expires_ms, note=note, fence=self._tick_fence,
                         )  # fmt: skip
                     else:
                         records = await self.orders.assign_bundle(
                             bundle[0].rider_id,
                             [(d.order_id, d.estimated_pickup_ms, d.estimated_dropoff_ms) for d in bundle],
-                            now_ms, offer_expires_ms=offer_expires_ms, note=note,
+                            now_ms, offer_expires_ms=offer_expires_ms, note=note, fence=self._tick_fence,
                         )  # fmt: skip
                 except (FailedPrecondition, NotFound):
                     report.conflicts += 1  # an order or the rider changed since the batch was read
@@ -811,7 +816,12 @@ class Dispatcher:
 
     async def _reject(self, record: OrderRecord, now_ms: int, note: str, report: TickReport) -> None:
         """Rejects a pending order the tick will not serve; the merchant's backlog lets it go."""
-        rejected, changed = await self.orders.apply(record.order_id, Step.REJECT_ORDER, now_ms, note=note)
+        try:
+            rejected, changed = await self.orders.apply(
+                record.order_id, Step.REJECT_ORDER, now_ms, note=note, fence=self._tick_fence
+            )
+        except LeaseLost:
+            return  # another worker ticks the zone now: its tick decides the order
         if changed:
             report.rejected += 1
             report.decided.append(record.order_id)

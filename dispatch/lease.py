@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from core.errors import FailedPrecondition
 from dispatch.keys import ZoneKeys
 
 log = logging.getLogger("tongcheng.lease")
@@ -44,6 +45,17 @@ _RELEASE_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+class LeaseLost(FailedPrecondition):
+    """A tick's commit refused: its worker's fencing token no longer holds the zone's lease."""
+
+
+@dataclass(frozen=True)
+class Fence:
+    """What a tick's commits prove: the fencing token under which its worker held the zone's lease."""
+
+    token: int
 
 
 def default_owner() -> str:
@@ -94,6 +106,10 @@ class ZoneLease:
                 log.warning("zone %s: lease lost by %s (token %d)", self.keys.zone, self.owner, self.token)
         self.token = token
         return token > 0
+
+    def fence(self) -> Fence | None:
+        """The fence for this worker's commits while it holds the lease, else None."""
+        return Fence(self.token) if self.token else None
 
     async def release(self) -> None:
         """Gives the lease up (a clean shutdown), so another worker need not wait out the TTL."""

@@ -18,6 +18,7 @@ from redis.exceptions import WatchError
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from core.geo import LatLng
 from dispatch.keys import ZoneKeys
+from dispatch.lease import Fence, LeaseLost
 from dispatch.models import (
     OrderEvent,
     OrderRecord,
@@ -228,6 +229,7 @@ class OrderStore:
         *,
         acting_rider: str | None = None,
         note: str = "",
+        fence: Fence | None = None,
     ) -> tuple[OrderRecord, bool]:
         """Runs one step of the state machine; returns the order after it and whether it changed.
 
@@ -257,6 +259,7 @@ class OrderStore:
                         availability = await pipe.hget(self.keys.rider(record.rider_id), "av")
                         hands_empty = await pipe.scard(self.keys.rider_tasks(record.rider_id)) <= 1
                         rejoins_free = availability == "available" and hands_empty
+                    await self._check_fence(pipe, fence)
                     pipe.multi()
                     self._queue_writes(pipe, record, updated, step, now_ms, note, rejoins_free)
                     if hands_empty:
@@ -305,6 +308,7 @@ class OrderStore:
         *,
         offer_expires_ms: int,
         note: str = "",
+        fence: Fence | None = None,
     ) -> list[OrderRecord]:
         """Offers a bundle — (order_id, estimated pickup, estimated drop-off) in delivery sequence — to a
         rider with empty hands, as one transaction: every order must still be pending, or nothing is
@@ -336,6 +340,7 @@ class OrderStore:
                         )
                         for seq, (record, (_, pickup_ms, dropoff_ms)) in enumerate(zip(records, legs, strict=True), 1)
                     ]  # fmt: skip
+                    await self._check_fence(pipe, fence)
                     pipe.multi()
                     for before, after in zip(records, updated, strict=True):
                         self._queue_writes(pipe, before, after, Step.ASSIGN, now_ms, note)
@@ -359,6 +364,7 @@ class OrderStore:
         *,
         offer_expires_ms: int,
         note: str = "",
+        fence: Fence | None = None,
     ) -> list[OrderRecord]:
         """An assignment update at the counter: offers a pending order — (order_id, estimated pickup,
         estimated drop-off) — to a rider as the last drop-off of the bundle it holds and has not picked
@@ -406,6 +412,7 @@ class OrderStore:
                         )
                         for r in carried
                     ]
+                    await self._check_fence(pipe, fence)
                     pipe.multi()
                     self._queue_writes(pipe, record, updated, Step.ASSIGN, now_ms, note)
                     for r in moved if shift else ():
@@ -426,6 +433,16 @@ class OrderStore:
                 pipe.hset(self.keys.order(oid), mapping={"predicted_ready_ms": str(ready_ms),
                                                          "predicted_ready_sd_s": repr(float(sd_s))})  # fmt: skip
             await pipe.execute()
+
+    async def _check_fence(self, pipe: aioredis.client.Pipeline, fence: Fence | None) -> None:
+        """For a tick's commit: the zone's lease is still held under the committing worker's fencing token,
+        and stays so until EXEC (it is watched), or nothing is written (dispatch.lease)."""
+        if fence is None:
+            return
+        await pipe.watch(self.keys.lease)
+        held = await pipe.get(self.keys.lease)
+        if held is None or not held.startswith(f"{fence.token}|"):
+            raise LeaseLost(f"zone {self.keys.zone}: fencing token {fence.token} no longer holds the lease ({held})")
 
     async def _watched_tasks(self, pipe: aioredis.client.Pipeline, rider_id: str) -> list[str]:
         """Watches a rider's task set in a transaction's pipeline and reads it (sorted)."""

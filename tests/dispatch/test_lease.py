@@ -6,13 +6,17 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
 import redis
 import redis.asyncio as aioredis
 
-from dispatch.lease import LeaseConfig, ZoneLease
+from core.geo import LatLng
+from dispatch.lease import LeaseConfig, LeaseLost, ZoneLease
+from dispatch.models import OrderRequest
+from dispatch.orders import OrderStore
 from serving.app import App
 from serving.embedded_redis import EmbeddedRedis
-from tests.conftest import server_config
+from tests.conftest import now_ms, redis_snapshot, server_config
 
 
 async def test_one_holder_tokens_grow_and_a_silent_holder_loses_the_zone(
@@ -58,3 +62,33 @@ async def test_of_two_workers_one_ticks_and_the_other_takes_over(
             await asyncio.sleep(0.02)
     finally:
         await second.stop()
+
+
+async def test_a_commit_under_a_lost_lease_is_refused_and_writes_nothing(
+    redis_server: EmbeddedRedis, redis_sync: redis.Redis
+) -> None:
+    """A worker whose lease was taken over (it paused past the TTL) cannot offer an order: its fencing
+    token no longer holds the lease; the new holder's commit goes through."""
+    client = aioredis.Redis(port=redis_server.port, decode_responses=True)
+    try:
+        store = OrderStore(client, "z1")
+        at = now_ms()
+        point = LatLng(60.17, 24.94)
+        await store.create_many([OrderRequest("o1", "m1", point, point, at)], at)
+        paused = ZoneLease(client, "z1", owner="paused", config=LeaseConfig(ttl_s=0.2))
+        assert await paused.hold()
+        old_fence = paused.fence()
+        await asyncio.sleep(0.3)  # paused past its TTL
+        taker = ZoneLease(client, "z1", owner="taker", config=LeaseConfig(ttl_s=5))
+        assert await taker.hold()
+        before = redis_snapshot(redis_sync)
+        with pytest.raises(LeaseLost):
+            await store.assign_bundle("r1", [("o1", at + 60_000, at + 600_000)], at, offer_expires_ms=at + 30_000,
+                                      fence=old_fence)  # fmt: skip
+        assert redis_snapshot(redis_sync) == before
+        [offered] = await store.assign_bundle(
+            "r1", [("o1", at + 60_000, at + 600_000)], at, offer_expires_ms=at + 30_000, fence=taker.fence()
+        )
+        assert offered.rider_id == "r1"
+    finally:
+        await client.aclose()
