@@ -1,0 +1,178 @@
+"""Worker take-over soak: kill -9 the worker that ticks, again and again, under a flow of orders.
+
+`python -m bench.takeover --kills 20` runs `server.py --workers 2` (two workers, one holding the zone's
+lease; the parent restarts a killed one as the new standby), streams rider positions and submits orders
+without waiting, and every few seconds kills the lease holder with SIGKILL. For each kill it measures how
+long until another worker holds the lease and until the zone's next decision; at the end it reads back
+every accepted order (lost: not found) and its history (double-assigned: offered while another offer of it
+was still held). Offers time out after 5 s, so orders are offered, lapse and are offered again across the
+take-overs: the commits a take-over could double.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import grpc
+import redis.asyncio as aioredis
+
+from bench._server import ServerProcess
+from bench.load import is_double_assigned, point_in
+from dispatch.api.convert import ms_to_ts
+from dispatch.keys import ZoneKeys
+from routing_data.cities import load_area
+from serving.auth import Role
+from tongcheng.dispatch.v1 import dispatch_pb2 as pb
+from tongcheng.dispatch.v1 import dispatch_pb2_grpc
+
+LEASE_TTL_S = 6.0  # dispatch.lease.LeaseConfig's default, which the server runs with
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+async def lease_owner(client: aioredis.Redis, keys: ZoneKeys) -> tuple[int, str] | None:
+    held = await client.get(keys.lease)
+    if not held:
+        return None
+    token, _, owner = held.partition("|")
+    return int(token), owner
+
+
+async def run(ns: argparse.Namespace) -> int:
+    city = load_area(ns.city)
+    keys = ZoneKeys(city.name)
+    rng = random.Random(ns.seed)
+    with tempfile.TemporaryDirectory(prefix="tongcheng-takeover-") as tmp:
+        server = ServerProcess(
+            Path(tmp), "--workers", "2", "--tick-s", str(ns.tick_s), "--city", ns.city, "--metrics-port", "-1",
+            "--dispatch-setting", "offer_timeout_s=5", "--policy", "greedy",
+        ).start(timeout_s=120)  # fmt: skip
+        try:
+            log = server.log_path.read_text()
+            redis_port = int(re.search(r"redis-server on port (\d+)", log).group(1))  # type: ignore[union-attr]
+            client = aioredis.Redis(port=redis_port, decode_responses=True)
+            ops = (("authorization", f"Bearer {server.token(Role.OPS)}"),)
+            async with grpc.aio.insecure_channel(server.address) as ch:
+                stub = dispatch_pb2_grpc.DispatchServiceStub(ch)
+                stop = asyncio.Event()
+                accepted: list[str] = []
+
+                async def riders() -> None:
+                    where = {f"r{i}": point_in(city, rng) for i in range(ns.riders)}
+                    while not stop.is_set():
+                        t = ms_to_ts(now_ms())
+                        fixes = [pb.PositionFix(rider_id=r, position=p, recorded_at=t) for r, p in where.items()]
+
+                        async def one(batch: list[pb.PositionFix] = fixes) -> None:
+                            yield pb.StreamRiderPositionsRequest(fixes=batch)  # type: ignore[misc]
+
+                        try:
+                            await stub.StreamRiderPositions(one(), metadata=ops, timeout=5)
+                        except grpc.aio.AioRpcError:
+                            pass
+                        await asyncio.sleep(2.0)
+
+                async def orders() -> None:
+                    seq = 0
+                    while not stop.is_set():
+                        batch = [
+                            pb.Order(order_id=f"to-{seq}-{k}", merchant_id=f"m{rng.randrange(50)}",
+                                     pickup=point_in(city, rng, 0.6), dropoff=point_in(city, rng),
+                                     placed_at=ms_to_ts(now_ms()), item_count=1)
+                            for k in range(10)
+                        ]  # fmt: skip
+                        seq += 1
+                        try:
+                            reply = await stub.AssignRiders(
+                                pb.AssignRidersRequest(orders=batch, no_wait=True), metadata=ops, timeout=5
+                            )
+                            accepted.extend(r.order_id for r in reply.results)
+                        except grpc.aio.AioRpcError:
+                            pass  # shed or unavailable: not accepted, nothing to check
+                        await asyncio.sleep(10 / ns.orders_per_s)
+
+                flows = [asyncio.create_task(riders()), asyncio.create_task(orders())]
+                await asyncio.sleep(3.0)
+                takeovers: list[float] = []
+                resumed: list[float] = []
+                for kill in range(ns.kills):
+                    held = await lease_owner(client, keys)
+                    while held is None:
+                        await asyncio.sleep(0.05)
+                        held = await lease_owner(client, keys)
+                    token, owner = held
+                    pid = int(owner.split(":")[1])
+                    last_event = (await client.xrevrange(keys.orders_events, count=1) or [("0-0", {})])[0][0]
+                    killed_at = time.monotonic()
+                    os.kill(pid, signal.SIGKILL)
+                    while True:
+                        now = await lease_owner(client, keys)
+                        if now is not None and now[0] > token:
+                            takeovers.append(time.monotonic() - killed_at)
+                            break
+                        if time.monotonic() - killed_at > 60:
+                            print(f"kill {kill + 1}: no take-over within 60 s", file=sys.stderr)
+                            return 1
+                        await asyncio.sleep(0.02)
+                    while True:
+                        newest = await client.xrevrange(keys.orders_events, count=1)
+                        if newest and newest[0][0] != last_event and time.monotonic() - killed_at > takeovers[-1]:
+                            resumed.append(time.monotonic() - killed_at)
+                            break
+                        await asyncio.sleep(0.02)
+                    print(f"kill {kill + 1:>2}: pid {pid} (token {token}) -> lease taken over in {takeovers[-1]:.2f} s, "
+                          f"next decision after {resumed[-1]:.2f} s", flush=True)  # fmt: skip
+                    await asyncio.sleep(ns.every_s)
+                stop.set()
+                await asyncio.gather(*flows)
+                lost = doubled = 0
+                sem = asyncio.Semaphore(64)
+
+                async def check(order_id: str) -> None:
+                    nonlocal lost, doubled
+                    async with sem:
+                        try:
+                            got = await stub.GetOrder(pb.GetOrderRequest(order_id=order_id), metadata=ops, timeout=30)
+                            doubled += is_double_assigned(got.order.history)
+                        except grpc.aio.AioRpcError as err:
+                            lost += err.code() == grpc.StatusCode.NOT_FOUND
+
+                await asyncio.gather(*(check(o) for o in accepted))
+            await client.aclose()
+        finally:
+            server.stop()
+    bound = LEASE_TTL_S + 2 * ns.tick_s
+    print(f"\n{ns.kills} kills of the ticking worker (lease TTL {LEASE_TTL_S:g} s, tick {ns.tick_s:g} s)")
+    print(f"lease taken over   median {statistics.median(takeovers):.2f} s, max {max(takeovers):.2f} s")
+    print(f"next decision      median {statistics.median(resumed):.2f} s, max {max(resumed):.2f} s "
+          f"(bound: TTL + 2 ticks = {bound:g} s; over it: {sum(r > bound for r in resumed)})")  # fmt: skip
+    print(f"orders             {len(accepted):,} accepted; lost {lost}; double-assigned {doubled}")
+    return 0 if lost == 0 and doubled == 0 and max(resumed) <= bound else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.takeover", description=__doc__)
+    p.add_argument("--kills", type=int, default=20)
+    p.add_argument("--every-s", type=float, default=3.0, help="pause between a take-over and the next kill")
+    p.add_argument("--tick-s", type=float, default=1.0)
+    p.add_argument("--riders", type=int, default=200)
+    p.add_argument("--orders-per-s", type=float, default=50.0)
+    p.add_argument("--city", default="helsinki")
+    p.add_argument("--seed", type=int, default=1)
+    return asyncio.run(run(p.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
