@@ -251,8 +251,11 @@ class Dispatcher:
                 log.warning("zone %s: lease renewal failed: %s", self.config.zone, exc)
                 if time.monotonic() - renewed > lease.config.ttl_s:
                     lease.token = 0
+            # A holder renews at a third of the TTL; a standby asks twice a second, so that a lease freed by a
+            # clean stop (or by the parent that saw its worker die) is taken over within half a second.
+            every_s = lease.config.ttl_s / 3 if lease.held else min(0.5, lease.config.ttl_s / 3)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=lease.config.ttl_s / 3)
+                await asyncio.wait_for(self._stopping.wait(), timeout=every_s)
 
     async def _run(self) -> None:
         failures = 0
