@@ -195,8 +195,9 @@ def _restart_dead(children: list[Child], base_argv: list[str], redis_url: str) -
         if c.restart_at is None:
             if c.name.startswith("worker"):
                 release_leases_of(redis_url, c.proc.pid)
-            lived_s = now - c.started_at
-            c.backoff_s = RESTART_BACKOFF_S[0] if lived_s > 60 else min(RESTART_BACKOFF_S[1], c.backoff_s * 2)
+            # A child that had started serving died of something else than its start-up (killed, lost its
+            # host's memory): it comes back at once. One that dies before it serves, again and again, backs off.
+            c.backoff_s = RESTART_BACKOFF_S[0] if c.ready else min(RESTART_BACKOFF_S[1], c.backoff_s * 2)
             c.restart_at = now + c.backoff_s
             log.error("%s (pid %d) exited with %s: restarting in %.1f s", c.name, c.proc.pid, c.proc.returncode,
                       c.backoff_s)  # fmt: skip

@@ -5,8 +5,12 @@
 Riders stream positions every --fix-interval-s through --streams gateway streams (each message carries
 the fixes of --fixes-per-message riders); order services call AssignRiders with batches of --batch
 orders at the target rate, each call with a --deadline-s deadline. Reports achieved rates, latency
-p50/p99/max, errors by status code, orders accepted versus decided, and checks that every accepted
-order (or a sample, --verify) can be read back: nothing accepted is lost.
+p50/p99/p999/max, errors by status code, orders accepted versus decided, and checks that every accepted
+order (or a sample, --verify) can be read back (nothing accepted is lost) and was never offered while
+another offer of it was held (double-assigned). --no-wait answers calls once the orders are stored;
+--accept-share makes rider apps accept that share of offers (seen on one WatchOrders stream) and ride
+them out in --ride-s, so supply recycles; --channels spreads calls over several connections (the server's
+intake processes share its port, and the kernel spreads connections among them).
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ class Load:
         self.fixes_accepted = 0
         self.position_errors: Counter[str] = Counter()
         self.run_id = time.strftime("%H%M%S")
+        self.task_errors: Counter[str] = Counter()
+        self.delivered = 0
 
     async def positions(self, stub: dispatch_pb2_grpc.DispatchServiceStub, riders: list[str], stop_at: float) -> None:
         where = {r: point_in(self.city, self.rng) for r in riders}
@@ -121,6 +127,56 @@ class Load:
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         await asyncio.gather(*tasks, return_exceptions=True)
         return seq * self.ns.batch
+
+    async def riders_work(self, stub: dispatch_pb2_grpc.DispatchServiceStub, stop_at: float) -> None:
+        """The rider apps' side of offers, from one WatchOrders stream: each offer is accepted with
+        probability --accept-share (else rejected: back to the pool), picked up after half of --ride-s and
+        delivered after the rest, so the rider is free again and supply recycles."""
+        share = self.ns.accept_share
+        tasks: set[asyncio.Task[None]] = set()
+        limiter = asyncio.Semaphore(256)
+
+        async def step(rider: str, order_id: str, action: int) -> bool:
+            async with limiter:
+                try:
+                    await stub.UpdateTask(pb.UpdateTaskRequest(rider_id=rider, order_id=order_id, action=action),
+                                          metadata=self.ops_md, timeout=5)  # fmt: skip
+                    return True
+                except grpc.aio.AioRpcError as err:
+                    self.task_errors[err.code().name] += 1
+                    return False
+
+        async def work(rider: str, order_id: str) -> None:
+            if self.rng.random() >= share:
+                await step(rider, order_id, pb.TASK_ACTION_REJECT)
+                return
+            if not await step(rider, order_id, pb.TASK_ACTION_ACCEPT):
+                return
+            await asyncio.sleep(self.ns.ride_s / 2)
+            if await step(rider, order_id, pb.TASK_ACTION_PICKED_UP):
+                await asyncio.sleep(self.ns.ride_s / 2)
+                if await step(rider, order_id, pb.TASK_ACTION_DELIVERED):
+                    self.delivered += 1
+
+        watch = stub.WatchOrders(pb.WatchOrdersRequest(), metadata=self.svc_md)
+        try:
+            while time.monotonic() < stop_at:
+                try:
+                    reply = await asyncio.wait_for(watch.read(), max(0.1, stop_at - time.monotonic()))
+                except TimeoutError:
+                    break
+                if reply is grpc.aio.EOF:
+                    break
+                u = reply.update
+                if u.status == pb.ORDER_STATUS_ASSIGNED and u.rider_id:
+                    task = asyncio.create_task(work(u.rider_id, u.order_id))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+        except grpc.aio.AioRpcError as err:
+            self.task_errors[f"watch {err.code().name}"] += 1
+        finally:
+            watch.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def verify(self, stub: dispatch_pb2_grpc.DispatchServiceStub) -> tuple[int, int, int, Counter[str]]:
         if self.ns.verify == "none":
@@ -193,11 +249,14 @@ async def run(ns: argparse.Namespace) -> int:
         streams = [
             asyncio.create_task(load.positions(stub, riders[s :: ns.streams], stop_at)) for s in range(ns.streams)
         ]
+        work = asyncio.create_task(load.riders_work(stubs[-1], stop_at + ns.ride_s)) if ns.accept_share > 0 else None
         await asyncio.sleep(min(3.0, ns.fix_interval_s))  # riders online before orders come
         order_stop = stop_at
         submitted = await load.orders(stubs, order_stop)
         elapsed = time.monotonic() - started
         await asyncio.gather(*streams)
+        if work is not None:
+            await work
         checked, lost, doubled, final = await load.verify(stub)
     finally:
         for c in channels:
@@ -229,6 +288,9 @@ async def run(ns: argparse.Namespace) -> int:
     print(f"first answers      {dict(load.statuses)}; decided within the call {decided:,} of {len(load.accepted):,}")
     print(f"positions          sent {load.fixes_sent:,} ({load.fixes_sent / elapsed:,.0f}/s), accepted {load.fixes_accepted:,}, "
           f"stream errors {dict(load.position_errors)}")  # fmt: skip
+    if ns.accept_share > 0:
+        print(f"rider apps         delivered {load.delivered:,} (accepting {ns.accept_share:.0%} of offers, "
+              f"{ns.ride_s:g}-s rides); task errors {dict(load.task_errors)}")  # fmt: skip
     print(f"read back          {checked:,} accepted orders checked ({ns.verify}), lost {lost}, "
           f"double-assigned {doubled}; now {dict(final)}")  # fmt: skip
     return 0 if lost == 0 and doubled == 0 else 1
@@ -245,6 +307,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--deadline-s", type=float, default=5.0)
     p.add_argument("--max-in-flight", type=int, default=400, help="AssignRiders calls open at once")
     p.add_argument("--no-wait", action="store_true", help="AssignRiders answers once the orders are accepted")
+    p.add_argument(
+        "--accept-share",
+        type=float,
+        default=0.0,
+        help="share of offers the rider apps accept and ride out (0: riders never answer offers)",
+    )
+    p.add_argument("--ride-s", type=float, default=10.0, help="seconds from an accepted offer to its delivery")
     p.add_argument("--channels", type=int, default=8, help="connections to the server (calls spread over them)")
     p.add_argument("--fix-interval-s", type=float, default=5.0)
     p.add_argument("--streams", type=int, default=16)
