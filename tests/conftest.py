@@ -14,7 +14,7 @@ import redis
 
 from serving.app import App, ServerConfig
 from serving.auth import Role, TokenIssuer
-from serving.embedded_redis import EmbeddedRedis
+from serving.embedded_redis import EmbeddedCluster, EmbeddedRedis
 from tongcheng.dispatch.v1 import dispatch_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +26,18 @@ def pytest_report_header() -> list[str]:
     if SHARED.exists():
         return [f"shared data: {SHARED}"]
     return [f"!!! shared data ABSENT at {SHARED}: tests that read OSM or MDRP data will be SKIPPED !!!"]
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCluster]:
+    """One real 3-master Redis Cluster for the session (AOF on, fsync always), formed by the bundled redis-cli."""
+    cluster = EmbeddedCluster(tmp_path_factory.mktemp("redis-cluster"), appendfsync="always")
+    cluster.start()
+    # redis-cli gives the slots of {helsinki} and {money} to one master (the third): the money slot moves to
+    # the first, so dispatch and the money side talk to different masters, as they may in production.
+    cluster.move_slot("tc:{money}:", 0)
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture(scope="session")
