@@ -20,6 +20,7 @@ from core.geo import LatLng
 from dispatch.keys import ZoneKeys
 from dispatch.models import OrderEvent, OrderRecord, OrderRequest, OrderStatus, TaskEvent, TaskEventType
 from dispatch.order_flow import TRANSITIONS, Step
+from dispatch.scripts import run_script_pipeline
 
 # Creates an order unless its id exists; returns the stored fingerprint either way, so the caller can
 # tell a retry (same body) from a clash (another body under the same id).
@@ -135,7 +136,8 @@ class OrderStore:
             raise InvalidArgument(clashes)
         fresh = [OrderRecord(request=r, updated_ms=now_ms) for r in requests]
         created_event = OrderEvent(now_ms, OrderStatus.PENDING, note="submitted").to_json()
-        async with self._redis.pipeline(transaction=False) as pipe:
+
+        async def queue(pipe: aioredis.client.Pipeline) -> None:
             for record in fresh:
                 r = record.request
                 flat: list[str] = []
@@ -146,7 +148,8 @@ class OrderStore:
                     args=[r.placed_at_ms, r.order_id, created_event, *flat],
                     client=pipe,
                 )
-            created = [bool(c[0]) for c in await pipe.execute()]
+
+        created = [bool(c[0]) for c in await run_script_pipeline(self._redis, [self._create], queue)]
         # New orders are what was just written; only resubmitted ones are read back (profiled: the
         # read-back of every order was a fifth of AssignRiders' cost under load).
         existing = await self.find_many([r.order_id for r, new in zip(requests, created, strict=True) if not new])
@@ -567,7 +570,7 @@ class OrderStore:
         merchants = sorted(set(merchant_ids))
         if not merchants:
             return []
-        raw = await self._open_pickups(args=[self.keys.prefix, *merchants])
+        raw = await self._open_pickups(keys=[self.keys.slot], args=[self.keys.prefix, *merchants])
         out = []
         for k in range(0, len(raw), 4):
             rider_id, entry, plan, shift = raw[k : k + 4]
