@@ -37,7 +37,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
     p.add_argument(
         "--redis-url",
         default=_env("REDIS_URL"),
-        help="redis://host:port/db; unset starts an embedded redis-server (TONGCHENG_REDIS_URL)",
+        help="redis://host:port/db, or redis+cluster://host:port,host:port/0 for a Redis Cluster (docs/cluster.md); "
+        "unset starts an embedded redis-server (TONGCHENG_REDIS_URL)",
     )
     p.add_argument(
         "--data-dir",

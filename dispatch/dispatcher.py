@@ -597,7 +597,7 @@ class Dispatcher:
     async def _take_shared_speeds(self) -> None:
         """Feeds the samples other processes of the zone shared into this (ticking) process's learner."""
         key = self.index.keys.speed_samples
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with self._redis.pipeline(transaction=True, shard_hint=self.index.keys.slot) as pipe:
             pipe.lrange(key, 0, -1)
             pipe.delete(key)
             samples, _ = await pipe.execute()
@@ -611,7 +611,7 @@ class Dispatcher:
         traffic version here)."""
         changed, version = await asyncio.to_thread(self.update_traffic, cells, reset)
         keys = self.index.keys
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with self._redis.pipeline(transaction=True, shard_hint=self.index.keys.slot) as pipe:
             if reset:
                 pipe.delete(keys.traffic_ops)
             if cells:

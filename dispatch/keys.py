@@ -9,6 +9,13 @@ class ZoneKeys:
         self.zone = zone
         self.prefix = f"tc:{{{zone}}}:"
 
+    @property
+    def slot(self) -> str:
+        """The zone's prefix as a key name, never written: KEYS[1] of the scripts that build their keys from
+        the prefix. A script called with no keys may go to any node of a Redis Cluster, which refuses the
+        zone's keys unless it serves the zone's slot; with this key it goes to the node that does."""
+        return self.prefix
+
     # Rider index
     def rider(self, rider_id: str) -> str:
         return f"{self.prefix}rider:{rider_id}"

@@ -3,7 +3,9 @@
 An order is a hash; its history a list; the pool of undecided orders a sorted set by placement time;
 open offers a sorted set by expiry. A step (order_flow.Step) runs under WATCH/MULTI: the order (and,
 for an assignment, the rider's task set) is read, the transition checked, and every write — order,
-history, pool, rider tasks, rider feed — committed together or not at all.
+history, pool, rider tasks, rider feed — committed together or not at all. Every transaction's
+`shard_hint` is the zone's slot key: on a Redis Cluster it runs on the node serving the zone
+(`serving.redis_cluster`); one Redis ignores it.
 """
 
 from __future__ import annotations
@@ -240,7 +242,7 @@ class OrderStore:
         if step is Step.ASSIGN:
             raise ValueError("offers are made with assign_bundle (a lone order is a bundle of one)")
         transition = TRANSITIONS[step]
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with self._redis.pipeline(transaction=True, shard_hint=self.keys.slot) as pipe:
             while True:
                 try:
                     record = await self._watched(pipe, order_id)
@@ -277,7 +279,7 @@ class OrderStore:
         """After an order left a rider's bundle (rejected, lapsed or cancelled) while others remain: the
         rider's plan is the last drop-off of those, and its open pickup counts them (or goes, if one of them
         is already picked up)."""
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with self._redis.pipeline(transaction=True, shard_hint=self.keys.slot) as pipe:
             while True:
                 try:
                     held = [await self._watched(pipe, oid) for oid in await self._watched_tasks(pipe, rider_id)]
@@ -317,7 +319,7 @@ class OrderStore:
             raise ValueError("a bundle has at least one order")
         order_keys = [self.keys.order(oid) for oid, _, _ in legs]
         bundle_id = legs[0][0] if len(legs) == 1 else f"{legs[0][0]}+{len(legs) - 1}@{now_ms}"
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with self._redis.pipeline(transaction=True, shard_hint=self.keys.slot) as pipe:
             while True:
                 try:
                     await pipe.watch(*order_keys, self.keys.rider_tasks(rider_id))
@@ -373,7 +375,7 @@ class OrderStore:
         of the rider an unpicked order of `bundle_id` at the order's counter, or nothing is written
         (FailedPrecondition). Returns the new order's record, then the bundle's orders as updated."""
         order_id, pickup_ms, dropoff_ms = leg
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with self._redis.pipeline(transaction=True, shard_hint=self.keys.slot) as pipe:
             while True:
                 try:
                     task_ids = await self._watched_tasks(pipe, rider_id)
@@ -462,7 +464,7 @@ class OrderStore:
     async def mark_ready(self, order_id: str, ready_at_ms: int) -> tuple[OrderRecord, bool]:
         """Records the true ready time once; returns the order and whether this call recorded it."""
         key = self.keys.order(order_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with self._redis.pipeline(transaction=True, shard_hint=self.keys.slot) as pipe:
             while True:
                 try:
                     record = await self._watched(pipe, order_id)
@@ -647,7 +649,7 @@ class OrderStore:
         merchants = sorted(set(merchant_ids))
         if not merchants:
             return []
-        raw = await self._open_pickups(args=[self.keys.prefix, *merchants])
+        raw = await self._open_pickups(keys=[self.keys.slot], args=[self.keys.prefix, *merchants])
         out = []
         for k in range(0, len(raw), 4):
             rider_id, entry, plan, shift = raw[k : k + 4]

@@ -75,6 +75,7 @@ import redis.asyncio as aioredis
 from scipy.special import log_ndtr
 
 from dispatch.keys import ZoneKeys
+from dispatch.scripts import run_script_pipeline
 
 __all__ = ["CATEGORY_PRIORS", "CategoryPrior", "PrepConfig", "PrepEstimate", "PrepModel", "still_cooking"]
 
@@ -419,35 +420,42 @@ class PrepModel:
         pipeline (a batch of AssignRiders is one round trip, not one per order)."""
         if not orders:
             return []
-        async with self.client.pipeline(transaction=False) as pipe:
+
+        async def queue(pipe: aioredis.client.Pipeline) -> None:
             for merchant_id, order_id, placed_at_ms, item_count, category in orders:
                 cat = self.category_key(category)
                 prior = self.config.priors[cat]
                 await self._placed(
+                    keys=[self.keys.slot],
                     args=[self.keys.prefix, merchant_id, order_id, cat, int(placed_at_ms),
                           self.hour_bucket(placed_at_ms), max(1, int(item_count)),
                           int(self.config.backlog_window_s * 1000), int(self.config.order_ttl_s),
                           _FMT % prior.mean_s, _FMT % prior.pseudo_orders, _FMT % prior.order_cv],
                     client=pipe,
                 )  # fmt: skip
-            raws = await pipe.execute()
+
+        raws = await run_script_pipeline(self.client, [self._placed], queue)
         return [self._estimate(raw, int(raw[20])) for raw in raws]
 
     async def predict(self, merchant_id: str, placed_at_ms: int, item_count: int = 1,
                       category: str = "") -> PrepEstimate:  # fmt: skip
         """The estimate for an order placed now (read-only; backlog = the merchant's open orders)."""
-        raw = await self._predict(args=self._predict_args(merchant_id, placed_at_ms, item_count, category))
+        raw = await self._predict(
+            keys=[self.keys.slot], args=self._predict_args(merchant_id, placed_at_ms, item_count, category)
+        )
         return self._estimate(raw, placed_at_ms)
 
     async def predict_many(self, queries: Sequence[tuple[str, int, int, str]]) -> list[PrepEstimate]:
         """Estimates for (merchant_id, placed_at_ms, item_count, category) tuples, in one pipeline."""
         if not queries:
             return []
-        async with self.client.pipeline(transaction=False) as pipe:
+
+        async def queue(pipe: aioredis.client.Pipeline) -> None:
             for merchant_id, placed_at_ms, item_count, category in queries:
-                await self._predict(args=self._predict_args(merchant_id, placed_at_ms, item_count, category),
-                                    client=pipe)  # fmt: skip
-            raws = await pipe.execute()
+                await self._predict(keys=[self.keys.slot], client=pipe,
+                                    args=self._predict_args(merchant_id, placed_at_ms, item_count, category))  # fmt: skip
+
+        raws = await run_script_pipeline(self.client, [self._predict], queue)
         return [self._estimate(raw, q[1]) for raw, q in zip(raws, queries, strict=True)]
 
     async def on_ready(self, merchant_id: str, order_id: str, ready_at_ms: int) -> None:
@@ -455,12 +463,12 @@ class PrepModel:
         takes it out of the backlog. Bad events are counted (see `counters`), never raised; the
         merchant stored at placement is authoritative."""
         del merchant_id  # the order's own record names its merchant
-        await self._ready(args=[self.keys.prefix, order_id, int(ready_at_ms), *self._ready_args])
+        await self._ready(keys=[self.keys.slot], args=[self.keys.prefix, order_id, int(ready_at_ms), *self._ready_args])
 
     async def on_closed(self, merchant_id: str, order_id: str) -> None:
         """A cancelled (or never ready) order leaves the backlog; nothing is learnt."""
         del merchant_id
-        await self._closed(args=[self.keys.prefix, order_id])
+        await self._closed(keys=[self.keys.slot], args=[self.keys.prefix, order_id])
 
     async def backlog(self, merchant_id: str) -> int:
         """Open orders of the merchant (placed within the backlog window)."""

@@ -223,7 +223,7 @@ class RiderIndex:
                 f"{'' if f.shift_ends_at_ms is None else f.shift_ends_at_ms}"
                 for f in fixes[start : start + INGEST_CHUNK]
             )
-            flags.append(await self._ingest(args=[self.keys.prefix, now_ms, payload]))
+            flags.append(await self._ingest(keys=[self.keys.slot], args=[self.keys.prefix, now_ms, payload]))
         return "".join(flags)
 
     async def nearby(
@@ -255,7 +255,7 @@ class RiderIndex:
             step = 3 if k == 0 else max(1, k // 2)
             cells = [c for ring in range(k, min(k + step, max_k + 1)) for c in h3.grid_ring(origin, ring)]
             k += step
-            raw = await self._nearby(args=[*fixed_args, *cells])
+            raw = await self._nearby(keys=[self.keys.slot], args=[*fixed_args, *cells])
             for i in range(0, len(raw), 7):
                 rider_id = raw[i]
                 lat, lng = float(raw[i + 1]), float(raw[i + 2])
@@ -276,7 +276,7 @@ class RiderIndex:
         """Every rider free to take a task (distance 0: not ranked), or None when more than max_free
         are free. When free riders are few, one call beats an H3 ring search per order, whose rings
         widen across the city looking for them (profiled on MDRP replays and under bench.load)."""
-        raw = await self._free(args=[self.keys.prefix, now_ms - self.ttl_ms, max_free])
+        raw = await self._free(keys=[self.keys.slot], args=[self.keys.prefix, now_ms - self.ttl_ms, max_free])
         if raw is None:
             return None
         return [
@@ -294,7 +294,7 @@ class RiderIndex:
 
     async def soon_free_riders(self, now_ms: int, until_ms: int) -> list[NearbyRider]:
         """Riders busy now who are expected to free up by `until_ms`, placed at their last drop-off."""
-        raw = await self._soon_free(args=[self.keys.prefix, now_ms - self.ttl_ms, until_ms])
+        raw = await self._soon_free(keys=[self.keys.slot], args=[self.keys.prefix, now_ms - self.ttl_ms, until_ms])
         return [
             NearbyRider(
                 raw[i],
@@ -311,7 +311,7 @@ class RiderIndex:
 
     async def expire_silent(self, now_ms: int, max_count: int = 5_000) -> int:
         """Drops riders silent longer than the TTL; returns how many were dropped."""
-        return int(await self._expire(args=[self.keys.prefix, now_ms - self.ttl_ms, max_count]))
+        return int(await self._expire(keys=[self.keys.slot], args=[self.keys.prefix, now_ms - self.ttl_ms, max_count]))
 
     async def is_known(self, rider_id: str) -> bool:
         return bool(await self._redis.sismember(self.keys.riders_known, rider_id))

@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -37,6 +38,7 @@ from routing_data.cities import load_city, resolve
 from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
 from serving.embedded_redis import EmbeddedRedis, RestartBackoff
 from serving.metrics import serve_metrics
+from serving.redis_cluster import cluster_from_url, parse_cluster_url
 from serving.status import REDIS_DOWN, StoreGuard
 from settlement.api import SettlementServicer
 from settlement.service import Settlement
@@ -139,12 +141,20 @@ class ServerConfig:
         return ScaledClock(start_ms, self.clock_speed, self.clock_anchor_ms)
 
 
-def redis_client(url: str) -> aioredis.Redis:
+RedisClient = aioredis.Redis | RedisCluster
+
+
+def _client_from_url(url: str, **settings: object) -> RedisClient:
+    """A single-Redis client from a redis:// URL, or a cluster client from the cluster form; same settings."""
+    if parse_cluster_url(url) is None:
+        return aioredis.Redis.from_url(url, **settings)
+    return cluster_from_url(url, **settings)
+
+
+def redis_client(url: str) -> RedisClient:
     """A client that fails fast when Redis is down (callers get UNAVAILABLE, not a hang) and
-    reconnects by itself when it is back."""
-    # A blocking pool: under a burst, callers queue for a connection (up to 2 s) instead of failing.
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url,
+    reconnects by itself when it is back: one Redis, or a Redis Cluster for the cluster URL form."""
+    settings: dict[str, object] = dict(
         decode_responses=True,
         # The longest a healthy Redis keeps a reply waiting, measured (appendfsync always, this shared
         # 2-core machine, SLOWLOG and client-side): in a tick of 2,000 orders over 3,000 riders the longest
@@ -157,13 +167,26 @@ def redis_client(url: str) -> aioredis.Redis:
         socket_connect_timeout=0.5,
         # One retry, on a dropped connection only: after a Redis restart, pooled connections are dead and
         # a fresh one works. A timeout is not retried: Redis is stalled or busy, a retry would double the
-        # wait (2 s x 3 before) and send the same write a second time.
+        # wait (2 s x 3 before) and send the same write a second time. (The cluster client takes only the
+        # count and backoff from this: it retries its own list of errors, timeouts included; docs/cluster.md.)
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1, supported_errors=(RedisConnectionError,)),
         health_check_interval=15,
         max_connections=128,
-        timeout=2.0,
     )
+    if parse_cluster_url(url) is not None:
+        # 128 connections per node; redis-py's cluster client has no blocking pool, so past them a command
+        # fails at once (UNAVAILABLE) rather than queueing. Transactions have pools of their own (blocking).
+        return cluster_from_url(url, **settings)
+    # A blocking pool: under a burst, callers queue for a connection (up to 2 s) instead of failing.
+    pool = aioredis.BlockingConnectionPool.from_url(url, timeout=2.0, **settings)
     return aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
+
+
+async def ping(client: RedisClient) -> bool:
+    """Whether Redis answers; on a cluster, whether every master does (each serves its share of the keys)."""
+    if isinstance(client, RedisCluster):
+        return bool(await client.ping(target_nodes=RedisCluster.PRIMARIES))
+    return bool(await client.ping())
 
 
 class App:
@@ -173,7 +196,7 @@ class App:
         self.config = config
         self.clock = clock or config.make_clock()
         self.embedded_redis: EmbeddedRedis | None = None
-        self.redis: aioredis.Redis | None = None
+        self.redis: RedisClient | None = None
         self.dispatcher: Dispatcher | None = None
         self.settlement: Settlement | None = None
         self.orders: OrderCenter | None = None
@@ -319,19 +342,20 @@ class App:
         watch = self.config.redis_watch
         # Its own connection, short timeouts: the pooled ones may all be held by calls stuck on a stalled
         # Redis. One retry, at once, on a dropped connection only: after a restart the old one is dead.
-        pinger = aioredis.Redis.from_url(
+        # (A cluster client keeps its own pools, so it too has connections of its own.)
+        pinger = _client_from_url(
             self.redis_url,
             socket_timeout=watch.ping_timeout_s,
             socket_connect_timeout=watch.ping_timeout_s,
             retry=Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,)),
-            single_connection_client=True,
+            **({} if parse_cluster_url(self.redis_url) else {"single_connection_client": True}),
         )
         serving: bool | None = None
         try:
             while not self._closing.is_set():
                 try:
                     async with asyncio.timeout(watch.ping_timeout_s):  # the whole ping, reconnect included
-                        ok = bool(await pinger.ping())
+                        ok = await ping(pinger)
                 except (*REDIS_DOWN, TimeoutError):
                     ok = False
                 if ok != serving:

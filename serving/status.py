@@ -40,8 +40,18 @@ _CODES: dict[type[TongchengError], int] = {
     ResourceExhausted: code_pb2.RESOURCE_EXHAUSTED,
 }
 
-# Redis being down or unreachable is the dependency failure the services must report as UNAVAILABLE.
-REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.BusyLoadingError)
+# Redis being down or unreachable is the dependency failure the services must report as UNAVAILABLE. On a
+# Redis Cluster it also shows as a node answering CLUSTERDOWN (some slots unserved: a master died and no
+# replica took over) or TRYAGAIN (a slot moving), or the client finding no node for a slot or none at all.
+REDIS_DOWN = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.BusyLoadingError,
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.SlotNotCoveredError,
+    redis.exceptions.RedisClusterUnreachableError,
+)
 
 
 # A status travels in response metadata (grpc-message, grpc-status-details-bin), which clients cap

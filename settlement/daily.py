@@ -97,7 +97,8 @@ class DailyRuns:
                 f"{day} can be settled from {day_name(day_no + 1)} 00:05 CST on (T+1); today is {day_name(day_number(now_ms))}"
             )
         k = self.keys
-        async with self._redis.pipeline(transaction=True) as pipe:
+        # shard_hint: on a Redis Cluster the transaction runs on the node of the money slot (serving.redis_cluster).
+        async with self._redis.pipeline(transaction=True, shard_hint=k.last_run_day) as pipe:
             while True:
                 try:
                     await pipe.watch(k.last_run_day, k.invoice_seq)

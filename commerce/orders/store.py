@@ -119,7 +119,8 @@ class OrderStore:
 
     async def set_delivery(self, order_id: str, dispatch_status: str, rider_id: str, in_delivery: bool) -> None:
         """Mirrors dispatch's view of the order (not a status change: no version bump)."""
-        async with self._redis.pipeline(transaction=True) as pipe:
+        # shard_hint: on a Redis Cluster the transaction runs on the node of the money slot (serving.redis_cluster).
+        async with self._redis.pipeline(transaction=True, shard_hint=self.keys.order(order_id)) as pipe:
             pipe.hset(self.keys.order(order_id), mapping={"dispatch_status": dispatch_status, "rider_id": rider_id})
             if in_delivery:
                 pipe.sadd(self.keys.orders_in_delivery, order_id)
