@@ -180,6 +180,7 @@ class Dispatcher:
         self.lease: ZoneLease | None = None
         self._lease_task: asyncio.Task[None] | None = None
         self._tick_fence: Fence | None = None
+        self._lease_tried = asyncio.Event()  # set once the first try for the lease has answered
         self._learned_cells: dict[str, float] = {}
         self._last_learned_ms = 0
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
@@ -237,6 +238,13 @@ class Dispatcher:
         await self.stop()
         await self.positions.stop()
 
+    async def lease_tried(self, timeout_s: float = 5.0) -> None:
+        """Waits until a ticking dispatcher's first try for its zone's lease has answered (held or not), so a
+        started server's state in Redis no longer changes by itself but through ticks."""
+        if self._lease_task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lease_tried.wait(), timeout_s)
+
     async def _hold_lease(self) -> None:
         """Takes the zone's lease and renews it at a third of its TTL, whatever the ticks are doing; a lease
         not renewed within its TTL (Redis unreachable) counts as lost, so this worker stops ticking."""
@@ -251,6 +259,7 @@ class Dispatcher:
                 log.warning("zone %s: lease renewal failed: %s", self.config.zone, exc)
                 if time.monotonic() - renewed > lease.config.ttl_s:
                     lease.token = 0
+            self._lease_tried.set()
             # A holder renews at a third of the TTL; a standby asks twice a second, so that a lease freed by a
             # clean stop (or by the parent that saw its worker die) is taken over within half a second.
             every_s = lease.config.ttl_s / 3 if lease.held else min(0.5, lease.config.ttl_s / 3)

@@ -315,6 +315,7 @@ class App:
         ticks = cfg.role != "intake"
         if self.dispatcher is not None:
             self.dispatcher.start(tick=ticks)
+            await self.dispatcher.lease_tried()
         if self.orders is not None and ticks:
             self.orders.start()  # one process follows dispatch for the order center: the one that ticks
         self._monitor = asyncio.create_task(self._watch_redis(), name="redis-health")

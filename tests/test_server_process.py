@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests.conftest import ROOT
 
@@ -114,3 +115,69 @@ def test_killed_server_leaves_no_redis_behind(server_process) -> None:  # type: 
     while embedded_redis_pids(log_path):
         assert time.monotonic() < deadline, "redis-server outlived its server"
         time.sleep(0.1)
+
+
+def test_killed_parent_takes_every_child_with_it(server_process) -> None:  # type: ignore[no-untyped-def]
+    """The default server is a parent of a worker and intake processes: SIGKILLed, it leaves none behind."""
+    proc, _, _, _ = server_process
+    children = child_pids(proc.pid)
+    assert len(children) >= 3, "a worker and two intake processes"
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() and not is_zombie(pid) for pid in children):
+        assert time.monotonic() < deadline, "a child outlived its parent"
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_replaced_and_its_standby_ticks_at_once(tmp_path: Path) -> None:
+    """With two workers, kill -9 of the one holding the zone's lease: the other holds it within 2 s (the
+    parent frees a dead worker's lease), and the parent starts a new standby."""
+    ready = tmp_path / "port"
+    log_path = tmp_path / "server.log"
+    with open(log_path, "w") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "server.py", "--port", "0", "--data-dir", str(tmp_path / "data"), "--ready-file",
+             str(ready), "--tick-s", "0.5", "--workers", "2", "--metrics-port", "-1"],
+            cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() or not ready.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()[-2000:]
+            time.sleep(0.05)
+        port = int(re.search(r"redis-server on port (\d+)", log_path.read_text()).group(1))  # type: ignore[union-attr]
+        client = redis.Redis(port=port, decode_responses=True)
+        lease = "tc:{helsinki}:lease"
+        while not client.get(lease):
+            assert time.monotonic() < deadline, "no worker took the zone"
+            time.sleep(0.05)
+        token, _, owner = str(client.get(lease)).partition("|")
+        os.kill(int(owner.split(":")[1]), signal.SIGKILL)
+        killed = time.monotonic()
+        while True:
+            held = client.get(lease)
+            if held and int(held.partition("|")[0]) > int(token):
+                break
+            assert time.monotonic() - killed < 2.0, f"no take-over within 2 s: {held}"
+            time.sleep(0.02)
+        while "started worker" not in log_path.read_text().split("restarting", 1)[-1]:
+            assert time.monotonic() - killed < 10, "the dead worker was not replaced"
+            time.sleep(0.1)
+        client.close()
+    finally:
+        proc.terminate()
+        assert proc.wait(30) == 0
+
+
+def child_pids(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in out]
+
+
+def is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return True
