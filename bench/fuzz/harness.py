@@ -29,6 +29,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 
 from core.clock import ManualClock
 from core.validation import quote, timestamp_ms_violation
+from dispatch.lease import LeaseConfig
 from serving.app import App, ServerConfig
 from serving.auth import Role, TokenIssuer
 from serving.embedded_redis import EmbeddedRedis
@@ -217,7 +218,9 @@ class FuzzTarget:
             # The fuzzer runs the tick itself (`background`): the server's own timer never fires, and an
             # AssignRiders call does not wait for a decision.
             tick_s=86_400.0, grace_s=1.0,
-            dispatch_overrides={"assign_wait_s": 0.01, "offer_timeout_s": 60.0},
+            # The zone's lease is held for a day: its renewals (PEXPIRE, every third of the TTL) would change
+            # the keyspace's digest between calls by themselves.
+            dispatch_overrides={"assign_wait_s": 0.01, "offer_timeout_s": 60.0, "lease": LeaseConfig(ttl_s=86_400)},
         )  # fmt: skip
         self.server = _ServerThread(config, self.clock)
         self.server.start()
