@@ -268,6 +268,11 @@ class Dispatcher:
 
     async def _run(self) -> None:
         failures = 0
+        if self.lease is not None:
+            # The first tick comes as soon as the lease is held, not half a second later from standing by:
+            # a started server's first tick runs on the state it started with.
+            while not (self._lease_tried.is_set() or self._stopping.is_set()):
+                await asyncio.sleep(0.01)
         while not self._stopping.is_set():
             started = time.monotonic()
             if self.lease is not None and not self.lease.held:

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\n{report.requests} requests over {len(report.by_method)} RPCs in {report.seconds:.0f} s "
         f"({report.requests / max(report.seconds, 1e-9):.0f}/s); {report.background_steps} background steps; "
-        f"{report.restarts} restarts"
+        f"{report.restarts} restarts; {report.oversize} drawn requests over the server's 16 MB message limit not sent"
     )
     print(f"status codes: {dict(sorted(codes.items()))}")
     kinds: dict[str, int] = {}
