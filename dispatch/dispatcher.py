@@ -271,8 +271,10 @@ class Dispatcher:
         if self.lease is not None:
             # The first tick comes as soon as the lease is held, not half a second later from standing by:
             # a started server's first tick runs on the state it started with.
-            while not (self._lease_tried.is_set() or self._stopping.is_set()):
-                await asyncio.sleep(0.01)
+            waits = [asyncio.ensure_future(e.wait()) for e in (self._lease_tried, self._stopping)]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for w in waits:
+                w.cancel()
         while not self._stopping.is_set():
             started = time.monotonic()
             if self.lease is not None and not self.lease.held:
