@@ -44,6 +44,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench._server import ServerProcess
+from core.validation import EARLIEST_MS
 from dispatch.api.convert import ms_to_ts
 from serving.auth import Role
 from tongcheng.dispatch.v1 import dispatch_pb2 as dpb
@@ -428,7 +429,7 @@ async def one_run(ns: argparse.Namespace, server: ServerProcess, run: str) -> di
                 merchant_id=f"m{m}", platform_commission=spb.Share(basis_points=500),
                 rider_delivery_fee=spb.Share(basis_points=800, fixed_fen=100),
             )  # fmt: skip
-            rule.effective_from.FromMilliseconds(1)
+            rule.effective_from.FromMilliseconds(EARLIEST_MS)  # every order: the oldest instant a request may name
             await settlement.SetSplitRule(spb.SetSplitRuleRequest(rule=rule), metadata=md)
         dispatch = "dispatch" in ns.services.split(",")
         load = Load(channel, md, ns.deadline_s, dispatch, run, ns.workers)

@@ -32,6 +32,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench._report import quantile
 from bench._server import ServerProcess
+from core.validation import EARLIEST_MS
 from serving.auth import Role
 from tongcheng.orders.v1 import orders_pb2 as opb
 from tongcheng.orders.v1 import orders_pb2_grpc
@@ -142,7 +143,7 @@ async def bench(server: ServerProcess, orders: int, concurrency: int, batch: int
                 rider_delivery_fee=spb.Share(basis_points=800, fixed_fen=100),
                 group_leader_commission=spb.Share(basis_points=300),
             )  # fmt: skip
-            rule.effective_from.FromMilliseconds(1)
+            rule.effective_from.FromMilliseconds(EARLIEST_MS)  # every order: the oldest instant a request may name
             await s.SetSplitRule(spb.SetSplitRuleRequest(rule=rule), metadata=md)
 
         check = health_pb2.HealthCheckRequest()
