@@ -24,7 +24,7 @@ import redis
 
 from serving.app import ServerConfig
 from serving.auth import ensure_dev_keys
-from serving.embedded_redis import EmbeddedRedis, die_with_parent_command
+from serving.embedded_redis import EmbeddedRedis, die_with_parent_command, free_port
 
 log = logging.getLogger("tongcheng.processes")
 
@@ -33,12 +33,6 @@ ROOT = Path(__file__).resolve().parent
 START_TIMEOUT_S = 120.0
 # A child that dies is started again after this long, doubling up to the cap while it keeps dying young.
 RESTART_BACKOFF_S = (0.5, 10.0)
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -213,21 +213,15 @@ class Dispatcher:
         self._stopping.set()
         for signal in self._feed_signals.values():
             signal.set()
-        if self._loop_task is not None:
-            await self._loop_task
-            self._loop_task = None
-        if self._lease_task is not None:
-            await self._lease_task
-            self._lease_task = None
-        if self.lease is not None:
-            with contextlib.suppress(RedisError):
-                await self.lease.release()
-        if self._events_task is not None:
-            await self._events_task
-            self._events_task = None
-        if self._share_task is not None:
-            await self._share_task
-            self._share_task = None
+        # The tick loop and the lease's renewals end before the lease is given up.
+        for name in ("_loop_task", "_lease_task", "_events_task", "_share_task"):
+            task = getattr(self, name)
+            if task is not None:
+                await task
+                setattr(self, name, None)
+            if name == "_lease_task" and self.lease is not None:
+                with contextlib.suppress(RedisError):
+                    await self.lease.release()
         for futures in self._waiters.values():
             for f in futures:
                 if not f.done():

@@ -596,15 +596,13 @@ class OrderStore:
         return out
 
     async def order_events_bounds(self) -> tuple[str, str]:
-        """The ids of the oldest and newest retained order events ("0-0" for none)."""
-        info = (
-            await self._redis.xinfo_stream(self.keys.orders_events)
-            if await self._redis.exists(self.keys.orders_events)
-            else None
-        )
-        if not info or not info.get("length"):
-            return "0-0", "0-0"
-        return info["first-entry"][0], info["last-entry"][0]
+        """The ids of the oldest and newest retained order events ("0-0" for none), in one round trip (an idle
+        process asks every 50 ms)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.xrange(self.keys.orders_events, count=1)
+            pipe.xrevrange(self.keys.orders_events, count=1)
+            first, last = await pipe.execute()
+        return (first[0][0], last[0][0]) if first and last else ("0-0", "0-0")
 
     def queue_feed_event(
         self, pipe: aioredis.client.Pipeline, rider_id: str, kind: TaskEventType, order: OrderRecord, now_ms: int

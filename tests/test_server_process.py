@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from bench._server import ServerProcess
 from tests.conftest import ROOT
 
 GRPCURL = Path(sys.executable).parent / "grpcurl"
@@ -134,19 +135,10 @@ def test_killed_parent_takes_every_child_with_it(server_process) -> None:  # typ
 def test_a_killed_worker_is_replaced_and_its_standby_ticks_at_once(tmp_path: Path) -> None:
     """With two workers, kill -9 of the one holding the zone's lease: the other holds it within 2 s (the
     parent frees a dead worker's lease), and the parent starts a new standby."""
-    ready = tmp_path / "port"
-    log_path = tmp_path / "server.log"
-    with open(log_path, "w") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "server.py", "--port", "0", "--data-dir", str(tmp_path / "data"), "--ready-file",
-             str(ready), "--tick-s", "0.5", "--workers", "2", "--metrics-port", "-1"],
-            cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    server = ServerProcess(tmp_path / "data", "--tick-s", "0.5", "--workers", "2", "--metrics-port", "-1").start()
+    log_path = server.log_path
     try:
         deadline = time.monotonic() + 60
-        while not ready.exists() or not ready.read_text():
-            assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()[-2000:]
-            time.sleep(0.05)
         port = int(re.search(r"redis-server on port (\d+)", log_path.read_text()).group(1))  # type: ignore[union-attr]
         client = redis.Redis(port=port, decode_responses=True)
         lease = "tc:{helsinki}:lease"
@@ -167,8 +159,7 @@ def test_a_killed_worker_is_replaced_and_its_standby_ticks_at_once(tmp_path: Pat
             time.sleep(0.1)
         client.close()
     finally:
-        proc.terminate()
-        assert proc.wait(30) == 0
+        assert server.stop() == 0
 
 
 def child_pids(pid: int) -> list[int]:
