@@ -17,6 +17,7 @@ from core.geo import City, LatLng
 from dispatch.config import DispatchConfig
 from dispatch.guidance import GuidanceConfig
 from dispatch.policies import DEFAULT_POLICY
+from dispatch.zones import DEFAULT_ZONE_RESOLUTION
 from serving import logs
 from serving.app import KNOWN_SERVICES, ROLES, App, ServerConfig
 
@@ -104,6 +105,13 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         help="H3 resolution of the rider index (TONGCHENG_H3_RESOLUTION)",
     )
     p.add_argument(
+        "--zones",
+        default=_env("ZONES", str(DEFAULT_ZONE_RESOLUTION)),
+        help="how the city is cut into zones, each ticked by one worker: an H3 resolution (6: cells of ~36 km²), "
+        "a GeoJSON file of polygons (each feature's `zone` property names it), or `city` for one zone "
+        "(TONGCHENG_ZONES)",
+    )
+    p.add_argument(
         "--rider-ttl-s",
         type=float,
         default=float(_env("RIDER_TTL_S", "60")),
@@ -182,7 +190,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
             host=ns.host, port=ns.port, redis_url=ns.redis_url or None, data_dir=ns.data_dir, city=ns.city,
             tick_s=ns.tick_s, services=tuple(s.strip() for s in ns.services.split(",") if s.strip()),
             role=ns.role, reuse_port=ns.reuse_port, metrics_port=None if ns.metrics_port < 0 else ns.metrics_port,
-            policy=ns.policy, h3_resolution=ns.h3_resolution, rider_ttl_s=ns.rider_ttl_s,
+            policy=ns.policy, h3_resolution=ns.h3_resolution, zones=ns.zones, rider_ttl_s=ns.rider_ttl_s,
             auth_public_key_file=ns.auth_public_key, auth_disabled=ns.auth_disabled,
             tls_cert_file=ns.tls_cert, tls_key_file=ns.tls_key, grace_s=ns.grace_s,
             redis_appendfsync=ns.redis_appendfsync, dispatch_overrides=parse_dispatch_settings(ns.dispatch_setting),
@@ -216,7 +224,7 @@ _BOOLS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0":
 
 def parse_dispatch_settings(items: list[str]) -> dict[str, object]:
     """NAME=VALUE pairs naming DispatchConfig fields, converted to the field's type."""
-    own_flags = ("city", "tick_s", "h3_resolution", "rider_ttl_s", "bundles", "lease")
+    own_flags = ("city", "tick_s", "h3_resolution", "zones", "rider_ttl_s", "bundles", "lease")
     fields = {f.name: f for f in dataclasses.fields(DispatchConfig) if f.name not in own_flags}
     out: dict[str, object] = {}
     for item in items:

@@ -8,6 +8,7 @@ from core.geo import City
 from dispatch.bundles import BundleConfig
 from dispatch.guidance import GuidanceConfig
 from dispatch.lease import LeaseConfig
+from dispatch.zones import ZoneSpec
 
 
 @dataclass(frozen=True)
@@ -15,12 +16,19 @@ class DispatchConfig:
     """Every knob of the engine. Times in seconds, distances in metres."""
 
     city: City
+    # How the city is cut into zones (`dispatch.zones`): None, the whole city is one zone (the replays: their
+    # figures are those of one optimiser over the whole city); server.py cuts it into H3 cells of resolution 6.
+    zones: ZoneSpec | None = None
     # H3 resolution of the rider index: 9 is ~0.1 km² per cell, a few hundred metres across.
     h3_resolution: int = 9
     # Seconds between batch decisions.
     tick_s: float = 2.0
     # Riders silent for longer than this leave the index (rider apps upload every few seconds).
     rider_ttl_s: float = 60.0
+    # Orders a zone's tick looks at; the rest wait for the next one (oldest first). Bounds a tick's work when
+    # a zone's pool swells (measured under overload with bench.load); per zone, so a city of many zones
+    # decides many times this per tick.
+    max_orders_per_tick: int = 2_000
     # Largest AssignRiders batch accepted in one call.
     max_batch_orders: int = 1_000
     # Timestamps further in the future than this (device clock skew) are rejected.
@@ -33,7 +41,7 @@ class DispatchConfig:
     max_pending_s: float = 900.0
     # Back-pressure: new orders are refused (RESOURCE_EXHAUSTED, retry after a tick) while the zone's pool
     # holds more than this many ticks of its measured decisions, or `backlog_min_orders`, whichever is
-    # more (a quiet zone still takes a burst as large as one tick looks at: MAX_ORDERS_PER_TICK). None:
+    # more (a quiet zone still takes a burst as large as one tick looks at: max_orders_per_tick). None:
     # never shed.
     backlog_ticks: float | None = 3.0
     backlog_min_orders: int = 2_000
@@ -108,8 +116,8 @@ class DispatchConfig:
             raise ValueError("max_click_to_door_s must be positive (or None)")
         if self.soon_free_per_order < 0:
             raise ValueError("soon_free_per_order must not be negative")
-        if self.max_batch_orders < 1 or self.candidates_per_order < 1:
-            raise ValueError("max_batch_orders and candidates_per_order must be at least 1")
+        if self.max_batch_orders < 1 or self.candidates_per_order < 1 or self.max_orders_per_tick < 1:
+            raise ValueError("max_batch_orders, candidates_per_order and max_orders_per_tick must be at least 1")
         if self.learn_traffic_s < 0 or self.speed_sample_every < 1:
             raise ValueError("learn_traffic_s must not be negative and speed_sample_every must be at least 1")
         if self.pickup_service_s < 0 or self.dropoff_service_s < 0:

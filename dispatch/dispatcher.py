@@ -1,49 +1,35 @@
-"""The dispatcher of one zone: takes orders and positions, decides in batches every tick, runs task flow.
+"""The dispatch engine of a city, as the API sees it: routes orders and riders to their zones, answers
+waiting callers from the zones' order events, and (in a process that ticks) runs a zone worker.
 
-Each tick: drop silent riders, return lapsed offers to the pool, reject orders nobody could take in
-time, gather each pending order's candidate riders from the H3 index with travel times from the
-oracle, let the policy decide, and commit each decision as one transaction (an order is offered to
-one rider; a rider holds one task). Callers of AssignRiders wait on in-process futures that the tick
-resolves; the answer they get is always read back from Redis.
+A city is cut into zones (`dispatch.zones`); each zone is a `ZoneDispatcher` (index, orders, prep times,
+tick) whose keys share one hash tag. An order goes to the zone of its pickup, a rider to one zone at a
+time (`dispatch.riders`), and the directory (`dispatch.directory`) remembers where each is. Nothing here
+is kept in process memory that another process needs: every intake process can serve every call, and
+zone workers (`dispatch.worker`) tick the zones they lease. A city of one zone (the replays, a small
+town) writes no directory and keys everything under the city's name, as before zones.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Sequence
 
-import numpy as np
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
-from scipy.spatial import cKDTree
 
 from core.clock import Clock
-from core.errors import (
-    FailedPrecondition,
-    FieldViolation,
-    InvalidArgument,
-    NotFound,
-    ResourceExhausted,
-    TongchengError,
-)
-from core.geo import EARTH_RADIUS_M, haversine_m, unit_vectors
-from core.validation import quote
+from core.errors import FailedPrecondition, InvalidArgument, NotFound
 from dispatch import metrics
-from dispatch.bundles import candidate_bundles
 from dispatch.config import DispatchConfig
-from dispatch.guidance import Guidance, Guide
+from dispatch.directory import Directory
+from dispatch.guidance import Guidance
 from dispatch.ingest import PositionWriter
-from dispatch.lease import Fence, LeaseLost, ZoneLease
 from dispatch.models import (
     IngestResult,
-    LatLng,
-    NearbyRider,
+    OrderEvent,
     OrderRecord,
     OrderRequest,
     OrderStatus,
@@ -52,100 +38,31 @@ from dispatch.models import (
     TaskAction,
     TaskEvent,
 )
-from dispatch.order_flow import STEP_OF_ACTION, Step
-from dispatch.orders import OpenPickup, OrderStore
-from dispatch.policies.base import (
-    Candidate,
-    Decision,
-    DispatchBatch,
-    DispatchPolicy,
-    JoinOption,
-    PendingOrder,
-    alone_dropoff_ms,
-    ready_ms,
-)
-from dispatch.prep import PrepModel, still_cooking
+from dispatch.orders import OrderStore
+from dispatch.policies.base import DispatchPolicy
+from dispatch.prep import PrepModel
 from dispatch.rider_index import RiderIndex
-from dispatch.speeds import ObservedSpeeds
-from dispatch.travel import LiveTraffic, TravelTimeOracle, matrices
-from dispatch.validation import MAX_ORDER_AGE_MS, check_orders, is_h3_cell
+from dispatch.riders import ZonedRiders
+from dispatch.traffic import Traffic
+from dispatch.travel import TravelTimeOracle
+from dispatch.validation import MAX_ORDER_AGE_MS, check_orders
+from dispatch.worker import ZoneWorker
+from dispatch.zone import TickReport, ZoneDispatcher
+from dispatch.zones import make_zoning
 
 log = logging.getLogger("tongcheng.dispatch")
 
-# Orders looked at per tick; the rest wait for the next one (oldest first). Bounds a tick's work when
-# the pool swells (measured under overload with bench.load).
-MAX_ORDERS_PER_TICK = 2_000
-# Concurrent candidate queries to Redis within a tick.
-CANDIDATE_QUERY_CONCURRENCY = 32
-# Transactions a tick runs at once when committing its decisions (each is a few round trips to Redis;
-# one after another, 2,000 of them took a minute on a loaded server).
-COMMIT_CONCURRENCY = 64
-# Up to this many free riders, a tick reads them all in one call and ranks them per order with a
-# KD-tree; above it (a zone larger than any city here), each order searches H3 rings around its pickup.
-# Per-order ring searches cost Redis time in proportion to the riders in the scanned cells, which
-# under bench.load (10,000 riders, 1,000s of pending orders) stalled Redis for seconds per tick.
-SNAPSHOT_MAX_FREE = 50_000
-# Speed samples a process that does not tick hands to the ticking one, how often, and at most how many
-# are kept waiting (at 10,000 riders reporting each second, a quarter of them sampled: two minutes' worth).
-SHARE_SPEEDS_EVERY_S = 5.0
-MAX_SHARED_SPEED_SAMPLES = 100_000
 # How long a reader of order events blocks on Redis for the next one (below the client's socket timeout).
 DECISIONS_BLOCK_MS = 500
-# Live congestion factors ops may set: 0.2 (a road five times faster than its profile) to 20 (closed).
-MIN_TRAFFIC_FACTOR, MAX_TRAFFIC_FACTOR = 0.2, 20.0
-
-
-# Ticks under way in this process (zones tick side by side) and whether the cyclic garbage collector
-# was on when the first of them paused it.
-_ticks_under_way = 0
-_collector_was_on = False
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pauses the cyclic garbage collector while a tick runs. A tick holds some hundred thousand
-    objects until it ends (candidates, bundles, columns); the allocation counts they run up set off
-    collections that walk them, and the full ones the whole heap: in a 1,000-order bench.tick_latency
-    tick ~180 young and ~17 middle collections (35 ms) and one or two full ones (85-190 ms each).
-    Paused, they die by reference counting at the tick's end before any collection promotes them, so
-    the work is saved, not moved; cycles, if any, wait for the first collection after the tick."""
-    global _ticks_under_way, _collector_was_on
-    if _ticks_under_way == 0:
-        _collector_was_on = gc.isenabled()
-        gc.disable()
-    _ticks_under_way += 1
-    try:
-        yield
-    finally:
-        _ticks_under_way -= 1
-        if _ticks_under_way == 0 and _collector_was_on:
-            gc.enable()
-
-
-@dataclass
-class TickReport:
-    """What one tick did, for logs, metrics and replays."""
-
-    at_ms: int
-    pending: int = 0
-    assigned: int = 0
-    rejected: int = 0
-    offers_expired: int = 0
-    riders_expired: int = 0
-    conflicts: int = 0
-    bundles: int = 0  # riders offered work (a bundle of one or more orders each)
-    joined: int = 0  # orders offered to join a bundle a rider holds (assignment updates)
-    roads_relearned: int = 0
-    batch_s: float = 0.0  # candidates, travel times and bundles
-    solve_s: float = 0.0
-    commit_s: float = 0.0
-    total_s: float = 0.0
-    decided: list[str] = field(default_factory=list)
-    guided: list[Guide] = field(default_factory=list)  # idle riders sent to wait near demand
+# WatchOrders over several zones delivers, each round, the events older than Redis's clock less this margin,
+# in event-id order, so an event a zone appends later never has a smaller id than one already delivered
+# (a single event id resumes the watch). The margin covers clock differences between a cluster's nodes.
+WATCH_MARGIN_MS = 100
+WATCH_IDLE_S = 0.1
 
 
 class Dispatcher:
-    """Batch dispatch for one zone, over Redis."""
+    """Batch dispatch for a city of one or more zones, over Redis."""
 
     def __init__(
         self,
@@ -160,68 +77,119 @@ class Dispatcher:
         self._redis = client
         self.oracle = oracle
         self.policy = policy
-        self.index = RiderIndex(client, config.zone, config.h3_resolution, config.rider_ttl_s)
-        self.orders = OrderStore(client, config.zone, config.feed_max_len, config.events_max_len)
-        self.prep = PrepModel(client, config.zone)
-        # Idle-rider guidance places supply for orders not yet placed: like soon-free riders and joins, it is
-        # for policies that plan ahead (the baselines match what is there).
-        self.guidance = (
-            Guidance(client, self.index.keys, config.guidance)
-            if config.guidance is not None and getattr(policy, "plans_ahead", False)
-            else None
-        )
-        self.speeds = ObservedSpeeds()
-        self.positions = PositionWriter(self.index, clock, on_written=self._sample_speeds)
-        self._ops_cells: set[str] = set()
-        self._traffic_seen = 0  # the zone's traffic version this process's oracle reflects
-        self._speed_buffer: list[str] = []  # samples of a process that does not tick, not yet shared
-        self._ticking = False
-        self._share_task: asyncio.Task[None] | None = None
-        self.lease: ZoneLease | None = None
-        self._lease_task: asyncio.Task[None] | None = None
-        self._tick_fence: Fence | None = None
-        self._lease_tried = asyncio.Event()  # set once the first try for the lease has answered
-        self._learned_cells: dict[str, float] = {}
-        self._last_learned_ms = 0
+        self.zoning = make_zoning(config.city, config.zones)
+        self.traffic = Traffic(client, config.city.name, oracle, config.learn_traffic_s, config.speed_sample_every)
+        self._zones: dict[str, ZoneDispatcher] = {}
+        self.directory: Directory | None = None
+        self.riders: ZonedRiders | None = None
+        if len(self.zoning) > 1:
+            self.directory = Directory(client, config.city.name)
+            self.riders = ZonedRiders(self.zoning, self.directory, lambda z: self.zone(z).index, self._rider_moved)
+            self.positions = PositionWriter(self.riders, clock, on_written=self.traffic.sample_speeds)
+        else:
+            self.positions = PositionWriter(self.zone(self.zoning.ids[0]).index, clock,
+                                            on_written=self.traffic.sample_speeds)  # fmt: skip
+        self.worker: ZoneWorker | None = None
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._feed_signals: dict[str, asyncio.Event] = {}
+        # Per zone: how many callers wait for or watch its events here, its follower, and whether the follower
+        # has taken its place in the zone's events for them.
+        self._interest: dict[str, int] = {}
+        self._followers: dict[str, asyncio.Task[None]] = {}
+        self._following: dict[str, asyncio.Event] = {}
+        self._wanted: dict[str, asyncio.Event] = {}
         self._stopping = asyncio.Event()
-        self._loop_task: asyncio.Task[None] | None = None
-        self._events_task: asyncio.Task[None] | None = None
-        self.last_tick: TickReport | None = None
-        self.ticks = 0
+
+    # Zones ------------------------------------------------------------------------------------
+
+    def zone(self, zone_id: str) -> ZoneDispatcher:
+        """The zone's dispatcher in this process (made on first use: a process holds only the zones it serves)."""
+        z = self._zones.get(zone_id)
+        if z is None:
+            z = ZoneDispatcher(zone_id, self._redis, self.config, self.clock, self.oracle, self.policy,
+                               self.traffic, self._after_change, self._signal_feed)  # fmt: skip
+            self._zones[zone_id] = z
+        return z
+
+    def _only(self) -> ZoneDispatcher:
+        if len(self.zoning) != 1:
+            raise RuntimeError("this city has several zones: name one with zone()")
+        return self.zone(self.zoning.ids[0])
+
+    # The parts of a single-zone city (replays, tests), as before zones.
+    @property
+    def orders(self) -> OrderStore:
+        return self._only().orders
+
+    @property
+    def index(self) -> RiderIndex:
+        return self._only().index
+
+    @property
+    def prep(self) -> PrepModel:
+        return self._only().prep
+
+    @property
+    def guidance(self) -> Guidance | None:
+        return self._only().guidance
+
+    @property
+    def last_tick(self) -> TickReport | None:
+        reports = [z.last_tick for z in self._zones.values() if z.last_tick is not None]
+        return max(reports, key=lambda r: r.at_ms) if reports else None
+
+    @property
+    def ticks(self) -> int:
+        return sum(z.ticks for z in self._zones.values())
+
+    async def _zone_of_order(self, order_id: str) -> ZoneDispatcher:
+        if self.directory is None:
+            return self._only()
+        [zone] = await self.directory.order_zones([order_id])
+        if zone is None:
+            raise NotFound(f"order {order_id} not found")
+        return self.zone(zone)
+
+    async def _zone_of_rider(self, rider_id: str) -> ZoneDispatcher:
+        """The rider's zone; NOT_FOUND for a rider that never reported a position."""
+        if self.riders is None:
+            zone = self._only()
+            if not await zone.index.is_known(rider_id):
+                raise NotFound(f"rider {rider_id} has never reported a position")
+            return zone
+        zone_id = await self.riders.zone_of_rider(rider_id)
+        if zone_id is None:
+            raise NotFound(f"rider {rider_id} has never reported a position")
+        return self.zone(zone_id)
 
     # Lifecycle -------------------------------------------------------------------------------
 
     def start(self, tick: bool = True) -> None:
-        """Starts the position writer, the reader of decisions (for AssignRiders calls waiting in this
-        process, whichever process decides) and, unless `tick` is False (an intake process), the tick loop."""
+        """Starts the position writer and, unless `tick` is False (an intake process), a zone worker that
+        leases zones and ticks those it holds."""
         self.positions.start()
-        if self._events_task is None:
-            self._events_task = asyncio.create_task(self._follow_decisions(), name=f"decisions-{self.config.zone}")
-        self._ticking = tick
-        if tick and self._loop_task is None:
-            self.lease = ZoneLease(self._redis, self.config.zone, config=self.config.lease)
-            self._lease_task = asyncio.create_task(self._hold_lease(), name=f"lease-{self.config.zone}")
-            self._loop_task = asyncio.create_task(self._run(), name=f"dispatch-{self.config.zone}")
-        if not tick and self._share_task is None:
-            self._share_task = asyncio.create_task(self._share_speeds(), name=f"speeds-{self.config.zone}")
+        self.traffic.start(ticking=tick)
+        if tick and self.worker is None:
+            self.worker = ZoneWorker(
+                self._redis, self.config.city.name, self.zoning.ids, self.zone, self.config.tick_s,
+                self.config.lease, on_tick=_log_tick,
+            )  # fmt: skip
+            self.worker.start()
 
     async def stop(self) -> None:
-        """Ends the tick loop and open task feeds and releases waiting callers; positions still flow
-        until `close()`, so in-flight streams can drain."""
+        """Ends the zone worker (its ticks finish, its leases are given up), open task feeds and followers, and
+        releases waiting callers; positions still flow until `close()`, so in-flight streams can drain."""
         self._stopping.set()
         for signal in self._feed_signals.values():
             signal.set()
-        # The tick loop and the lease's renewals end before the lease is given up.
-        for name in ("_loop_task", "_lease_task", "_events_task", "_share_task"):
-            task = getattr(self, name)
-            if task is not None:
-                await task
-                setattr(self, name, None)
-            if name == "_lease_task" and self.lease is not None:
-                with contextlib.suppress(RedisError):
-                    await self.lease.release()
+        for wanted in self._wanted.values():
+            wanted.set()
+        if self.worker is not None:
+            await self.worker.stop()
+        for task in list(self._followers.values()):
+            await task
+        self._followers.clear()
+        await self.traffic.stop()
         for futures in self._waiters.values():
             for f in futures:
                 if not f.done():
@@ -233,179 +201,48 @@ class Dispatcher:
         await self.positions.stop()
 
     async def lease_tried(self, timeout_s: float = 5.0) -> None:
-        """Waits until a ticking dispatcher's first try for its zone's lease has answered (held or not), so a
+        """Waits until a ticking process's first round of zone leasing has answered (zones held or not), so a
         started server's state in Redis no longer changes by itself but through ticks."""
-        if self._lease_task is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._lease_tried.wait(), timeout_s)
+        if self.worker is not None:
+            await self.worker.tried(timeout_s)
 
-    async def _hold_lease(self) -> None:
-        """Takes the zone's lease and renews it at a third of its TTL, whatever the ticks are doing; a lease
-        not renewed within its TTL (Redis unreachable) counts as lost, so this worker stops ticking."""
-        assert self.lease is not None
-        lease = self.lease
-        renewed = time.monotonic()
-        while not self._stopping.is_set():
-            try:
-                await lease.hold()
-                renewed = time.monotonic()
-            except RedisError as exc:
-                log.warning("zone %s: lease renewal failed: %s", self.config.zone, exc)
-                if time.monotonic() - renewed > lease.config.ttl_s:
-                    lease.token = 0
-            self._lease_tried.set()
-            # A holder renews at a third of the TTL; a standby asks twice a second, so that a lease freed by a
-            # clean stop (or by the parent that saw its worker die) is taken over within half a second.
-            every_s = lease.config.ttl_s / 3 if lease.held else min(0.5, lease.config.ttl_s / 3)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=every_s)
-
-    async def _run(self) -> None:
-        failures = 0
-        if self.lease is not None:
-            # The first tick comes as soon as the lease is held, not half a second later from standing by:
-            # a started server's first tick runs on the state it started with.
-            waits = [asyncio.ensure_future(e.wait()) for e in (self._lease_tried, self._stopping)]
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            for w in waits:
-                w.cancel()
-        while not self._stopping.is_set():
-            started = time.monotonic()
-            if self.lease is not None and not self.lease.held:
-                # Another worker ticks the zone (or none can reach Redis): stand by, ready to take over.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=min(self.config.tick_s, 0.5))
-                continue
-            try:
-                report = await self.tick()
-                failures = 0
-                if report.assigned or report.rejected or report.offers_expired:
-                    log.info(
-                        "tick zone=%s pending=%d assigned=%d rejected=%d offers_expired=%d solve_ms=%.1f total_ms=%.1f",
-                        self.config.zone, report.pending, report.assigned, report.rejected,
-                        report.offers_expired, report.solve_s * 1000, report.total_s * 1000,
-                    )  # fmt: skip
-            except Exception as exc:  # the loop must outlive a Redis outage; it retries next tick
-                failures += 1
-                metrics.TICK_FAILURES.labels(self.config.zone).inc()
-                log.warning("tick failed (%d in a row): %s", failures, exc)
-            wait_s = self.config.tick_s - (time.monotonic() - started)
-            if failures:
-                wait_s = max(wait_s, min(5.0, 0.2 * 2**failures))
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=max(0.0, wait_s))
-            except TimeoutError:
-                pass
-
-    async def _follow_decisions(self) -> None:
-        """Resolves this process's waiting AssignRiders calls, and wakes its riders' task-feed watchers, from
-        the zone's order events, so a decision made by a tick in another process (a zone worker) reaches
-        them as soon as it is committed. While nobody waits or watches it only keeps its place at the end."""
-        last_id = ""
-        failures = 0
-        while not self._stopping.is_set():
-            try:
-                if not (self._waiters or self._feed_signals) or not last_id:
-                    last_id = (await self.orders.order_events_bounds())[1]
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stopping.wait(), timeout=0.05)
-                    continue
-                updates = await self.orders.order_events_after(last_id, count=1_000, block_ms=DECISIONS_BLOCK_MS)
-                failures = 0
-            except RedisError as exc:
-                failures += 1
-                log.warning("reading order events failed (%d in a row): %s", failures, exc)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=min(2.0, 0.1 * 2**failures))
-                continue
-            for u in updates:
-                last_id = u.event_id
-                if u.feed_rider_id:
-                    self._signal_feed(u.feed_rider_id)
-                if u.status is not OrderStatus.PENDING:
-                    for fut in self._waiters.pop(u.order_id, []):
-                        if not fut.done():
-                            fut.set_result(None)
-
-    async def watch_orders(self, resume_after_id: str = "") -> AsyncIterator[OrderUpdate]:
-        """Every decision and status change of the zone's orders, from after `resume_after_id` (or from
-        now), for as long as asked; FAILED_PRECONDITION when the resume point is no longer retained."""
-        first, last = await self.orders.order_events_bounds()
-        if resume_after_id:
-            if _stream_id_before(resume_after_id, first) and first != "0-0":
-                raise FailedPrecondition(
-                    f"events after {resume_after_id} are no longer kept (the oldest is {first}): read the orders "
-                    "with GetOrder and watch from now"
-                )
-            last = resume_after_id
-        while not self._stopping.is_set():
-            for u in await self.orders.order_events_after(last, count=500, block_ms=DECISIONS_BLOCK_MS):
-                last = u.event_id
-                yield u
+    async def tick(self) -> TickReport:
+        """One tick of every zone, here and now (replays and tests; servers tick through their worker)."""
+        if len(self.zoning) == 1:
+            return await self._only().tick()
+        reports = await asyncio.gather(*(self.zone(z).tick() for z in self.zoning.ids))
+        return _merged(reports)
 
     # Orders ----------------------------------------------------------------------------------
 
     async def submit(self, requests: Sequence[OrderRequest]) -> list[OrderRecord]:
-        """Validates and stores orders (idempotently); rejects at once those outside the service."""
+        """Validates and stores orders (idempotently) in their zones; rejects at once those outside the
+        service. RESOURCE_EXHAUSTED, with nothing stored, while any of their zones is over its budget."""
         now_ms = self.clock.now_ms()
         check_orders(requests, now_ms, self.config)
-        await self._admit(len(requests))
-        created = await self.orders.create_many(requests, now_ms)
-        fresh = [record.request for record, is_new in created if is_new]
-        metrics.ORDERS_ACCEPTED.labels(self.config.zone).inc(len(fresh))
-        access = self.oracle.access_distance_m([p for r in fresh for p in (r.pickup, r.dropoff)]) if fresh else []
-        access_of = {r.order_id: (float(access[2 * i]), float(access[2 * i + 1])) for i, r in enumerate(fresh)}
-        records = []
-        served = []
-        for record, is_new in created:
-            reason = self._refusal(record.request, access_of[record.order_id]) if is_new else None
-            if reason is not None:
-                record, _ = await self.orders.apply(record.order_id, Step.REJECT_ORDER, now_ms, note=reason)
-            elif is_new:
-                served.append(len(records))
-            records.append(record)
-        if served:
-            if self.guidance is not None:
-                await self.guidance.record([records[k].request for k in served])
-            # The merchant's backlog counts the order, and the prep-time model predicts when it is ready.
-            estimates = await self.prep.on_placed_many([
-                (r.merchant_id, r.order_id, r.placed_at_ms, r.item_count, r.merchant_category)
-                for r in (records[k].request for k in served)
-            ])  # fmt: skip
-            # A merchant's forecast (a hint with a spread) is the order's prediction; the model still learns
-            # from the order's ready event.
-            predictions: dict[str, tuple[int, float]] = {}
-            for k, e in zip(served, estimates, strict=True):
-                r = records[k].request
-                hint = r.ready_at_hint_ms
-                if hint is not None and r.ready_hint_sd_s > 0:
-                    predictions[r.order_id] = (hint, r.ready_hint_sd_s)
-                else:
-                    predictions[r.order_id] = (e.ready_at_ms, e.sd_s)
-            await self.orders.set_predictions(predictions)
-            for k in served:
-                ms, sd = predictions[records[k].order_id]
-                records[k] = records[k].evolve(predicted_ready_ms=ms, predicted_ready_sd_s=sd)
-        return records
-
-    async def _admit(self, count: int) -> None:
-        """Back-pressure: RESOURCE_EXHAUSTED, at once and with nothing stored, while the zone's pool is over
-        its budget (`backlog_ticks` ticks of measured decisions, at least `backlog_min_orders`)."""
-        ticks = self.config.backlog_ticks
-        if ticks is None:
-            return
-        keys = self.index.keys
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zcard(keys.pending)
-            pipe.hget(keys.throughput, "per_tick")
-            backlog, per_tick = await pipe.execute()
-        budget = max(self.config.backlog_min_orders, ticks * float(per_tick or 0))
-        if backlog + count > budget:
-            metrics.ORDERS_SHED.labels(self.config.zone).inc(count)
-            raise ResourceExhausted(
-                f"zone {self.config.zone} is {backlog} orders behind (budget {budget:.0f}): retry after a tick",
-                retry_after_s=self.config.tick_s,
-            )
+        if self.directory is None:
+            zone = self._only()
+            await zone.admit(len(requests))
+            return await zone.submit(requests, now_ms)
+        ids = [r.order_id for r in requests]
+        stored = await self.directory.order_zones(ids)
+        zone_of = {
+            r.order_id: known or self.zoning.zone_of(r.pickup) for r, known in zip(requests, stored, strict=True)
+        }  # fmt: skip
+        counts: dict[str, int] = {}
+        for zone_id in zone_of.values():
+            counts[zone_id] = counts.get(zone_id, 0) + 1
+        for zone_id, n in counts.items():
+            await self.zone(zone_id).admit(n)
+        fresh = {oid: zone_of[oid] for oid, known in zip(ids, stored, strict=True) if known is None}
+        if fresh:
+            zone_of.update(await self.directory.place_orders(fresh))
+        groups: dict[str, list[OrderRequest]] = {}
+        for r in requests:
+            groups.setdefault(zone_of[r.order_id], []).append(r)
+        results = await asyncio.gather(*(self.zone(z).submit(rs, now_ms) for z, rs in groups.items()))
+        by_id = {rec.order_id: rec for recs in results for rec in recs}
+        return [by_id[oid] for oid in ids]
 
     async def assign(
         self, requests: Sequence[OrderRequest], answer_by: float | None = None, wait: bool = True
@@ -421,19 +258,29 @@ class Dispatcher:
         if answer_by is not None:
             until = min(until, answer_by)
         await self.wait_decided(undecided, until - time.monotonic())
-        return await self.orders.get_many([r.order_id for r in records])
+        return await self.find_ordered([r.order_id for r in records])
 
     async def wait_decided(self, order_ids: Sequence[str], timeout_s: float) -> None:
+        """Waits until each order is decided (not PENDING), at most `timeout_s`."""
+        zones = await self._zones_of_orders(order_ids)
         loop = asyncio.get_running_loop()
         futures = []
         for oid in order_ids:
             fut: asyncio.Future[None] = loop.create_future()
             self._waiters.setdefault(oid, []).append(fut)
             futures.append((oid, fut))
+        interested = sorted(set(zones))
         try:
-            if timeout_s > 0:
-                await asyncio.wait([f for _, f in futures], timeout=timeout_s)
+            await self._follow(interested)
+            # Decided before the followers took their place in the events: resolved from the orders themselves.
+            for record in await self._find(order_ids, zones):
+                if record.status is not OrderStatus.PENDING:
+                    self._resolve(record.order_id)
+            pending = [f for _, f in futures if not f.done()]
+            if pending and timeout_s > 0:
+                await asyncio.wait(pending, timeout=max(0.0, timeout_s))
         finally:
+            self._unfollow(interested)
             for oid, fut in futures:
                 waiting = self._waiters.get(oid)
                 if waiting is not None:
@@ -442,54 +289,40 @@ class Dispatcher:
                     if not waiting:
                         del self._waiters[oid]
 
-    def _refusal(self, r: OrderRequest, access_m: tuple[float, float]) -> str | None:
-        """Why dispatch will not serve an order, or None."""
-        city = self.config.city
-        if haversine_m(r.pickup.lat, r.pickup.lng, city.center.lat, city.center.lng) > city.service_radius_m:
-            return f"pickup is outside the {city.name} service area"
-        if haversine_m(r.dropoff.lat, r.dropoff.lng, city.center.lat, city.center.lng) > city.service_radius_m:
-            return f"drop-off is outside the {city.name} service area"
-        distance_m = haversine_m(r.pickup.lat, r.pickup.lng, r.dropoff.lat, r.dropoff.lng)
-        if distance_m > self.config.max_delivery_distance_m:
-            return f"drop-off is {distance_m / 1000:.1f} km from pickup (limit {self.config.max_delivery_distance_m / 1000:.1f} km)"
-        for what, metres in zip(("pickup", "drop-off"), access_m, strict=True):
-            if metres > self.config.max_access_m:
-                return f"{what} is {metres:.0f} m from the nearest road (limit {self.config.max_access_m:.0f} m)"
-        return None
+    async def _zones_of_orders(self, order_ids: Sequence[str]) -> list[str]:
+        if self.directory is None:
+            return [self.zoning.ids[0]] * len(order_ids)
+        zones = await self.directory.order_zones(order_ids)
+        return [z if z is not None else self.zoning.ids[0] for z in zones]
 
-    # Traffic ---------------------------------------------------------------------------------
+    async def _find(self, order_ids: Sequence[str], zones: Sequence[str]) -> list[OrderRecord]:
+        groups: dict[str, list[str]] = {}
+        for oid, z in zip(order_ids, zones, strict=True):
+            groups.setdefault(z, []).append(oid)
+        found = await asyncio.gather(*(self.zone(z).orders.find_many(ids) for z, ids in groups.items()))
+        by_id = {oid: rec for part in found for oid, rec in part.items()}
+        return [by_id[oid] for oid in order_ids if oid in by_id]
 
-    def update_traffic(self, cells: Sequence[tuple[str, float]], reset: bool) -> tuple[int, int]:
-        """Live congestion from ops: a factor per H3 cell (any resolution); visible to the next tick.
-        Returns (roads changed, traffic version)."""
-        if not isinstance(self.oracle, LiveTraffic):
-            raise FailedPrecondition("this server's travel-time oracle takes no live traffic (no road graph)")
-        violations = []
-        for i, (cell, factor) in enumerate(cells):
-            if not is_h3_cell(cell):
-                violations.append(FieldViolation(f"cells[{i}].h3_cell", f"{quote(cell)} is not an H3 cell"))
-            if not (MIN_TRAFFIC_FACTOR <= factor <= MAX_TRAFFIC_FACTOR):  # NaN fails too
-                violations.append(
-                    FieldViolation(f"cells[{i}].factor", f"must be within [{MIN_TRAFFIC_FACTOR}, {MAX_TRAFFIC_FACTOR}]")
-                )
-        if not cells and not reset:
-            violations.append(FieldViolation("cells", "name at least one cell, or reset"))
-        if violations:
-            raise InvalidArgument(violations)
-        if reset:
-            self.oracle.reset_live()
-            self._ops_cells.clear()
-            self._learned_cells.clear()
-        changed = self.oracle.set_cell_factors(dict(cells)) if cells else 0
-        # Ops' word beats what rider speeds suggest: learned factors keep off these cells.
-        self._ops_cells.update(cell for cell, factor in cells if factor != 1.0)
-        self._ops_cells.difference_update(cell for cell, factor in cells if factor == 1.0)
-        log.info("traffic update: %d cells, reset=%s, %d roads changed, version %d", len(cells), reset, changed,
-                 self.oracle.version)  # fmt: skip
-        return changed, self.oracle.version
+    async def find_many(self, order_ids: Sequence[str]) -> dict[str, OrderRecord]:
+        """The orders among ids that exist, by id."""
+        if not order_ids:
+            return {}
+        zones = await self._zones_of_orders(order_ids)
+        return {r.order_id: r for r in await self._find(order_ids, zones)}
+
+    async def find_ordered(self, order_ids: Sequence[str]) -> list[OrderRecord]:
+        """The orders, in the order asked; NOT_FOUND if one is missing."""
+        found = await self.find_many(order_ids)
+        missing = [oid for oid in order_ids if oid not in found]
+        if missing:
+            raise NotFound(f"order {missing[0]} not found")
+        return [found[oid] for oid in order_ids]
 
     async def get(self, order_id: str) -> OrderRecord:
-        return await self.orders.get(order_id)
+        return await (await self._zone_of_order(order_id)).orders.get(order_id)
+
+    async def history(self, order_id: str) -> list[OrderEvent]:
+        return await (await self._zone_of_order(order_id)).orders.history(order_id)
 
     def _check_reported_time(self, field: str, at_ms: int, now_ms: int) -> None:
         """A time a rider or merchant reports for something that happened: within the last day (an order
@@ -502,23 +335,12 @@ class Dispatcher:
     async def report_food_ready(self, order_id: str, ready_at_ms: int | None = None) -> OrderRecord:
         """The merchant says the food is ready: planning uses the true time from now on and the
         merchant's prep-time model learns from it. A repeated report changes nothing."""
-        now_ms = self.clock.now_ms()
         if ready_at_ms is not None:
-            self._check_reported_time("ready_at", ready_at_ms, now_ms)
-        record, changed = await self.orders.mark_ready(order_id, ready_at_ms or now_ms)
-        if changed:
-            await self.prep.on_ready(record.request.merchant_id, order_id, record.ready_at_ms or now_ms)
-            self._after_change(record, False)
-        return record
+            self._check_reported_time("ready_at", ready_at_ms, self.clock.now_ms())
+        return await (await self._zone_of_order(order_id)).report_food_ready(order_id, ready_at_ms)
 
     async def cancel(self, order_id: str, reason: str) -> OrderRecord:
-        record, changed = await self.orders.apply(
-            order_id, Step.CANCEL, self.clock.now_ms(), note=reason or "cancelled by caller"
-        )
-        self._after_change(record, changed)
-        if changed:
-            await self.prep.on_closed(record.request.merchant_id, order_id)
-        return record
+        return await (await self._zone_of_order(order_id)).cancel(order_id, reason)
 
     # Riders ----------------------------------------------------------------------------------
 
@@ -530,132 +352,158 @@ class Dispatcher:
         self, rider_id: str, order_id: str, action: TaskAction, occurred_ms: int | None = None
     ) -> OrderRecord:
         """A rider's step on its task; a repeat of a step already taken is a no-op."""
-        now_ms = self.clock.now_ms()
         if occurred_ms is not None:
-            self._check_reported_time("occurred_at", occurred_ms, now_ms)
-        if not await self.index.is_known(rider_id):
-            raise NotFound(f"rider {rider_id} has never reported a position")
-        step = STEP_OF_ACTION[action]
-        record, changed = await self.orders.apply(
-            order_id, step, occurred_ms or now_ms, acting_rider=rider_id,
-            note="rejected by rider" if step is Step.REJECT else "",
-        )  # fmt: skip
-        self._after_change(record, changed)
-        if changed and step is Step.PICK_UP and record.ready_at_ms is None:
-            await self._learn_from_pickup(record, occurred_ms or now_ms)
-        return record
-
-    async def _learn_from_pickup(self, record: OrderRecord, pickup_ms: int) -> None:
-        """Without a ready report, the task flow tells the prep model when the food was ready if the
-        rider waited for it: it arrived more than a pickup service before the pickup. Otherwise the
-        ready time is only bounded (not learnt); the order just leaves the merchant's backlog."""
-        history = await self.orders.history(record.order_id)
-        arrived = [e.occurred_ms for e in history if e.status is OrderStatus.AT_MERCHANT]
-        merchant = record.request.merchant_id
-        if arrived and pickup_ms - arrived[-1] > self.config.pickup_service_s * 1000:
-            await self.prep.on_ready(merchant, record.order_id, pickup_ms - round(self.config.pickup_service_s * 500))
-        else:
-            await self.prep.on_closed(merchant, record.order_id)
+            self._check_reported_time("occurred_at", occurred_ms, self.clock.now_ms())
+        await self._zone_of_rider(rider_id)  # NOT_FOUND for a rider never seen
+        zone = await self._zone_of_order(order_id)
+        return await zone.update_task(rider_id, order_id, action, occurred_ms)
 
     async def watch(self, rider_id: str, resume_after_id: str = "") -> AsyncIterator[TaskEvent]:
-        """The rider's task events, from after `resume_after_id` (or from now), for as long as asked."""
-        if not await self.index.is_known(rider_id):
-            raise NotFound(f"rider {rider_id} has never reported a position")
-        last_id = resume_after_id or await self.orders.feed_last_id(rider_id)
-        while not self._stopping.is_set():
-            # Take the signal before reading, so an event written in between still wakes us.
-            signal = self._feed_signals.setdefault(rider_id, asyncio.Event())
-            events = await self.orders.feed_after(rider_id, last_id)
-            for event in events:
-                last_id = event.event_id
-                yield event
-            if not events:
-                try:
+        """The rider's task events, from after `resume_after_id` (or from now), for as long as asked. A rider's
+        feed is kept in its zone; when it moves zone (empty-handed), the watch continues in the new zone's
+        feed after the same id (feed ids are Redis times, and nothing is fed to a rider in its old zone after
+        it left)."""
+        zone = await self._zone_of_rider(rider_id)
+        last_id = resume_after_id or await zone.orders.feed_last_id(rider_id)
+        self._interest_in(zone.zone, +1)
+        try:
+            while not self._stopping.is_set():
+                # Take the signal before reading, so an event written in between still wakes us.
+                signal = self._feed_signals.setdefault(rider_id, asyncio.Event())
+                events = await zone.orders.feed_after(rider_id, last_id)
+                for event in events:
+                    last_id = event.event_id
+                    yield event
+                if events:
+                    continue
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(signal.wait(), timeout=self.config.feed_poll_s)
-                except TimeoutError:
-                    pass
+                if self.riders is not None:
+                    moved = await self._zone_of_rider(rider_id)
+                    if moved.zone != zone.zone:
+                        self._interest_in(zone.zone, -1)
+                        self._interest_in(moved.zone, +1)
+                        zone = moved
+        finally:
+            self._interest_in(zone.zone, -1)
 
-    def _sample_speeds(self, fixes: list[PositionFix], flags: str) -> None:
-        """Feeds a sample of the accepted fixes that carry a speed into the congestion learner: this
-        process's own when it ticks, else the zone's shared list (`_share_speeds`) for the ticking one."""
-        every = self.config.speed_sample_every
-        for i in range(0, len(fixes), every):
-            f = fixes[i]
-            if f.speed_mps is not None and flags[i] == "a":
-                if self._ticking or self._share_task is None:
-                    self.speeds.observe(f.lat, f.lng, f.speed_mps, f.recorded_at_ms)
-                elif len(self._speed_buffer) < MAX_SHARED_SPEED_SAMPLES:
-                    self._speed_buffer.append(f"{f.lat!r}|{f.lng!r}|{f.speed_mps!r}|{f.recorded_at_ms}")
+    def _rider_moved(self, rider_id: str, zone: str) -> None:
+        metrics.RIDER_MOVES.inc()
+        self._signal_feed(rider_id)
 
-    async def _share_speeds(self) -> None:
-        """Hands this process's speed samples to the zone's ticking process every few seconds."""
-        key = self.index.keys.speed_samples
-        while not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=SHARE_SPEEDS_EVERY_S)
-            batch, self._speed_buffer = self._speed_buffer, []
-            if not batch:
-                continue
-            try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    pipe.rpush(key, *batch)
-                    pipe.ltrim(key, -MAX_SHARED_SPEED_SAMPLES, -1)
-                    await pipe.execute()
-            except RedisError as exc:
-                log.warning("sharing %d speed samples failed: %s", len(batch), exc)
+    # Traffic ---------------------------------------------------------------------------------
 
-    async def _take_shared_speeds(self) -> None:
-        """Feeds the samples other processes of the zone shared into this (ticking) process's learner."""
-        key = self.index.keys.speed_samples
-        async with self._redis.pipeline(transaction=True, shard_hint=self.index.keys.slot) as pipe:
-            pipe.lrange(key, 0, -1)
-            pipe.delete(key)
-            samples, _ = await pipe.execute()
-        for s in samples:
-            lat, lng, speed, at = s.split("|")
-            self.speeds.observe(float(lat), float(lng), float(speed), int(at))
+    def update_traffic(self, cells: Sequence[tuple[str, float]], reset: bool) -> tuple[int, int]:
+        return self.traffic.update_traffic(cells, reset)
 
     async def set_traffic(self, cells: Sequence[tuple[str, float]], reset: bool) -> tuple[int, int]:
-        """UpdateTraffic: applied to this process's road graph and stored for every process of the zone
-        (the ticking one re-reads it when the zone's traffic version moves). Returns (roads changed here,
-        traffic version here)."""
-        changed, version = await asyncio.to_thread(self.update_traffic, cells, reset)
-        keys = self.index.keys
-        async with self._redis.pipeline(transaction=True, shard_hint=self.index.keys.slot) as pipe:
-            if reset:
-                pipe.delete(keys.traffic_ops)
-            if cells:
-                pipe.hset(keys.traffic_ops, mapping={cell: repr(factor) for cell, factor in cells})
-            pipe.incr(keys.traffic_version)
-            *_, zone_version = await pipe.execute()
-        if zone_version == self._traffic_seen + 1:
-            self._traffic_seen = zone_version  # nobody else changed it meanwhile: this process is current
-        return changed, version
-
-    async def _sync_traffic(self) -> None:
-        """Brings this process's road graph up to the zone's ops traffic when another process changed it."""
-        keys = self.index.keys
-        version = int(await self._redis.get(keys.traffic_version) or 0)
-        if version == self._traffic_seen:
-            return
-        factors = {cell: float(f) for cell, f in (await self._redis.hgetall(keys.traffic_ops)).items()}
-        await asyncio.to_thread(self.update_traffic, list(factors.items()), True)
-        self._traffic_seen = version
+        return await self.traffic.set_traffic(cells, reset)
 
     def learn_traffic(self, now_ms: int) -> int:
-        """Applies congestion learned from rider speeds (outside cells ops set); returns roads changed."""
-        if not isinstance(self.oracle, LiveTraffic):
-            return 0
-        observed = self.speeds.mean_speeds(now_ms)
-        cells = [c for c in observed if c not in self._ops_cells]
-        learned = self.speeds.factors(self.oracle.free_flow_speed_mps(cells), now_ms)
-        learned = {c: f for c, f in learned.items() if c not in self._ops_cells}
-        updates = dict(learned)
-        for cell in self._learned_cells.keys() - learned.keys():
-            if cell not in self._ops_cells:
-                updates[cell] = 1.0  # the jam has cleared (or its evidence aged out)
-        self._learned_cells = learned
-        return self.oracle.set_cell_factors(updates) if updates else 0
+        return self.traffic.learn_traffic(now_ms)
+
+    # Order events ----------------------------------------------------------------------------
+
+    async def watch_orders(self, resume_after_id: str = "") -> AsyncIterator[OrderUpdate]:
+        """Every decision and status change of the city's orders, from after `resume_after_id` (or from now),
+        for as long as asked; FAILED_PRECONDITION when the resume point is no longer retained. Over several
+        zones, events come in id order (see WATCH_MARGIN_MS), so the last id delivered resumes the watch."""
+        zones = [self.zone(z) for z in self.zoning.ids]
+        bounds = await asyncio.gather(*(z.orders.order_events_bounds() for z in zones))
+        if resume_after_id:
+            for z, (first, _) in zip(zones, bounds, strict=True):
+                if first != "0-0" and _id(resume_after_id) < _id(first):
+                    raise FailedPrecondition(
+                        f"events after {resume_after_id} are no longer kept in zone {z.zone} (the oldest is {first}): "
+                        "read the orders with GetOrder and watch from now"
+                    )
+        cursors = [resume_after_id or last for _, last in bounds]
+        if len(zones) == 1:
+            last = cursors[0]
+            while not self._stopping.is_set():
+                for u in await zones[0].orders.order_events_after(last, count=500, block_ms=DECISIONS_BLOCK_MS):
+                    last = u.event_id
+                    yield u
+            return
+        while not self._stopping.is_set():
+            seconds, micros = await self._redis.time()
+            watermark = (seconds * 1000 + micros // 1000 - WATCH_MARGIN_MS, 0)
+            found = await asyncio.gather(*(z.orders.order_events_after(c, count=500)
+                                           for z, c in zip(zones, cursors, strict=True)))  # fmt: skip
+            ready = sorted(
+                ((_id(u.event_id), k, u) for k, updates in enumerate(found) for u in updates
+                 if _id(u.event_id) < watermark),
+                key=lambda t: (t[0], t[1]),
+            )  # fmt: skip
+            for _, k, u in ready:
+                cursors[k] = u.event_id
+                yield u
+            if not ready:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=WATCH_IDLE_S)
+
+    async def _follow(self, zones: Sequence[str]) -> None:
+        """Makes sure this process follows the zones' order events for a caller about to wait, and that each
+        follower has taken its place (so decisions from now on reach the caller)."""
+        for z in zones:
+            self._interest_in(z, +1)
+        for z in zones:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._following[z].wait(), timeout=1.0)
+
+    def _unfollow(self, zones: Sequence[str]) -> None:
+        for z in zones:
+            self._interest_in(z, -1)
+
+    def _interest_in(self, zone: str, delta: int) -> None:
+        n = self._interest.get(zone, 0) + delta
+        self._interest[zone] = n
+        if n > 0 and zone not in self._followers and not self._stopping.is_set():
+            self._following[zone] = asyncio.Event()
+            self._wanted[zone] = asyncio.Event()
+            self._followers[zone] = asyncio.create_task(self._follow_zone(zone), name=f"decisions-{zone}")
+        if n > 0:
+            self._wanted[zone].set()
+
+    async def _follow_zone(self, zone_id: str) -> None:
+        """Resolves this process's waiting AssignRiders calls, and wakes its riders' task-feed watchers, from
+        the zone's order events, so a decision made by a tick in another process (a zone worker) reaches
+        them as soon as it is committed. While nobody here waits on the zone it sleeps."""
+        orders = self.zone(zone_id).orders
+        following, wanted = self._following[zone_id], self._wanted[zone_id]
+        last_id: str | None = None
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                if self._interest.get(zone_id, 0) <= 0:
+                    last_id = None
+                    following.clear()
+                    wanted.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wanted.wait(), timeout=5.0)
+                    continue
+                if last_id is None:
+                    last_id = (await orders.order_events_bounds())[1]
+                    following.set()
+                updates = await orders.order_events_after(last_id, count=1_000, block_ms=DECISIONS_BLOCK_MS)
+                failures = 0
+            except RedisError as exc:
+                failures += 1
+                log.warning("reading order events of zone %s failed (%d in a row): %s", zone_id, failures, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=min(2.0, 0.1 * 2**failures))
+                continue
+            for u in updates:
+                last_id = u.event_id
+                if u.feed_rider_id:
+                    self._signal_feed(u.feed_rider_id)
+                if u.status is not OrderStatus.PENDING:
+                    self._resolve(u.order_id)
+
+    def _resolve(self, order_id: str) -> None:
+        for fut in self._waiters.pop(order_id, []):
+            if not fut.done():
+                fut.set_result(None)
 
     def _signal_feed(self, rider_id: str) -> None:
         signal = self._feed_signals.pop(rider_id, None)
@@ -668,439 +516,31 @@ class Dispatcher:
         if record.rider_id:
             self._signal_feed(record.rider_id)
         if record.status is not OrderStatus.PENDING:
-            for fut in self._waiters.pop(record.order_id, []):
-                if not fut.done():
-                    fut.set_result(None)
+            self._resolve(record.order_id)
 
-    # The tick --------------------------------------------------------------------------------
 
-    async def tick(self) -> TickReport:
-        """One batch decision round for the zone."""
-        with _collector_paused():
-            report = await self._tick()
-            if self.guidance is not None and self.guidance.due(report.at_ms):
-                await self._guide(report)
-            return report
+def _id(stream_id: str) -> tuple[int, int]:
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
 
-    async def _guide(self, report: TickReport) -> None:
-        """Idle riders far from recent demand are asked (in their feed) to wait nearer it. A failure here is
-        logged and leaves the tick's decisions standing: guidance is advice, and the next minute retries."""
-        assert self.guidance is not None
-        try:
-            placed = await self.guidance.demand(report.at_ms)
-            if not placed:
-                return  # nothing to guide toward: looked at again next tick
-            free = await self.index.free_riders(report.at_ms, SNAPSHOT_MAX_FREE)
-            if free is None:  # more free riders than that: every counter has some near
-                self.guidance.last_ms = report.at_ms
-                return
-            guides = await self.guidance.step(free, placed, report.at_ms)
-            # Told first, then held: a rider held but never told would idle for the hold.
-            await self.orders.guide_riders(((g.rider_id, g.at) for g in guides), report.at_ms)
-            for g in guides:
-                self._signal_feed(g.rider_id)
-            await self.guidance.hold(guides, report.at_ms)
-            report.guided = guides
-        except (RedisError, ValueError) as exc:
-            log.warning("idle-rider guidance failed: %s", exc)
 
-    async def _tick(self) -> TickReport:
-        started = time.perf_counter()
-        now_ms = self.clock.now_ms()
-        # Every commit of this tick proves the lease its worker held when the tick began (none in a replay).
-        self._tick_fence = self.lease.fence() if self.lease is not None else None
-        report = TickReport(at_ms=now_ms)
-        report.riders_expired = await self.index.expire_silent(now_ms)
-        if isinstance(self.oracle, LiveTraffic):
-            await self._sync_traffic()
-        learn_every_ms = int(self.config.learn_traffic_s * 1000)
-        if learn_every_ms and now_ms - self._last_learned_ms >= learn_every_ms:
-            self._last_learned_ms = now_ms
-            await self._take_shared_speeds()
-            report.roads_relearned = await asyncio.to_thread(self.learn_traffic, now_ms)
-        limiter = asyncio.Semaphore(COMMIT_CONCURRENCY)
+def _merged(reports: Sequence[TickReport]) -> TickReport:
+    out = TickReport(at_ms=max(r.at_ms for r in reports))
+    for r in reports:
+        for name in ("pending", "assigned", "rejected", "offers_expired", "riders_expired", "conflicts", "bundles",
+                     "joined", "roads_relearned"):  # fmt: skip
+            setattr(out, name, getattr(out, name) + getattr(r, name))
+        for name in ("batch_s", "solve_s", "commit_s", "total_s"):
+            setattr(out, name, max(getattr(out, name), getattr(r, name)))
+        out.decided += r.decided
+        out.guided += r.guided
+    return out
 
-        async def expire(oid: str) -> None:
-            async with limiter:
-                try:
-                    before = await self.orders.get(oid)
-                    _, changed = await self.orders.apply(
-                        oid, Step.EXPIRE_OFFER, now_ms, note="offer timed out", fence=self._tick_fence
-                    )
-                except TongchengError:
-                    return  # answered or cancelled in the meantime
-            if changed:
-                report.offers_expired += 1
-                self._signal_feed(before.rider_id)
 
-        await asyncio.gather(*(expire(oid) for oid in await self.orders.expired_offer_ids(now_ms)))
-
-        ids = await self.orders.pending_ids(MAX_ORDERS_PER_TICK)
-        report.pending = len(ids)
-        await self._measure_backlog(now_ms)
-        if not ids:
-            self._finish(report, started)
-            return report
-        records = await self._records(ids)
-        max_pending_ms = int(self.config.max_pending_s * 1000)
-        live: list[OrderRecord] = []
-        for record in records:
-            if now_ms - record.request.placed_at_ms >= max_pending_ms:
-                await self._reject(
-                    record, now_ms, f"no rider within reach for {self.config.max_pending_s:.0f} s", report
-                )
-            else:
-                live.append(record)
-
-        batch_started = time.perf_counter()
-        live = await self._still_cooking(live, now_ms)
-        batch, hopeless = await self._batch(live, now_ms)
-        for record in hopeless:
-            limit_min = (self.config.max_click_to_door_s or 0) / 60
-            await self._reject(
-                record, now_ms, f"cannot reach the customer within {limit_min:.0f} min of the order", report
-            )
-        solve_started = time.perf_counter()
-        report.batch_s = solve_started - batch_started
-        decisions = await asyncio.to_thread(self.policy.decide, batch)
-        report.solve_s = time.perf_counter() - solve_started
-        commit_started = time.perf_counter()
-
-        offer_expires_ms = now_ms + int(self.config.offer_timeout_s * 1000)
-        bundles: dict[object, list[Decision]] = {}
-        for k, d in enumerate(decisions):
-            bundles.setdefault(("b", d.bundle) if d.bundle is not None else ("d", k), []).append(d)
-
-        async def commit(bundle: list[Decision]) -> None:
-            # Decisions touch distinct orders and riders: their transactions run side by side.
-            joins = bundle[0].joins
-            note = f"offered by policy {self.policy.name}"
-            if joins:
-                note += f" to join bundle {joins}"
-            elif len(bundle) > 1:
-                note += f" in a bundle of {len(bundle)}"
-            async with limiter:
-                try:
-                    if joins:
-                        [d] = bundle
-                        records = await self.orders.join_bundle(
-                            d.rider_id, joins, (d.order_id, d.estimated_pickup_ms, d.estimated_dropoff_ms), now_ms,
-                            offer_expires_ms=offer_expires_ms, note=note, fence=self._tick_fence,
-                        )  # fmt: skip
-                    else:
-                        records = await self.orders.assign_bundle(
-                            bundle[0].rider_id,
-                            [(d.order_id, d.estimated_pickup_ms, d.estimated_dropoff_ms) for d in bundle],
-                            now_ms, offer_expires_ms=offer_expires_ms, note=note, fence=self._tick_fence,
-                        )  # fmt: skip
-                except (FailedPrecondition, NotFound):
-                    report.conflicts += 1  # an order or the rider changed since the batch was read
-                    return
-            offered = records[:1] if joins else records  # a join's other records are the bundle it moved
-            report.assigned += len(offered)
-            report.bundles += 0 if joins else 1
-            report.joined += 1 if joins else 0
-            for record in offered:
-                report.decided.append(record.order_id)
-                self._after_change(record, True)
-
-        await asyncio.gather(*(commit(b) for b in bundles.values()))
-        report.commit_s = time.perf_counter() - commit_started
-        await self._measure_throughput(report)
-        self._finish(report, started)
-        return report
-
-    async def _measure_backlog(self, now_ms: int) -> None:
-        """The zone's pool size and the age of its oldest order, for the metrics."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zcard(self.index.keys.pending)
-            pipe.zrange(self.index.keys.pending, 0, 0, withscores=True)
-            size, oldest = await pipe.execute()
-        metrics.ZONE_BACKLOG.labels(self.config.zone).set(size)
-        metrics.ZONE_LAG.labels(self.config.zone).set(max(0.0, (now_ms - oldest[0][1]) / 1000) if oldest else 0.0)
-
-    async def _measure_throughput(self, report: TickReport) -> None:
-        """Decisions per tick, exponentially weighted over about ten ticks, for intake's back-pressure."""
-        decided = report.assigned + report.rejected
-        key = self.index.keys.throughput
-        previous = await self._redis.hget(key, "per_tick")
-        per_tick = decided if previous is None else 0.9 * float(previous) + 0.1 * decided
-        await self._redis.hset(key, "per_tick", repr(per_tick))
-
-    async def _reject(self, record: OrderRecord, now_ms: int, note: str, report: TickReport) -> None:
-        """Rejects a pending order the tick will not serve; the merchant's backlog lets it go."""
-        try:
-            rejected, changed = await self.orders.apply(
-                record.order_id, Step.REJECT_ORDER, now_ms, note=note, fence=self._tick_fence
-            )
-        except LeaseLost:
-            return  # another worker ticks the zone now: its tick decides the order
-        if changed:
-            report.rejected += 1
-            report.decided.append(record.order_id)
-            self._after_change(rejected, changed)
-            await self.prep.on_closed(record.request.merchant_id, record.order_id)
-
-    def _finish(self, report: TickReport, started: float) -> None:
-        report.total_s = time.perf_counter() - started
-        self.last_tick = report
-        self.ticks += 1
-        zone = self.config.zone
-        for stage in ("batch", "solve", "commit", "total"):
-            metrics.TICK_SECONDS.labels(zone, stage).observe(getattr(report, f"{stage}_s"))
-        for outcome, n in (("assigned", report.assigned), ("rejected", report.rejected),
-                           ("offer_expired", report.offers_expired)):  # fmt: skip
-            if n:
-                metrics.DECISIONS.labels(zone, outcome).inc(n)
-
-    async def _records(self, ids: Sequence[str]) -> list[OrderRecord]:
-        """The pending orders among ids (one may have been decided since the pool was read)."""
-        found = await self.orders.find_many(ids)
-        return [r for r in found.values() if r.status is OrderStatus.PENDING]
-
-    async def _still_cooking(self, records: list[OrderRecord], now_ms: int) -> list[OrderRecord]:
-        """Orders whose ready time is only predicted, at merchants that report their ready events (one within
-        `ready_reports_window_s`), have food that is not ready yet: their predictions are conditioned on that
-        (`still_cooking`) for this tick's decisions. Stored predictions are left as made at placement."""
-        window_ms = self.config.ready_reports_window_s * 1000
-        predicted = [k for k, r in enumerate(records) if r.ready_is_predicted and r.predicted_ready_sd_s]
-        if not predicted or window_ms <= 0:
-            return records
-        last = await self.orders.ready_reported_at({records[k].request.merchant_id for k in predicted})
-        reporting = {m for m, at in last.items() if now_ms - at <= window_ms}
-        if not reporting:
-            return records
-        out = list(records)
-        for k in predicted:
-            r = records[k]
-            if r.request.merchant_id in reporting:
-                ms, sd = still_cooking(r.predicted_ready_ms, r.predicted_ready_sd_s, now_ms)  # type: ignore[arg-type]
-                out[k] = r.evolve(predicted_ready_ms=ms, predicted_ready_sd_s=sd)
-        return out
-
-    async def _batch(self, records: Sequence[OrderRecord], now_ms: int) -> tuple[DispatchBatch, list[OrderRecord]]:
-        """Candidates per pending order (Redis), then their travel times (CPU: off the event loop, so
-        calls and streams keep being served while a big tick computes). Orders past saving (see
-        `max_click_to_door_s`) are left out of the batch and returned apart."""
-        declined = await self.orders.declined_by([r.order_id for r in records]) if records else {}
-        free = await self.index.free_riders(now_ms, SNAPSHOT_MAX_FREE) if records else None
-        soon: list[NearbyRider] = []
-        if free is not None and records and getattr(self.policy, "plans_ahead", False):
-            # Riders finishing work soon compete too: the policy holds an order for one of them rather
-            # than send a worse free rider now (it commits only to riders who can leave this tick).
-            soon = await self.index.soon_free_riders(now_ms, now_ms + int(self.config.plan_ahead_s * 1000))
-        if free is not None:
-            nearest = await asyncio.to_thread(_candidates, free, soon, records, declined, self.config)
-        else:
-            limiter = asyncio.Semaphore(CANDIDATE_QUERY_CONCURRENCY)
-
-            async def search(record: OrderRecord) -> tuple[str, list[NearbyRider]]:
-                async with limiter:
-                    return record.order_id, await self.index.nearby(
-                        record.request.pickup, now_ms, limit=self.config.candidates_per_order,
-                        max_radius_m=self.config.search_radius_m, exclude=declined.get(record.order_id, ()),
-                    )  # fmt: skip
-
-            nearest = dict(await asyncio.gather(*(search(r) for r in records)))
-        pickups: list[OpenPickup] = []
-        if records and self.config.join_at_counter and getattr(self.policy, "plans_ahead", False):
-            pickups = await self.orders.open_pickups(r.request.merchant_id for r in records)
-        return await asyncio.to_thread(self._timed_batch, records, nearest, pickups, now_ms)
-
-    def _timed_batch(
-        self,
-        records: Sequence[OrderRecord],
-        nearest: dict[str, list[NearbyRider]],
-        pickups: Sequence[OpenPickup],
-        now_ms: int,
-    ) -> tuple[DispatchBatch, list[OrderRecord]]:
-        batch = DispatchBatch(
-            now_ms=now_ms,
-            orders=self._timed_candidates(records, nearest, now_ms),
-            pickup_service_s=self.config.pickup_service_s,
-            dropoff_service_s=self.config.dropoff_service_s,
-            tick_s=self.config.tick_s,
-        )
-        hopeless = self._past_saving(batch)
-        if hopeless:
-            gone = {r.order_id for r in hopeless}
-            batch = replace(batch, orders=tuple(o for o in batch.orders if o.record.order_id not in gone))
-        if getattr(self.policy, "uses_bundles", False):
-            batch = replace(batch, bundles=candidate_bundles(batch, self.oracle, self.config.bundles))
-        if pickups:
-            batch = replace(batch, joins=self._joins(batch, pickups))
-        return batch, hopeless
-
-    def _past_saving(self, batch: DispatchBatch) -> list[OrderRecord]:
-        """Orders that even a rider at the counter now would drop off later than `max_click_to_door_s`
-        after placement, though one there at placement would have made it."""
-        limit_s = self.config.max_click_to_door_s
-        if limit_s is None:
-            return []
-        half_pickup_ms = round(batch.pickup_service_s * 500)
-        out = []
-        for i, o in enumerate(batch.orders):
-            placed = o.record.request.placed_at_ms
-            deadline = placed + round(limit_s * 1000)
-            now = alone_dropoff_ms(batch, i)
-            at_placement = (
-                now - max(batch.now_ms + half_pickup_ms, ready_ms(o)) + max(placed + half_pickup_ms, ready_ms(o))
-            )
-            if now > deadline >= at_placement:
-                out.append(o.record)
-        return out
-
-    def _joins(self, batch: DispatchBatch, pickups: Sequence[OpenPickup]) -> tuple[JoinOption, ...]:
-        """Assignment updates: each pending order may join, as the last drop-off, a bundle a rider holds at
-        its counter and has not picked up, if the bundle has room and waits no more than `max_delay_s`
-        longer for the order's food. The bundle's pickup and drop-offs move on by that wait."""
-        limits = self.config.bundles
-        at_counter: dict[tuple[str, LatLng], list[OpenPickup]] = {}
-        for p in pickups:
-            if p.orders < limits.max_orders:
-                at_counter.setdefault((p.merchant_id, p.pickup), []).append(p)
-        groups: dict[tuple[str, LatLng], list[int]] = {}
-        for i, o in enumerate(batch.orders):
-            key = (o.record.request.merchant_id, o.record.request.pickup)
-            if key in at_counter:
-                groups.setdefault(key, []).append(i)
-        if not groups:
-            return ()
-        keys = list(groups)
-        rides = matrices(
-            self.oracle,
-            [([p.last_door for p in at_counter[k]], [batch.orders[i].record.request.dropoff for i in groups[k]])
-             for k in keys],
-            batch.now_ms,
+def _log_tick(zone: ZoneDispatcher, report: TickReport) -> None:
+    if report.assigned or report.rejected or report.offers_expired:
+        log.info(
+            "tick zone=%s pending=%d assigned=%d rejected=%d offers_expired=%d solve_ms=%.1f total_ms=%.1f",
+            zone.zone, report.pending, report.assigned, report.rejected, report.offers_expired,
+            report.solve_s * 1000, report.total_s * 1000,
         )  # fmt: skip
-        half_dropoff_ms = round(self.config.dropoff_service_s * 500)
-        max_delay_ms = limits.max_delay_s * 1000
-        out = []
-        for key, ride in zip(keys, rides, strict=True):
-            # Each order's drop-off by a rider already at the counter: the yardstick of bundles' delays.
-            alone = [alone_dropoff_ms(batch, i) for i in groups[key]]
-            for a, p in enumerate(at_counter[key]):
-                planned = max(p.pickup_ms, batch.now_ms)  # not picked up yet: not before now
-                for b, i in enumerate(groups[key]):
-                    pickup_ms = max(planned, ready_ms(batch.orders[i]))
-                    delay_ms = pickup_ms - planned
-                    if delay_ms > max_delay_ms or (p.shift_ends_at_ms is not None and pickup_ms > p.shift_ends_at_ms):
-                        continue
-                    extra_s = float(ride[a, b])
-                    dropoff_ms = (p.free_ms + pickup_ms - p.pickup_ms) + 2 * half_dropoff_ms + round(extra_s * 1000)
-                    # The bundles' rule for the joining order too: at most `max_delay_s` later than alone, and no
-                    # promise missed that it would have kept alone.
-                    promise = batch.orders[i].record.request.promised_at_ms
-                    if dropoff_ms - alone[b] > max_delay_ms or (
-                        promise is not None and alone[b] <= promise < dropoff_ms
-                    ):
-                        continue
-                    out.append(JoinOption(i, p.rider_id, p.bundle_id, pickup_ms, dropoff_ms, delay_ms, p.orders,
-                                          extra_s, p.shift_ends_at_ms))  # fmt: skip
-        return tuple(out)
-
-    def _timed_candidates(
-        self, records: Sequence[OrderRecord], nearest: dict[str, list[NearbyRider]], now_ms: int
-    ) -> tuple[PendingOrder, ...]:
-        """Travel times of each order's ride and of its candidates to its pickup. Orders sharing a pickup
-        (one merchant) share two matrices: their candidates to the counter, the counter to their doors."""
-        groups: dict[LatLng, list[OrderRecord]] = {}
-        for record in records:
-            groups.setdefault(record.request.pickup, []).append(record)
-        queries: list[tuple[list[LatLng], list[LatLng]]] = []
-        riders_of: list[dict[tuple[str, LatLng], int]] = []
-        for pickup, members in groups.items():
-            union: dict[tuple[str, LatLng], int] = {}
-            positions: list[LatLng] = []
-            for record in members:
-                for r in nearest.get(record.order_id, []):
-                    key = (r.rider_id, r.position)
-                    if key not in union:
-                        union[key] = len(positions)
-                        positions.append(r.position)
-            riders_of.append(union)
-            queries.append((positions, [pickup]))
-            queries.append(([pickup], [m.request.dropoff for m in members]))
-        times = matrices(self.oracle, queries, now_ms)
-        half_dropoff_ms = round(self.config.dropoff_service_s * 500)
-        timed: dict[str, PendingOrder] = {}
-        for g, members in enumerate(groups.values()):
-            to_pickup, rides = times[2 * g], times[2 * g + 1]
-            union = riders_of[g]
-            for j, record in enumerate(members):
-                cands = tuple(
-                    Candidate(
-                        r.rider_id,
-                        r.position,
-                        float(to_pickup[union[r.rider_id, r.position], 0]),
-                        r.shift_ends_at_ms,
-                        None if r.available_at_ms is None else max(now_ms, r.available_at_ms + half_dropoff_ms),
-                    )
-                    for r in nearest.get(record.order_id, [])
-                )
-                timed[record.order_id] = PendingOrder(record, cands, float(rides[0, j]))
-        return tuple(timed[r.order_id] for r in records)
-
-
-def _candidates(
-    free: list[NearbyRider],
-    soon: list[NearbyRider],
-    records: Sequence[OrderRecord],
-    declined: dict[str, set[str]],
-    config: DispatchConfig,
-) -> dict[str, list[NearbyRider]]:
-    """Per order, its `candidates_per_order` nearest free riders and, apart from them, its
-    `soon_free_per_order` nearest riders finishing work soon: riders about to be free never crowd the
-    free ones out of an order's candidates (where riders are busy, the nearest are mostly busy ones)."""
-    out = _nearest(free, records, declined, config.candidates_per_order, config.search_radius_m)
-    if soon and config.soon_free_per_order:
-        for order_id, riders in _nearest(
-            soon, records, declined, config.soon_free_per_order, config.search_radius_m
-        ).items():
-            out[order_id] += riders
-    return out
-
-
-def _nearest(
-    riders: list[NearbyRider], records: Sequence[OrderRecord], declined: dict[str, set[str]], k: int, radius_m: float
-) -> dict[str, list[NearbyRider]]:
-    """Per order, its `k` nearest riders of `riders` within `radius_m` (the ring search's answer), from one
-    KD-tree over their positions on the unit sphere: the chord c between unit vectors gives the exact
-    great-circle distance 2 R asin(c / 2), for all pairs at once (a haversine and a dataclasses.replace
-    per pair took a 1,000-order tick with half of 3,000 riders busy some 200 ms)."""
-    if not riders:
-        return {r.order_id: [] for r in records}
-    tree = cKDTree(unit_vectors([f.position for f in riders]))
-    extra = max((len(declined.get(r.order_id, ())) for r in records), default=0)
-    want = min(len(riders), k + extra)
-    max_chord = 2 * np.sin(min(np.pi, radius_m / EARTH_RADIUS_M) / 2)
-    chord, idx = tree.query(
-        unit_vectors([r.request.pickup for r in records]), k=want, distance_upper_bound=max_chord * (1 + 1e-9)
-    )
-    idx = np.asarray(idx).reshape(len(records), want)
-    found = idx < len(riders)  # missing neighbours come back as len(riders), at an infinite chord
-    metres = np.where(
-        found, 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.asarray(chord).reshape(idx.shape) / 2)), np.inf
-    )
-    within = found & (metres <= radius_m)
-    out: dict[str, list[NearbyRider]] = {}
-    for i, record in enumerate(records):
-        skip = declined.get(record.order_id)
-        chosen: list[NearbyRider] = []
-        for j, distance in zip(idx[i][within[i]].tolist(), metres[i][within[i]].tolist(), strict=True):
-            r = riders[j]
-            if skip and r.rider_id in skip:
-                continue
-            chosen.append(NearbyRider(r.rider_id, r.position, distance, r.availability, r.recorded_at_ms,
-                                      r.active_tasks, r.shift_ends_at_ms, r.available_at_ms))  # fmt: skip
-            if len(chosen) == k:
-                break
-        out[record.order_id] = chosen
-    return out
-
-
-def _stream_id_before(a: str, b: str) -> bool:
-    """Whether stream id a comes before b."""
-    am, _, aseq = a.partition("-")
-    bm, _, bseq = b.partition("-")
-    return (int(am), int(aseq or 0)) < (int(bm), int(bseq or 0))

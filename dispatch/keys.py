@@ -36,6 +36,12 @@ class ZoneKeys:
         return f"{self.prefix}riders:known"
 
     @property
+    def riders_frozen(self) -> str:
+        """Hash: rider -> the directory epoch at which it left this zone (`dispatch.riders`); it enters again
+        only under a newer one."""
+        return f"{self.prefix}riders:frozen"
+
+    @property
     def riders_plan(self) -> str:
         """Hash: rider -> "last drop-off ms,lat,lng" of the work it holds (where and when it frees up)."""
         return f"{self.prefix}riders:plan"
@@ -123,3 +129,28 @@ class ZoneKeys:
     @property
     def offers(self) -> str:
         return f"{self.prefix}orders:offers"
+
+
+# Directory shards: an order's or rider's zone is kept in one of this many hashes, by a hash of its id, so
+# directory traffic spreads over a cluster's slots like the zones' own.
+DIRECTORY_SHARDS = 16
+
+
+class DirectoryKeys:
+    """Where a city's orders and riders are: hashes id -> zone, each shard its own hash tag."""
+
+    def __init__(self, city: str) -> None:
+        self.city = city
+
+    def orders(self, shard: int) -> str:
+        """Hash: order id -> zone of its pickup."""
+        return f"tc:{{{self.city}:orders:{shard}}}:zone"
+
+    def riders(self, shard: int) -> str:
+        """Hash: rider id -> "zone|epoch": the zone it belongs to, and how many moves it has made."""
+        return f"tc:{{{self.city}:riders:{shard}}}:zone"
+
+    @property
+    def workers(self) -> str:
+        """Sorted set: zone worker -> ms of its last heartbeat (workers spread zones by how many are alive)."""
+        return f"tc:{{{self.city}:workers}}:alive"

@@ -24,3 +24,9 @@ DECISIONS = Counter(
     ["zone", "outcome"],
 )  # fmt: skip
 TICK_FAILURES = Counter("tongcheng_tick_failures_total", "Ticks that failed (a Redis outage, mostly).", ["zone"])
+LEASE_CHANGES = Counter(
+    "tongcheng_lease_changes_total", "Zone leases this worker took, released, or lost (not renewed in time).",
+    ["zone", "change"],
+)  # fmt: skip
+ZONES_HELD = Gauge("tongcheng_zones_held", "Zones whose lease this worker holds.")
+RIDER_MOVES = Counter("tongcheng_rider_moves_total", "Riders this process handed over from one zone to another.")

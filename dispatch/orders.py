@@ -659,4 +659,4 @@ class OrderStore:
         return sorted(out, key=lambda p: p.rider_id)  # a hash's order is Redis's: fix it, for reproducible ticks
 
     async def rider_task_ids(self, rider_id: str) -> set[str]:
-        return set(await self._redis.smembers(self.keys.rider_tasks(rider_id)))
+        return set(await self._redis.smembers(self.keys.rider_tasks(rider_id))) - {"~"}  # '~': the rider left

@@ -26,9 +26,11 @@ from dispatch.models import Availability, NearbyRider, PositionFix
 _INGEST_LUA = """
 local prefix = ARGV[1]
 local now = ARGV[2]
+local mode = ARGV[4] or ''
 local seen_key = prefix .. 'riders:seen'
 local known_key = prefix .. 'riders:known'
 local free_key = prefix .. 'riders:free'
+local frozen_key = prefix .. 'riders:frozen'
 local out = {}
 local n = 0
 for id, lat, lng, cell, ts_s, spd, hdg, acc, av, shift in string.gmatch(ARGV[3],
@@ -37,7 +39,22 @@ for id, lat, lng, cell, ts_s, spd, hdg, acc, av, shift in string.gmatch(ARGV[3],
   local ts = tonumber(ts_s)
   local cur = redis.call('HMGET', rkey, 'ts', 'cell', 'av')
   n = n + 1
-  if cur[1] and tonumber(cur[1]) >= ts then
+  local arriving = string.sub(mode, 1, 1) == 'a'
+  if arriving then
+    -- A rider enters the zone (dispatch.riders): only under a directory epoch newer than the one it left at.
+    local left_at = redis.call('HGET', frozen_key, id)
+    if left_at and tonumber(left_at) >= tonumber(string.sub(mode, 2)) then
+      out[n] = 'x'
+    else
+      redis.call('SREM', rkey .. ':tasks', '~')
+      redis.call('HDEL', frozen_key, id)
+    end
+  end
+  if out[n] then
+    -- refused above
+  elseif mode == 's' and not cur[1] then
+    out[n] = 'm'  -- not in this zone (never entered, left, or silent past the TTL): the caller moves it
+  elseif cur[1] and tonumber(cur[1]) >= ts then
     out[n] = 's'
   else
     local old_online = cur[2] and cur[3] ~= 'offline'
@@ -177,6 +194,29 @@ end
 return #ids
 """
 
+# A rider leaves the zone (dispatch.riders), only with empty hands: it drops out of the index and a '~' in
+# its task set makes every offer to it in this zone fail (assignments check the set is empty, under
+# WATCH) until it enters again (an ingest in arrival mode, under a newer directory epoch). Returns 'busy'
+# (it holds or is offered work here: it stays) or 'left'. ARGV: prefix, rider, the directory epoch seen.
+_DEPART_LUA = """
+local prefix, id, epoch = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local tkey = prefix .. 'rider:' .. id .. ':tasks'
+for _, t in ipairs(redis.call('SMEMBERS', tkey)) do
+  if t ~= '~' then return 'busy' end
+end
+local rkey = prefix .. 'rider:' .. id
+local cell = redis.call('HGET', rkey, 'cell')
+if cell then redis.call('SREM', prefix .. 'cell:' .. cell, id) end
+redis.call('DEL', rkey)
+redis.call('ZREM', prefix .. 'riders:seen', id)
+redis.call('SREM', prefix .. 'riders:free', id)
+redis.call('HDEL', prefix .. 'riders:guide', id)
+redis.call('SADD', tkey, '~')
+local left_at = tonumber(redis.call('HGET', prefix .. 'riders:frozen', id) or '0')
+if epoch > left_at then redis.call('HSET', prefix .. 'riders:frozen', id, epoch) end
+return 'left'
+"""
+
 # Fixes per Lua call: big enough to amortise the round trip, small enough not to stall Redis.
 INGEST_CHUNK = 500
 
@@ -194,6 +234,7 @@ class RiderIndex:
         self._expire = client.register_script(_EXPIRE_LUA)
         self._free = client.register_script(_FREE_LUA)
         self._soon_free = client.register_script(_SOON_FREE_LUA)
+        self._depart = client.register_script(_DEPART_LUA)
         # H3 edge lengths vary across the globe (about 2x in area): bound them on both sides so the
         # covered radius below never overstates what the fetched rings contain.
         edge_m = h3.average_hexagon_edge_length(resolution, unit="m")
@@ -210,8 +251,10 @@ class RiderIndex:
     def cell_of(self, lat: float, lng: float) -> str:
         return h3.latlng_to_cell(lat, lng, self.resolution)
 
-    async def ingest(self, fixes: Sequence[PositionFix], now_ms: int) -> str:
-        """Stores fixes; returns one flag per fix, 'a' (accepted) or 's' (stale, ignored)."""
+    async def ingest(self, fixes: Sequence[PositionFix], now_ms: int, mode: str = "") -> str:
+        """Stores fixes; returns one flag per fix, 'a' (accepted) or 's' (stale, ignored). In a city of several
+        zones (`dispatch.riders`) `mode` is 's' (strict: a rider not in this zone is refused, 'm') or
+        'a<epoch>' (the rider enters the zone under that directory epoch; 'x' if a newer move overtook it)."""
         flags: list[str] = []
         res = self.resolution
         for start in range(0, len(fixes), INGEST_CHUNK):
@@ -223,7 +266,7 @@ class RiderIndex:
                 f"{'' if f.shift_ends_at_ms is None else f.shift_ends_at_ms}"
                 for f in fixes[start : start + INGEST_CHUNK]
             )
-            flags.append(await self._ingest(keys=[self.keys.slot], args=[self.keys.prefix, now_ms, payload]))
+            flags.append(await self._ingest(keys=[self.keys.slot], args=[self.keys.prefix, now_ms, payload, mode]))
         return "".join(flags)
 
     async def nearby(
@@ -312,6 +355,10 @@ class RiderIndex:
     async def expire_silent(self, now_ms: int, max_count: int = 5_000) -> int:
         """Drops riders silent longer than the TTL; returns how many were dropped."""
         return int(await self._expire(keys=[self.keys.slot], args=[self.keys.prefix, now_ms - self.ttl_ms, max_count]))
+
+    async def depart(self, rider_id: str, epoch: int) -> bool:
+        """The rider leaves the zone if its hands are empty (True), else it stays (False)."""
+        return await self._depart(keys=[self.keys.slot], args=[self.keys.prefix, rider_id, epoch]) == "left"
 
     async def is_known(self, rider_id: str) -> bool:
         return bool(await self._redis.sismember(self.keys.riders_known, rider_id))

@@ -34,6 +34,7 @@ from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher
 from dispatch.guidance import GuidanceConfig
 from dispatch.policies import DEFAULT_POLICY, make_policy
+from dispatch.zones import DEFAULT_ZONE_RESOLUTION, ZoneSpec
 from routing_data.cities import load_city, resolve
 from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
 from serving.embedded_redis import EmbeddedRedis, RestartBackoff
@@ -89,6 +90,9 @@ class ServerConfig:
     reuse_port: bool = False
     policy: str = DEFAULT_POLICY
     h3_resolution: int = 9
+    # How the city is cut into zones (`dispatch.zones.ZoneSpec.parse`): an H3 resolution, a GeoJSON file of
+    # polygons, or `city` (one zone).
+    zones: str = str(DEFAULT_ZONE_RESOLUTION)
     rider_ttl_s: float = 60.0
     auth_public_key_file: Path | None = None
     auth_disabled: bool = False
@@ -112,6 +116,9 @@ class ServerConfig:
         if self.role not in ROLES:
             raise ValueError(f"--role takes one of {', '.join(ROLES)}; got {self.role}")
         resolve(self.city)  # a known city with its extract present, or a path to a .pbf
+        spec = ZoneSpec.parse(self.zones)
+        if spec.geojson is not None and not spec.geojson.is_file():
+            raise ValueError(f"--zones: no GeoJSON file at {spec.geojson}")
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             raise ValueError("--tls-cert and --tls-key go together")
         if not 0 <= self.port <= 65535:
@@ -273,7 +280,7 @@ class App:
             # Idle-rider guidance is on in a served city unless a setting turns it off.
             settings = {"guidance": GuidanceConfig(), **cfg.dispatch_overrides}
             dispatch_config = DispatchConfig(
-                city=city, tick_s=tick_s, h3_resolution=cfg.h3_resolution,
+                city=city, tick_s=tick_s, h3_resolution=cfg.h3_resolution, zones=ZoneSpec.parse(cfg.zones),
                 rider_ttl_s=cfg.rider_ttl_s, **settings,  # type: ignore[arg-type]
             )  # fmt: skip
             self.dispatcher = Dispatcher(self.redis, dispatch_config, self.clock, oracle, make_policy(cfg.policy))

@@ -69,5 +69,5 @@ class InProcessDispatch:
             pass  # already on the road, finished, or never handed over
 
     async def statuses(self, order_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
-        found = await self._dispatcher.orders.find_many(order_ids)
+        found = await self._dispatcher.find_many(order_ids)
         return {oid: (r.status.value, r.rider_id) for oid, r in found.items()}

@@ -198,7 +198,7 @@ class DispatchServicer(dispatch_pb2_grpc.DispatchServiceServicer):
             _require_own_merchant(caller, record)
         if caller.role is Role.RIDER and record.rider_id != caller.subject_id:
             raise PermissionDenied(f"order {request.order_id} is not a task of rider {caller.subject_id}")
-        history = await self._dispatcher.orders.history(request.order_id)
+        history = await self._dispatcher.history(request.order_id)
         return pb.GetOrderResponse(order=convert.details_to_pb(record, history))
 
     @rpc

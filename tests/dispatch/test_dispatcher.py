@@ -16,11 +16,12 @@ import redis.asyncio as aioredis
 from core.clock import ManualClock
 from core.geo import City, LatLng, haversine_m
 from dispatch.config import DispatchConfig
-from dispatch.dispatcher import Dispatcher, _collector_paused, _nearest
+from dispatch.dispatcher import Dispatcher
 from dispatch.models import Availability, NearbyRider, OrderRecord, OrderRequest
 from dispatch.policies import make_policy
 from dispatch.prep import still_cooking
 from dispatch.travel import StraightLineOracle
+from dispatch.zone import _collector_paused, _nearest
 from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis
 
@@ -120,11 +121,11 @@ async def test_a_reporting_merchants_silence_conditions_its_predictions(client: 
         clock.set(now)
         records = [await dispatcher.get(o.order_id) for o in orders]
         assert all(r.predicted_ready_ms is not None and r.predicted_ready_ms < now for r in records[:3])
-        assert await dispatcher._still_cooking(records, now) == records  # nobody reports yet
+        assert await dispatcher._only()._still_cooking(records, now) == records  # nobody reports yet
 
         await dispatcher.report_food_ready("a1", now - 60_000)
         records = [await dispatcher.get(o.order_id) for o in orders]
-        seen = await dispatcher._still_cooking(records, now)
+        seen = await dispatcher._only()._still_cooking(records, now)
         a1, a2, b1, a3 = seen
         assert a1 == records[0] and a1.ready_at_ms == now - 60_000  # reported: known
         expected = still_cooking(records[1].predicted_ready_ms, records[1].predicted_ready_sd_s, now)  # type: ignore[arg-type]
@@ -135,7 +136,7 @@ async def test_a_reporting_merchants_silence_conditions_its_predictions(client: 
 
         later = now - 60_000 + 3_600_000 + 1
         clock.set(later)
-        assert await dispatcher._still_cooking(records, later) == records  # its last report is too old
+        assert await dispatcher._only()._still_cooking(records, later) == records  # its last report is too old
     finally:
         await dispatcher.close()
 
@@ -166,7 +167,7 @@ async def test_a_merchants_forecast_is_planned_as_a_prediction_with_its_spread(c
         now = NOW + 15 * 60_000  # the forecast's time has passed, the food is not reported ready
         clock.set(now)
         await dispatcher.report_food_ready("f3", now - 60_000)
-        f1_seen, f2_seen = await dispatcher._still_cooking([f1, f2], now)
+        f1_seen, f2_seen = await dispatcher._only()._still_cooking([f1, f2], now)
         assert (f1_seen.predicted_ready_ms, f1_seen.predicted_ready_sd_s) == still_cooking(NOW + 600_000, 240.0, now)
         assert f1_seen.expected_ready_ms > now and f2_seen == f2
         learnt = await client.hget("tc:{fc}:prep:global", "learnt")

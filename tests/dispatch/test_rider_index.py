@@ -136,8 +136,8 @@ async def test_free_rider_snapshot_ranks_like_the_ring_search(index: RiderIndex)
     """The per-tick snapshot of free riders, ranked per point, gives the ring search's answer; it declines
     when more riders are online than it may read."""
     from dispatch.config import City, DispatchConfig
-    from dispatch.dispatcher import _candidates
     from dispatch.models import OrderRecord, OrderRequest
+    from dispatch.zone import _candidates
 
     t = now_ms()
     riders = scatter(400, seed=5)
@@ -173,9 +173,9 @@ def test_riders_finishing_soon_do_not_crowd_out_free_riders() -> None:
     from dataclasses import replace as _replace
 
     from dispatch.config import City, DispatchConfig
-    from dispatch.dispatcher import _candidates
     from dispatch.models import OrderRecord, OrderRequest
     from dispatch.rider_index import NearbyRider
+    from dispatch.zone import _candidates
 
     t = now_ms()
     config = DispatchConfig(
