@@ -96,6 +96,9 @@ def server_config(tmp_path: Path, redis_url: str, **overrides: object) -> Server
         # The API tests drive the task flow with the policy that offers at once; the default policy
         # (ortools: holds orders until a rider must leave) has its own API tests.
         "policy": "greedy",
+        # One zone, so tests may name a key by the city's hash tag; tests/dispatch/api/test_zoned_api.py and
+        # server.py's own tests run the city cut into zones.
+        "zones": "city",
         "dispatch_overrides": {"offer_timeout_s": 30.0, "assign_wait_s": 3.0},
     }
     fields.update(overrides)
