@@ -105,7 +105,8 @@ def run(
             ensure_dev_keys(config.data_dir / "keys")  # made once here, not raced by the children
         port = config.port or free_port(config.host)
         common = ["--redis-url", redis_url, "--intake-processes", "0"]
-        # Workers beyond the first stand by: the zone's lease lets one tick, another takes over within its TTL.
+        # Workers spread the city's zones among them (each zone's lease lets one tick it); the others take over
+        # a dead worker's zones within a lease round.
         for w in range(workers):
             name = "worker" if w == 0 else f"worker-{w + 1}"
             children.append(
@@ -160,7 +161,7 @@ return 0
 
 def release_leases_of(redis_url: str, pid: int) -> None:
     """A worker that died here holds its zones' leases until their TTL; the parent, which saw it die, frees
-    them at once, so a standby takes over within a tick rather than a TTL. Only leases naming the dead
+    them at once, so the other workers take its zones over within a tick rather than a TTL. Only leases naming the dead
     process (`host:pid:`, dispatch.lease.default_owner) are touched; a failure leaves the TTL to do it."""
     owner = f"|{socket.gethostname()}:{pid}:"
     try:

@@ -82,8 +82,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         "--workers",
         type=int,
         default=int(_env("WORKERS", "1")),
-        help="with intake processes: zone workers; one ticks (it holds the zone's lease), the others stand by "
-        "and take over within the lease's TTL (TONGCHENG_WORKERS)",
+        help="with intake processes: zone workers; they spread the zones' leases among them and take over a "
+        "dead worker's zones within a lease round (TONGCHENG_WORKERS)",
     )
     p.add_argument(
         "--metrics-port",

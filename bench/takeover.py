@@ -1,4 +1,4 @@
-"""Worker take-over soak: kill -9 the worker that ticks, again and again, under a flow of orders.
+"""Worker take-over soak: kill -9 (or SIGSTOP) the worker that ticks, again and again, under a flow of orders.
 
 `python -m bench.takeover --kills 20` runs `server.py --workers 2` (two workers, one holding the zone's
 lease; the parent restarts a killed one as the new standby), streams rider positions and submits orders
@@ -7,6 +7,11 @@ long until another worker holds the lease and until the zone's next decision; at
 every accepted order (lost: not found) and its history (double-assigned: offered while another offer of it
 was still held). Offers time out after 5 s, so orders are offered, lapse and are offered again across the
 take-overs: the commits a take-over could double.
+
+`--signal stop` pauses the holder with SIGSTOP instead, until another worker has taken the zone (after the
+lease's TTL: the parent sees nothing die), then resumes it with SIGCONT: its tick under way resumes with
+a stale fencing token, and its commits must be refused (it logs "lease lost"); double-assigned must
+stay 0. The zone watched is the one holding the city's centre (`--zones`, as the server is started).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from bench._server import ServerProcess
 from bench.load import is_double_assigned, point_in
 from dispatch.api.convert import ms_to_ts
 from dispatch.keys import ZoneKeys
+from dispatch.zones import ZoneSpec, make_zoning
 from routing_data.cities import load_area
 from serving.auth import Role
 from tongcheng.dispatch.v1 import dispatch_pb2 as pb
@@ -52,11 +58,14 @@ async def lease_owner(client: aioredis.Redis, keys: ZoneKeys) -> tuple[int, str]
 
 async def run(ns: argparse.Namespace) -> int:
     city = load_area(ns.city)
-    keys = ZoneKeys(city.name)
+    # Orders are placed around the centre (within 60% of the service radius): in Helsinki, one zone of
+    # resolution 6 holds them all; elsewhere the centre's zone is the one watched.
+    keys = ZoneKeys(make_zoning(city, ZoneSpec.parse(ns.zones)).zone_of(city.center))
     rng = random.Random(ns.seed)
     with tempfile.TemporaryDirectory(prefix="tongcheng-takeover-") as tmp:
         server = ServerProcess(
             Path(tmp), "--workers", "2", "--tick-s", str(ns.tick_s), "--city", ns.city, "--metrics-port", "-1",
+            "--zones", ns.zones,
             "--dispatch-setting", "offer_timeout_s=5", "--policy", "greedy",
         ).start(timeout_s=120)  # fmt: skip
         try:
@@ -116,7 +125,7 @@ async def run(ns: argparse.Namespace) -> int:
                     pid = int(owner.split(":")[1])
                     last_event = (await client.xrevrange(keys.orders_events, count=1) or [("0-0", {})])[0][0]
                     killed_at = time.monotonic()
-                    os.kill(pid, signal.SIGKILL)
+                    os.kill(pid, signal.SIGSTOP if ns.signal == "stop" else signal.SIGKILL)
                     while True:
                         now = await lease_owner(client, keys)
                         if now is not None and now[0] > token:
@@ -126,6 +135,8 @@ async def run(ns: argparse.Namespace) -> int:
                             print(f"kill {kill + 1}: no take-over within 60 s", file=sys.stderr)
                             return 1
                         await asyncio.sleep(0.02)
+                    if ns.signal == "stop":
+                        os.kill(pid, signal.SIGCONT)  # with a stale token: its commits must be refused
                     while True:
                         newest = await client.xrevrange(keys.orders_events, count=1)
                         if newest and newest[0][0] != last_event and time.monotonic() - killed_at > takeovers[-1]:
@@ -153,12 +164,17 @@ async def run(ns: argparse.Namespace) -> int:
             await client.aclose()
         finally:
             server.stop()
+        log = server.log_path.read_text()
     bound = LEASE_TTL_S + 2 * ns.tick_s
-    print(f"\n{ns.kills} kills of the ticking worker (lease TTL {LEASE_TTL_S:g} s, tick {ns.tick_s:g} s)")
+    what = "SIGSTOP/SIGCONT pauses" if ns.signal == "stop" else "kills"
+    print(f"\n{ns.kills} {what} of the ticking worker (lease TTL {LEASE_TTL_S:g} s, tick {ns.tick_s:g} s)")
     print(f"lease taken over   median {statistics.median(takeovers):.2f} s, max {max(takeovers):.2f} s")
     print(f"next decision      median {statistics.median(resumed):.2f} s, max {max(resumed):.2f} s "
           f"(bound: TTL + 2 ticks = {bound:g} s; over it: {sum(r > bound for r in resumed)})")  # fmt: skip
     print(f"orders             {len(accepted):,} accepted; lost {lost}; double-assigned {doubled}")
+    if ns.signal == "stop":
+        print(f"resumed workers    'lease lost' logged {log.count('lease lost')} times; ticks with commits refused "
+              f"for a stale fencing token: {log.count('commits refused')}")  # fmt: skip
     return 0 if lost == 0 and doubled == 0 and max(resumed) <= bound else 1
 
 
@@ -171,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--orders-per-s", type=float, default=50.0)
     p.add_argument("--city", default="helsinki")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--signal", choices=("kill", "stop"), default="kill")
+    p.add_argument("--zones", default="6", help="as server.py --zones")
     return asyncio.run(run(p.parse_args(argv)))
 
 

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -164,15 +164,16 @@ class Dispatcher:
 
     # Lifecycle -------------------------------------------------------------------------------
 
-    def start(self, tick: bool = True) -> None:
+    def start(self, tick: bool = True, on_tick: Callable[[ZoneDispatcher, TickReport], None] | None = None) -> None:
         """Starts the position writer and, unless `tick` is False (an intake process), a zone worker that
-        leases zones and ticks those it holds."""
+        leases zones and ticks those it holds (`on_tick` hears of every tick; by default ticks that decided
+        something are logged)."""
         self.positions.start()
         self.traffic.start(ticking=tick)
         if tick and self.worker is None:
             self.worker = ZoneWorker(
                 self._redis, self.config.city.name, self.zoning.ids, self.zone, self.config.tick_s,
-                self.config.lease, on_tick=_log_tick,
+                self.config.lease, on_tick=on_tick or _log_tick,
             )  # fmt: skip
             self.worker.start()
 
@@ -527,7 +528,7 @@ def _id(stream_id: str) -> tuple[int, int]:
 def _merged(reports: Sequence[TickReport]) -> TickReport:
     out = TickReport(at_ms=max(r.at_ms for r in reports))
     for r in reports:
-        for name in ("pending", "assigned", "rejected", "offers_expired", "riders_expired", "conflicts", "bundles",
+        for name in ("pending", "assigned", "rejected", "offers_expired", "riders_expired", "conflicts", "fenced", "bundles",
                      "joined", "roads_relearned"):  # fmt: skip
             setattr(out, name, getattr(out, name) + getattr(r, name))
         for name in ("batch_s", "solve_s", "commit_s", "total_s"):

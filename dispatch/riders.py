@@ -116,27 +116,27 @@ class ZonedRiders:
         limiter = asyncio.Semaphore(MOVE_CONCURRENCY)
 
         async def move(rid: str) -> None:
+            # The rider's fixes not stored yet, oldest first (as one zone's script would take them); if all are
+            # stored (a rider crossing a border), its latest is written again in the zone it enters.
+            mine = sorted((j for j, f in enumerate(fixes) if f.rider_id == rid and flags[j] != "a"),
+                          key=lambda j: fixes[j].recorded_at_ms)  # fmt: skip
             async with limiter:
-                i = latest[rid]
                 try:
-                    flag = await self._move(fixes[i], now_ms)
-                except Exception as exc:  # the fix is reported stale; the rider's next fix tries again
+                    got = await self._move([fixes[j] for j in mine] or [fixes[latest[rid]]], fixes[latest[rid]], now_ms)
+                except Exception as exc:  # the fixes are reported stale; the rider's next fix tries again
                     log.warning("moving rider %s failed: %s", rid, exc)
-                    return
-                if flags[i] != "a":  # (stored where it stays already: the repeat reads stale)
-                    flags[i] = flag
-            for j, f in enumerate(fixes):
-                if f.rider_id == rid and flags[j] == "m":
-                    flags[j] = "s"  # superseded by its latest fix, stored in the rider's zone
+                    got = ["s"] * len(mine)
+            for j, flag in zip(mine, got, strict=False):
+                flags[j] = "s" if flag in ("m", "x") else flag
 
         await asyncio.gather(*(move(rid) for rid in to_move))
         return "".join(flags)
 
-    async def _move(self, fix: PositionFix, now_ms: int) -> str:
-        """Puts the rider in the zone of `fix` (or keeps it where it holds work) and stores the fix there;
-        the fix's flag there."""
-        rid = fix.rider_id
-        target = self._zoning.zone_of(LatLng(fix.lat, fix.lng))
+    async def _move(self, write: list[PositionFix], latest: PositionFix, now_ms: int) -> list[str]:
+        """Puts the rider in the zone of its `latest` fix (or keeps it where it holds work) and stores `write`
+        there; their flags."""
+        rid = latest.rider_id
+        target = self._zoning.zone_of(LatLng(latest.lat, latest.lng))
         for _ in range(MOVE_TRIES):
             entry = await self._directory.rider_zone(rid)
             zone = target
@@ -146,15 +146,15 @@ class ZonedRiders:
                     # It holds work in its zone: it stays there until its hands are empty.
                     self._zone_of[rid] = entry
                     self._leave_tried[rid] = now_ms
-                    [flag] = await self._index_of(here).ingest([fix], now_ms, mode="s")
-                    if flag != "m":
-                        return flag
+                    flags = await self._index_of(here).ingest(write, now_ms, mode="s")
+                    if "m" not in flags:
+                        return list(flags)
                     zone = here  # missing from it (silent past the TTL): enters it again
             new_epoch = await self._directory.move_rider(rid, entry, zone)
             if not new_epoch:
                 continue  # another process moved it first: start over from the directory
-            [flag] = await self._index_of(zone).ingest([fix], now_ms, mode=f"a{new_epoch}")
-            if flag == "x":
+            flags = await self._index_of(zone).ingest(write, now_ms, mode=f"a{new_epoch}")
+            if "x" in flags:
                 continue
             self._zone_of[rid] = (zone, new_epoch)
             self._leave_tried.pop(rid, None)
@@ -162,5 +162,5 @@ class ZonedRiders:
                 self.moves += 1
                 if self._on_move is not None:
                     self._on_move(rid, zone)
-            return flag
-        return "s"
+            return list(flags)
+        return ["s"] * len(write)

@@ -112,6 +112,7 @@ class TickReport:
     offers_expired: int = 0
     riders_expired: int = 0
     conflicts: int = 0
+    fenced: int = 0  # commits refused: the tick's fencing token no longer held the zone's lease
     bundles: int = 0  # riders offered work (a bundle of one or more orders each)
     joined: int = 0  # orders offered to join a bundle a rider holds (assignment updates)
     roads_relearned: int = 0
@@ -394,6 +395,9 @@ class ZoneDispatcher:
                             [(d.order_id, d.estimated_pickup_ms, d.estimated_dropoff_ms) for d in bundle],
                             now_ms, offer_expires_ms=offer_expires_ms, note=note, fence=self._tick_fence,
                         )  # fmt: skip
+                except LeaseLost:
+                    report.fenced += 1  # another worker holds the zone now: its ticks decide
+                    return
                 except (FailedPrecondition, NotFound):
                     report.conflicts += 1  # an order or the rider changed since the batch was read
                     return
@@ -435,6 +439,7 @@ class ZoneDispatcher:
                 record.order_id, Step.REJECT_ORDER, now_ms, note=note, fence=self._tick_fence
             )
         except LeaseLost:
+            report.fenced += 1
             return  # another worker ticks the zone now: its tick decides the order
         if changed:
             report.rejected += 1
@@ -444,6 +449,9 @@ class ZoneDispatcher:
 
     def _finish(self, report: TickReport, started: float) -> None:
         report.total_s = time.perf_counter() - started
+        if report.fenced:
+            log.warning("zone %s: %d commits refused: the lease moved to another worker since the tick began "
+                        "(fencing token %s)", self.zone, report.fenced, self._tick_fence)  # fmt: skip
         self.last_tick = report
         self.ticks += 1
         zone = self.zone
