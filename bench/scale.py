@@ -198,7 +198,7 @@ async def drive(ns: argparse.Namespace, redis_url: str, graph: RoadGraph, city: 
         "workers": workers, "decisions_per_s": in_window / ns.duration, "held": held, "ticks": len(ticks),
         "redis_mb": memory["used_memory"] / 2**20, "orders": len(decided), "pending": open_orders,
         "tick_p50_ms": 1000 * statistics.median(ticks) if ticks else float("nan"),
-        "tick_p99_ms": 1000 * quantile(ticks, 0.99) if ticks else float("nan"),
+        "tick_p99_ms": 1000 * quantile(ticks, 99) if ticks else float("nan"),
         "tick_max_ms": 1000 * ticks[-1] if ticks else float("nan"),
     }  # fmt: skip
 

@@ -8,6 +8,10 @@ every accepted order (lost: not found) and its history (double-assigned: offered
 was still held). Offers time out after 5 s, so orders are offered, lapse and are offered again across the
 take-overs: the commits a take-over could double.
 
+`--target intake` kills an intake process instead (the parent starts it again), while the order flow
+retries each refused or broken call with the same ids until it is answered: afterwards every order is
+found once, none lost or offered twice, and the calls that failed per kill are reported.
+
 `--signal stop` pauses the holder with SIGSTOP instead, until another worker has taken the zone (after the
 lease's TTL: the parent sees nothing die), then resumes it with SIGCONT: its tick under way resumes with
 a stale fencing token, and its commits must be refused (it logs "lease lost"); double-assigned must
@@ -56,7 +60,99 @@ async def lease_owner(client: aioredis.Redis, keys: ZoneKeys) -> tuple[int, str]
     return int(token), owner
 
 
+def intake_pids(log: str) -> dict[str, int]:
+    """The intake processes the parent started last, by name (from its log)."""
+    return {name: int(pid) for name, pid in re.findall(r"started (intake-\d+) \(pid (\d+)\)", log)}
+
+
+async def run_intake_kills(ns: argparse.Namespace) -> int:
+    city = load_area(ns.city)
+    rng = random.Random(ns.seed)
+    with tempfile.TemporaryDirectory(prefix="tongcheng-intake-kills-") as tmp:
+        server = ServerProcess(
+            Path(tmp), "--tick-s", str(ns.tick_s), "--city", ns.city, "--metrics-port", "-1", "--zones", ns.zones,
+            "--dispatch-setting", "offer_timeout_s=5", "--policy", "greedy",
+        ).start(timeout_s=120)  # fmt: skip
+        failed_calls: list[int] = []
+        try:
+            ops = (("authorization", f"Bearer {server.token(Role.OPS)}"),)
+            stop = asyncio.Event()
+            accepted: set[str] = set()
+            failures = 0
+            retries_max = 0
+
+            async def orders(worker: int) -> None:
+                # Each flow keeps its own channel; a channel whose connection went to the killed process
+                # reconnects (the kernel hands the new connection to a live one).
+                nonlocal failures, retries_max
+                async with grpc.aio.insecure_channel(server.address) as ch:
+                    stub = dispatch_pb2_grpc.DispatchServiceStub(ch)
+                    seq = 0
+                    while not stop.is_set():
+                        batch = [
+                            pb.Order(order_id=f"ik-{worker}-{seq}-{k}", merchant_id=f"m{rng.randrange(50)}",
+                                     pickup=point_in(city, rng, 0.6), dropoff=point_in(city, rng),
+                                     placed_at=ms_to_ts(now_ms()), item_count=1)
+                            for k in range(10)
+                        ]  # fmt: skip
+                        seq += 1
+                        for attempt in range(200):  # the same ids until answered
+                            try:
+                                reply = await stub.AssignRiders(
+                                    pb.AssignRidersRequest(orders=batch, no_wait=True), metadata=ops, timeout=5
+                                )
+                                accepted.update(r.order_id for r in reply.results)
+                                retries_max = max(retries_max, attempt)
+                                break
+                            except grpc.aio.AioRpcError:
+                                failures += 1
+                                await asyncio.sleep(0.05)
+                        await asyncio.sleep(10 * ns.flows / ns.orders_per_s)
+
+            flows = [asyncio.create_task(orders(w)) for w in range(ns.flows)]
+            await asyncio.sleep(3.0)
+            for kill in range(ns.kills):
+                pids = intake_pids(server.log_path.read_text())
+                name = sorted(pids)[kill % len(pids)]
+                before = failures
+                os.kill(pids[name], signal.SIGKILL)
+                deadline = time.monotonic() + 30
+                while intake_pids(server.log_path.read_text()).get(name) == pids[name]:
+                    assert time.monotonic() < deadline, f"{name} was not started again"
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(ns.every_s)
+                failed_calls.append(failures - before)
+                print(f"kill {kill + 1:>2}: {name} (pid {pids[name]}) -> {failed_calls[-1]} calls failed and were "
+                      "retried", flush=True)  # fmt: skip
+            stop.set()
+            await asyncio.gather(*flows)
+            lost = doubled = 0
+            async with grpc.aio.insecure_channel(server.address) as ch:
+                stub = dispatch_pb2_grpc.DispatchServiceStub(ch)
+                sem = asyncio.Semaphore(64)
+
+                async def check(order_id: str) -> None:
+                    nonlocal lost, doubled
+                    async with sem:
+                        try:
+                            got = await stub.GetOrder(pb.GetOrderRequest(order_id=order_id), metadata=ops, timeout=30)
+                            doubled += is_double_assigned(got.order.history)
+                        except grpc.aio.AioRpcError as err:
+                            lost += err.code() == grpc.StatusCode.NOT_FOUND
+
+                await asyncio.gather(*(check(o) for o in accepted))
+        finally:
+            server.stop()
+    print(f"\n{ns.kills} kills of an intake process (SIGKILL; {ns.flows} order flows retrying with the same ids)")
+    print(f"failed calls per kill  median {statistics.median(failed_calls):g}, max {max(failed_calls)}; most retries "
+          f"of one batch {retries_max}")  # fmt: skip
+    print(f"orders                 {len(accepted):,} accepted; lost {lost}; double-assigned {doubled}")
+    return 0 if lost == 0 and doubled == 0 else 1
+
+
 async def run(ns: argparse.Namespace) -> int:
+    if ns.target == "intake":
+        return await run_intake_kills(ns)
     city = load_area(ns.city)
     # Orders are placed around the centre (within 60% of the service radius): in Helsinki, one zone of
     # resolution 6 holds them all; elsewhere the centre's zone is the one watched.
@@ -187,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--orders-per-s", type=float, default=50.0)
     p.add_argument("--city", default="helsinki")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--signal", choices=("kill", "stop"), default="kill")
+    p.add_argument("--signal", choices=("kill", "stop"), default="kill", help="for the worker: SIGKILL or SIGSTOP")
+    p.add_argument("--target", choices=("worker", "intake"), default="worker")
+    p.add_argument("--flows", type=int, default=8, help="with --target intake: concurrent order flows")
     p.add_argument("--zones", default="6", help="as server.py --zones")
     return asyncio.run(run(p.parse_args(argv)))
 
