@@ -10,7 +10,10 @@ order (or a sample, --verify) can be read back (nothing accepted is lost) and wa
 another offer of it was held (double-assigned). --no-wait answers calls once the orders are stored;
 --accept-share makes rider apps accept that share of offers (seen on one WatchOrders stream) and ride
 them out in --ride-s, so supply recycles; --channels spreads calls over several connections (the server's
-intake processes share its port, and the kernel spreads connections among them).
+intake processes share its port, and the kernel spreads connections among them). --burst-s offers the
+target rate only for that long, then --after-per-s for the rest of the run: the overload test (the excess
+shed at once, then how soon calls are answered normally again: the first second after the burst with
+nothing shed and its acknowledgements' p99 under 250 ms).
 """
 
 from __future__ import annotations
@@ -55,6 +58,10 @@ class Load:
         self.svc_md = (("authorization", f"Bearer {issuer.mint(Role.ORDER_SERVICE)}"),)
         self.rng = random.Random(ns.seed)
         self.latencies_ms: list[float] = []
+        self.shed_ms: list[float] = []  # answers RESOURCE_EXHAUSTED
+        self.shed_at: Counter[int] = Counter()  # sheds per second of the order flow
+        self.by_second: dict[int, list[float]] = {}  # acknowledgement latencies per second of the order flow
+        self.t0 = time.monotonic()
         self.codes: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
         self.accepted: list[str] = []
@@ -97,14 +104,20 @@ class Load:
                                    pickup=point_in(self.city, self.rng, 0.6), dropoff=point_in(self.city, self.rng),
                                    placed_at=ms_to_ts(now_ms()), item_count=self.rng.randint(1, 4)))  # fmt: skip
         started = time.perf_counter()
+        second = int(time.monotonic() - self.t0)
         try:
             reply = await stub.AssignRiders(pb.AssignRidersRequest(orders=orders, no_wait=self.ns.no_wait),
                                             metadata=self.svc_md, timeout=self.ns.deadline_s)  # fmt: skip
         except grpc.aio.AioRpcError as err:
             self.codes[err.code().name] += 1
+            if err.code() is grpc.StatusCode.RESOURCE_EXHAUSTED:
+                self.shed_ms.append((time.perf_counter() - started) * 1000)
+                self.shed_at[second] += 1
             return
         finally:
-            self.latencies_ms.append((time.perf_counter() - started) * 1000)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            self.latencies_ms.append(elapsed_ms)
+            self.by_second.setdefault(second, []).append(elapsed_ms)
         self.codes["OK"] += 1
         for r in reply.results:
             self.statuses[pb.OrderStatus.Name(r.status)] += 1
@@ -115,7 +128,12 @@ class Load:
         tasks: set[asyncio.Task[None]] = set()
         seq = 0
         next_at = time.monotonic()
+        self.t0 = next_at
+        burst_until = next_at + self.ns.burst_s if self.ns.burst_s else None
         while time.monotonic() < stop_at:
+            if burst_until is not None and time.monotonic() >= burst_until:
+                interval = self.ns.batch / self.ns.after_per_s
+                burst_until = None
             if len(tasks) < self.ns.max_in_flight:
                 task = asyncio.create_task(self.order_batch(stubs[seq % len(stubs)], self.ns.batch, seq))
                 tasks.add(task)
@@ -283,7 +301,25 @@ async def run(ns: argparse.Namespace) -> int:
         f"AssignRiders       {len(lat):,} calls{' (no_wait)' if ns.no_wait else ''}; latency p50 {q[49]:.0f} ms, "
         f"p99 {q[98]:.0f} ms, p999 {q999:.0f} ms, max {lat[-1] if lat else 0:.0f} ms"
     )
-    print(f"shed               {load.codes.get('RESOURCE_EXHAUSTED', 0):,} calls (RESOURCE_EXHAUSTED)")
+    shed = sorted(load.shed_ms)
+    if shed:
+        sq = statistics.quantiles(shed, n=100) if len(shed) > 1 else [shed[0]] * 99
+        print(f"shed               {len(shed):,} calls (RESOURCE_EXHAUSTED), answered in p50 {sq[49]:.0f} ms, "
+              f"p99 {sq[98]:.0f} ms, max {shed[-1]:.0f} ms")  # fmt: skip
+    else:
+        print("shed               0 calls (RESOURCE_EXHAUSTED)")
+    if ns.burst_s:
+        burst_end = math.ceil(ns.burst_s)
+        normal = None
+        for s in sorted(k for k in load.by_second if k >= burst_end):
+            lats = sorted(load.by_second[s])
+            p99 = statistics.quantiles(lats, n=100)[98] if len(lats) > 1 else lats[0]
+            if not load.shed_at[s] and p99 <= 250:
+                normal = s - burst_end
+                break
+        print(f"after the burst    ({ns.burst_s:g} s at {ns.orders_per_s:,.0f}/s, then {ns.after_per_s:,.0f}/s): "
+              + (f"normal service (nothing shed, p99 <= 250 ms) from second {normal} after it" if normal is not None
+                 else "no second of normal service before the run ended"))  # fmt: skip
     print(f"status codes       {dict(load.codes)}")
     print(f"first answers      {dict(load.statuses)}; decided within the call {decided:,} of {len(load.accepted):,}")
     print(f"positions          sent {load.fixes_sent:,} ({load.fixes_sent / elapsed:,.0f}/s), accepted {load.fixes_accepted:,}, "
@@ -323,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="signing key of the server's tokens (default: the dev key server.py made)")  # fmt: skip
     p.add_argument("--verify", choices=["all", "sample", "none"], default="sample")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--burst-s", type=float, default=0.0, help="offer --orders-per-s only this long (0: all along)")
+    p.add_argument("--after-per-s", type=float, default=1_000.0, help="the rate offered after the burst")
     ns = p.parse_args(argv)
     if ns.orders_per_s <= 0 or ns.batch < 1 or ns.riders < 1 or ns.duration <= 0:
         p.error("rates, sizes and durations must be positive")
