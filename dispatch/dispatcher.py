@@ -226,18 +226,14 @@ class Dispatcher:
             await zone.admit(len(requests))
             return await zone.submit(requests, now_ms)
         ids = [r.order_id for r in requests]
-        stored = await self.directory.order_zones(ids)
-        zone_of = {
-            r.order_id: known or self.zoning.zone_of(r.pickup) for r, known in zip(requests, stored, strict=True)
-        }  # fmt: skip
+        # Admitted by the zones of their pickups; a retry naming another pickup than its stored order is judged
+        # by the zone the directory then sends it to (which refuses it as a different order).
+        zone_of = {r.order_id: self.zoning.zone_of(r.pickup) for r in requests}
         counts: dict[str, int] = {}
         for zone_id in zone_of.values():
             counts[zone_id] = counts.get(zone_id, 0) + 1
-        for zone_id, n in counts.items():
-            await self.zone(zone_id).admit(n)
-        fresh = {oid: zone_of[oid] for oid, known in zip(ids, stored, strict=True) if known is None}
-        if fresh:
-            zone_of.update(await self.directory.place_orders(fresh))
+        await asyncio.gather(*(self.zone(z).admit(n) for z, n in counts.items()))
+        zone_of = await self.directory.place_orders(zone_of)
         groups: dict[str, list[OrderRequest]] = {}
         for r in requests:
             groups.setdefault(zone_of[r.order_id], []).append(r)

@@ -237,29 +237,39 @@ return out
 # prior mean s, prior k0, prior cv0. First call: counts the backlog (open orders placed up to now,
 # within the window), joins it, stores the features; a repeat returns the stored features (and
 # placement time: a retry with drifted fields gets the first answer's basis).
+# Every order of a batch in one call (a line per order, fields split by '|'; ids hold neither): counts each into
+# its merchant's backlog and remembers its features, once per order id; returns per order the state its estimate
+# needs and its features (21 values). One call per AssignRiders batch rather than one per order, whose packing
+# cost intake more than the orders' own creation (profiled under bench.load).
+# ARGV: prefix, backlog window ms, order ttl s, "merchant|order|category|placed ms|hour bucket|items|prior
+# mean|prior pseudo-orders|prior cv" lines.
 _PLACED_LUA = (
     _READ_STATE_LUA
     + """
-local prefix, mid, oid = ARGV[1], ARGV[2], ARGV[3]
-local mkey = prefix .. 'prep:merchant:' .. mid
-local okey = prefix .. 'prep:order:' .. oid
-local f = redis.call('HMGET', okey, 'm', 'hb', 'items', 'backlog', 'placed')
-if not f[1] then
-  local placed, window = tonumber(ARGV[5]), tonumber(ARGV[8])
-  local open = mkey .. ':open'
-  redis.call('ZREMRANGEBYSCORE', open, '-inf', string.format('(%d', placed - window))
-  local backlog = redis.call('ZCOUNT', open, '-inf', ARGV[5])
-  redis.call('ZADD', open, ARGV[5], oid)
-  if redis.call('HEXISTS', mkey, 'cat') == 0 then
-    redis.call('HSET', mkey, 'cat', ARGV[4], 'pm', ARGV[10], 'k0', ARGV[11], 'cv0', ARGV[12])
+local prefix, window, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local out = {}
+for mid, oid, cat, placed_s, hb, items, pm, k0, cv0 in string.gmatch(ARGV[4],
+    '([^|\\n]+)|([^|]+)|([^|]+)|([^|]+)|([^|]+)|([^|]+)|([^|]+)|([^|]+)|([^|\\n]+)') do
+  local mkey = prefix .. 'prep:merchant:' .. mid
+  local okey = prefix .. 'prep:order:' .. oid
+  local f = redis.call('HMGET', okey, 'm', 'hb', 'items', 'backlog', 'placed')
+  if not f[1] then
+    local placed = tonumber(placed_s)
+    local open = mkey .. ':open'
+    redis.call('ZREMRANGEBYSCORE', open, '-inf', string.format('(%d', placed - window))
+    local backlog = redis.call('ZCOUNT', open, '-inf', placed_s)
+    redis.call('ZADD', open, placed_s, oid)
+    if redis.call('HEXISTS', mkey, 'cat') == 0 then
+      redis.call('HSET', mkey, 'cat', cat, 'pm', pm, 'k0', k0, 'cv0', cv0)
+    end
+    redis.call('HSET', okey, 'm', mid, 'placed', placed_s, 'hb', hb, 'items', items, 'backlog', backlog, 'st', 'open')
+    redis.call('EXPIRE', okey, ttl)
+    f = {mid, hb, items, tostring(backlog), placed_s}
   end
-  redis.call('HSET', okey, 'm', mid, 'placed', ARGV[5], 'hb', ARGV[6], 'items', ARGV[7],
-    'backlog', backlog, 'st', 'open')
-  redis.call('EXPIRE', okey, ARGV[9])
-  f = {mid, ARGV[6], ARGV[7], tostring(backlog), ARGV[5]}
+  local one = read_state(prefix, prefix .. 'prep:merchant:' .. f[1], cat, f[2])
+  for _, v in ipairs(one) do out[#out + 1] = v end
+  out[#out + 1] = f[2]; out[#out + 1] = f[3]; out[#out + 1] = f[4]; out[#out + 1] = f[5]
 end
-local out = read_state(prefix, prefix .. 'prep:merchant:' .. f[1], ARGV[4], f[2])
-table.insert(out, f[2]); table.insert(out, f[3]); table.insert(out, f[4]); table.insert(out, f[5])
 return out
 """
 )
@@ -416,26 +426,24 @@ class PrepModel:
         return estimate
 
     async def on_placed_many(self, orders: Sequence[tuple[str, str, int, int, str]]) -> list[PrepEstimate]:
-        """`on_placed` for (merchant_id, order_id, placed_at_ms, item_count, category) tuples, in one
-        pipeline (a batch of AssignRiders is one round trip, not one per order)."""
+        """`on_placed` for (merchant_id, order_id, placed_at_ms, item_count, category) tuples, in one script
+        call (a batch of AssignRiders is one round trip and one command, not one per order)."""
         if not orders:
             return []
-
-        async def queue(pipe: aioredis.client.Pipeline) -> None:
-            for merchant_id, order_id, placed_at_ms, item_count, category in orders:
-                cat = self.category_key(category)
-                prior = self.config.priors[cat]
-                await self._placed(
-                    keys=[self.keys.slot],
-                    args=[self.keys.prefix, merchant_id, order_id, cat, int(placed_at_ms),
-                          self.hour_bucket(placed_at_ms), max(1, int(item_count)),
-                          int(self.config.backlog_window_s * 1000), int(self.config.order_ttl_s),
-                          _FMT % prior.mean_s, _FMT % prior.pseudo_orders, _FMT % prior.order_cv],
-                    client=pipe,
-                )  # fmt: skip
-
-        raws = await run_script_pipeline(self.client, [self._placed], queue)
-        return [self._estimate(raw, int(raw[20])) for raw in raws]
+        lines = []
+        for merchant_id, order_id, placed_at_ms, item_count, category in orders:
+            cat = self.category_key(category)
+            prior = self.config.priors[cat]
+            lines.append(f"{merchant_id}|{order_id}|{cat}|{int(placed_at_ms)}|{self.hour_bucket(placed_at_ms)}|"
+                         f"{max(1, int(item_count))}|{_FMT % prior.mean_s}|{_FMT % prior.pseudo_orders}|"
+                         f"{_FMT % prior.order_cv}")  # fmt: skip
+        raw = await self._placed(
+            keys=[self.keys.slot],
+            args=[self.keys.prefix, int(self.config.backlog_window_s * 1000), int(self.config.order_ttl_s),
+                  "\n".join(lines)],
+        )  # fmt: skip
+        per = 21
+        return [self._estimate(raw[k : k + per], int(raw[k + 20])) for k in range(0, len(raw), per)]
 
     async def predict(self, merchant_id: str, placed_at_ms: int, item_count: int = 1,
                       category: str = "") -> PrepEstimate:  # fmt: skip

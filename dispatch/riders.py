@@ -86,14 +86,20 @@ class ZonedRiders:
                     self._zone_of[rid] = entry
         by_zone: dict[str, list[int]] = {}
         latest: dict[str, int] = {}
+        of_rider: dict[str, list[int]] = {}
         for i, f in enumerate(fixes):
+            of_rider.setdefault(f.rider_id, []).append(i)
             j = latest.get(f.rider_id)
             if j is None or f.recorded_at_ms >= fixes[j].recorded_at_ms:
                 latest[f.rider_id] = i
             entry = self._zone_of.get(f.rider_id)
             if entry is not None:
                 by_zone.setdefault(entry[0], []).append(i)
-        to_move: set[str] = {f.rider_id for f in fixes if f.rider_id not in self._zone_of}
+        to_move: set[str] = set()
+        newcomers = [rid for rid in of_rider if rid not in self._zone_of]
+        if newcomers:
+            await self._first_arrivals(newcomers, fixes, of_rider, latest, flags, now_ms)
+            to_move.update(rid for rid in newcomers if rid not in self._zone_of)  # lost a race: the slow path
 
         async def write(zone: str, idx: list[int]) -> None:
             zone_flags = await self._index_of(zone).ingest([fixes[i] for i in idx], now_ms, mode="s")
@@ -118,8 +124,7 @@ class ZonedRiders:
         async def move(rid: str) -> None:
             # The rider's fixes not stored yet, oldest first (as one zone's script would take them); if all are
             # stored (a rider crossing a border), its latest is written again in the zone it enters.
-            mine = sorted((j for j, f in enumerate(fixes) if f.rider_id == rid and flags[j] != "a"),
-                          key=lambda j: fixes[j].recorded_at_ms)  # fmt: skip
+            mine = sorted((j for j in of_rider[rid] if flags[j] != "a"), key=lambda j: fixes[j].recorded_at_ms)
             async with limiter:
                 try:
                     got = await self._move([fixes[j] for j in mine] or [fixes[latest[rid]]], fixes[latest[rid]], now_ms)
@@ -131,6 +136,35 @@ class ZonedRiders:
 
         await asyncio.gather(*(move(rid) for rid in to_move))
         return "".join(flags)
+
+    async def _first_arrivals(
+        self,
+        riders: list[str],
+        fixes: Sequence[PositionFix],
+        of_rider: dict[str, list[int]],
+        latest: dict[str, int],
+        flags: list[str],
+        now_ms: int,
+    ) -> None:
+        """Riders the directory has never seen enter the zones of their latest fixes, in bulk: one pipeline of
+        directory compare-and-sets (from no entry), then one arrival write per zone (epoch 1 for all). A rider
+        another process placed meanwhile is left out (not cached), for the one-by-one path."""
+        zones = {rid: self._zoning.zone_of(LatLng(fixes[latest[rid]].lat, fixes[latest[rid]].lng)) for rid in riders}
+        epochs = await self._directory.place_riders(zones)
+        by_zone: dict[str, list[int]] = {}
+        for rid, epoch in epochs.items():
+            if epoch == 1:
+                by_zone.setdefault(zones[rid], []).extend(sorted(of_rider[rid], key=lambda j: fixes[j].recorded_at_ms))
+
+        async def enter(zone: str, idx: list[int]) -> None:
+            got = await self._index_of(zone).ingest([fixes[j] for j in idx], now_ms, mode="a1")
+            for j, flag in zip(idx, got, strict=True):
+                flags[j] = flag
+            for rid in {fixes[j].rider_id for j, flag in zip(idx, got, strict=True) if flag != "x"}:
+                self._zone_of[rid] = (zone, 1)
+                self.moves += 1
+
+        await asyncio.gather(*(enter(z, idx) for z, idx in by_zone.items()))
 
     async def _move(self, write: list[PositionFix], latest: PositionFix, now_ms: int) -> list[str]:
         """Puts the rider in the zone of its `latest` fix (or keeps it where it holds work) and stores `write`

@@ -19,7 +19,7 @@ from serving.app import App, redis_client
 from serving.auth import Role, TokenIssuer
 from serving.embedded_redis import EmbeddedCluster
 from serving.redis_cluster import TongchengCluster, parse_cluster_url
-from tests.conftest import Caller, server_config
+from tests.conftest import Caller, ClusterSync, server_config
 from tests.dispatch.api.helpers import fix, next_event, order, stream_fixes
 from tests.settlement.helpers import Money, create_and_pay, rule, set_rule
 from tongcheng.dispatch.v1 import dispatch_pb2 as dpb
@@ -240,3 +240,31 @@ async def test_a_transaction_follows_its_slot_to_another_master(cluster: Embedde
     finally:
         await client.aclose()
         await asyncio.to_thread(cluster.move_slot, ZONE_KEY, home)
+
+
+async def test_zones_spread_over_the_masters_and_riders_cross_them(cluster: EmbeddedCluster) -> None:
+    """A city of many zones on the cluster: its zones' slots lie on every master, and the zone tests' own
+    checks hold there — orders in their pickup's zone, riders handed over between zones on different masters
+    (never offerable in two), waiting callers and WatchOrders across zones, workers spreading the leases."""
+    from tests.dispatch import test_zones as zt
+
+    client = redis_client(cluster.url)
+    plain = ClusterSync(host="127.0.0.1", port=cluster.nodes[0].port, decode_responses=True)
+    try:
+        zoning = zt.H3Zones(zt.CITY, zt.RES)
+        assert {cluster.node_of(f"tc:{{{z}}}:") for z in zoning.ids} == {0, 1, 2}
+        for check in (
+            zt.test_orders_live_in_the_zone_of_their_pickup,
+            zt.test_a_rider_changes_zone_only_with_empty_hands,
+            zt.test_no_rider_is_ever_offered_work_by_two_zones_at_once,
+            zt.test_a_stale_move_never_brings_a_rider_back,
+        ):
+            cluster.flushall()
+            await check(client, plain)
+        cluster.flushall()
+        await zt.test_waiting_callers_and_order_watchers_see_every_zone(client)
+        cluster.flushall()
+        await zt.test_workers_spread_the_zones_and_take_over_a_stopped_one(client)
+    finally:
+        await client.aclose()
+        plain.close()
