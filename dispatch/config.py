@@ -45,6 +45,12 @@ class DispatchConfig:
     # never shed.
     backlog_ticks: float | None = 3.0
     backlog_min_orders: int = 2_000
+    # Back-pressure in each process that takes orders: while this many orders are being stored by it (validated,
+    # written, predicted), further AssignRiders calls are refused at once (RESOURCE_EXHAUSTED, retry shortly)
+    # rather than queued behind them, so an overloaded intake process answers every call before its deadline
+    # instead of all of them late (a concurrency limit, as load balancers and Netflix's concurrency-limits
+    # apply). A call is always admitted when nothing else is in flight. None: no limit.
+    intake_max_in_flight: int | None = 1_000
     # The zone's lease: the worker holding it ticks; others stand by and take over within its TTL.
     lease: LeaseConfig = field(default_factory=LeaseConfig)
     # An order that can no longer reach its customer within this long of its placement (even a rider at

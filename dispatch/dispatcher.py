@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from core.clock import Clock
-from core.errors import FailedPrecondition, InvalidArgument, NotFound
+from core.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from dispatch import metrics
 from dispatch.config import DispatchConfig
 from dispatch.directory import Directory
@@ -59,6 +59,9 @@ DECISIONS_BLOCK_MS = 500
 # (a single event id resumes the watch). The margin covers clock differences between a cluster's nodes.
 WATCH_MARGIN_MS = 100
 WATCH_IDLE_S = 0.1
+# A call refused for the intake's concurrency limit is asked to retry after this long: the orders in flight
+# are stored within some tens of milliseconds.
+INTAKE_RETRY_S = 0.05
 
 
 class Dispatcher:
@@ -99,6 +102,7 @@ class Dispatcher:
         self._following: dict[str, asyncio.Event] = {}
         self._wanted: dict[str, asyncio.Event] = {}
         self._stopping = asyncio.Event()
+        self._in_flight = 0  # orders this process is storing now (intake back-pressure)
 
     # Zones ------------------------------------------------------------------------------------
 
@@ -221,6 +225,20 @@ class Dispatcher:
         service. RESOURCE_EXHAUSTED, with nothing stored, while any of their zones is over its budget."""
         now_ms = self.clock.now_ms()
         check_orders(requests, now_ms, self.config)
+        limit = self.config.intake_max_in_flight
+        if limit is not None and self._in_flight and self._in_flight + len(requests) > limit:
+            metrics.INTAKE_SHED.inc(len(requests))
+            raise ResourceExhausted(
+                f"this intake process is storing {self._in_flight} orders already (limit {limit}): retry shortly",
+                retry_after_s=INTAKE_RETRY_S,
+            )
+        self._in_flight += len(requests)
+        try:
+            return await self._submit(requests, now_ms)
+        finally:
+            self._in_flight -= len(requests)
+
+    async def _submit(self, requests: Sequence[OrderRequest], now_ms: int) -> list[OrderRecord]:
         if self.directory is None:
             zone = self._only()
             await zone.admit(len(requests))

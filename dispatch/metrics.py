@@ -11,6 +11,10 @@ ORDERS_ACCEPTED = Counter("tongcheng_orders_accepted_total", "Orders stored by i
 ORDERS_SHED = Counter(
     "tongcheng_orders_shed_total", "Orders refused RESOURCE_EXHAUSTED because the zone was over its budget.", ["zone"]
 )
+INTAKE_SHED = Counter(
+    "tongcheng_intake_shed_total",
+    "Orders refused RESOURCE_EXHAUSTED because this process was storing intake_max_in_flight orders already.",
+)
 ZONE_BACKLOG = Gauge("tongcheng_zone_backlog_orders", "Orders pending in the zone's pool, at its last tick.", ["zone"])
 ZONE_LAG = Gauge(
     "tongcheng_zone_lag_seconds", "Age of the oldest order pending in the zone's pool, at its last tick.", ["zone"]

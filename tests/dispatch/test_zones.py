@@ -311,3 +311,23 @@ async def test_workers_spread_the_zones_and_take_over_a_stopped_one(client: aior
     await first.close()
     await settled(lambda: len(second.worker.held_zones) == len(zones))  # type: ignore[union-attr]
     await second.close()
+
+
+async def test_an_intake_process_sheds_beyond_its_orders_in_flight(client: aioredis.Redis) -> None:
+    """With `intake_max_in_flight` orders being stored, further calls are refused at once (RESOURCE_EXHAUSTED
+    with a retry hint) and store nothing; a call alone is admitted whatever its size; afterwards calls pass."""
+    from core.errors import ResourceExhausted
+
+    clock = ManualClock(NOW)
+    d = _dispatcher(client, clock, intake_max_in_flight=10)
+    a, b = _neighbours()
+    batches = [[_order(f"c{k}-{i}", a if i % 2 else b) for i in range(6)] for k in range(6)]
+    results = await asyncio.gather(*(d.submit(batch) for batch in batches), return_exceptions=True)
+    refused = [k for k, r in enumerate(results) if isinstance(r, ResourceExhausted)]
+    assert refused and len(refused) < len(batches)
+    assert all(r.retry_after_s and r.retry_after_s < 1 for r in results if isinstance(r, ResourceExhausted))
+    for k, r in enumerate(results):
+        found = await d.find_many([o.order_id for o in batches[k]])
+        assert len(found) == (0 if k in refused else 6)
+    assert len(await d.submit([_order(f"big-{i}", a) for i in range(25)])) == 25  # alone: admitted
+    await d.close()
