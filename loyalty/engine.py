@@ -1,0 +1,408 @@
+"""Loyalty points over Redis: programmes, points following orders, spends, sign-in, referrals, expiry.
+
+Every change is read → check → one script (`loyalty._scripts`), whose checks all run before its first
+write, so a refused change leaves Redis as it was. Every change is idempotent: an order's points follow
+the order monotonically (a view older than the one applied changes nothing), a spend is keyed by the
+caller's idempotency key (same key, other body: INVALID_ARGUMENT), a sign-in by the member's local day,
+a referral by the member, a spend's refund by the spend.
+
+    TongchengError (core.errors) as raised here:
+     ├── InvalidArgument      a bad field, a key reused with another body, an order that disagrees with
+     │                        what was recorded for it
+     ├── NotFound             an unknown programme, member or spend
+     └── FailedPrecondition   not enough points, self-referral, a loop, a second referrer, a member who
+                              already completed an order, a merchant outside the programme
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+
+from core.clock import Clock
+from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
+from core.localtime import end_of_month_after, local_day
+from core.validation import id_violation, ids_violations
+from loyalty import _scripts
+from loyalty.keys import LoyaltyKeys
+from loyalty.models import (
+    MAX_SPEND_POINTS,
+    Balance,
+    Claim,
+    Expiry,
+    ExpiryRun,
+    HistoryEntry,
+    OrderPoints,
+    OrderState,
+    Programme,
+    SignIn,
+    Spend,
+)
+from settlement.ledger import LuaScript
+
+# A script answers 'stale' when what the caller read moved before it ran; the caller reads again this often.
+MAX_ATTEMPTS = 20
+# Referral chains are walked this deep for loops; a deeper chain is refused (no real one is this deep).
+MAX_REFERRAL_DEPTH = 32
+MAX_ORDER_FEN = 1_000_000_000
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+EXPIRE_BATCH = 1_000
+MAX_EXPIRIES_SHOWN = 100
+# Crockford base32 without the check symbols: referral codes a person can read out.
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def _check(violations: Sequence[FieldViolation | None]) -> None:
+    bad = [v for v in violations if v]
+    if bad:
+        raise InvalidArgument(bad)
+
+
+def _fingerprint(*parts: object) -> str:
+    return hashlib.blake2b(json.dumps(parts, separators=(",", ":")).encode(), digest_size=12).hexdigest()
+
+
+class Loyalty:
+    """Loyalty programmes and their members' points."""
+
+    def __init__(self, client: aioredis.Redis, clock: Clock, keys: LoyaltyKeys | None = None) -> None:
+        self._redis = client
+        self.clock = clock
+        self.keys = keys or LoyaltyKeys()
+        self._programmes: dict[str, Programme] = {}  # immutable once stored
+        self._create = LuaScript(_scripts.CREATE_PROGRAMME)
+        self._sync = LuaScript(_scripts.SYNC_ORDER)
+        self._spend = LuaScript(_scripts.SPEND)
+        self._refund_spend = LuaScript(_scripts.REFUND_SPEND)
+        self._sign_in = LuaScript(_scripts.SIGN_IN)
+        self._code = LuaScript(_scripts.REFERRAL_CODE)
+        self._apply_referral = LuaScript(_scripts.APPLY_REFERRAL)
+        self._expire_member = LuaScript(_scripts.EXPIRE_MEMBER)
+        self._read_member = LuaScript(_scripts.READ_MEMBER)
+
+    def _member_keys(self, programme_id: str, member_id: str) -> list[str]:
+        k = self.keys
+        return [
+            k.member(programme_id, member_id), k.lots(programme_id, member_id), k.live(programme_id, member_id),
+            k.history(programme_id, member_id), k.expiries(programme_id),
+        ]  # fmt: skip
+
+    # Programmes ------------------------------------------------------------------------------
+
+    async def create_programme(self, programme: Programme) -> tuple[Programme, bool]:
+        _check(programme.violations())
+        stored = programme.__class__(**{**programme.__dict__, "created_ms": self.clock.now_ms()})
+        k = self.keys
+        reply = await self._create(
+            self._redis,
+            [k.programme(programme.programme_id), k.merchants],
+            [programme.programme_id, programme.fingerprint(), stored.to_json(), *programme.merchant_ids],
+        )
+        if reply[0] == "clash":
+            raise InvalidArgument.field(
+                "programme.programme_id", f"programme {programme.programme_id} exists with another body"
+            )
+        if reply[0] == "merchant_taken":
+            raise FailedPrecondition(
+                f"merchant {programme.merchant_ids[int(reply[1])]} already belongs to programme {reply[2]}"
+            )
+        if reply[0] == "exists":
+            return await self.programme(programme.programme_id), False
+        self._programmes[programme.programme_id] = stored
+        return stored, True
+
+    async def programme(self, programme_id: str, field: str = "programme_id") -> Programme:
+        _check([id_violation(field, programme_id)])
+        known = self._programmes.get(programme_id)
+        if known is not None:
+            return known
+        body = await self._redis.hget(self.keys.programme(programme_id), "body")
+        if body is None:
+            raise NotFound(f"no programme {programme_id}")
+        programme = Programme.from_json(body)
+        self._programmes[programme_id] = programme
+        return programme
+
+    async def programme_of_merchant(self, merchant_id: str) -> Programme | None:
+        programme_id = await self._redis.hget(self.keys.merchants, merchant_id)
+        return None if programme_id is None else await self.programme(programme_id)
+
+    # Orders ----------------------------------------------------------------------------------
+
+    async def sync_order(
+        self, order_id: str, merchant_id: str, member_id: str, state: OrderState, paid_fen: int, refunded_fen: int
+    ) -> tuple[OrderPoints | None, bool]:
+        """Brings the member's points for an order in line with it; (None, False) when the merchant belongs
+        to no programme. Returns the order's points and whether anything changed."""
+        violations = ids_violations(order_id=order_id, merchant_id=merchant_id, member_id=member_id)
+        if state not in (OrderState.PAID, OrderState.COMPLETED):
+            violations.append(FieldViolation("state", "must be PAID or COMPLETED"))
+        if not 1 <= paid_fen <= MAX_ORDER_FEN:
+            violations.append(FieldViolation("paid_fen", f"must be within [1, {MAX_ORDER_FEN}]"))
+        elif not 0 <= refunded_fen <= paid_fen:
+            violations.append(FieldViolation("refunded_fen", "must be within [0, paid_fen]"))
+        _check(violations)
+        programme = await self.programme_of_merchant(merchant_id)
+        if programme is None:
+            return None, False
+        pid = programme.programme_id
+        now_ms = self.clock.now_ms()
+        expires_ms = end_of_month_after(now_ms, programme.time_zone, programme.expiry_months)
+        for _ in range(MAX_ATTEMPTS):
+            referrer = await self._redis.hget(self.keys.member(pid, member_id), "ref_by") or ""
+            reply = await self._sync(
+                self._redis,
+                [
+                    self.keys.order(pid, order_id),
+                    *self._member_keys(pid, member_id),
+                    *self._member_keys(pid, referrer or member_id),
+                ],
+                [
+                    now_ms, order_id, merchant_id, member_id, int(state), paid_fen, refunded_fen, programme.earn_bp,
+                    expires_ms, referrer, programme.referrer_points, programme.referee_points,
+                ],
+            )  # fmt: skip
+            if reply[0] == "mismatch":
+                raise InvalidArgument.field(
+                    "order_id", f"order {order_id} was recorded with another member, merchant or paid amount"
+                )
+            if reply[0] != "stale":
+                return await self.order_points(pid, order_id), reply[0] == "changed"
+        raise Unavailable(f"member {member_id} changed too often")
+
+    async def order_points(self, programme_id: str, order_id: str) -> OrderPoints:
+        h = await self._redis.hgetall(self.keys.order(programme_id, order_id))
+        if not h:
+            raise NotFound(f"no points recorded for order {order_id}")
+        paid, bp = int(h["paid"]), int(h["bp"])
+        gross = paid * bp // 10_000
+        kept = int(h.get("kept", gross))
+        return OrderPoints(
+            order_id, programme_id, h["member"], kept, gross - kept, OrderState(int(h["state"])), int(h["debt"])
+        )
+
+    # Spends ----------------------------------------------------------------------------------
+
+    async def spend(
+        self, programme_id: str, member_id: str, merchant_id: str, points: int, key: str, order_id: str = ""
+    ) -> tuple[Spend, bool, Balance]:
+        violations = ids_violations(programme_id=programme_id, member_id=member_id, merchant_id=merchant_id)
+        violations += [id_violation("idempotency_key", key), id_violation("order_id", order_id, required=False)]
+        if not 1 <= points <= MAX_SPEND_POINTS:
+            violations.append(FieldViolation("points", f"must be within [1, {MAX_SPEND_POINTS}]"))
+        _check(violations)
+        programme = await self.programme(programme_id)
+        if merchant_id not in programme.merchant_ids:
+            raise FailedPrecondition(f"merchant {merchant_id} is not in programme {programme_id}")
+        now_ms = self.clock.now_ms()
+        day, _ = local_day(now_ms, programme.time_zone)
+        fp = _fingerprint(member_id, merchant_id, points, order_id)
+        head = json.dumps(
+            {"m": member_id, "at": merchant_id, "p": points, "v": points * programme.point_value_fen, "o": order_id,
+             "t": now_ms},
+            separators=(",", ":"),
+        )  # fmt: skip
+        k = self.keys
+        reply = await self._spend(
+            self._redis,
+            [*self._member_keys(programme_id, member_id), k.spends(programme_id), k.clearing(programme_id, day),
+             k.claims(programme_id, day)],
+            [now_ms, member_id, key, fp, merchant_id, points, programme.point_value_fen, order_id, head],
+        )  # fmt: skip
+        if reply[0] == "clash":
+            raise InvalidArgument.field("idempotency_key", f"already used for another spend in {programme_id}")
+        if reply[0] == "insufficient":
+            raise FailedPrecondition(f"member {member_id} has {reply[1]} points available, not {points}")
+        raw = reply[1].partition("|")[2]
+        spend = Spend.from_json(key, raw, refunded=False)
+        if reply[0] == "replayed":
+            refunded = await self._redis.hexists(k.spends_refunded(programme_id), key)
+            spend = Spend.from_json(key, raw, refunded=bool(refunded))
+        return spend, reply[0] == "spent", await self.balance(programme_id, member_id)
+
+    async def refund_spend(self, programme_id: str, member_id: str, key: str) -> tuple[Spend, bool, Balance]:
+        _check(
+            [
+                *ids_violations(programme_id=programme_id, member_id=member_id),
+                id_violation("spend_idempotency_key", key),
+            ]
+        )
+        programme = await self.programme(programme_id)
+        now_ms = self.clock.now_ms()
+        day, _ = local_day(now_ms, programme.time_zone)
+        k = self.keys
+        reply = await self._refund_spend(
+            self._redis,
+            [*self._member_keys(programme_id, member_id), k.spends(programme_id), k.spends_refunded(programme_id),
+             k.clearing(programme_id, day), k.claims(programme_id, day)],
+            [now_ms, member_id, key, programme.point_value_fen],
+        )  # fmt: skip
+        if reply[0] == "no_spend":
+            raise NotFound(f"no spend {key} of member {member_id} in programme {programme_id}")
+        spend = Spend.from_json(key, reply[1].partition("|")[2], refunded=True)
+        return spend, reply[0] == "refunded", await self.balance(programme_id, member_id)
+
+    # Sign-in and referrals -------------------------------------------------------------------
+
+    async def sign_in(self, programme_id: str, member_id: str) -> tuple[SignIn, Balance]:
+        _check(ids_violations(programme_id=programme_id, member_id=member_id))
+        p = await self.programme(programme_id)
+        now_ms = self.clock.now_ms()
+        day, day_no = local_day(now_ms, p.time_zone)
+        reply = await self._sign_in(
+            self._redis,
+            self._member_keys(programme_id, member_id),
+            [now_ms, member_id, day_no, day, p.signin_points, p.streak_days, p.streak_bonus_points, p.grace_days,
+             end_of_month_after(now_ms, p.time_zone, p.expiry_months)],
+        )  # fmt: skip
+        if reply[0] == "later":
+            raise FailedPrecondition(f"member {member_id} signed in on {reply[1]}, after today {day}")
+        result = SignIn(reply[1], int(reply[2]), int(reply[3]), reply[0] == "signed")
+        return result, await self.balance(programme_id, member_id)
+
+    async def referral_code(self, programme_id: str, member_id: str) -> str:
+        _check(ids_violations(programme_id=programme_id, member_id=member_id))
+        await self.programme(programme_id)
+        for _ in range(MAX_ATTEMPTS):
+            # 8 symbols of Crockford base32: 2^40 codes, drawn at random (a taken one is drawn again).
+            code = "".join(secrets.choice(_CROCKFORD) for _ in range(8))
+            reply = await self._code(
+                self._redis,
+                [self.keys.member(programme_id, member_id), self.keys.referral_codes(programme_id)],
+                [member_id, code],
+            )
+            if reply[0] == "ok":
+                return str(reply[1])
+        raise Unavailable("could not draw a free referral code")
+
+    async def apply_referral(self, programme_id: str, member_id: str, code: str) -> tuple[str, bool]:
+        violations = ids_violations(programme_id=programme_id, member_id=member_id)
+        normal = code.strip().upper()
+        if not (len(normal) == 8 and all(c in _CROCKFORD for c in normal)):
+            violations.append(FieldViolation("referral_code", "must be 8 characters of Crockford base32"))
+        _check(violations)
+        await self.programme(programme_id)
+        k = self.keys
+        for _ in range(MAX_ATTEMPTS):
+            referrer = await self._redis.hget(k.referral_codes(programme_id), normal)
+            if referrer is None:
+                raise NotFound(f"no referral code {normal} in programme {programme_id}")
+            chain, ups = [referrer], []
+            while True:
+                up = await self._redis.hget(k.member(programme_id, chain[-1]), "ref_by") or ""
+                ups.append(up)
+                if not up or up == member_id or up in chain:
+                    break
+                if len(chain) >= MAX_REFERRAL_DEPTH:
+                    raise FailedPrecondition(f"the referral chain above {referrer} is too deep to check for loops")
+                chain.append(up)
+            reply = await self._apply_referral(
+                self._redis,
+                [k.member(programme_id, member_id), k.referral_codes(programme_id),
+                 *(k.member(programme_id, c) for c in chain)],
+                [member_id, normal, referrer, *ups],
+            )  # fmt: skip
+            status = reply[0]
+            if status == "stale":
+                continue
+            if status in ("applied", "again"):
+                return str(reply[1]), status == "applied"
+            raise FailedPrecondition(
+                {
+                    "self": "a member cannot refer itself",
+                    "loop": f"member {member_id} is above {referrer} in its referral chain: a loop",
+                    "referred": f"member {member_id} was already referred by {reply[1] if len(reply) > 1 else ''}",
+                    "not_new": f"member {member_id} has completed an order: referrals are for new members",
+                    "no_code": f"referral code {normal} is gone",
+                }.get(status, status)
+            )
+        raise Unavailable(f"the referral chain of {member_id} changed too often")
+
+    # Reads -----------------------------------------------------------------------------------
+
+    async def balance(self, programme_id: str, member_id: str, must_exist: bool = False) -> Balance:
+        _check(ids_violations(programme_id=programme_id, member_id=member_id))
+        await self.programme(programme_id)
+        now_ms = self.clock.now_ms()
+        flat, _live, lots = await self._read_member(self._redis, self._member_keys(programme_id, member_id)[:3], [])
+        h = dict(zip(flat[::2], flat[1::2], strict=True))
+        if must_exist and not h:
+            raise NotFound(f"no member {member_id} in programme {programme_id}")
+        due = 0
+        by_expiry: dict[int, int] = {}
+        for raw in lots:
+            left, _, expires, _ = raw.split("|", 3)
+            if int(expires) <= now_ms:
+                due += int(left)
+            elif int(left):
+                by_expiry[int(expires)] = by_expiry.get(int(expires), 0) + int(left)
+        expiries = tuple(Expiry(t, n) for t, n in sorted(by_expiry.items())[:MAX_EXPIRIES_SHOWN])
+        return Balance(
+            programme_id, member_id, int(h.get("avail", 0)) - due, int(h.get("pending", 0)), int(h.get("debt", 0)),
+            expiries, int(h.get("streak", 0)), h.get("sname", ""),
+        )  # fmt: skip
+
+    async def history(
+        self, programme_id: str, member_id: str, page_size: int = 0, page_token: str = ""
+    ) -> tuple[list[HistoryEntry], str]:
+        """A page of the member's entries, newest first; the token is the index of the next (older) entry."""
+        violations = ids_violations(programme_id=programme_id, member_id=member_id)
+        if not 0 <= page_size <= MAX_PAGE:
+            violations.append(FieldViolation("page_size", f"must be within [0, {MAX_PAGE}]"))
+        if page_token and not (page_token.isascii() and page_token.isdigit() and len(page_token) <= 12):
+            violations.append(FieldViolation("page_token", "must be a next_page_token from a previous reply"))
+        _check(violations)
+        await self.programme(programme_id)
+        size = page_size or DEFAULT_PAGE
+        key = self.keys.history(programme_id, member_id)
+        length = await self._redis.llen(key)
+        if length == 0 and not await self._redis.exists(self.keys.member(programme_id, member_id)):
+            raise NotFound(f"no member {member_id} in programme {programme_id}")
+        top = length - 1 if not page_token else int(page_token)
+        if top >= length:
+            raise InvalidArgument.field("page_token", "must be a next_page_token from a previous reply")
+        bottom = max(0, top - size + 1)
+        raws = await self._redis.lrange(key, bottom, top) if top >= 0 else []
+        entries = [HistoryEntry.from_json(member_id, r) for r in reversed(raws)]
+        return entries, (str(bottom - 1) if bottom > 0 else "")
+
+    # Expiry and clearing ---------------------------------------------------------------------
+
+    async def expire(self, programme_id: str) -> ExpiryRun:
+        """Expires what is left of the programme's lots past their expiry, member by member (one script each)."""
+        await self.programme(programme_id)
+        now_ms = self.clock.now_ms()
+        due = await self._redis.zrangebyscore(
+            self.keys.expiries(programme_id), "-inf", now_ms, start=0, num=EXPIRE_BATCH + 1
+        )
+        members = sorted({d.rpartition("|")[0] for d in due[:EXPIRE_BATCH]})
+        lots = points = 0
+        for member_id in members:
+            n, total = await self._expire_member(
+                self._redis, self._member_keys(programme_id, member_id), [now_ms, member_id]
+            )
+            lots, points = lots + int(n), points + int(total)
+        return ExpiryRun(lots, points, len(due) > EXPIRE_BATCH, members)
+
+    async def clearing(self, programme_id: str, day: str) -> list[Claim]:
+        """A local day's claims between merchants, netted per pair (creditor is owed by debtor)."""
+        programme = await self.programme(programme_id)
+        raw = await self._redis.hgetall(self.keys.clearing(programme_id, day))
+        net: dict[tuple[str, str], int] = {}
+        for pair, points in raw.items():
+            creditor, _, debtor = pair.partition("|")
+            a, b = sorted((creditor, debtor))
+            sign = 1 if (creditor, debtor) == (a, b) else -1
+            net[(a, b)] = net.get((a, b), 0) + sign * int(points)
+        claims = []
+        for (a, b), points in sorted(net.items()):
+            if points == 0:
+                continue
+            creditor, debtor, n = (a, b, points) if points > 0 else (b, a, -points)
+            claims.append(Claim(creditor, debtor, n, n * programme.point_value_fen))
+        return claims
