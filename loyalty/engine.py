@@ -225,6 +225,24 @@ class Loyalty:
             spend = Spend.from_json(key, raw, refunded=bool(refunded))
         return spend, reply[0] == "spent", await self.balance(programme_id, member_id)
 
+    async def find_spend(self, programme_id: str, member_id: str, key: str) -> Spend:
+        """A member's spend by its key (NOT_FOUND for another member's)."""
+        _check(
+            [
+                *ids_violations(programme_id=programme_id, member_id=member_id),
+                id_violation("spend_idempotency_key", key),
+            ]
+        )
+        await self.programme(programme_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self.keys.spends(programme_id), key)
+            pipe.hexists(self.keys.spends_refunded(programme_id), key)
+            raw, refunded = await pipe.execute()
+        spend = None if raw is None else Spend.from_json(key, raw.partition("|")[2], refunded=bool(refunded))
+        if spend is None or spend.member_id != member_id:
+            raise NotFound(f"no spend {key} of member {member_id} in programme {programme_id}")
+        return spend
+
     async def refund_spend(self, programme_id: str, member_id: str, key: str) -> tuple[Spend, bool, Balance]:
         _check(
             [

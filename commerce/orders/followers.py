@@ -1,0 +1,43 @@
+"""What follows an order's money besides the ledger: loyalty points earned on it.
+
+The order center tells each follower an order as it stands after a payment, a completion, a refund, a
+cancellation or a rejection, on first attempts and on retries alike: a follower's change is idempotent on
+the order's state, so a retried call finishes what a failure interrupted (as the split and the hand-over
+to dispatch are). A follower that fails makes the call fail after the order's own change was stored.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from commerce.orders.flow import OrderStatus
+from commerce.orders.models import Order
+from loyalty import Loyalty, OrderState
+
+
+class OrderFollower(Protocol):
+    async def order_changed(self, order: Order) -> None:
+        """Brings the follower in line with the order (idempotent)."""
+        ...
+
+
+class LoyaltyFollower:
+    """Points follow orders: pending once paid, available once completed, reversed in proportion to refunds."""
+
+    def __init__(self, loyalty: Loyalty) -> None:
+        self.loyalty = loyalty
+
+    async def order_changed(self, order: Order) -> None:
+        spec = order.spec
+        if not spec.customer_id or order.paid_fen <= 0:
+            return  # nobody to credit, or nothing paid
+        if (
+            order.status is not OrderStatus.COMPLETED
+            and order.status is not OrderStatus.PAID
+            and not order.refunded_fen
+        ):
+            return  # steps between payment and completion change nothing for points
+        state = OrderState.COMPLETED if order.status is OrderStatus.COMPLETED else OrderState.PAID
+        await self.loyalty.sync_order(
+            spec.order_id, spec.merchant_id, spec.customer_id, state, order.paid_fen, order.refunded_fen
+        )
