@@ -30,6 +30,8 @@ from commerce.orders import InProcessDispatch, OrderCenter, OrderStore
 from commerce.orders.api import OrderServicer
 from commerce.orders.followers import LoyaltyFollower
 from core.clock import Clock, ScaledClock, SystemClock
+from coupons import Coupons
+from coupons.api import CouponServicer
 from dispatch.api.servicer import DispatchServicer
 from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher
@@ -45,6 +47,7 @@ from serving.redis_cluster import cluster_from_url, parse_cluster_url
 from serving.status import REDIS_DOWN, StoreGuard
 from settlement.api import SettlementServicer
 from settlement.service import Settlement
+from tongcheng.coupons.v1 import coupons_pb2, coupons_pb2_grpc
 from tongcheng.dispatch.v1 import dispatch_pb2, dispatch_pb2_grpc
 from tongcheng.loyalty.v1 import loyalty_pb2, loyalty_pb2_grpc
 from tongcheng.orders.v1 import orders_pb2, orders_pb2_grpc
@@ -52,7 +55,7 @@ from tongcheng.settlement.v1 import settlement_pb2, settlement_pb2_grpc
 
 log = logging.getLogger("tongcheng.server")
 
-KNOWN_SERVICES = ("dispatch", "orders", "settlement", "loyalty")
+KNOWN_SERVICES = ("dispatch", "orders", "settlement", "loyalty", "coupons")
 # What one process does: `all` (serve the API and tick, one process), `intake` (serve the API; several may
 # share a port), `worker` (tick the zone and follow dispatch for the order center; serves health only).
 ROLES = ("all", "intake", "worker")
@@ -62,6 +65,7 @@ DISPATCH_SERVICE = dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].f
 ORDER_SERVICE = orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name
 SETTLEMENT_SERVICE = settlement_pb2.DESCRIPTOR.services_by_name["SettlementService"].full_name
 LOYALTY_SERVICE = loyalty_pb2.DESCRIPTOR.services_by_name["LoyaltyService"].full_name
+COUPON_SERVICE = coupons_pb2.DESCRIPTOR.services_by_name["CouponService"].full_name
 
 
 @dataclass(frozen=True)
@@ -313,6 +317,11 @@ class App:
             assert self.loyalty is not None
             loyalty_pb2_grpc.add_LoyaltyServiceServicer_to_server(LoyaltyServicer(self.loyalty, auth), server)
             served.append(LOYALTY_SERVICE)
+        if "coupons" in cfg.services and serves_api:
+            coupons_pb2_grpc.add_CouponServiceServicer_to_server(
+                CouponServicer(Coupons(self.redis, self.clock), auth), server
+            )
+            served.append(COUPON_SERVICE)
         self._served = [name for name in served if name.startswith("tongcheng.")]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(served, server)
