@@ -1,5 +1,8 @@
 """Redis key names of coupons.
 
+Each name is a kind, then the id it is about: no campaign id, whatever colons it carries, can make one
+key name another's (a campaign called "c1:days" is not c1's days).
+
 Every key carries the `{money}` hash tag of the order center and the ledger: on a Redis Cluster they
 share one slot, so checkout can lock a coupon and create the order in one step (planned), and a
 campaign's budget and its coupons change together in one script.
@@ -18,23 +21,23 @@ class CouponKeys:
 
     def days(self, campaign_id: str) -> str:
         """hash: local day -> locks and redemptions counted on it."""
-        return f"{self.prefix}c:{campaign_id}:days"
+        return f"{self.prefix}days:{campaign_id}"
 
     def members(self, campaign_id: str) -> str:
         """hash: member -> coupons claimed."""
-        return f"{self.prefix}c:{campaign_id}:members"
+        return f"{self.prefix}members:{campaign_id}"
 
     def claims(self, campaign_id: str) -> str:
         """hash: claim idempotency key -> "fingerprint|code"."""
-        return f"{self.prefix}c:{campaign_id}:claims"
+        return f"{self.prefix}claims:{campaign_id}"
 
     def locks(self, campaign_id: str) -> str:
         """zset: locked codes by lock expiry (a lock past it is released by the campaign's next change)."""
-        return f"{self.prefix}c:{campaign_id}:locks"
+        return f"{self.prefix}locks:{campaign_id}"
 
     def held(self, campaign_id: str) -> str:
         """hash: locked code -> "discount fen|day": the budget its lock holds."""
-        return f"{self.prefix}c:{campaign_id}:held"
+        return f"{self.prefix}held:{campaign_id}"
 
     def coupon(self, code: str) -> str:
         """hash: campaign, member, state, order, discount, lock expiry, day, claimed and redeemed ms."""

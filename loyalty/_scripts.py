@@ -339,3 +339,55 @@ local lots = {}
 if #live > 0 then lots = redis.call('HMGET', KEYS[2], unpack(live)) end
 return {redis.call('HGETALL', KEYS[1]), live, lots}
 """
+
+# Posts a past local day's netted claims into the settlement ledger, once. KEYS: cleared, the day's
+# clearing hash, ledger balances, ledger day postings (today, CST), ledger posting days. ARGV: local day,
+# posting id, point value fen, now, CST day, CST day number, programme account ("loyalty:<programme>").
+CLEAR_DAY = """
+local prev = redis.call('HGET', KEYS[1], ARGV[1])
+if prev then return {'replayed', prev} end
+local value = tonumber(ARGV[3])
+local net = {}
+local raw = redis.call('HGETALL', KEYS[2])
+for i = 1, #raw, 2 do
+  local creditor, debtor = string.match(raw[i], '^([^|]*)|(.*)$')
+  local n = tonumber(raw[i + 1])
+  local a, b, sign = creditor, debtor, 1
+  if b < a then a, b, sign = debtor, creditor, -1 end
+  local pair = a .. '|' .. b
+  net[pair] = (net[pair] or 0) + sign * n
+end
+local pairs_sorted = {}
+for pair, _ in pairs(net) do table.insert(pairs_sorted, pair) end
+table.sort(pairs_sorted)
+local function account(id)
+  if id == '' then return ARGV[7] end
+  return 'merchant:' .. id
+end
+local entries, total = {}, 0
+for _, pair in ipairs(pairs_sorted) do
+  local n = net[pair]
+  if n ~= 0 then
+    local a, b = string.match(pair, '^([^|]*)|(.*)$')
+    local creditor, debtor = a, b
+    if n < 0 then creditor, debtor, n = b, a, -n end
+    local k = #entries
+    table.insert(entries, {ARGV[2] .. '#1.' .. (k + 1), account(creditor), n * value})
+    table.insert(entries, {ARGV[2] .. '#1.' .. (k + 2), account(debtor), -n * value})
+  end
+end
+for _, e in ipairs(entries) do total = total + e[3] end
+if total ~= 0 then return {'not_zero', total} end
+-- Every check is made: writes from here on.
+if #entries == 0 then
+  redis.call('HSET', KEYS[1], ARGV[1], '')
+  return {'empty'}
+end
+local posting = cjson.encode({o = ARGV[2], m = '', n = 1, c = 'points_clearing', t = tonumber(ARGV[4]), d = ARGV[5],
+  e = entries})
+for _, e in ipairs(entries) do redis.call('HINCRBY', KEYS[3], e[2], e[3]) end
+redis.call('RPUSH', KEYS[4], posting)
+redis.call('ZADD', KEYS[5], ARGV[6], ARGV[5])
+redis.call('HSET', KEYS[1], ARGV[1], posting)
+return {'posted', posting}
+"""

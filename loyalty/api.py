@@ -11,6 +11,7 @@ from loyalty.models import (
     DEFAULT_EARN_BP,
     DEFAULT_EXPIRY_MONTHS,
     Balance,
+    Claim,
     HistoryEntry,
     OrderPoints,
     OrderState,
@@ -81,6 +82,12 @@ def order_points_to_pb(o: OrderPoints) -> pb.OrderPoints:
         order_id=o.order_id, programme_id=o.programme_id, member_id=o.member_id, points=o.points,
         reversed_points=o.reversed_points, state=STATE_TO_PB[o.state], debt_points=o.debt_points,
     )  # fmt: skip
+
+
+def claim_to_pb(c: Claim) -> pb.Claim:
+    return pb.Claim(
+        creditor_merchant_id=c.creditor, debtor_merchant_id=c.debtor, points=c.points, amount_fen=c.amount_fen
+    )
 
 
 def entry_to_pb(e: HistoryEntry) -> pb.HistoryEntry:
@@ -216,10 +223,17 @@ class LoyaltyServicer(loyalty_pb2_grpc.LoyaltyServiceServicer):
         self._caller(context).require(Role.OPS)
         parse_day("business_day", request.business_day)
         claims = await self._loyalty.clearing(request.programme_id, request.business_day)
-        return pb.ListClearingResponse(
-            claims=[
-                pb.Claim(creditor_merchant_id=c.creditor, debtor_merchant_id=c.debtor, points=c.points,
-                         amount_fen=c.amount_fen)
-                for c in claims
-            ]
+        return pb.ListClearingResponse(claims=[claim_to_pb(c) for c in claims])
+
+    @rpc
+    async def RunClearing(
+        self, request: pb.RunClearingRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RunClearingResponse:
+        self._caller(context).require(Role.OPS)
+        claims, posting_id, posted_day, now = await self._loyalty.run_clearing(
+            request.programme_id, request.business_day
+        )
+        return pb.RunClearingResponse(
+            claims=[claim_to_pb(c) for c in claims], posting_id=posting_id, posted_business_day=posted_day,
+            cleared_now=now,
         )  # fmt: skip

@@ -16,16 +16,18 @@ a referral by the member, a spend's refund by the spend.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import secrets
+from collections import defaultdict
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
 from core.clock import Clock
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
-from core.localtime import end_of_month_after, local_day
+from core.localtime import end_of_month_after, local_day, zone
 from core.validation import id_violation, ids_violations
 from loyalty import _scripts
 from loyalty.keys import LoyaltyKeys
@@ -42,7 +44,10 @@ from loyalty.models import (
     SignIn,
     Spend,
 )
-from settlement.ledger import LuaScript
+from settlement.days import business_day, parse_day
+from settlement.keys import MoneyKeys
+from settlement.ledger import LuaScript, entries_of_posting
+from settlement.reconcile import Difference
 
 # A script answers 'stale' when what the caller read moved before it ran; the caller reads again this often.
 MAX_ATTEMPTS = 20
@@ -53,6 +58,9 @@ MAX_PAGE = 500
 DEFAULT_PAGE = 50
 EXPIRE_BATCH = 1_000
 MAX_EXPIRIES_SHOWN = 100
+# A local day is cleared no sooner than this after it ends (as settlement's T+1 run): a spend made in its last
+# moment has landed by then.
+CLEARING_GRACE_MS = 5 * 60 * 1000
 # Crockford base32 without the check symbols: referral codes a person can read out.
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -70,10 +78,13 @@ def _fingerprint(*parts: object) -> str:
 class Loyalty:
     """Loyalty programmes and their members' points."""
 
-    def __init__(self, client: aioredis.Redis, clock: Clock, keys: LoyaltyKeys | None = None) -> None:
+    def __init__(
+        self, client: aioredis.Redis, clock: Clock, keys: LoyaltyKeys | None = None, money: MoneyKeys | None = None
+    ) -> None:
         self._redis = client
         self.clock = clock
         self.keys = keys or LoyaltyKeys()
+        self.money = money or MoneyKeys()  # the settlement ledger the clearing posts into
         self._programmes: dict[str, Programme] = {}  # immutable once stored
         self._create = LuaScript(_scripts.CREATE_PROGRAMME)
         self._sync = LuaScript(_scripts.SYNC_ORDER)
@@ -84,6 +95,7 @@ class Loyalty:
         self._apply_referral = LuaScript(_scripts.APPLY_REFERRAL)
         self._expire_member = LuaScript(_scripts.EXPIRE_MEMBER)
         self._read_member = LuaScript(_scripts.READ_MEMBER)
+        self._clear_day = LuaScript(_scripts.CLEAR_DAY)
 
     def _member_keys(self, programme_id: str, member_id: str) -> list[str]:
         k = self.keys
@@ -424,3 +436,92 @@ class Loyalty:
             creditor, debtor, n = (a, b, points) if points > 0 else (b, a, -points)
             claims.append(Claim(creditor, debtor, n, n * programme.point_value_fen))
         return claims
+
+    async def run_clearing(self, programme_id: str, day: str) -> tuple[list[Claim], str, str, bool]:
+        """Posts a past local day's netted claims into the settlement ledger, once: (claims, posting id,
+        the CST business day it was posted on, whether this call posted it)."""
+        day_no = parse_day("business_day", day)
+        programme = await self.programme(programme_id)
+        start = dt.datetime.combine(dt.date.fromordinal(dt.date(1970, 1, 1).toordinal() + day_no + 1), dt.time(),
+                                    zone(programme.time_zone))  # fmt: skip
+        now_ms = self.clock.now_ms()
+        if now_ms < int(start.timestamp() * 1000) + CLEARING_GRACE_MS:
+            raise FailedPrecondition(f"{day} can be cleared from 00:05 of the next day in {programme.time_zone} on")
+        posted_day, posted_day_no = business_day(now_ms)
+        posting_id = f"clearing:{programme_id}:{day}"
+        m = self.money
+        reply = await self._clear_day(
+            self._redis,
+            [self.keys.cleared(programme_id), self.keys.clearing(programme_id, day), m.balances,
+             m.day_postings(posted_day), m.posting_days],
+            [day, posting_id, programme.point_value_fen, now_ms, posted_day, posted_day_no, f"loyalty:{programme_id}"],
+        )  # fmt: skip
+        if reply[0] == "not_zero":
+            raise Unavailable(f"the clearing of {day} does not sum to zero ({reply[1]} fen): not posted")
+        claims = await self.clearing(programme_id, day)
+        raw = reply[1] if len(reply) > 1 else ""
+        if not raw:
+            return claims, "", "", reply[0] != "replayed"
+        return claims, posting_id, json.loads(raw)["d"], reply[0] == "posted"
+
+    # Reconciliation --------------------------------------------------------------------------
+
+    async def reconcile(self) -> list[Difference]:
+        """Every member's counters against its history and lots, and every cleared day's posting against
+        its claims recomputed one by one from the day's claim list: what Reconcile adds for points."""
+        diffs: list[Difference] = []
+        prefix = self.keys.prefix
+        async for key in self._redis.scan_iter(match=f"{prefix}prog:*", count=500):
+            programme_id = key[len(prefix) + len("prog:") :]
+            diffs += await self._reconcile_members(programme_id)
+            diffs += await self._reconcile_clearing(programme_id)
+        return diffs
+
+    async def _reconcile_members(self, programme_id: str) -> list[Difference]:
+        diffs = []
+        base = self.keys.member(programme_id, "")
+        async for key in self._redis.scan_iter(match=f"{base}*", count=500):
+            member_id = key[len(base) :]
+            async with self._redis.pipeline(transaction=True, shard_hint=key) as pipe:
+                pipe.hmget(key, "avail", "pending", "debt")
+                pipe.lrange(self.keys.history(programme_id, member_id), 0, -1)
+                pipe.hvals(self.keys.lots(programme_id, member_id))
+                counters, history, lots = await pipe.execute()
+            stored = [int(v or 0) for v in counters]
+            sums = [0, 0, 0]
+            for raw in history:
+                entry = json.loads(raw)
+                for i in range(3):
+                    sums[i] += int(entry[2 + i])
+            in_lots = sum(int(lot.split("|", 1)[0]) for lot in lots)
+            who = f"member:{programme_id}:{member_id}"
+            for i, what in enumerate(("available", "pending", "debt")):
+                if stored[i] != sums[i]:
+                    diffs.append(Difference("", who, f"points_{what}_mismatch", sums[i], stored[i], "vs its history"))
+                if stored[i] < 0:
+                    diffs.append(Difference("", who, f"points_{what}_negative", 0, stored[i]))
+            if in_lots != stored[0]:
+                diffs.append(Difference("", who, "points_lots_mismatch", in_lots, stored[0], "available vs its lots"))
+        return diffs
+
+    async def _reconcile_clearing(self, programme_id: str) -> list[Difference]:
+        diffs = []
+        programme = await self.programme(programme_id)
+        for day, raw in (await self._redis.hgetall(self.keys.cleared(programme_id))).items():
+            net: dict[str, int] = defaultdict(int)
+            for claim in await self._redis.lrange(self.keys.claims(programme_id, day), 0, -1):
+                creditor, debtor, points, *_ = json.loads(claim)
+                account = f"loyalty:{programme_id}"
+                net["merchant:" + creditor] += int(points) * programme.point_value_fen
+                net["merchant:" + debtor if debtor else account] -= int(points) * programme.point_value_fen
+            posted: dict[str, int] = defaultdict(int)
+            for e in entries_of_posting(raw) if raw else []:
+                posted[e.receiver] += e.amount_fen
+            posting_id = f"clearing:{programme_id}:{day}"
+            for receiver in sorted(net.keys() | posted.keys()):
+                if net.get(receiver, 0) != posted.get(receiver, 0):
+                    diffs.append(
+                        Difference(posting_id, receiver, "clearing_mismatch", net.get(receiver, 0),
+                                   posted.get(receiver, 0), "claims of the day vs the posting")
+                    )  # fmt: skip
+        return diffs

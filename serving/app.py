@@ -297,6 +297,8 @@ class App:
         if "orders" in cfg.services or "loyalty" in cfg.services:
             # Points follow the order center's orders whether or not this process serves LoyaltyService.
             self.loyalty = Loyalty(self.redis, self.clock)
+            if self.settlement is not None:
+                self.settlement.reconciler.extra_checks.append(self.loyalty.reconcile)  # Reconcile covers points
         if "orders" in cfg.services:
             assert self.settlement is not None and self.loyalty is not None
             delivery = InProcessDispatch(self.dispatcher) if self.dispatcher is not None else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 
 from coupons.codes import CODE_CHARS, campaign_serial_of, make_code, normalize, qr_payload, verify
 
@@ -39,13 +38,3 @@ def test_a_mistyped_character_or_swap_is_caught_and_other_keys_do_not_verify() -
             normal = normalize(swapped)
             assert normal is None or not verify(normal, key)
     assert normalize("TOO-SHORT") is None and normalize("ÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄÄ") is None
-
-
-def test_offline_verification_runs_at_50000_codes_a_second() -> None:
-    """The issue's target on one core, normalization included (about 80,000/s measured here)."""
-    key = os.urandom(32)
-    batch = [make_code(key, 5, i) for i in range(20_000)]
-    started = time.perf_counter()
-    assert all(verify(normalize(c) or "", key) for c in batch)
-    rate = len(batch) / (time.perf_counter() - started)
-    assert rate >= 50_000, f"{rate:.0f} codes/s"

@@ -412,3 +412,23 @@ class ListClearingResponse(_message.Message):
     CLAIMS_FIELD_NUMBER: _ClassVar[int]
     claims: _containers.RepeatedCompositeFieldContainer[Claim]
     def __init__(self, claims: _Optional[_Iterable[_Union[Claim, _Mapping]]] = ...) -> None: ...
+
+class RunClearingRequest(_message.Message):
+    __slots__ = ("programme_id", "business_day")
+    PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_DAY_FIELD_NUMBER: _ClassVar[int]
+    programme_id: str
+    business_day: str
+    def __init__(self, programme_id: _Optional[str] = ..., business_day: _Optional[str] = ...) -> None: ...
+
+class RunClearingResponse(_message.Message):
+    __slots__ = ("claims", "posting_id", "posted_business_day", "cleared_now")
+    CLAIMS_FIELD_NUMBER: _ClassVar[int]
+    POSTING_ID_FIELD_NUMBER: _ClassVar[int]
+    POSTED_BUSINESS_DAY_FIELD_NUMBER: _ClassVar[int]
+    CLEARED_NOW_FIELD_NUMBER: _ClassVar[int]
+    claims: _containers.RepeatedCompositeFieldContainer[Claim]
+    posting_id: str
+    posted_business_day: str
+    cleared_now: bool
+    def __init__(self, claims: _Optional[_Iterable[_Union[Claim, _Mapping]]] = ..., posting_id: _Optional[str] = ..., posted_business_day: _Optional[str] = ..., cleared_now: _Optional[bool] = ...) -> None: ...

@@ -95,6 +95,11 @@ class LoyaltyServiceStub:
                 request_serializer=tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.ListClearingRequest.SerializeToString,
                 response_deserializer=tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.ListClearingResponse.FromString,
                 _registered_method=True)
+        self.RunClearing = channel.unary_unary(
+                '/tongcheng.loyalty.v1.LoyaltyService/RunClearing',
+                request_serializer=tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RunClearingRequest.SerializeToString,
+                response_deserializer=tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RunClearingResponse.FromString,
+                _registered_method=True)
 
 
 class LoyaltyServiceServicer:
@@ -194,6 +199,15 @@ class LoyaltyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RunClearing(self, request, context):
+        """RunClearing posts a local day's netted claims into the settlement ledger (T+1: from 00:05 of the
+        next local day), once: entries of kind "points_clearing" that the next daily settlement run puts on
+        the merchants' statements. Running a cleared day again returns what was posted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LoyaltyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -256,6 +270,11 @@ def add_LoyaltyServiceServicer_to_server(servicer, server):
                     servicer.ListClearing,
                     request_deserializer=tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.ListClearingRequest.FromString,
                     response_serializer=tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.ListClearingResponse.SerializeToString,
+            ),
+            'RunClearing': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunClearing,
+                    request_deserializer=tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RunClearingRequest.FromString,
+                    response_serializer=tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RunClearingResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -583,6 +602,33 @@ class LoyaltyService:
             '/tongcheng.loyalty.v1.LoyaltyService/ListClearing',
             tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.ListClearingRequest.SerializeToString,
             tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.ListClearingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunClearing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongcheng.loyalty.v1.LoyaltyService/RunClearing',
+            tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RunClearingRequest.SerializeToString,
+            tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RunClearingResponse.FromString,
             options,
             channel_credentials,
             insecure,
