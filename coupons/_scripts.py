@@ -73,7 +73,9 @@ end
 
 # Locks or redeems a coupon. KEYS: campaign, days, locks, held, coupon, requests. ARGV: now, code, order,
 # discount, day, lock expiry, mode ('lock' or 'redeem'), request field, request fingerprint, max amount
-# (0: none), max per day (0: none), campaign id.
+# (0: none), max per day (0: none), campaign id, why the coupon may not be used now ('' if it may: validity
+# and the discount are computed by the caller from the immutable campaign and the same now). Answers the
+# outcome and, when there is a coupon, its fields.
 USE = (
     _EXPIRED
     + """
@@ -82,7 +84,7 @@ if mode == 'redeem' then
   local prev = redis.call('HGET', KEYS[6], ARGV[8])
   if prev then
     if prev ~= ARGV[9] .. '|' .. code then return {'clash'} end
-    return {'replayed'}
+    return {'replayed', redis.call('HGETALL', KEYS[5])}
   end
 end
 local c = redis.call('HMGET', KEYS[5], 'campaign', 'state', 'order', 'lock_exp')
@@ -91,6 +93,7 @@ local state, lock_exp = c[2], tonumber(c[4] or '0')
 if state == 'redeemed' then return {'redeemed'} end
 local mine = state == 'locked' and lock_exp > now
 if mine and c[3] ~= order then return {'locked_elsewhere'} end
+if not mine and ARGV[13] ~= '' then return {ARGV[13]} end
 local expired = expired_locks(code, state, lock_exp, now)
 local day, discount = ARGV[5], tonumber(ARGV[4])
 if not mine then
@@ -130,18 +133,19 @@ else
   end
 end
 if mode == 'redeem' then redis.call('HSET', KEYS[6], ARGV[8], ARGV[9] .. '|' .. code) end
-return {mine and 'used_lock' or 'used'}
+return {mine and 'used_lock' or 'used', redis.call('HGETALL', KEYS[5])}
 """
 )
 
 # Releases a lock of the order, or gives back its redemption. KEYS: campaign, days, locks, held, coupon,
-# requests. ARGV: now, code, order, request field, request fingerprint, campaign id.
+# requests. ARGV: now, code, order, request field, request fingerprint, campaign id. Answers the outcome
+# and, when it changed or replayed, the coupon's fields.
 ROLLBACK = """
 local now, code, order = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 local prev = redis.call('HGET', KEYS[6], ARGV[4])
 if prev then
   if prev ~= ARGV[5] .. '|' .. code then return {'clash'} end
-  return {'replayed'}
+  return {'replayed', redis.call('HGETALL', KEYS[5])}
 end
 local c = redis.call('HMGET', KEYS[5], 'campaign', 'state', 'order', 'lock_exp', 'discount', 'day')
 if c[1] ~= ARGV[6] then return {'no_coupon'} end
@@ -161,5 +165,5 @@ end
 redis.call('HSET', KEYS[5], 'state', 'claimed')
 redis.call('HDEL', KEYS[5], 'order', 'discount', 'lock_exp', 'day', 'redeemed')
 redis.call('HSET', KEYS[6], ARGV[4], ARGV[5] .. '|' .. code)
-return {'rolled_back'}
+return {'rolled_back', redis.call('HGETALL', KEYS[5])}
 """
