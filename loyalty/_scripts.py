@@ -166,9 +166,10 @@ else
       taken = taken + n
     end
     debt_added = r - taken
-    redis.call('HINCRBY', M.m, 'avail', -taken)
+    -- 0 - taken, not -taken: Lua's -0 reaches Redis as "-0", which HINCRBY refuses.
+    redis.call('HINCRBY', M.m, 'avail', 0 - taken)
     if debt_added > 0 then redis.call('HINCRBY', M.m, 'debt', debt_added) end
-    entry(M, 'order_reversed', -taken, 0, debt_added, oid, merchant, now)
+    entry(M, 'order_reversed', 0 - taken, 0, debt_added, oid, merchant, now)
   end
 end
 redis.call('HSET', KEYS[1], 'state', new_state, 'refunded', new_refunded, 'kept', kept, 'lot', lot, 'updated', now)

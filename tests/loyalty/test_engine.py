@@ -89,6 +89,18 @@ async def test_refunds_reverse_in_proportion_and_spent_points_become_debt(
     assert order_points(10_000, 2_500, 1_000) == 750
 
 
+async def test_a_refund_after_everything_was_spent_is_all_debt(engine: Loyalty, redis_sync: redis.Redis) -> None:
+    """No points left at all when the refund comes: nothing is taken, the whole reversal is owed."""
+    await engine.create_programme(alliance())
+    await engine.sync_order("o1", "nails", "u1", OrderState.COMPLETED, 5_000, 0)
+    await engine.spend("p1", "u1", "hotpot", 500, "s1")
+    points, changed = await engine.sync_order("o1", "nails", "u1", OrderState.COMPLETED, 5_000, 2_000)
+    assert changed and points is not None and points.debt_points == 200
+    balance = await engine.balance("p1", "u1")
+    assert (balance.available, balance.debt) == (0, 200)
+    assert member_invariants(redis_sync, "p1", "u1", engine.clock.now_ms()) == []
+
+
 async def test_spends_take_the_earliest_expiring_lots_and_record_claims(
     engine: Loyalty, redis_sync: redis.Redis
 ) -> None:
