@@ -17,6 +17,7 @@ from loyalty.models import (
     OrderState,
     Programme,
     ProgrammeKind,
+    Reward,
     Spend,
 )
 from serving.auth import Authenticator, Principal, Role
@@ -46,6 +47,7 @@ def programme_from_pb(p: pb.Programme) -> Programme:
         expiry_months=p.expiry_months or DEFAULT_EXPIRY_MONTHS, time_zone=p.time_zone or DEFAULT_ZONE,
         signin_points=p.signin_points, streak_days=p.streak_days, streak_bonus_points=p.streak_bonus_points,
         grace_days=p.grace_days, referrer_points=p.referrer_points, referee_points=p.referee_points,
+        rewards=tuple(Reward(r.reward_id, r.points_cost, r.campaign_id) for r in p.rewards),
     )  # fmt: skip
 
 
@@ -56,6 +58,8 @@ def programme_to_pb(p: Programme) -> pb.Programme:
         signin_points=p.signin_points, streak_days=p.streak_days, streak_bonus_points=p.streak_bonus_points,
         grace_days=p.grace_days, referrer_points=p.referrer_points, referee_points=p.referee_points,
         created_at=opt_ms_to_ts(p.created_ms),
+        rewards=[pb.Reward(reward_id=r.reward_id, points_cost=r.points_cost, campaign_id=r.campaign_id)
+                 for r in p.rewards],
     )  # fmt: skip
 
 
@@ -64,7 +68,7 @@ def balance_to_pb(b: Balance) -> pb.Balance:
         programme_id=b.programme_id, member_id=b.member_id, available_points=b.available, pending_points=b.pending,
         debt_points=b.debt, expiries=[pb.Expiry(expires_at=opt_ms_to_ts(e.expires_ms), points=e.points)
                                       for e in b.expiries],
-        streak=b.streak, last_signin_day=b.last_signin_day,
+        streak=b.streak, last_signin_day=b.last_signin_day, unlocked_reward_ids=list(b.unlocked_reward_ids),
     )  # fmt: skip
 
 
@@ -237,3 +241,15 @@ class LoyaltyServicer(loyalty_pb2_grpc.LoyaltyServiceServicer):
             claims=[claim_to_pb(c) for c in claims], posting_id=posting_id, posted_business_day=posted_day,
             cleared_now=now,
         )  # fmt: skip
+
+    @rpc
+    async def RedeemReward(
+        self, request: pb.RedeemRewardRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RedeemRewardResponse:
+        self._member(context, request.member_id)
+        spend, code, created, balance = await self._loyalty.redeem_reward(
+            request.programme_id, request.member_id, request.reward_id, request.idempotency_key
+        )
+        return pb.RedeemRewardResponse(
+            spend=spend_to_pb(spend), coupon_code=code, created=created, balance=balance_to_pb(balance)
+        )

@@ -11,7 +11,8 @@ a referral by the member, a spend's refund by the spend.
      │                        what was recorded for it
      ├── NotFound             an unknown programme, member or spend
      └── FailedPrecondition   not enough points, self-referral, a loop, a second referrer, a member who
-                              already completed an order, a merchant outside the programme
+                              already completed an order, a merchant outside the programme, a reward
+                              whose coupon cannot be given
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from core.clock import Clock
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
 from core.localtime import end_of_month_after, local_day, zone
 from core.validation import id_violation, ids_violations
+from coupons import Coupons
 from loyalty import _scripts
 from loyalty.keys import LoyaltyKeys
 from loyalty.models import (
@@ -79,12 +81,18 @@ class Loyalty:
     """Loyalty programmes and their members' points."""
 
     def __init__(
-        self, client: aioredis.Redis, clock: Clock, keys: LoyaltyKeys | None = None, money: MoneyKeys | None = None
+        self,
+        client: aioredis.Redis,
+        clock: Clock,
+        keys: LoyaltyKeys | None = None,
+        money: MoneyKeys | None = None,
+        coupons: Coupons | None = None,
     ) -> None:
         self._redis = client
         self.clock = clock
         self.keys = keys or LoyaltyKeys()
         self.money = money or MoneyKeys()  # the settlement ledger the clearing posts into
+        self.coupons = coupons or Coupons(client, clock)  # what rewards give
         self._programmes: dict[str, Programme] = {}  # immutable once stored
         self._create = LuaScript(_scripts.CREATE_PROGRAMME)
         self._sync = LuaScript(_scripts.SYNC_ORDER)
@@ -372,10 +380,51 @@ class Loyalty:
             elif int(left):
                 by_expiry[int(expires)] = by_expiry.get(int(expires), 0) + int(left)
         expiries = tuple(Expiry(t, n) for t, n in sorted(by_expiry.items())[:MAX_EXPIRIES_SHOWN])
+        available = int(h.get("avail", 0)) - due
+        programme = await self.programme(programme_id)
+        unlocked = tuple(r.reward_id for r in programme.rewards if r.points_cost <= available)
         return Balance(
-            programme_id, member_id, int(h.get("avail", 0)) - due, int(h.get("pending", 0)), int(h.get("debt", 0)),
-            expiries, int(h.get("streak", 0)), h.get("sname", ""),
+            programme_id, member_id, available, int(h.get("pending", 0)), int(h.get("debt", 0)),
+            expiries, int(h.get("streak", 0)), h.get("sname", ""), unlocked,
         )  # fmt: skip
+
+    # Rewards ---------------------------------------------------------------------------------
+
+    async def redeem_reward(
+        self, programme_id: str, member_id: str, reward_id: str, key: str
+    ) -> tuple[Spend, str, bool, Balance]:
+        """Spends the reward's points at its campaign's merchant, then claims the campaign's coupon for the
+        member, both idempotent on the key: a retry replays both. A coupon that cannot be given sends the points
+        back (the key stays failed). Returns (spend, coupon code, whether this call redeemed, balance)."""
+        violations = ids_violations(programme_id=programme_id, member_id=member_id, reward_id=reward_id)
+        violations.append(id_violation("idempotency_key", key))
+        _check(violations)
+        programme = await self.programme(programme_id)
+        reward = programme.reward(reward_id)
+        if reward is None:
+            raise NotFound(f"no reward {reward_id} in programme {programme_id}")
+        campaign, _, _ = await self.coupons.campaign(reward.campaign_id)
+        if campaign.merchant_id not in programme.merchant_ids:
+            raise FailedPrecondition(
+                f"reward {reward_id} gives a coupon of {campaign.merchant_id}, not a programme merchant"
+            )
+        spend_key = f"reward:{key}"
+        # The spend's order names the reward, so the same key for another reward is another body: refused.
+        spend, created, _ = await self.spend(
+            programme_id, member_id, campaign.merchant_id, reward.points_cost, spend_key, f"reward:{reward_id}"
+        )
+        if spend.refunded:
+            raise FailedPrecondition(
+                f"reward request {key} failed before and its points were given back: use a new key"
+            )
+        try:
+            coupon, _ = await self.coupons.claim(reward.campaign_id, member_id, f"reward:{programme_id}:{key}")
+        except FailedPrecondition as exc:
+            await self.refund_spend(programme_id, member_id, spend_key)
+            raise FailedPrecondition(
+                f"reward {reward_id} cannot be given ({exc}); its points were given back"
+            ) from None
+        return spend, coupon.code, created, await self.balance(programme_id, member_id)
 
     async def history(
         self, programme_id: str, member_id: str, page_size: int = 0, page_token: str = ""

@@ -29,12 +29,22 @@ DEFAULT_EXPIRY_MONTHS = 12
 MAX_MERCHANTS = 200
 MAX_SPEND_POINTS = 10_000_000
 MAX_REWARD_POINTS = 100_000
+MAX_REWARDS = 50
 
 
 class ProgrammeKind(enum.StrEnum):
     MERCHANT = "merchant"
     CHAIN = "chain"
     ALLIANCE = "alliance"
+
+
+@dataclass(frozen=True)
+class Reward:
+    """A catalogue entry: the coupon of `campaign_id` for `points_cost` points (the threshold that unlocks it)."""
+
+    reward_id: str
+    points_cost: int
+    campaign_id: str
 
 
 class OrderState(enum.IntEnum):
@@ -62,6 +72,7 @@ class Programme:
     grace_days: int = 0
     referrer_points: int = 0
     referee_points: int = 0
+    rewards: tuple[Reward, ...] = ()
     created_ms: int = 0
 
     def violations(self, prefix: str = "programme.") -> list[FieldViolation]:
@@ -85,6 +96,17 @@ class Programme:
             out.append(FieldViolation(f"{p}streak_days", "required with streak_bonus_points"))
         if bad := zone_violation(f"{p}time_zone", self.time_zone):
             out.append(bad)
+        if bad := count_violation(f"{p}rewards", self.rewards, MAX_REWARDS):
+            out.append(bad)
+        else:
+            for i, r in enumerate(self.rewards):
+                out += [v for v in (id_violation(f"{p}rewards[{i}].reward_id", r.reward_id),
+                                    id_violation(f"{p}rewards[{i}].campaign_id", r.campaign_id)) if v]  # fmt: skip
+                if not 1 <= r.points_cost <= MAX_SPEND_POINTS:
+                    out.append(
+                        FieldViolation(f"{p}rewards[{i}].points_cost", f"must be within [1, {MAX_SPEND_POINTS}]")
+                    )
+            out += duplicate_violations(f"{p}rewards", (r.reward_id for r in self.rewards), ".reward_id")
         return out
 
     def body(self) -> dict[str, object]:
@@ -92,6 +114,7 @@ class Programme:
         d.pop("created_ms")
         d["kind"] = self.kind.value
         d["merchant_ids"] = list(self.merchant_ids)
+        d["rewards"] = [list(asdict(r).values()) for r in self.rewards]
         return d
 
     def fingerprint(self) -> str:
@@ -106,7 +129,11 @@ class Programme:
         d = json.loads(raw)
         d["kind"] = ProgrammeKind(d["kind"])
         d["merchant_ids"] = tuple(d["merchant_ids"])
+        d["rewards"] = tuple(Reward(*r) for r in d.get("rewards", ()))
         return cls(**d)
+
+    def reward(self, reward_id: str) -> Reward | None:
+        return next((r for r in self.rewards if r.reward_id == reward_id), None)
 
 
 def order_points(paid_fen: int, refunded_fen: int, earn_bp: int) -> int:
@@ -168,6 +195,7 @@ class Balance:
     expiries: tuple[Expiry, ...] = ()
     streak: int = 0
     last_signin_day: str = ""
+    unlocked_reward_ids: tuple[str, ...] = ()
 
 
 class EntryKind(enum.StrEnum):

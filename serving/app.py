@@ -294,9 +294,10 @@ class App:
             # The ledger is a library over the money keys: the order center splits payments with it even
             # when this process does not serve SettlementService.
             self.settlement = Settlement(self.redis, self.clock)
+        coupons = Coupons(self.redis, self.clock)  # a library of loyalty's rewards too
         if "orders" in cfg.services or "loyalty" in cfg.services:
             # Points follow the order center's orders whether or not this process serves LoyaltyService.
-            self.loyalty = Loyalty(self.redis, self.clock)
+            self.loyalty = Loyalty(self.redis, self.clock, coupons=coupons)
             if self.settlement is not None:
                 self.settlement.reconciler.extra_checks.append(self.loyalty.reconcile)  # Reconcile covers points
         if "orders" in cfg.services:
@@ -320,9 +321,7 @@ class App:
             loyalty_pb2_grpc.add_LoyaltyServiceServicer_to_server(LoyaltyServicer(self.loyalty, auth), server)
             served.append(LOYALTY_SERVICE)
         if "coupons" in cfg.services and serves_api:
-            coupons_pb2_grpc.add_CouponServiceServicer_to_server(
-                CouponServicer(Coupons(self.redis, self.clock), auth), server
-            )
+            coupons_pb2_grpc.add_CouponServiceServicer_to_server(CouponServicer(coupons, auth), server)
             served.append(COUPON_SERVICE)
         self._served = [name for name in served if name.startswith("tongcheng.")]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)

@@ -91,7 +91,7 @@ def test_loyalty_and_coupon_exports_and_no_grpc_below_api() -> None:
 
     assert sorted(loyalty.__all__) == sorted(
         ["Balance", "Claim", "EntryKind", "Expiry", "ExpiryRun", "HistoryEntry", "LotUse", "Loyalty", "LoyaltyKeys",
-         "OrderPoints", "OrderState", "Programme", "ProgrammeKind", "SignIn", "Spend", "order_points"]
+         "OrderPoints", "OrderState", "Programme", "ProgrammeKind", "Reward", "SignIn", "Spend", "order_points"]
     )  # fmt: skip
     assert sorted(coupons.__all__) == sorted(
         ["Campaign", "Coupon", "CouponKeys", "CouponState", "Coupons", "DiscountKind", "Funder", "GuessThrottle",

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 
 from core.clock import ManualClock
 from core.errors import FailedPrecondition, InvalidArgument, NotFound
-from loyalty import EntryKind, Loyalty, OrderState, Programme, ProgrammeKind, order_points
+from loyalty import EntryKind, Loyalty, OrderState, Programme, ProgrammeKind, Reward, order_points
 from serving.embedded_redis import EmbeddedRedis
 from tests.conftest import redis_snapshot
 from tests.loyalty.helpers import member_invariants
@@ -300,3 +300,41 @@ async def test_randomised_operations_keep_every_invariant(engine: Loyalty, redis
     for oid, (_, _, paid, refunded, state) in orders.items():
         points = await engine.order_points("p1", oid)
         assert points.points == order_points(paid, refunded, 1_000) and points.state == state, oid
+
+
+async def test_a_reward_trades_its_points_for_a_coupon_once(engine: Loyalty, redis_sync: redis.Redis) -> None:
+    """300 points unlock the hotpot's coupon: spent at the hotpot, the coupon claimed; a retry replays; a campaign
+    that ran out gives the points back and the key stays failed."""
+    from coupons import Campaign, DiscountKind
+
+    now = engine.clock.now_ms()
+    for cid, count in (("hotpot-20", 5), ("hotpot-once", 1)):
+        await engine.coupons.create_campaign(
+            Campaign(cid, "hotpot", DiscountKind.AMOUNT_OFF, now - DAY_MS, now + 30 * DAY_MS, count,
+                     amount_off_fen=2_000, transaction_minimum_fen=10_000, max_coupons_per_member=5)
+        )  # fmt: skip
+    await engine.create_programme(
+        alliance(rewards=(Reward("r300", 300, "hotpot-20"), Reward("r100", 100, "hotpot-once"),
+                          Reward("elsewhere", 1, "nowhere")))
+    )  # fmt: skip
+    await engine.sync_order("o1", "nails", "u1", OrderState.COMPLETED, 5_000, 0)  # 500 points
+    assert (await engine.balance("p1", "u1")).unlocked_reward_ids == ("r300", "r100", "elsewhere")
+    spend, code, created, balance = await engine.redeem_reward("p1", "u1", "r300", "k1")
+    assert created and spend.merchant_id == "hotpot" and spend.points == 300 and balance.available == 200
+    assert (await engine.coupons.coupon(code)).member_id == "u1"
+    again = await engine.redeem_reward("p1", "u1", "r300", "k1")
+    assert again[1] == code and not again[2] and again[3].available == 200
+    assert balance.unlocked_reward_ids == ("r100", "elsewhere")
+    with pytest.raises(InvalidArgument):
+        await engine.redeem_reward("p1", "u1", "r100", "k1")  # the key of another reward
+    await engine.coupons.claim("hotpot-once", "u9", "someone")  # the campaign runs out
+    with pytest.raises(FailedPrecondition, match="given back"):
+        await engine.redeem_reward("p1", "u1", "r100", "k2")
+    assert (await engine.balance("p1", "u1")).available == 200
+    with pytest.raises(FailedPrecondition, match="new key"):
+        await engine.redeem_reward("p1", "u1", "r100", "k2")
+    with pytest.raises(NotFound):
+        await engine.redeem_reward("p1", "u1", "elsewhere", "k3")  # its campaign does not exist
+    with pytest.raises(NotFound):
+        await engine.redeem_reward("p1", "u1", "r999", "k4")
+    assert member_invariants(redis_sync, "p1", "u1", engine.clock.now_ms()) == []

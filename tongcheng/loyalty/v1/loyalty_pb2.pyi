@@ -54,7 +54,7 @@ ENTRY_KIND_EXPIRED: EntryKind
 ENTRY_KIND_DEBT_REPAID: EntryKind
 
 class Programme(_message.Message):
-    __slots__ = ("programme_id", "kind", "merchant_ids", "earn_bp", "point_value_fen", "expiry_months", "time_zone", "signin_points", "streak_days", "streak_bonus_points", "grace_days", "referrer_points", "referee_points", "created_at")
+    __slots__ = ("programme_id", "kind", "merchant_ids", "earn_bp", "point_value_fen", "expiry_months", "time_zone", "signin_points", "streak_days", "streak_bonus_points", "grace_days", "referrer_points", "referee_points", "created_at", "rewards")
     PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_IDS_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +69,7 @@ class Programme(_message.Message):
     REFERRER_POINTS_FIELD_NUMBER: _ClassVar[int]
     REFEREE_POINTS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    REWARDS_FIELD_NUMBER: _ClassVar[int]
     programme_id: str
     kind: ProgrammeKind
     merchant_ids: _containers.RepeatedScalarFieldContainer[str]
@@ -83,7 +84,18 @@ class Programme(_message.Message):
     referrer_points: int
     referee_points: int
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, programme_id: _Optional[str] = ..., kind: _Optional[_Union[ProgrammeKind, str]] = ..., merchant_ids: _Optional[_Iterable[str]] = ..., earn_bp: _Optional[int] = ..., point_value_fen: _Optional[int] = ..., expiry_months: _Optional[int] = ..., time_zone: _Optional[str] = ..., signin_points: _Optional[int] = ..., streak_days: _Optional[int] = ..., streak_bonus_points: _Optional[int] = ..., grace_days: _Optional[int] = ..., referrer_points: _Optional[int] = ..., referee_points: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    rewards: _containers.RepeatedCompositeFieldContainer[Reward]
+    def __init__(self, programme_id: _Optional[str] = ..., kind: _Optional[_Union[ProgrammeKind, str]] = ..., merchant_ids: _Optional[_Iterable[str]] = ..., earn_bp: _Optional[int] = ..., point_value_fen: _Optional[int] = ..., expiry_months: _Optional[int] = ..., time_zone: _Optional[str] = ..., signin_points: _Optional[int] = ..., streak_days: _Optional[int] = ..., streak_bonus_points: _Optional[int] = ..., grace_days: _Optional[int] = ..., referrer_points: _Optional[int] = ..., referee_points: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rewards: _Optional[_Iterable[_Union[Reward, _Mapping]]] = ...) -> None: ...
+
+class Reward(_message.Message):
+    __slots__ = ("reward_id", "points_cost", "campaign_id")
+    REWARD_ID_FIELD_NUMBER: _ClassVar[int]
+    POINTS_COST_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    reward_id: str
+    points_cost: int
+    campaign_id: str
+    def __init__(self, reward_id: _Optional[str] = ..., points_cost: _Optional[int] = ..., campaign_id: _Optional[str] = ...) -> None: ...
 
 class CreateProgrammeRequest(_message.Message):
     __slots__ = ("programme",)
@@ -298,7 +310,7 @@ class Expiry(_message.Message):
     def __init__(self, expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., points: _Optional[int] = ...) -> None: ...
 
 class Balance(_message.Message):
-    __slots__ = ("programme_id", "member_id", "available_points", "pending_points", "debt_points", "expiries", "streak", "last_signin_day")
+    __slots__ = ("programme_id", "member_id", "available_points", "pending_points", "debt_points", "expiries", "streak", "last_signin_day", "unlocked_reward_ids")
     PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_POINTS_FIELD_NUMBER: _ClassVar[int]
@@ -307,6 +319,7 @@ class Balance(_message.Message):
     EXPIRIES_FIELD_NUMBER: _ClassVar[int]
     STREAK_FIELD_NUMBER: _ClassVar[int]
     LAST_SIGNIN_DAY_FIELD_NUMBER: _ClassVar[int]
+    UNLOCKED_REWARD_IDS_FIELD_NUMBER: _ClassVar[int]
     programme_id: str
     member_id: str
     available_points: int
@@ -315,7 +328,8 @@ class Balance(_message.Message):
     expiries: _containers.RepeatedCompositeFieldContainer[Expiry]
     streak: int
     last_signin_day: str
-    def __init__(self, programme_id: _Optional[str] = ..., member_id: _Optional[str] = ..., available_points: _Optional[int] = ..., pending_points: _Optional[int] = ..., debt_points: _Optional[int] = ..., expiries: _Optional[_Iterable[_Union[Expiry, _Mapping]]] = ..., streak: _Optional[int] = ..., last_signin_day: _Optional[str] = ...) -> None: ...
+    unlocked_reward_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, programme_id: _Optional[str] = ..., member_id: _Optional[str] = ..., available_points: _Optional[int] = ..., pending_points: _Optional[int] = ..., debt_points: _Optional[int] = ..., expiries: _Optional[_Iterable[_Union[Expiry, _Mapping]]] = ..., streak: _Optional[int] = ..., last_signin_day: _Optional[str] = ..., unlocked_reward_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetBalanceRequest(_message.Message):
     __slots__ = ("programme_id", "member_id")
@@ -432,3 +446,27 @@ class RunClearingResponse(_message.Message):
     posted_business_day: str
     cleared_now: bool
     def __init__(self, claims: _Optional[_Iterable[_Union[Claim, _Mapping]]] = ..., posting_id: _Optional[str] = ..., posted_business_day: _Optional[str] = ..., cleared_now: _Optional[bool] = ...) -> None: ...
+
+class RedeemRewardRequest(_message.Message):
+    __slots__ = ("programme_id", "member_id", "reward_id", "idempotency_key")
+    PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    REWARD_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    programme_id: str
+    member_id: str
+    reward_id: str
+    idempotency_key: str
+    def __init__(self, programme_id: _Optional[str] = ..., member_id: _Optional[str] = ..., reward_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class RedeemRewardResponse(_message.Message):
+    __slots__ = ("spend", "coupon_code", "created", "balance")
+    SPEND_FIELD_NUMBER: _ClassVar[int]
+    COUPON_CODE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_FIELD_NUMBER: _ClassVar[int]
+    spend: Spend
+    coupon_code: str
+    created: bool
+    balance: Balance
+    def __init__(self, spend: _Optional[_Union[Spend, _Mapping]] = ..., coupon_code: _Optional[str] = ..., created: _Optional[bool] = ..., balance: _Optional[_Union[Balance, _Mapping]] = ...) -> None: ...

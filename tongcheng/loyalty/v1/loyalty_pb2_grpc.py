@@ -100,6 +100,11 @@ class LoyaltyServiceStub:
                 request_serializer=tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RunClearingRequest.SerializeToString,
                 response_deserializer=tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RunClearingResponse.FromString,
                 _registered_method=True)
+        self.RedeemReward = channel.unary_unary(
+                '/tongcheng.loyalty.v1.LoyaltyService/RedeemReward',
+                request_serializer=tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RedeemRewardRequest.SerializeToString,
+                response_deserializer=tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RedeemRewardResponse.FromString,
+                _registered_method=True)
 
 
 class LoyaltyServiceServicer:
@@ -208,6 +213,16 @@ class LoyaltyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RedeemReward(self, request, context):
+        """RedeemReward spends a reward's points (its threshold) and gives the member the reward's coupon
+        (CouponService), idempotent on (programme_id, idempotency_key). If the coupon cannot be given (the
+        campaign ended or ran out), the points are given back and the call is FAILED_PRECONDITION; that key
+        then stays failed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LoyaltyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -275,6 +290,11 @@ def add_LoyaltyServiceServicer_to_server(servicer, server):
                     servicer.RunClearing,
                     request_deserializer=tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RunClearingRequest.FromString,
                     response_serializer=tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RunClearingResponse.SerializeToString,
+            ),
+            'RedeemReward': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedeemReward,
+                    request_deserializer=tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RedeemRewardRequest.FromString,
+                    response_serializer=tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RedeemRewardResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -629,6 +649,33 @@ class LoyaltyService:
             '/tongcheng.loyalty.v1.LoyaltyService/RunClearing',
             tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RunClearingRequest.SerializeToString,
             tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RunClearingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedeemReward(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongcheng.loyalty.v1.LoyaltyService/RedeemReward',
+            tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RedeemRewardRequest.SerializeToString,
+            tongcheng_dot_loyalty_dot_v1_dot_loyalty__pb2.RedeemRewardResponse.FromString,
             options,
             channel_credentials,
             insecure,
