@@ -1,4 +1,4 @@
-"""The real server running the money side and loyalty (`--services orders,settlement,loyalty`), and clients."""
+"""The real server running the money side, loyalty and coupons (no dispatch, no road graph), and clients."""
 
 from __future__ import annotations
 
@@ -14,20 +14,24 @@ from serving.auth import Role, TokenIssuer
 from serving.embedded_redis import EmbeddedRedis
 from tests.conftest import server_config
 from tests.settlement.helpers import Money
+from tongcheng.coupons.v1 import coupons_pb2_grpc
 from tongcheng.loyalty.v1 import loyalty_pb2_grpc
 
 
 class Points(Money):
-    """A client of OrderService, SettlementService and LoyaltyService with one role's token."""
+    """A client of OrderService, SettlementService, LoyaltyService and CouponService with one role's token."""
 
     def __init__(self, channel: grpc.aio.Channel, token: str) -> None:
         super().__init__(channel, token)
         self.loyalty = loyalty_pb2_grpc.LoyaltyServiceStub(channel)
+        self.coupons = coupons_pb2_grpc.CouponServiceStub(channel)
 
 
 @pytest_asyncio.fixture
 async def points_app(tmp_path: Path, redis_server: EmbeddedRedis, redis_sync: redis.Redis) -> AsyncIterator[App]:
-    application = App(server_config(tmp_path, redis_server.url, services=("orders", "settlement", "loyalty")))
+    application = App(
+        server_config(tmp_path, redis_server.url, services=("orders", "settlement", "loyalty", "coupons"))
+    )
     await application.start()
     yield application
     await application.stop()

@@ -3,6 +3,8 @@ clearing across an alliance, roles, bad input that changes nothing."""
 
 from __future__ import annotations
 
+import time
+
 import grpc
 import pytest
 import redis
@@ -13,6 +15,7 @@ from tests.conftest import redis_snapshot
 from tests.dispatch.api.helpers import bad_request_fields
 from tests.loyalty.helpers import member_invariants
 from tests.settlement.helpers import create_and_pay, rule, set_rule
+from tongcheng.coupons.v1 import coupons_pb2 as cpb
 from tongcheng.loyalty.v1 import loyalty_pb2 as pb
 from tongcheng.orders.v1 import orders_pb2 as opb
 
@@ -205,3 +208,42 @@ async def test_unknown_things_and_wrong_states_change_nothing(points, redis_sync
             await call
         assert err.value.code() == code_, err.value.details()
     assert redis_snapshot(redis_sync) == before
+
+
+async def test_a_member_redeems_a_reward_for_a_coupon(points) -> None:  # type: ignore[no-untyped-def]
+    """The member's own token trades 300 points for m2's coupon; another member cannot; a retry replays."""
+    ops, u1 = points(Role.OPS), points(Role.MEMBER, "u1")
+    now_s = int(time.time())
+    campaign = cpb.Campaign(
+        campaign_id="m2-20", merchant_id="m2", kind=cpb.DISCOUNT_KIND_AMOUNT_OFF, amount_off_fen=2_000,
+        transaction_minimum_fen=10_000, max_coupons=10,
+    )  # fmt: skip
+    campaign.valid_from.seconds, campaign.valid_until.seconds = now_s - 60, now_s + 86_400
+    await ops.coupons.CreateCampaign(cpb.CreateCampaignRequest(campaign=campaign), metadata=ops.md)
+    programme = pb.Programme(**_fields(ALLIANCE))
+    programme.rewards.add(reward_id="r300", points_cost=300, campaign_id="m2-20")
+    await ops.loyalty.CreateProgramme(pb.CreateProgrammeRequest(programme=programme), metadata=ops.md)
+    await ops.loyalty.SyncOrder(
+        pb.SyncOrderRequest(order_id="o1", merchant_id="m1", member_id="u1", state=pb.ORDER_STATE_COMPLETED,
+                            paid_fen=4_000),
+        metadata=ops.md,
+    )  # fmt: skip
+    assert list((await balance(u1)).unlocked_reward_ids) == ["r300"]
+    request = pb.RedeemRewardRequest(programme_id="p1", member_id="u1", reward_id="r300", idempotency_key="k1")
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await points(Role.MEMBER, "u2").loyalty.RedeemReward(request, metadata=points(Role.MEMBER, "u2").md)
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    reply = await u1.loyalty.RedeemReward(request, metadata=u1.md)
+    assert reply.created and reply.balance.available_points == 100 and reply.spend.merchant_id == "m2"
+    again = await u1.loyalty.RedeemReward(request, metadata=u1.md)
+    assert not again.created and again.coupon_code == reply.coupon_code
+    coupon = await u1.coupons.GetCoupon(cpb.GetCouponRequest(code=reply.coupon_code), metadata=u1.md)
+    assert coupon.coupon.member_id == "u1" and coupon.coupon.state == cpb.COUPON_STATE_CLAIMED
+    with pytest.raises(grpc.aio.AioRpcError) as err:  # T+1 only: today cannot be cleared yet
+        await ops.loyalty.RunClearing(
+            pb.RunClearingRequest(
+                programme_id="p1", business_day=local_day(time.time_ns() // 10**6, "Asia/Shanghai")[0]
+            ),
+            metadata=ops.md,
+        )
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
