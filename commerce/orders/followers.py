@@ -3,16 +3,22 @@
 The order center tells each follower an order as it stands after a payment, a completion, a refund, a
 cancellation or a rejection, on first attempts and on retries alike: a follower's change is idempotent on
 the order's state, so a retried call finishes what a failure interrupted (as the split and the hand-over
-to dispatch are). A follower that fails makes the call fail after the order's own change was stored.
+to dispatch are). A follower that fails for want of Redis makes the call fail after the order's own change
+was stored (the retry finishes it); one that refuses the order (its points were recorded for another
+body through SyncOrder) is logged, and the payment, step or refund stands.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
 from commerce.orders.flow import OrderStatus
 from commerce.orders.models import Order
+from core.errors import InvalidArgument
 from loyalty import Loyalty, OrderState
+
+log = logging.getLogger("tongcheng.orders")
 
 
 class OrderFollower(Protocol):
@@ -38,6 +44,9 @@ class LoyaltyFollower:
         ):
             return  # steps between payment and completion change nothing for points
         state = OrderState.COMPLETED if order.status is OrderStatus.COMPLETED else OrderState.PAID
-        await self.loyalty.sync_order(
-            spec.order_id, spec.merchant_id, spec.customer_id, state, order.paid_fen, order.refunded_fen
-        )
+        try:
+            await self.loyalty.sync_order(
+                spec.order_id, spec.merchant_id, spec.customer_id, state, order.paid_fen, order.refunded_fen
+            )
+        except InvalidArgument as exc:
+            log.error("points of order %s not synced: %s", spec.order_id, exc, extra={"order_id": spec.order_id})

@@ -247,3 +247,17 @@ async def test_a_member_redeems_a_reward_for_a_coupon(points) -> None:  # type: 
             metadata=ops.md,
         )
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_an_order_whose_points_were_recorded_otherwise_still_pays(points) -> None:  # type: ignore[no-untyped-def]
+    """SyncOrder recorded o1 with another amount: paying o1 at the order center succeeds; its points stay as recorded."""
+    ops = points(Role.OPS)
+    await ops.loyalty.CreateProgramme(pb.CreateProgrammeRequest(programme=ALLIANCE), metadata=ops.md)
+    await set_rule(ops, rule())
+    await ops.loyalty.SyncOrder(
+        pb.SyncOrderRequest(order_id="o1", merchant_id="m1", member_id="u1", state=pb.ORDER_STATE_PAID, paid_fen=100),
+        metadata=ops.md,
+    )
+    paid = await create_and_pay(ops, "o1", customer_id="u1")
+    assert paid.status == opb.ORDER_STATUS_PAID
+    assert (await balance(ops)).pending_points == 10
