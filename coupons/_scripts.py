@@ -71,11 +71,12 @@ local function release(locks)
 end
 """
 
-# Locks or redeems a coupon. KEYS: campaign, days, locks, held, coupon, requests. ARGV: now, code, order,
+# Locks or redeems a coupon. KEYS: campaign, days, locks, held, coupon, requests, the order's coupons.
+# ARGV: now, code, order,
 # discount, day, lock expiry, mode ('lock' or 'redeem'), request field, request fingerprint, max amount
 # (0: none), max per day (0: none), campaign id, why the coupon may not be used now ('' if it may: validity
-# and the discount are computed by the caller from the immutable campaign and the same now). Answers the
-# outcome and, when there is a coupon, its fields.
+# and the discount are computed by the caller from the immutable campaign and the same now), exclusive
+# ('1' or '0'), max coupons per order (0: none). Answers the outcome and, when there is a coupon, its fields.
 USE = (
     _EXPIRED
     + """
@@ -94,6 +95,23 @@ if state == 'redeemed' then return {'redeemed'} end
 local mine = state == 'locked' and lock_exp > now
 if mine and c[3] ~= order then return {'locked_elsewhere'} end
 if not mine and ARGV[13] ~= '' then return {ARGV[13]} end
+if not mine then
+  -- Stacking: what else the order holds now (a lock past its expiry holds nothing).
+  local others, other_exclusive = 0, false
+  local held_by_order = redis.call('HGETALL', KEYS[7])
+  for i = 1, #held_by_order, 2 do
+    if held_by_order[i] ~= code then
+      local excl, until_ms = string.match(held_by_order[i + 1], '^(%d)|(%d+)$')
+      if tonumber(until_ms) == 0 or tonumber(until_ms) > now then
+        others = others + 1
+        if excl == '1' then other_exclusive = true end
+      end
+    end
+  end
+  if other_exclusive then return {'stack_other_exclusive'} end
+  if ARGV[14] == '1' and others > 0 then return {'stack_exclusive'} end
+  if tonumber(ARGV[15]) > 0 and others + 1 > tonumber(ARGV[15]) then return {'stack_limit'} end
+end
 local expired = expired_locks(code, state, lock_exp, now)
 local day, discount = ARGV[5], tonumber(ARGV[4])
 if not mine then
@@ -109,6 +127,7 @@ if not mine then
 end
 -- Every check is made: writes from here on.
 release(expired)
+redis.call('HSET', KEYS[7], code, ARGV[14] .. '|' .. (mode == 'lock' and ARGV[6] or '0'))
 if mine and mode == 'lock' then
   redis.call('ZADD', KEYS[3], ARGV[6], code)
   redis.call('HSET', KEYS[5], 'lock_exp', ARGV[6])
@@ -138,7 +157,7 @@ return {mine and 'used_lock' or 'used', redis.call('HGETALL', KEYS[5])}
 )
 
 # Releases a lock of the order, or gives back its redemption. KEYS: campaign, days, locks, held, coupon,
-# requests. ARGV: now, code, order, request field, request fingerprint, campaign id. Answers the outcome
+# requests, the order's coupons. ARGV: now, code, order, request field, request fingerprint, campaign id. Answers the outcome
 # and, when it changed or replayed, the coupon's fields.
 ROLLBACK = """
 local now, code, order = tonumber(ARGV[1]), ARGV[2], ARGV[3]
@@ -164,6 +183,7 @@ else
 end
 redis.call('HSET', KEYS[5], 'state', 'claimed')
 redis.call('HDEL', KEYS[5], 'order', 'discount', 'lock_exp', 'day', 'redeemed')
+redis.call('HDEL', KEYS[7], code)
 redis.call('HSET', KEYS[6], ARGV[4], ARGV[5] .. '|' .. code)
 return {'rolled_back', redis.call('HGETALL', KEYS[5])}
 """

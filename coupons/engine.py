@@ -250,9 +250,11 @@ class Coupons:
         k, cid = self.keys, campaign.campaign_id
         reply = await self._use(
             self._redis,
-            [k.campaign(cid), k.days(cid), k.locks(cid), k.held(cid), k.coupon(code), k.requests],
+            [k.campaign(cid), k.days(cid), k.locks(cid), k.held(cid), k.coupon(code), k.requests,
+             k.order(campaign.merchant_id, order_id)],
             [now_ms, code, order_id, discount, day, expires_ms, mode, request, fp, campaign.max_amount_fen,
-             campaign.max_redemptions_per_day, cid, self._unusable(campaign, now_ms, discount)],
+             campaign.max_redemptions_per_day, cid, self._unusable(campaign, now_ms, discount),
+             "1" if campaign.exclusive else "0", campaign.max_coupons_per_order],
         )  # fmt: skip
         status = str(reply[0])
         if status == "clash":
@@ -268,6 +270,9 @@ class Coupons:
             "not_valid_weekday": f"campaign {cid} is not valid on this weekday",
             "not_valid_hour": f"campaign {cid} is not valid at this hour",
             "no_discount": f"coupon {code} takes nothing off this order (minimum {campaign.transaction_minimum_fen} fen)",
+            "stack_other_exclusive": f"order {order_id} holds an exclusive coupon: no other may join it",
+            "stack_exclusive": f"coupon {code} is exclusive and order {order_id} holds another coupon",
+            "stack_limit": f"order {order_id} holds {campaign.max_coupons_per_order} coupons already, the most {cid} allows",
         }
         if status in messages:
             raise FailedPrecondition(messages[status])
@@ -286,7 +291,15 @@ class Coupons:
         now_ms = self.clock.now_ms()
         reply = await self._rollback(
             self._redis,
-            [k.campaign(cid), k.days(cid), k.locks(cid), k.held(cid), k.coupon(code), k.requests],
+            [
+                k.campaign(cid),
+                k.days(cid),
+                k.locks(cid),
+                k.held(cid),
+                k.coupon(code),
+                k.requests,
+                k.order(merchant_id, order_id),
+            ],
             [now_ms, code, order_id, f"b|{merchant_id}|{request_no}", _fingerprint(order_id), cid],
         )
         status = reply[0]

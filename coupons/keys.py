@@ -39,6 +39,10 @@ class CouponKeys:
         """hash: locked code -> "discount fen|day": the budget its lock holds."""
         return f"{self.prefix}held:{campaign_id}"
 
+    def order(self, merchant_id: str, order_id: str) -> str:
+        """hash: code -> "exclusive (0/1)|lock expiry ms (0: redeemed)": the coupons an order holds (stacking)."""
+        return f"{self.prefix}order:{merchant_id}|{order_id}"
+
     def coupon(self, code: str) -> str:
         """hash: campaign, member, state, order, discount, lock expiry, day, claimed and redeemed ms."""
         return f"{self.prefix}code:{code}"

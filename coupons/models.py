@@ -8,9 +8,11 @@ Discounts (integer fen, computed once, at lock or redeem, on the order as the ca
   never gets more than the percent.
 - FREE_DELIVERY: the order's delivery fee, at most `max_discount_fen`.
 
-One coupon applies per lock; several coupons on one order are applied in the order they were locked, each
-on the amount the previous ones left (the order center's checkout composes them; an `exclusive` campaign's
-coupon is meant to stand alone — enforced when checkout composes them, not yet here).
+Stacking: several coupons on one order (at one merchant) apply in the order they were locked, each on the
+amount the ones before it left, which the caller states when it locks the next. A coupon of an `exclusive`
+campaign stands alone: it is refused on an order that holds another coupon, and while it is held every
+other is refused. `max_coupons_per_order` caps how many the order may hold when a coupon of that campaign
+joins it. Held means locked (until the lock expires) or redeemed; a rollback lets go.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ MAX_PER_MEMBER = 1_000
 MAX_BUDGET_FEN = 1_000_000_000_000
 MAX_VALIDITY_MS = 2 * 366 * 86_400_000
 MINUTES_PER_DAY = 1_440
+MAX_STACK = 20
 
 
 class DiscountKind(enum.StrEnum):
@@ -74,6 +77,7 @@ class Campaign:
     funded_by: Funder = Funder.MERCHANT
     partner_id: str = ""
     exclusive: bool = False
+    max_coupons_per_order: int = 0  # 0: no limit
     created_ms: int = 0
 
     def violations(self, prefix: str = "campaign.") -> list[FieldViolation]:
@@ -116,6 +120,7 @@ class Campaign:
         within("max_amount_fen", 0, MAX_BUDGET_FEN)
         within("max_redemptions_per_day", 0, MAX_COUPONS)
         within("weekdays_mask", 0, 127)
+        within("max_coupons_per_order", 0, MAX_STACK)
         within("start_minute", 0, MINUTES_PER_DAY)
         within("end_minute", 0, MINUTES_PER_DAY)
         if (self.start_minute or self.end_minute) and self.start_minute >= self.end_minute:

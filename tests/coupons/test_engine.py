@@ -179,3 +179,28 @@ async def test_foreign_and_guessed_codes_look_alike_and_are_throttled(engine: Co
         await engine.lock(theirs.code, "m2", "o1", 6_000, 0, 5, "guesser")
     assert redis_snapshot(redis_sync) == before
     assert (await engine.lock(theirs.code, "m2", "o1", 6_000, 0, 5, "someone else")).state is CouponState.LOCKED
+
+
+async def test_stacking_exclusive_coupons_stand_alone_and_orders_hold_at_most_n(engine: Coupons) -> None:
+    """An exclusive coupon refuses company and is refused company; a campaign's cap counts what the order holds;
+    expired locks and rollbacks let go."""
+    await engine.create_campaign(campaign(campaign_id="solo", exclusive=True))
+    await engine.create_campaign(campaign(campaign_id="pair", max_coupons_per_order=2, max_coupons_per_member=5))
+    solo, _ = await engine.claim("solo", "u1", "k1")
+    pairs = [(await engine.claim("pair", "u1", f"p{i}"))[0] for i in range(3)]
+    await engine.lock(pairs[0].code, "m1", "o1", 9_000, 0, 5, "t")
+    with pytest.raises(FailedPrecondition, match="exclusive and order o1 holds another"):
+        await engine.lock(solo.code, "m1", "o1", 8_000, 0, 5, "t")
+    await engine.redeem(pairs[1].code, "m1", "o1", 8_000, 0, "q1", "t")
+    with pytest.raises(FailedPrecondition, match="holds 2 coupons"):
+        await engine.lock(pairs[2].code, "m1", "o1", 7_000, 0, 5, "t")
+    await engine.lock(solo.code, "m1", "o2", 8_000, 0, 1, "t")
+    with pytest.raises(FailedPrecondition, match="holds an exclusive coupon"):
+        await engine.lock(pairs[2].code, "m1", "o2", 7_000, 0, 5, "t")
+    advance(engine, 61_000)  # the exclusive lock expired: it holds nothing
+    await engine.lock(pairs[2].code, "m1", "o2", 7_000, 0, 5, "t")
+    await engine.rollback(pairs[0].code, "m1", "o1", "b1", "t")  # o1 holds one coupon now
+    with pytest.raises(FailedPrecondition, match="exclusive and order o1 holds another"):
+        await engine.lock(solo.code, "m1", "o1", 8_000, 0, 5, "t")
+    await engine.rollback(pairs[1].code, "m1", "o1", "b2", "t")
+    assert (await engine.lock(solo.code, "m1", "o1", 8_000, 0, 5, "t")).state is CouponState.LOCKED
