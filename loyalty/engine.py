@@ -520,37 +520,37 @@ class Loyalty:
         its claims recomputed one by one from the day's claim list: what Reconcile adds for points."""
         diffs: list[Difference] = []
         prefix = self.keys.prefix
-        async for key in self._redis.scan_iter(match=f"{prefix}prog:*", count=500):
-            programme_id = key[len(prefix) + len("prog:") :]
-            diffs += await self._reconcile_members(programme_id)
-            diffs += await self._reconcile_clearing(programme_id)
+        # Two walks of the keyspace in all (programmes, then every programme's members), as the ledger's own
+        # reconciliation walks every posting: a report, not a hot path.
+        async for key in self._redis.scan_iter(match=f"{prefix}prog:*", count=1_000):
+            diffs += await self._reconcile_clearing(key[len(prefix) + len("prog:") :])
+        async for key in self._redis.scan_iter(match=f"{prefix}m:*", count=1_000):
+            programme_id, _, member_id = key[len(prefix) + len("m:") :].partition("|")
+            diffs += await self._reconcile_member(programme_id, member_id, key)
         return diffs
 
-    async def _reconcile_members(self, programme_id: str) -> list[Difference]:
+    async def _reconcile_member(self, programme_id: str, member_id: str, key: str) -> list[Difference]:
         diffs = []
-        base = self.keys.member(programme_id, "")
-        async for key in self._redis.scan_iter(match=f"{base}*", count=500):
-            member_id = key[len(base) :]
-            async with self._redis.pipeline(transaction=True, shard_hint=key) as pipe:
-                pipe.hmget(key, "avail", "pending", "debt")
-                pipe.lrange(self.keys.history(programme_id, member_id), 0, -1)
-                pipe.hvals(self.keys.lots(programme_id, member_id))
-                counters, history, lots = await pipe.execute()
-            stored = [int(v or 0) for v in counters]
-            sums = [0, 0, 0]
-            for raw in history:
-                entry = json.loads(raw)
-                for i in range(3):
-                    sums[i] += int(entry[2 + i])
-            in_lots = sum(int(lot.split("|", 1)[0]) for lot in lots)
-            who = f"member:{programme_id}:{member_id}"
-            for i, what in enumerate(("available", "pending", "debt")):
-                if stored[i] != sums[i]:
-                    diffs.append(Difference("", who, f"points_{what}_mismatch", sums[i], stored[i], "vs its history"))
-                if stored[i] < 0:
-                    diffs.append(Difference("", who, f"points_{what}_negative", 0, stored[i]))
-            if in_lots != stored[0]:
-                diffs.append(Difference("", who, "points_lots_mismatch", in_lots, stored[0], "available vs its lots"))
+        async with self._redis.pipeline(transaction=True, shard_hint=key) as pipe:
+            pipe.hmget(key, "avail", "pending", "debt")
+            pipe.lrange(self.keys.history(programme_id, member_id), 0, -1)
+            pipe.hvals(self.keys.lots(programme_id, member_id))
+            counters, history, lots = await pipe.execute()
+        stored = [int(v or 0) for v in counters]
+        sums = [0, 0, 0]
+        for raw in history:
+            entry = json.loads(raw)
+            for i in range(3):
+                sums[i] += int(entry[2 + i])
+        in_lots = sum(int(lot.split("|", 1)[0]) for lot in lots)
+        who = f"member:{programme_id}:{member_id}"
+        for i, what in enumerate(("available", "pending", "debt")):
+            if stored[i] != sums[i]:
+                diffs.append(Difference("", who, f"points_{what}_mismatch", sums[i], stored[i], "vs its history"))
+            if stored[i] < 0:
+                diffs.append(Difference("", who, f"points_{what}_negative", 0, stored[i]))
+        if in_lots != stored[0]:
+            diffs.append(Difference("", who, "points_lots_mismatch", in_lots, stored[0], "available vs its lots"))
         return diffs
 
     async def _reconcile_clearing(self, programme_id: str) -> list[Difference]:
