@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from typing import Protocol
 
 import redis.asyncio as aioredis
 
@@ -28,9 +29,18 @@ from core.localtime import local_day, weekday_and_minute
 from core.validation import id_violation, ids_violations
 from coupons import _scripts, codes
 from coupons.keys import CouponKeys
-from coupons.models import MAX_ORDER_FEN, Campaign, Coupon, Usage
+from coupons.models import MAX_ORDER_FEN, Campaign, Coupon, CouponState, Usage
 from coupons.throttle import GuessThrottle
 from settlement.ledger import LuaScript
+
+
+class CouponObserver(Protocol):
+    """Told of each redemption and rollback after it is stored (on retries too: it must be idempotent)."""
+
+    async def coupon_redeemed(self, code: str, order_id: str, amount_fen: int) -> None: ...
+
+    async def coupon_rolled_back(self, code: str) -> None: ...
+
 
 DEFAULT_LOCK_MINUTES = 15
 MAX_LOCK_MINUTES = 60
@@ -59,6 +69,7 @@ class Coupons:
         self.clock = clock
         self.keys = keys or CouponKeys()
         self.throttle = throttle or GuessThrottle()
+        self.observers: list[CouponObserver] = []  # alliances' attribution
         self._campaigns: dict[str, tuple[Campaign, int, bytes]] = {}  # immutable once stored
         self._by_serial: dict[int, str] = {}
         self._create = LuaScript(_scripts.CREATE_CAMPAIGN)
@@ -239,6 +250,9 @@ class Coupons:
             code, campaign, "redeem", order_id, amount_fen, delivery_fee_fen, self.clock.now_ms(), 0,
             f"r|{merchant_id}|{request_no}", fp, caller,
         )  # fmt: skip
+        if coupon.state is CouponState.REDEEMED and coupon.order_id == order_id:  # not a replay of one rolled back
+            for observer in self.observers:
+                await observer.coupon_redeemed(code, order_id, amount_fen)
         return coupon, status != "replayed"
 
     async def _use_script(
@@ -309,4 +323,8 @@ class Coupons:
             raise FailedPrecondition(f"coupon {code} is neither locked nor redeemed for order {order_id}")
         if status == "no_coupon":
             self._unknown(code, caller, merchant_id)
-        return self._coupon_of(code, reply[1], now_ms), status == "rolled_back"
+        coupon = self._coupon_of(code, reply[1], now_ms)
+        if coupon.state is CouponState.CLAIMED:  # a replayed rollback must not undo a later redemption
+            for observer in self.observers:
+                await observer.coupon_rolled_back(code)
+        return coupon, status == "rolled_back"

@@ -83,9 +83,10 @@ def test_money_exports_and_no_grpc_below_api() -> None:
 
 
 def test_loyalty_and_coupon_exports_and_no_grpc_below_api() -> None:
-    """What `loyalty` and `coupons` offer; only their `api` modules touch gRPC."""
+    """What `loyalty`, `coupons` and `alliance` offer; only their `api` modules touch gRPC."""
     import pathlib
 
+    import alliance
     import coupons
     import loyalty
 
@@ -97,7 +98,11 @@ def test_loyalty_and_coupon_exports_and_no_grpc_below_api() -> None:
         ["Campaign", "Coupon", "CouponKeys", "CouponState", "Coupons", "DiscountKind", "Funder", "GuessThrottle",
          "Usage", "make_code", "normalize", "qr_payload", "verify"]
     )  # fmt: skip
-    for package in (loyalty, coupons):
+    assert sorted(alliance.__all__) == sorted(
+        ["Alliance", "AllianceKeys", "AllianceMerchant", "Alliances", "MemberAggregates", "Offer", "OfferContribution",
+         "Segment", "Trigger"]
+    )  # fmt: skip
+    for package in (loyalty, coupons, alliance):
         for name in package.__all__:
             assert hasattr(package, name), name
         root = pathlib.Path(package.__file__).parent

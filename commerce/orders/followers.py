@@ -1,4 +1,4 @@
-"""What follows an order's money besides the ledger: loyalty points earned on it.
+"""What follows an order's money besides the ledger: loyalty points earned on it, alliance offers it triggers.
 
 The order center tells each follower an order as it stands after a payment, a completion, a refund, a
 cancellation or a rejection, on first attempts and on retries alike: a follower's change is idempotent on
@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from commerce.orders.flow import OrderStatus
+from alliance import Alliances
+from commerce.orders.flow import FINAL, OrderStatus
 from commerce.orders.models import Order
 from core.errors import InvalidArgument
 from loyalty import Loyalty, OrderState
@@ -50,3 +51,23 @@ class LoyaltyFollower:
             )
         except InvalidArgument as exc:
             log.error("points of order %s not synced: %s", spec.order_id, exc, extra={"order_id": spec.order_id})
+
+
+class AllianceFollower:
+    """Partner offers follow orders: a paid order (still standing) or a completed one at an alliance merchant
+    issues the partner coupons its offers give the member, once per offer and order."""
+
+    def __init__(self, alliances: Alliances) -> None:
+        self.alliances = alliances
+
+    async def order_changed(self, order: Order) -> None:
+        spec = order.spec
+        if not spec.customer_id or order.paid_fen <= 0:
+            return
+        completed = order.status is OrderStatus.COMPLETED
+        if not completed and (order.status is not OrderStatus.PAID or order.status in FINAL):
+            return  # issued at payment (PAID) and completion; cancelled, rejected or refunded orders issue nothing
+        await self.alliances.order_event(
+            spec.order_id, spec.merchant_id, spec.customer_id, order.paid_fen - order.refunded_fen, order.paid_at_ms,
+            completed,
+        )  # fmt: skip
