@@ -186,6 +186,40 @@ def _loyalty_and_coupon_seeds(now_ms: int) -> list[Seed]:
         (co + "ClaimCoupon", Role.MEMBER, "u1", [{"campaign_id": "cp1", "member_id": "u1", "idempotency_key": "cl1"}]),
         (co + "ClaimCoupon", Role.MEMBER, "u2", [{"campaign_id": "cp1", "member_id": "u2", "idempotency_key": "cl2"}]),
         (co + "GetCampaign", Role.MERCHANT, "m1", [{"campaign_id": "cp1"}]),
+        (
+            "tongcheng.alliance.v1.AllianceService/CreateAlliance",
+            Role.OPS,
+            "",
+            [
+                {
+                    "alliance": {
+                        "alliance_id": "al1",
+                        "commission_bp": 800,
+                        "merchants": [
+                            {"merchant_id": "m1", "lat": 60.17, "lng": 24.94, "category": "coffee"},
+                            {"merchant_id": "m2", "lat": 60.171, "lng": 24.941, "category": "fitness"},
+                        ],
+                    }
+                }
+            ],
+        ),
+        (
+            "tongcheng.alliance.v1.AllianceService/CreateOffer",
+            Role.MERCHANT,
+            "m1",
+            [
+                {
+                    "offer": {
+                        "offer_id": "of1",
+                        "alliance_id": "al1",
+                        "source_merchant_id": "m2",
+                        "campaign_id": "cp1",
+                        "trigger": "TRIGGER_PAID",
+                        "max_distance_m": 2_000,
+                    }
+                }
+            ],
+        ),
     ]
 
 
