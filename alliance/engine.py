@@ -28,6 +28,7 @@ from core.clock import Clock
 from core.errors import FailedPrecondition, InvalidArgument, NotFound
 from core.geo import haversine_m
 from core.localtime import DEFAULT_ZONE, local_datetime
+from core.membership import MembershipCache
 from core.validation import ids_violations
 from coupons import Coupons
 from settlement.ledger import LuaScript
@@ -51,6 +52,7 @@ class Alliances:
         self.keys = keys or AllianceKeys()
         self._alliances: dict[str, Alliance] = {}  # immutable once stored
         self._offers: dict[str, Offer] = {}
+        self._membership = MembershipCache()  # which alliance a merchant is in, read once per process
         self._create = LuaScript(_scripts.CREATE_ALLIANCE)
         self._create_offer = LuaScript(_scripts.CREATE_OFFER)
         self._record = LuaScript(_scripts.RECORD_ORDER)
@@ -75,6 +77,8 @@ class Alliances:
             )
         if reply[0] == "merchant_taken":
             raise FailedPrecondition(f"merchant {ids[int(reply[1])]} already belongs to alliance {reply[2]}")
+        if reply[0] == "created":
+            self._membership.joined(ids, alliance.alliance_id)
         return await self.alliance(alliance.alliance_id), reply[0] == "created"
 
     async def alliance(self, alliance_id: str, field: str = "alliance_id") -> Alliance:
@@ -124,7 +128,7 @@ class Alliances:
         """A paid order at merchant_id (still standing) or completed: counts a completed order in the member's
         aggregates, then issues the coupons of the merchant's offers the order triggers. Returns the codes
         issued (or issued before, on a retry)."""
-        alliance_id = await self._redis.hget(self.keys.merchants, merchant_id)
+        alliance_id = await self._membership.group_of(merchant_id, lambda m: self._redis.hget(self.keys.merchants, m))
         if alliance_id is None:
             return []
         alliance = await self.alliance(alliance_id)

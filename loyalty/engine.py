@@ -29,6 +29,7 @@ import redis.asyncio as aioredis
 from core.clock import Clock
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
 from core.localtime import end_of_month_after, local_day, zone
+from core.membership import MembershipCache
 from core.validation import id_violation, ids_violations
 from coupons import Coupons
 from loyalty import _scripts
@@ -94,6 +95,7 @@ class Loyalty:
         self.money = money or MoneyKeys()  # the settlement ledger the clearing posts into
         self.coupons = coupons or Coupons(client, clock)  # what rewards give
         self._programmes: dict[str, Programme] = {}  # immutable once stored
+        self._membership = MembershipCache()  # which programme a merchant is in, read once per process
         self._create = LuaScript(_scripts.CREATE_PROGRAMME)
         self._sync = LuaScript(_scripts.SYNC_ORDER)
         self._spend = LuaScript(_scripts.SPEND)
@@ -134,6 +136,7 @@ class Loyalty:
         if reply[0] == "exists":
             return await self.programme(programme.programme_id), False
         self._programmes[programme.programme_id] = stored
+        self._membership.joined(programme.merchant_ids, programme.programme_id)
         return stored, True
 
     async def programme(self, programme_id: str, field: str = "programme_id") -> Programme:
@@ -149,7 +152,7 @@ class Loyalty:
         return programme
 
     async def programme_of_merchant(self, merchant_id: str) -> Programme | None:
-        programme_id = await self._redis.hget(self.keys.merchants, merchant_id)
+        programme_id = await self._membership.group_of(merchant_id, lambda m: self._redis.hget(self.keys.merchants, m))
         return None if programme_id is None else await self.programme(programme_id)
 
     # Orders ----------------------------------------------------------------------------------
