@@ -47,10 +47,11 @@ from loyalty.models import (
     SignIn,
     Spend,
 )
-from settlement.days import business_day, parse_day
+from settlement.days import parse_day
 from settlement.keys import MoneyKeys
 from settlement.ledger import LuaScript, entries_of_posting
 from settlement.reconcile import Difference
+from settlement.transfers import POINTS_CLEARING, Transfers
 
 # A script answers 'stale' when what the caller read moved before it ran; the caller reads again this often.
 MAX_ATTEMPTS = 20
@@ -105,7 +106,7 @@ class Loyalty:
         self._apply_referral = LuaScript(_scripts.APPLY_REFERRAL)
         self._expire_member = LuaScript(_scripts.EXPIRE_MEMBER)
         self._read_member = LuaScript(_scripts.READ_MEMBER)
-        self._clear_day = LuaScript(_scripts.CLEAR_DAY)
+        self._transfers = Transfers(client, clock, self.money)
 
     def _member_keys(self, programme_id: str, member_id: str) -> list[str]:
         k = self.keys
@@ -499,22 +500,11 @@ class Loyalty:
         now_ms = self.clock.now_ms()
         if now_ms < int(start.timestamp() * 1000) + CLEARING_GRACE_MS:
             raise FailedPrecondition(f"{day} can be cleared from 00:05 of the next day in {programme.time_zone} on")
-        posted_day, posted_day_no = business_day(now_ms)
-        posting_id = f"clearing:{programme_id}:{day}"
-        m = self.money
-        reply = await self._clear_day(
-            self._redis,
-            [self.keys.cleared(programme_id), self.keys.clearing(programme_id, day), m.balances,
-             m.day_postings(posted_day), m.posting_days],
-            [day, posting_id, programme.point_value_fen, now_ms, posted_day, posted_day_no, f"loyalty:{programme_id}"],
+        posting_id, posted_day, now = await self._transfers.post_day(
+            self.keys.cleared(programme_id), self.keys.clearing(programme_id, day), day,
+            f"clearing:{programme_id}:{day}", POINTS_CLEARING, programme.point_value_fen, f"loyalty:{programme_id}",
         )  # fmt: skip
-        if reply[0] == "not_zero":
-            raise Unavailable(f"the clearing of {day} does not sum to zero ({reply[1]} fen): not posted")
-        claims = await self.clearing(programme_id, day)
-        raw = reply[1] if len(reply) > 1 else ""
-        if not raw:
-            return claims, "", "", reply[0] != "replayed"
-        return claims, posting_id, json.loads(raw)["d"], reply[0] == "posted"
+        return await self.clearing(programme_id, day), posting_id, posted_day, now
 
     # Reconciliation --------------------------------------------------------------------------
 

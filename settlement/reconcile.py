@@ -7,9 +7,9 @@ each refund recorded on the order that reversed legs must have its posting; an o
 split is a difference until its split is posted. Over the whole ledger, each receiver's balance must
 equal the sum of its entries.
 
-Postings of cause `points_clearing` (loyalty's T+1 clearing between merchants of an alliance) belong to no
-order: each must sum to zero, and a balance may go below zero by what clearing took (the merchant owes
-its partners; the daily run carries it). Other packages add their own checks to a full reconciliation
+Transfers between merchants (`settlement.transfers`: loyalty's points clearing, alliances' commissions)
+belong to no order: each posting must sum to zero, and a balance may go below zero by what transfers
+took (the merchant owes its partners; the daily run carries it). Other packages add their own checks to a full reconciliation
 through `extra_checks` (loyalty recomputes its members' points and its cleared days).
 """
 
@@ -25,9 +25,9 @@ import redis.asyncio as aioredis
 from settlement.days import CST_OFFSET_MS, DAY_MS, parse_day
 from settlement.keys import MoneyKeys
 from settlement.ledger import entries_of_posting
+from settlement.transfers import INTER_MERCHANT_CAUSES
 
 BATCH = 500
-CLEARING_CAUSE = "points_clearing"
 
 
 @dataclass(frozen=True)
@@ -137,12 +137,12 @@ class Reconciler:
         for day in days:
             for raw in await self._redis.lrange(k.day_postings(day), 0, -1):
                 entries = entries_of_posting(raw)
-                if entries and entries[0].cause == CLEARING_CAUSE:
+                if entries and entries[0].cause in INTER_MERCHANT_CAUSES:
                     for e in entries:
                         totals[e.receiver] += e.amount_fen
                         cleared[e.receiver] += e.amount_fen
                     if (net := sum(e.amount_fen for e in entries)) != 0:
-                        report.differences.append(Difference(entries[0].order_id, "", "clearing_not_zero", 0, net))
+                        report.differences.append(Difference(entries[0].order_id, "", "transfer_not_zero", 0, net))
                     continue
                 for e in entries:
                     totals[e.receiver] += e.amount_fen
