@@ -47,12 +47,15 @@ redis.call('HINCRBY', KEYS[2], 'issued', 1)
 return 1
 """
 
-# A redemption of an attributed coupon: the offer's sales and its source's commission. KEYS: attribution,
-# offer, customers. ARGV: order redeemed on, sales fen, commission fen.
+# A redemption of an attributed coupon: the offer's sales and its source's commission, owed by the partner.
+# KEYS: attribution, offer, customers, today's commissions, today's commission log. ARGV: order redeemed on,
+# sales fen, commission fen, partner, now.
 REDEEMED = """
-local a = redis.call('HMGET', KEYS[1], 'redeemed', 'member')
+local a = redis.call('HMGET', KEYS[1], 'redeemed', 'member', 'source')
 if not a[1] or a[1] == '1' then return 0 end
-redis.call('HSET', KEYS[1], 'redeemed', 1, 'r_order', ARGV[1], 'sales', ARGV[2], 'commission', ARGV[3])
+redis.call('HSET', KEYS[1], 'redeemed', 1, 'r_order', ARGV[1], 'sales', ARGV[2], 'commission', ARGV[3], 'partner', ARGV[4])
+redis.call('HINCRBY', KEYS[4], a[3] .. '|' .. ARGV[4], ARGV[3])
+redis.call('RPUSH', KEYS[5], cjson.encode({a[3], ARGV[4], tonumber(ARGV[3]), ARGV[1], tonumber(ARGV[5])}))
 redis.call('HINCRBY', KEYS[2], 'redeemed', 1)
 redis.call('HINCRBY', KEYS[2], 'sales', ARGV[2])
 redis.call('HINCRBY', KEYS[2], 'commission', ARGV[3])
@@ -60,12 +63,14 @@ redis.call('HINCRBY', KEYS[3], a[2], 1)
 return 1
 """
 
-# A redemption rolled back (the order was cancelled or refunded): the commission is clawed back.
-# KEYS: attribution, offer, customers.
+# A redemption rolled back (the order was cancelled or refunded): the commission is clawed back, on today.
+# KEYS: attribution, offer, customers, today's commissions, today's commission log. ARGV: now.
 ROLLED_BACK = """
-local a = redis.call('HMGET', KEYS[1], 'redeemed', 'member', 'sales', 'commission')
+local a = redis.call('HMGET', KEYS[1], 'redeemed', 'member', 'sales', 'commission', 'source', 'partner', 'r_order')
 if a[1] ~= '1' then return 0 end
 redis.call('HSET', KEYS[1], 'redeemed', 0)
+redis.call('HINCRBY', KEYS[4], a[5] .. '|' .. a[6], 0 - tonumber(a[4]))
+redis.call('RPUSH', KEYS[5], cjson.encode({a[5], a[6], 0 - tonumber(a[4]), a[7], tonumber(ARGV[1])}))
 redis.call('HINCRBY', KEYS[2], 'redeemed', -1)
 redis.call('HINCRBY', KEYS[2], 'sales', 0 - tonumber(a[3]))
 redis.call('HINCRBY', KEYS[2], 'commission', 0 - tonumber(a[4]))

@@ -108,3 +108,16 @@ class AllianceServicer(alliance_pb2_grpc.AllianceServiceServicer):
         return pb.GetMemberSegmentResponse(
             orders=a.orders, spend_fen=a.spend_fen, hours_mask=a.hours_mask, categories=list(a.categories)
         )
+
+    @rpc
+    async def RunCommissions(
+        self, request: pb.RunCommissionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RunCommissionsResponse:
+        self._caller(context).require(Role.OPS)
+        transfers, posting_id, posted_day, now = await self._alliances.run_commissions(
+            request.alliance_id, request.business_day
+        )
+        return pb.RunCommissionsResponse(
+            transfers=[pb.Transfer(creditor_merchant_id=c, debtor_merchant_id=d, amount_fen=n) for c, d, n in transfers],
+            posting_id=posting_id, posted_business_day=posted_day, posted_now=now,
+        )  # fmt: skip

@@ -17,7 +17,9 @@ one idempotent script, so a retried call finishes what a failure interrupted.
 
 from __future__ import annotations
 
+import json
 import logging
+from collections import defaultdict
 
 import redis.asyncio as aioredis
 
@@ -31,7 +33,11 @@ from core.localtime import DEFAULT_ZONE, local_datetime
 from core.membership import MembershipCache
 from core.validation import ids_violations
 from coupons import Coupons
-from settlement.ledger import LuaScript
+from settlement.daily import RUN_GRACE_MS
+from settlement.days import CST_OFFSET_MS, DAY_MS, business_day, parse_day
+from settlement.ledger import LuaScript, entries_of_posting
+from settlement.reconcile import Difference
+from settlement.transfers import ALLIANCE_COMMISSION, Transfers
 
 log = logging.getLogger("tongcheng.alliance")
 BASIS_POINTS = 10_000
@@ -59,6 +65,7 @@ class Alliances:
         self._issued = LuaScript(_scripts.ISSUED)
         self._redeemed = LuaScript(_scripts.REDEEMED)
         self._rolled_back = LuaScript(_scripts.ROLLED_BACK)
+        self._transfers = Transfers(client, clock)
 
     # Alliances and offers --------------------------------------------------------------------
 
@@ -177,21 +184,79 @@ class Alliances:
             return
         offer = await self._offer(offer_id)
         alliance = await self.alliance(offer.alliance_id)
-        commission = amount_fen * alliance.commission_bp // BASIS_POINTS
+        campaign, _, _ = await self.coupons.campaign(offer.campaign_id)
+        commission = amount_fen * alliance.commission_bp // BASIS_POINTS  # rounded down: never over the rule
+        now_ms = self.clock.now_ms()
+        day, _ = business_day(now_ms)
+        k = self.keys
         await self._redeemed(
             self._redis,
-            [self.keys.attribution(code), self.keys.offer(offer_id), self.keys.customers(offer_id)],
-            [order_id, amount_fen, commission],
-        )
+            [k.attribution(code), k.offer(offer_id), k.customers(offer_id), k.commissions(alliance.alliance_id, day),
+             k.commission_log(alliance.alliance_id, day)],
+            [order_id, amount_fen, commission, campaign.merchant_id, now_ms],
+        )  # fmt: skip
 
     async def coupon_rolled_back(self, code: str) -> None:
         offer_id = await self._redis.hget(self.keys.attribution(code), "offer")
-        if offer_id is not None:
-            await self._rolled_back(
-                self._redis,
-                [self.keys.attribution(code), self.keys.offer(offer_id), self.keys.customers(offer_id)],
-                [],
-            )
+        if offer_id is None:
+            return
+        offer = await self._offer(offer_id)
+        now_ms = self.clock.now_ms()
+        day, _ = business_day(now_ms)
+        k = self.keys
+        await self._rolled_back(
+            self._redis,
+            [k.attribution(code), k.offer(offer_id), k.customers(offer_id), k.commissions(offer.alliance_id, day),
+             k.commission_log(offer.alliance_id, day)],
+            [now_ms],
+        )  # fmt: skip
+
+    # Commissions into the ledger -------------------------------------------------------------
+
+    async def run_commissions(self, alliance_id: str, day: str) -> tuple[list[tuple[str, str, int]], str, str, bool]:
+        """Posts a past business day's commissions, netted per pair, into the settlement ledger, once:
+        (transfers as (creditor, debtor, fen), posting id, the day it was posted on, whether this call posted)."""
+        day_no = parse_day("business_day", day)
+        await self.alliance(alliance_id)
+        if self.clock.now_ms() < (day_no + 1) * DAY_MS - CST_OFFSET_MS + RUN_GRACE_MS:
+            raise FailedPrecondition(f"{day} can be posted from 00:05 CST the next day on (T+1)")
+        posting_id, posted_day, now = await self._transfers.post_day(
+            self.keys.commissions_posted(alliance_id), self.keys.commissions(alliance_id, day), day,
+            f"commission:{alliance_id}:{day}", ALLIANCE_COMMISSION, 1, f"alliance:{alliance_id}",
+        )  # fmt: skip
+        return await self.transfers(alliance_id, day), posting_id, posted_day, now
+
+    async def transfers(self, alliance_id: str, day: str) -> list[tuple[str, str, int]]:
+        net: dict[tuple[str, str], int] = {}
+        for pair, fen in (await self._redis.hgetall(self.keys.commissions(alliance_id, day))).items():
+            creditor, _, debtor = pair.partition("|")
+            a, b = sorted((creditor, debtor))
+            net[(a, b)] = net.get((a, b), 0) + (int(fen) if (creditor, debtor) == (a, b) else -int(fen))
+        return [(a, b, n) if n > 0 else (b, a, -n) for (a, b), n in sorted(net.items()) if n]
+
+    async def reconcile(self) -> list[Difference]:
+        """Every posted day's commission posting against its commissions recomputed one by one from the day's
+        log: what Reconcile adds for alliances."""
+        diffs = []
+        prefix = self.keys.prefix
+        async for key in self._redis.scan_iter(match=f"{prefix}commissioned:*", count=1_000):
+            alliance_id = key[len(prefix) + len("commissioned:") :]
+            for day, raw in (await self._redis.hgetall(key)).items():
+                expected: dict[str, int] = defaultdict(int)
+                for event in await self._redis.lrange(self.keys.commission_log(alliance_id, day), 0, -1):
+                    source, partner, fen, *_ = json.loads(event)
+                    expected[f"merchant:{source}"] += int(fen)
+                    expected[f"merchant:{partner}"] -= int(fen)
+                posted: dict[str, int] = defaultdict(int)
+                for e in entries_of_posting(raw) if raw else []:
+                    posted[e.receiver] += e.amount_fen
+                for receiver in sorted(expected.keys() | posted.keys()):
+                    if expected.get(receiver, 0) != posted.get(receiver, 0):
+                        diffs.append(
+                            Difference(f"commission:{alliance_id}:{day}", receiver, "commission_mismatch",
+                                       expected.get(receiver, 0), posted.get(receiver, 0), "log of the day vs posting")
+                        )  # fmt: skip
+        return diffs
 
     # Reports ---------------------------------------------------------------------------------
 

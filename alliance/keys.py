@@ -41,3 +41,15 @@ class AllianceKeys:
         """hash: offer, source merchant, member, order issued on, redeemed (0/1), order redeemed on, sales,
         commission of the current redemption."""
         return f"{self.prefix}attr:{code}"
+
+    def commissions(self, alliance_id: str, day: str) -> str:
+        """hash: "creditor|debtor" -> commission fen of that business day (CST), claw-backs negative."""
+        return f"{self.prefix}commission:{alliance_id}|{day}"
+
+    def commission_log(self, alliance_id: str, day: str) -> str:
+        """list: each commission and claw-back of the day as recorded (JSON): what the hash sums."""
+        return f"{self.prefix}commission_log:{alliance_id}|{day}"
+
+    def commissions_posted(self, alliance_id: str) -> str:
+        """hash: business day -> the settlement posting its commissions were posted as ("" if none)."""
+        return f"{self.prefix}commissioned:{alliance_id}"

@@ -302,6 +302,8 @@ class App:
         # Partner offers follow orders and attribution follows redemptions wherever orders or coupons run.
         alliances = Alliances(self.redis, self.clock, coupons)
         coupons.observers.append(alliances)
+        if self.settlement is not None:
+            self.settlement.reconciler.extra_checks.append(alliances.reconcile)  # Reconcile covers commissions
         if "orders" in cfg.services or "loyalty" in cfg.services:
             # Points follow the order center's orders whether or not this process serves LoyaltyService.
             self.loyalty = Loyalty(self.redis, self.clock, coupons=coupons)

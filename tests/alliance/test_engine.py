@@ -94,3 +94,31 @@ async def test_bad_alliances_and_offers_change_nothing(engine: Alliances, redis_
     with pytest.raises(FailedPrecondition):
         await engine.create_offer(Offer("outside", "a1", "gym", "yoga-trial", Trigger.PAID))
     assert redis_snapshot(redis_sync) == before
+
+
+async def test_commissions_post_into_the_ledger_t_plus_1_and_claw_backs_follow(engine: Alliances) -> None:
+    """Day 1: yoga owes coffee 10% of a 200-yuan order; day 2 the redemption is rolled back: the claw-back posts
+    the other way. Each day posts once, sums to zero, and Reconcile finds nothing."""
+    from settlement.service import Settlement
+
+    settlement = Settlement(engine._redis, engine.clock)
+    settlement.reconciler.extra_checks.append(engine.reconcile)
+    await engine.create_offer(Offer("yoga-for-coffee", "a1", "coffee", "yoga-trial", Trigger.PAID))
+    (code,) = await engine.order_event("o1", "coffee", "u1", 3_800, START_MS, completed=False)
+    await engine.coupons.redeem(code, "yoga", "y1", 20_000, 0, "q1", "t")
+    with pytest.raises(FailedPrecondition, match="T\\+1"):
+        await engine.run_commissions("a1", "2026-03-16")
+    engine.clock.advance(9 * 3600 + 5 * 60)  # 00:05 CST on the 17th
+    transfers, posting_id, posted_day, now = await engine.run_commissions("a1", "2026-03-16")
+    assert transfers == [("coffee", "yoga", 2_000)] and now and posting_id == "commission:a1:2026-03-16"
+    assert (await engine.run_commissions("a1", "2026-03-16"))[1:] == (posting_id, posted_day, False)
+    await engine.coupons.rollback(code, "yoga", "y1", "b1", "t")  # on the 17th
+    engine.clock.advance(24 * 3600)
+    transfers, _, _, _ = await engine.run_commissions("a1", "2026-03-17")
+    assert transfers == [("yoga", "coffee", 2_000)]
+    balances = await engine._redis.hgetall(settlement.keys.balances)
+    assert balances == {"merchant:coffee": "0", "merchant:yoga": "0"}
+    assert (await settlement.reconciler.reconcile()).differences == []
+    await engine._redis.rpush(engine.keys.commission_log("a1", "2026-03-16"), '["coffee","yoga",1,"x",0]')
+    kinds = sorted(d.kind for d in (await settlement.reconciler.reconcile()).differences)
+    assert kinds == ["commission_mismatch", "commission_mismatch"]

@@ -156,3 +156,33 @@ class GetMemberSegmentResponse(_message.Message):
     hours_mask: int
     categories: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, orders: _Optional[int] = ..., spend_fen: _Optional[int] = ..., hours_mask: _Optional[int] = ..., categories: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RunCommissionsRequest(_message.Message):
+    __slots__ = ("alliance_id", "business_day")
+    ALLIANCE_ID_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_DAY_FIELD_NUMBER: _ClassVar[int]
+    alliance_id: str
+    business_day: str
+    def __init__(self, alliance_id: _Optional[str] = ..., business_day: _Optional[str] = ...) -> None: ...
+
+class Transfer(_message.Message):
+    __slots__ = ("creditor_merchant_id", "debtor_merchant_id", "amount_fen")
+    CREDITOR_MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
+    DEBTOR_MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    creditor_merchant_id: str
+    debtor_merchant_id: str
+    amount_fen: int
+    def __init__(self, creditor_merchant_id: _Optional[str] = ..., debtor_merchant_id: _Optional[str] = ..., amount_fen: _Optional[int] = ...) -> None: ...
+
+class RunCommissionsResponse(_message.Message):
+    __slots__ = ("transfers", "posting_id", "posted_business_day", "posted_now")
+    TRANSFERS_FIELD_NUMBER: _ClassVar[int]
+    POSTING_ID_FIELD_NUMBER: _ClassVar[int]
+    POSTED_BUSINESS_DAY_FIELD_NUMBER: _ClassVar[int]
+    POSTED_NOW_FIELD_NUMBER: _ClassVar[int]
+    transfers: _containers.RepeatedCompositeFieldContainer[Transfer]
+    posting_id: str
+    posted_business_day: str
+    posted_now: bool
+    def __init__(self, transfers: _Optional[_Iterable[_Union[Transfer, _Mapping]]] = ..., posting_id: _Optional[str] = ..., posted_business_day: _Optional[str] = ..., posted_now: _Optional[bool] = ...) -> None: ...

@@ -55,6 +55,11 @@ class AllianceServiceStub:
                 request_serializer=tongcheng_dot_alliance_dot_v1_dot_alliance__pb2.GetMemberSegmentRequest.SerializeToString,
                 response_deserializer=tongcheng_dot_alliance_dot_v1_dot_alliance__pb2.GetMemberSegmentResponse.FromString,
                 _registered_method=True)
+        self.RunCommissions = channel.unary_unary(
+                '/tongcheng.alliance.v1.AllianceService/RunCommissions',
+                request_serializer=tongcheng_dot_alliance_dot_v1_dot_alliance__pb2.RunCommissionsRequest.SerializeToString,
+                response_deserializer=tongcheng_dot_alliance_dot_v1_dot_alliance__pb2.RunCommissionsResponse.FromString,
+                _registered_method=True)
 
 
 class AllianceServiceServicer:
@@ -92,6 +97,15 @@ class AllianceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RunCommissions(self, request, context):
+        """RunCommissions posts a business day's commissions (net of claw-backs, netted per pair of merchants)
+        into the settlement ledger (T+1: from 00:05 CST the next day), once: entries of kind
+        "alliance_commission" on the next daily run's statements. Running a posted day again returns it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AllianceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -114,6 +128,11 @@ def add_AllianceServiceServicer_to_server(servicer, server):
                     servicer.GetMemberSegment,
                     request_deserializer=tongcheng_dot_alliance_dot_v1_dot_alliance__pb2.GetMemberSegmentRequest.FromString,
                     response_serializer=tongcheng_dot_alliance_dot_v1_dot_alliance__pb2.GetMemberSegmentResponse.SerializeToString,
+            ),
+            'RunCommissions': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunCommissions,
+                    request_deserializer=tongcheng_dot_alliance_dot_v1_dot_alliance__pb2.RunCommissionsRequest.FromString,
+                    response_serializer=tongcheng_dot_alliance_dot_v1_dot_alliance__pb2.RunCommissionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -225,6 +244,33 @@ class AllianceService:
             '/tongcheng.alliance.v1.AllianceService/GetMemberSegment',
             tongcheng_dot_alliance_dot_v1_dot_alliance__pb2.GetMemberSegmentRequest.SerializeToString,
             tongcheng_dot_alliance_dot_v1_dot_alliance__pb2.GetMemberSegmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunCommissions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongcheng.alliance.v1.AllianceService/RunCommissions',
+            tongcheng_dot_alliance_dot_v1_dot_alliance__pb2.RunCommissionsRequest.SerializeToString,
+            tongcheng_dot_alliance_dot_v1_dot_alliance__pb2.RunCommissionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
