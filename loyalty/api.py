@@ -224,9 +224,12 @@ class LoyaltyServicer(loyalty_pb2_grpc.LoyaltyServiceServicer):
     async def ListClearing(
         self, request: pb.ListClearingRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListClearingResponse:
-        self._caller(context).require(Role.OPS)
+        caller = self._caller(context)
+        caller.require(Role.OPS, Role.MERCHANT)
         parse_day("business_day", request.business_day)
         claims = await self._loyalty.clearing(request.programme_id, request.business_day)
+        if caller.role is Role.MERCHANT:  # a merchant sees the claims it is party to
+            claims = [c for c in claims if caller.subject_id in (c.creditor, c.debtor)]
         return pb.ListClearingResponse(claims=[claim_to_pb(c) for c in claims])
 
     @rpc

@@ -95,6 +95,11 @@ async def test_spending_across_the_alliance_and_its_clearing(points) -> None:  #
         ("m2", "m1", 300, 600)
     ]
     m1 = points(Role.MERCHANT, "m1")
+    theirs = await m1.loyalty.ListClearing(pb.ListClearingRequest(programme_id="p1", business_day=day), metadata=m1.md)
+    others = await points(Role.MERCHANT, "m9").loyalty.ListClearing(
+        pb.ListClearingRequest(programme_id="p1", business_day=day), metadata=points(Role.MERCHANT, "m9").md
+    )
+    assert len(theirs.claims) == 1 and list(others.claims) == []  # each merchant sees the claims it is party to
     with pytest.raises(grpc.aio.AioRpcError) as err:  # m1 cannot spend at m2's counter
         await m1.loyalty.SpendPoints(spend, metadata=m1.md)
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED

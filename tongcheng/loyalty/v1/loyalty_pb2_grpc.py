@@ -198,7 +198,8 @@ class LoyaltyServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListClearing(self, request, context):
-        """ListClearing returns a business day's claims between merchants of the programme, netted per pair.
+        """ListClearing returns a business day's claims between merchants of the programme, netted per pair
+        (to a merchant, the claims it is party to).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
