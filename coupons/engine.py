@@ -116,7 +116,7 @@ class Coupons:
         """The campaign, its usage and its verification key (hex)."""
         campaign, _, key = await self._campaign(campaign_id)
         day, _ = local_day(self.clock.now_ms(), campaign.time_zone)
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with self._redis.pipeline(transaction=True, shard_hint=self.keys.campaign(campaign_id)) as pipe:
             pipe.hmget(self.keys.campaign(campaign_id), "claimed", "locked", "redeemed", "amount")
             pipe.hget(self.keys.days(campaign_id), day)
             (claimed, locked, redeemed, amount), today = await pipe.execute()

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 import redis
-import redis.asyncio as aioredis
 
 from alliance import Alliance, AllianceMerchant, Alliances, Offer, Segment, Trigger
 from core.clock import ManualClock
 from core.errors import FailedPrecondition, InvalidArgument
 from coupons import Campaign, Coupons, DiscountKind
+from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis
 from tests.conftest import redis_snapshot
 
@@ -26,7 +26,7 @@ AFTERNOON_TEA = sum(1 << h for h in range(14, 18))
 
 @pytest_asyncio.fixture
 async def engine(redis_server: EmbeddedRedis, redis_sync: redis.Redis) -> AsyncIterator[Alliances]:
-    client = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    client = redis_client(redis_server.url)  # one Redis, or the cluster with --redis-cluster
     clock = ManualClock(START_MS)
     coupons = Coupons(client, clock)
     alliances = Alliances(client, clock, coupons)

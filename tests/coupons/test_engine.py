@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 import redis
-import redis.asyncio as aioredis
 
 from core.clock import ManualClock
 from core.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from coupons import Campaign, Coupons, CouponState, DiscountKind, GuessThrottle, make_code
+from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis
 from tests.conftest import redis_snapshot
 
@@ -24,7 +24,7 @@ DAY_MS = 86_400_000
 
 @pytest_asyncio.fixture
 async def engine(redis_server: EmbeddedRedis, redis_sync: redis.Redis) -> AsyncIterator[Coupons]:
-    client = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    client = redis_client(redis_server.url)  # one Redis, or the cluster with --redis-cluster
     yield Coupons(client, ManualClock(START_MS), throttle=GuessThrottle(max_failures=5))
     await client.aclose()
 

@@ -9,7 +9,6 @@ import datetime as dt
 
 import pytest
 import redis
-import redis.asyncio as aioredis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
@@ -18,6 +17,7 @@ from core.clock import ManualClock
 from core.errors import FailedPrecondition, NotFound
 from coupons import Campaign, Coupons, CouponState, DiscountKind, GuessThrottle
 from coupons.keys import CouponKeys
+from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis
 
 START_MS = int(dt.datetime(2026, 3, 16, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))).timestamp() * 1000)
@@ -28,13 +28,15 @@ ORDERS = [f"o{i}" for i in range(5)]
 
 class CampaignMachine(RuleBasedStateMachine):
     url = ""
+    sync_client: redis.Redis
 
     @initialize()
     def start(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.client = aioredis.Redis.from_url(self.url, decode_responses=True)
-        self.sync = redis.Redis.from_url(self.url, decode_responses=True)
-        self.sync.flushall()
+        self.client = redis_client(self.url)  # one Redis, or the cluster with --redis-cluster
+        self.sync = self.sync_client
+        for key in self.sync.keys("tc:*"):
+            self.sync.delete(key)
         self.clock = ManualClock(START_MS)
         self.engine = Coupons(self.client, self.clock, throttle=GuessThrottle(max_failures=10**9))
         self.codes: list[str] = []
@@ -55,7 +57,6 @@ class CampaignMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         if hasattr(self, "loop"):
             self.run(self.client.aclose())
-            self.sync.close()
             self.loop.close()
 
     @rule(member=st.sampled_from(MEMBERS), key=st.integers(0, 9))
@@ -125,7 +126,7 @@ class CampaignMachine(RuleBasedStateMachine):
 def test_campaign_budgets_hold_under_any_sequence(redis_server: EmbeddedRedis, redis_sync: redis.Redis) -> None:
     """Claims, locks, redemptions, rollbacks and waits in any order: never more coupons, amount or daily uses
     than the budget, never more per member than the limit, counters equal to what the coupons hold."""
-    CampaignMachine.url = redis_server.url
+    CampaignMachine.url, CampaignMachine.sync_client = redis_server.url, redis_sync
     run_state_machine_as_test(
         CampaignMachine,
         settings=settings(max_examples=60, stateful_step_count=40, deadline=None, database=None,

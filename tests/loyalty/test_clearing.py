@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 import redis
-import redis.asyncio as aioredis
 
 from core.clock import ManualClock
 from core.errors import FailedPrecondition
 from loyalty import Loyalty, OrderState, Programme, ProgrammeKind
+from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis
 from settlement.service import Settlement
 
@@ -24,7 +24,7 @@ HOUR_MS = 3_600_000
 
 @pytest_asyncio.fixture
 async def both(redis_server: EmbeddedRedis, redis_sync: redis.Redis) -> AsyncIterator[tuple[Loyalty, Settlement]]:
-    client = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    client = redis_client(redis_server.url)  # one Redis, or the cluster with --redis-cluster
     clock = ManualClock(START_MS)
     loyalty, settlement = Loyalty(client, clock), Settlement(client, clock)
     settlement.reconciler.extra_checks.append(loyalty.reconcile)

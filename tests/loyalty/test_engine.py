@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 import redis
-import redis.asyncio as aioredis
 
 from core.clock import ManualClock
 from core.errors import FailedPrecondition, InvalidArgument, NotFound
 from loyalty import EntryKind, Loyalty, OrderState, Programme, ProgrammeKind, Reward, order_points
+from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis
 from tests.conftest import redis_snapshot
 from tests.loyalty.helpers import member_invariants
@@ -27,7 +27,7 @@ DAY_MS = 86_400_000
 
 @pytest_asyncio.fixture
 async def engine(redis_server: EmbeddedRedis, redis_sync: redis.Redis) -> AsyncIterator[Loyalty]:
-    client = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    client = redis_client(redis_server.url)  # one Redis, or the cluster with --redis-cluster
     yield Loyalty(client, ManualClock(START_MS))
     await client.aclose()
 
