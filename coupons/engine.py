@@ -296,35 +296,50 @@ class Coupons:
     def _coupon_of(code: str, flat: list[str], now_ms: int) -> Coupon:
         return Coupon.from_redis(code, dict(zip(flat[::2], flat[1::2], strict=True)), now_ms)
 
+    async def release_order(self, merchant_id: str, order_id: str) -> int:
+        """Rolls back every coupon an order at the merchant holds (locked or redeemed: the order was cancelled,
+        rejected or refunded in full); idempotent. Returns the coupons rolled back by this call."""
+        rolled = 0
+        for code in sorted(await self._redis.hkeys(self.keys.order(merchant_id, order_id))):
+            serial = codes.campaign_serial_of(code)
+            campaign_id = self._by_serial.get(serial) or await self._redis.hget(self.keys.serials, str(serial))
+            if campaign_id is None:
+                continue
+            campaign, _, _ = await self._campaign(campaign_id)
+            # "#" starts no caller's request number: this rollback never collides with a counter's.
+            status, _ = await self._rollback_script(code, campaign, merchant_id, order_id, f"#release:{code}")
+            rolled += status == "rolled_back"
+        return rolled
+
+    async def _rollback_script(
+        self, code: str, campaign: Campaign, merchant_id: str, order_id: str, request_no: str
+    ) -> tuple[str, Coupon | None]:
+        k, cid = self.keys, campaign.campaign_id
+        now_ms = self.clock.now_ms()
+        reply = await self._rollback(
+            self._redis,
+            [k.campaign(cid), k.days(cid), k.locks(cid), k.held(cid), k.coupon(code), k.requests,
+             k.order(merchant_id, order_id)],
+            [now_ms, code, order_id, f"b|{merchant_id}|{request_no}", _fingerprint(order_id), cid],
+        )  # fmt: skip
+        status = str(reply[0])
+        coupon = self._coupon_of(code, reply[1], now_ms) if len(reply) > 1 else None
+        if coupon is not None and coupon.state is CouponState.CLAIMED:  # a replay must not undo a later redemption
+            for observer in self.observers:
+                await observer.coupon_rolled_back(code)
+        return status, coupon
+
     async def rollback(
         self, text: str, merchant_id: str, order_id: str, request_no: str, caller: str
     ) -> tuple[Coupon, bool]:
         _check([*ids_violations(merchant_id=merchant_id, order_id=order_id), id_violation("request_no", request_no)])
         code, campaign = await self._resolve(text, caller, merchant_id)
-        k, cid = self.keys, campaign.campaign_id
-        now_ms = self.clock.now_ms()
-        reply = await self._rollback(
-            self._redis,
-            [
-                k.campaign(cid),
-                k.days(cid),
-                k.locks(cid),
-                k.held(cid),
-                k.coupon(code),
-                k.requests,
-                k.order(merchant_id, order_id),
-            ],
-            [now_ms, code, order_id, f"b|{merchant_id}|{request_no}", _fingerprint(order_id), cid],
-        )
-        status = reply[0]
+        status, coupon = await self._rollback_script(code, campaign, merchant_id, order_id, request_no)
         if status == "clash":
             raise InvalidArgument.field("request_no", "already used for another rollback")
         if status == "nothing":
             raise FailedPrecondition(f"coupon {code} is neither locked nor redeemed for order {order_id}")
-        if status == "no_coupon":
+        if status == "no_coupon" or coupon is None:
             self._unknown(code, caller, merchant_id)
-        coupon = self._coupon_of(code, reply[1], now_ms)
-        if coupon.state is CouponState.CLAIMED:  # a replayed rollback must not undo a later redemption
-            for observer in self.observers:
-                await observer.coupon_rolled_back(code)
+        assert coupon is not None
         return coupon, status == "rolled_back"

@@ -179,7 +179,7 @@ return {'changed'}
 )
 
 # Spends points, earliest-expiring lots first, and records the claims between merchants. KEYS: member
-# (5 keys), spends, clearing (day), claims (day). ARGV: now, member id, key, fingerprint, merchant,
+# (5 keys), spends, clearing (day), claims (day), the order's spends (when it names an order). ARGV: now, member id, key, fingerprint, merchant,
 # points, point value fen, order id, spend JSON head (without its lots).
 SPEND = (
     _PRELUDE
@@ -212,6 +212,7 @@ entry(M, 'spend', -points, 0, 0, key, merchant, now)
 expire_due(M, now)
 local record = fp .. '|' .. string.sub(ARGV[9], 1, -2) .. ',"u":' .. cjson.encode(uses) .. '}'
 redis.call('HSET', KEYS[6], key, record)
+if ARGV[8] ~= '' then redis.call('SADD', KEYS[9], key) end
 return {'spent', record}
 """
 )

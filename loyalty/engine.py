@@ -235,7 +235,7 @@ class Loyalty:
         reply = await self._spend(
             self._redis,
             [*self._member_keys(programme_id, member_id), k.spends(programme_id), k.clearing(programme_id, day),
-             k.claims(programme_id, day)],
+             k.claims(programme_id, day), k.order_spends(programme_id, order_id)],
             [now_ms, member_id, key, fp, merchant_id, points, programme.point_value_fen, order_id, head],
         )  # fmt: skip
         if reply[0] == "clash":
@@ -248,6 +248,25 @@ class Loyalty:
             refunded = await self._redis.hexists(k.spends_refunded(programme_id), key)
             spend = Spend.from_json(key, raw, refunded=bool(refunded))
         return spend, reply[0] == "spent", await self.balance(programme_id, member_id)
+
+    async def release_order(self, merchant_id: str, order_id: str) -> int:
+        """Gives back every spend that paid for an order at the merchant (the order was cancelled, rejected or
+        refunded in full); idempotent. Returns the spends given back by this call."""
+        programme = await self.programme_of_merchant(merchant_id)
+        if programme is None:
+            return 0
+        pid = programme.programme_id
+        given_back = 0
+        for key in sorted(await self._redis.smembers(self.keys.order_spends(pid, order_id))):
+            raw = await self._redis.hget(self.keys.spends(pid), key)
+            if raw is None:
+                continue
+            spend = Spend.from_json(key, raw.partition("|")[2], refunded=False)
+            if spend.merchant_id != merchant_id:
+                continue  # the same order id at another merchant of the programme: not this order
+            _, now, _ = await self.refund_spend(pid, spend.member_id, key)
+            given_back += now
+        return given_back
 
     async def find_spend(self, programme_id: str, member_id: str, key: str) -> Spend:
         """A member's spend by its key (NOT_FOUND for another member's)."""

@@ -53,6 +53,10 @@ class LoyaltyKeys:
         """hash: spend idempotency key -> "fingerprint|spend JSON" (immutable)."""
         return f"{self.prefix}spends:{programme_id}"
 
+    def order_spends(self, programme_id: str, order_id: str) -> str:
+        """set: the keys of the spends that paid for an order (given back when the order is cancelled)."""
+        return f"{self.prefix}order_spends:{programme_id}|{order_id}"
+
     def spends_refunded(self, programme_id: str) -> str:
         """hash: spend key -> when it was given back."""
         return f"{self.prefix}spends_back:{programme_id}"

@@ -30,7 +30,7 @@ from alliance import Alliances
 from alliance.api import AllianceServicer
 from commerce.orders import InProcessDispatch, OrderCenter, OrderStore
 from commerce.orders.api import OrderServicer
-from commerce.orders.followers import AllianceFollower, LoyaltyFollower
+from commerce.orders.followers import AllianceFollower, CheckoutFollower, LoyaltyFollower
 from core.clock import Clock, ScaledClock, SystemClock
 from coupons import Coupons
 from coupons.api import CouponServicer
@@ -314,7 +314,9 @@ class App:
             delivery = InProcessDispatch(self.dispatcher) if self.dispatcher is not None else None
             self.orders = OrderCenter(
                 OrderStore(self.redis, self.settlement.keys), self.settlement.ledger, self.clock, delivery,
-                followers=(LoyaltyFollower(self.loyalty), AllianceFollower(alliances)),
+                followers=(
+                    LoyaltyFollower(self.loyalty), AllianceFollower(alliances), CheckoutFollower(coupons, self.loyalty)
+                ),
             )  # fmt: skip
             if serves_api:
                 orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(self.orders, auth), server)

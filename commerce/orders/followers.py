@@ -1,4 +1,5 @@
-"""What follows an order's money besides the ledger: loyalty points earned on it, alliance offers it triggers.
+"""What follows an order's money besides the ledger: loyalty points earned on it, alliance offers it triggers,
+the coupons and points that paid for it (given back when it is cancelled, rejected or refunded in full).
 
 The order center tells each follower an order as it stands after a payment, a completion, a refund, a
 cancellation or a rejection, on first attempts and on retries alike: a follower's change is idempotent on
@@ -17,6 +18,7 @@ from alliance import Alliances
 from commerce.orders.flow import FINAL, OrderStatus
 from commerce.orders.models import Order
 from core.errors import InvalidArgument
+from coupons import Coupons
 from loyalty import Loyalty, OrderState
 
 log = logging.getLogger("tongcheng.orders")
@@ -71,3 +73,23 @@ class AllianceFollower:
             spec.order_id, spec.merchant_id, spec.customer_id, order.paid_fen - order.refunded_fen, order.paid_at_ms,
             completed,
         )  # fmt: skip
+
+
+# Where an order ends without the customer keeping anything: its coupons and points go back.
+GIVEN_BACK = frozenset({OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.REFUNDED})
+
+
+class CheckoutFollower:
+    """Coupons locked or redeemed and points spent for an order (at checkout, with the order's id and its
+    merchant) go back when the order is cancelled, rejected or refunded in full: each coupon rolled back, each
+    spend given back, idempotently, in the call that ended the order. A partial refund keeps them."""
+
+    def __init__(self, coupons: Coupons, loyalty: Loyalty) -> None:
+        self.coupons = coupons
+        self.loyalty = loyalty
+
+    async def order_changed(self, order: Order) -> None:
+        if order.status not in GIVEN_BACK:
+            return
+        await self.coupons.release_order(order.spec.merchant_id, order.order_id)
+        await self.loyalty.release_order(order.spec.merchant_id, order.order_id)

@@ -14,7 +14,7 @@ from serving.auth import Role
 from tests.conftest import redis_snapshot
 from tests.dispatch.api.helpers import bad_request_fields
 from tests.loyalty.helpers import member_invariants
-from tests.settlement.helpers import create_and_pay, rule, set_rule
+from tests.settlement.helpers import create_and_pay, new_order, rule, set_rule
 from tongcheng.coupons.v1 import coupons_pb2 as cpb
 from tongcheng.loyalty.v1 import loyalty_pb2 as pb
 from tongcheng.orders.v1 import orders_pb2 as opb
@@ -266,3 +266,62 @@ async def test_an_order_whose_points_were_recorded_otherwise_still_pays(points) 
     paid = await create_and_pay(ops, "o1", customer_id="u1")
     assert paid.status == opb.ORDER_STATUS_PAID
     assert (await balance(ops)).pending_points == 10
+
+
+async def test_cancelling_or_refunding_an_order_gives_back_its_coupons_and_points(points) -> None:  # type: ignore[no-untyped-def]
+    """At checkout the order service locks a coupon and spends points with the order's id; cancelling the order
+    rolls the coupon back and returns the points; a partial refund keeps them, a full refund gives them back."""
+    ops, svc = points(Role.OPS), points(Role.ORDER_SERVICE)
+    await ops.loyalty.CreateProgramme(pb.CreateProgrammeRequest(programme=ALLIANCE), metadata=ops.md)
+    await set_rule(ops, rule())
+    await ops.loyalty.SyncOrder(
+        pb.SyncOrderRequest(order_id="earned", merchant_id="m2", member_id="u1", state=pb.ORDER_STATE_COMPLETED,
+                            paid_fen=10_000),
+        metadata=ops.md,
+    )  # fmt: skip
+    now_s = int(time.time())
+    campaign = cpb.Campaign(campaign_id="m1-10", merchant_id="m1", kind=cpb.DISCOUNT_KIND_AMOUNT_OFF,
+                            amount_off_fen=1_000, transaction_minimum_fen=5_000, max_coupons=10,
+                            max_coupons_per_member=2)  # fmt: skip
+    campaign.valid_from.seconds, campaign.valid_until.seconds = now_s - 60, now_s + 86_400
+    await ops.coupons.CreateCampaign(cpb.CreateCampaignRequest(campaign=campaign), metadata=ops.md)
+
+    async def checkout(order_id: str, key: str) -> str:
+        code = (await svc.coupons.ClaimCoupon(
+            cpb.ClaimCouponRequest(campaign_id="m1-10", member_id="u1", idempotency_key=key), metadata=svc.md
+        )).coupon.code  # fmt: skip
+        await svc.coupons.LockCoupon(
+            cpb.LockCouponRequest(code=code, merchant_id="m1", order_id=order_id, order_amount_fen=9_500),
+            metadata=svc.md,
+        )
+        await svc.loyalty.SpendPoints(
+            pb.SpendPointsRequest(programme_id="p1", member_id="u1", merchant_id="m1", points=300,
+                                  idempotency_key=f"pts-{order_id}", order_id=order_id),
+            metadata=svc.md,
+        )  # fmt: skip
+        return code
+
+    code = await checkout("o1", "c1")
+    assert (await balance(ops)).available_points == 700
+    await ops.orders.CreateOrder(new_order("o1", customer_id="u1"), metadata=ops.md)
+    await ops.orders.CancelOrder(opb.CancelOrderRequest(order_id="o1", reason="changed mind"), metadata=ops.md)
+    coupon = await ops.coupons.GetCoupon(cpb.GetCouponRequest(code=code), metadata=ops.md)
+    assert coupon.coupon.state == cpb.COUPON_STATE_CLAIMED and (await balance(ops)).available_points == 1_000
+    code2 = await checkout("o2", "c2")
+    await ops.coupons.RedeemCoupon(
+        cpb.RedeemCouponRequest(code=code2, merchant_id="m1", order_id="o2", order_amount_fen=9_500, request_no="r2"),
+        metadata=ops.md,
+    )
+    await create_and_pay(ops, "o2", customer_id="u1")
+    await ops.orders.RefundOrder(
+        opb.RefundOrderRequest(order_id="o2", idempotency_key="part", amount_fen=500, reason="cold"), metadata=ops.md
+    )
+    coupon = await ops.coupons.GetCoupon(cpb.GetCouponRequest(code=code2), metadata=ops.md)
+    assert coupon.coupon.state == cpb.COUPON_STATE_REDEEMED  # a partial refund keeps what paid for the order
+    await ops.orders.RefundOrder(
+        opb.RefundOrderRequest(order_id="o2", idempotency_key="rest", amount_fen=9_000, reason="cold"), metadata=ops.md
+    )
+    coupon = await ops.coupons.GetCoupon(cpb.GetCouponRequest(code=code2), metadata=ops.md)
+    assert coupon.coupon.state == cpb.COUPON_STATE_CLAIMED
+    b = await balance(ops)
+    assert b.available_points == 1_000 and b.pending_points == 0  # o2's own pending points reversed too
