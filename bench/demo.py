@@ -23,6 +23,7 @@ from pathlib import Path
 import grpc
 
 from bench._server import ServerProcess
+from bench.demo_loyalty import loyalty_days
 from core.geo import City, haversine_m
 from dispatch.api.convert import ms_to_ts
 from serving.auth import Role
@@ -277,7 +278,9 @@ async def run(args: argparse.Namespace) -> int:
             for oid in order_ids:
                 got = await ops.GetOrder(pb.GetOrderRequest(order_id=oid), metadata=ops_md)
                 final[pb.OrderStatus.Name(got.order.status)] += 1
+        loyalty_lines = await loyalty_days(args.data_dir / "loyalty")
         print_report(args, stats, final)
+        print("\n=== Loyalty and coupons (积分 · 核销) ===", *loyalty_lines, sep="\n")
         exit_code = 0
     finally:
         code = server.stop()

@@ -26,15 +26,22 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from alliance import Alliances
+from alliance.api import AllianceServicer
 from commerce.orders import InProcessDispatch, OrderCenter, OrderStore
 from commerce.orders.api import OrderServicer
+from commerce.orders.followers import AllianceFollower, CheckoutFollower, LoyaltyFollower
 from core.clock import Clock, ScaledClock, SystemClock
+from coupons import Coupons
+from coupons.api import CouponServicer
 from dispatch.api.servicer import DispatchServicer
 from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher
 from dispatch.guidance import GuidanceConfig
 from dispatch.policies import DEFAULT_POLICY, make_policy
 from dispatch.zones import DEFAULT_ZONE_RESOLUTION, ZoneSpec
+from loyalty import Loyalty
+from loyalty.api import LoyaltyServicer
 from routing_data.cities import load_city, resolve
 from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
 from serving.embedded_redis import EmbeddedRedis, RestartBackoff
@@ -43,13 +50,16 @@ from serving.redis_cluster import cluster_from_url, parse_cluster_url
 from serving.status import REDIS_DOWN, StoreGuard
 from settlement.api import SettlementServicer
 from settlement.service import Settlement
+from tongcheng.alliance.v1 import alliance_pb2, alliance_pb2_grpc
+from tongcheng.coupons.v1 import coupons_pb2, coupons_pb2_grpc
 from tongcheng.dispatch.v1 import dispatch_pb2, dispatch_pb2_grpc
+from tongcheng.loyalty.v1 import loyalty_pb2, loyalty_pb2_grpc
 from tongcheng.orders.v1 import orders_pb2, orders_pb2_grpc
 from tongcheng.settlement.v1 import settlement_pb2, settlement_pb2_grpc
 
 log = logging.getLogger("tongcheng.server")
 
-KNOWN_SERVICES = ("dispatch", "orders", "settlement")
+KNOWN_SERVICES = ("dispatch", "orders", "settlement", "loyalty", "coupons", "alliance")
 # What one process does: `all` (serve the API and tick, one process), `intake` (serve the API; several may
 # share a port), `worker` (tick the zone and follow dispatch for the order center; serves health only).
 ROLES = ("all", "intake", "worker")
@@ -58,6 +68,9 @@ MIN_TICK_WALL_MS = 5
 DISPATCH_SERVICE = dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name
 ORDER_SERVICE = orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name
 SETTLEMENT_SERVICE = settlement_pb2.DESCRIPTOR.services_by_name["SettlementService"].full_name
+LOYALTY_SERVICE = loyalty_pb2.DESCRIPTOR.services_by_name["LoyaltyService"].full_name
+COUPON_SERVICE = coupons_pb2.DESCRIPTOR.services_by_name["CouponService"].full_name
+ALLIANCE_SERVICE = alliance_pb2.DESCRIPTOR.services_by_name["AllianceService"].full_name
 
 
 @dataclass(frozen=True)
@@ -207,6 +220,7 @@ class App:
         self.dispatcher: Dispatcher | None = None
         self.settlement: Settlement | None = None
         self.orders: OrderCenter | None = None
+        self.loyalty: Loyalty | None = None
         self.oracle = None
         self.health = HealthServicer()
         self.server: grpc.aio.Server | None = None
@@ -291,12 +305,26 @@ class App:
             # The ledger is a library over the money keys: the order center splits payments with it even
             # when this process does not serve SettlementService.
             self.settlement = Settlement(self.redis, self.clock)
+        coupons = Coupons(self.redis, self.clock)  # a library of loyalty's rewards and alliances' offers too
+        # Partner offers follow orders and attribution follows redemptions wherever orders or coupons run.
+        alliances = Alliances(self.redis, self.clock, coupons)
+        coupons.observers.append(alliances)
+        if self.settlement is not None:
+            self.settlement.reconciler.extra_checks.append(alliances.reconcile)  # Reconcile covers commissions
+        if "orders" in cfg.services or "loyalty" in cfg.services:
+            # Points follow the order center's orders whether or not this process serves LoyaltyService.
+            self.loyalty = Loyalty(self.redis, self.clock, coupons=coupons)
+            if self.settlement is not None:
+                self.settlement.reconciler.extra_checks.append(self.loyalty.reconcile)  # Reconcile covers points
         if "orders" in cfg.services:
-            assert self.settlement is not None
+            assert self.settlement is not None and self.loyalty is not None
             delivery = InProcessDispatch(self.dispatcher) if self.dispatcher is not None else None
             self.orders = OrderCenter(
-                OrderStore(self.redis, self.settlement.keys), self.settlement.ledger, self.clock, delivery
-            )
+                OrderStore(self.redis, self.settlement.keys), self.settlement.ledger, self.clock, delivery,
+                followers=(
+                    LoyaltyFollower(self.loyalty), AllianceFollower(alliances), CheckoutFollower(coupons, self.loyalty)
+                ),
+            )  # fmt: skip
             if serves_api:
                 orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(self.orders, auth), server)
                 served.append(ORDER_SERVICE)
@@ -306,6 +334,16 @@ class App:
                 SettlementServicer(self.settlement, auth), server
             )
             served.append(SETTLEMENT_SERVICE)
+        if "loyalty" in cfg.services and serves_api:
+            assert self.loyalty is not None
+            loyalty_pb2_grpc.add_LoyaltyServiceServicer_to_server(LoyaltyServicer(self.loyalty, auth), server)
+            served.append(LOYALTY_SERVICE)
+        if "coupons" in cfg.services and serves_api:
+            coupons_pb2_grpc.add_CouponServiceServicer_to_server(CouponServicer(coupons, auth), server)
+            served.append(COUPON_SERVICE)
+        if "alliance" in cfg.services and serves_api:
+            alliance_pb2_grpc.add_AllianceServiceServicer_to_server(AllianceServicer(alliances, auth), server)
+            served.append(ALLIANCE_SERVICE)
         self._served = [name for name in served if name.startswith("tongcheng.")]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(served, server)

@@ -29,12 +29,18 @@ PUBLIC_KEY_FILE = "token-signing.pub.pem"
 
 
 class Role(enum.StrEnum):
-    """Who a caller is. Riders and merchants carry their own id; services and ops do not need one."""
+    """Who a caller is. Riders, merchants and members carry their own id; services and ops do not need one."""
 
     ORDER_SERVICE = "order_service"
     RIDER = "rider"
     MERCHANT = "merchant"
     OPS = "ops"
+    # A customer of the loyalty and coupon services (the mini-program acting for its signed-in user).
+    MEMBER = "member"
+
+
+# Roles whose tokens must name the one rider, merchant or member they act as.
+ROLES_WITH_ID = frozenset({Role.RIDER, Role.MERCHANT, Role.MEMBER})
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,24 @@ class Principal:
             raise PermissionDenied(f"role {self.role.value} may not act as a rider")
         if rider_id != self.subject_id:
             raise PermissionDenied(f"rider {self.subject_id} may not act as rider {rider_id}")
+
+    def require_member(self, member_id: str) -> None:
+        """A member acts only as itself; ops and order services may act for any member."""
+        if self.role in (Role.OPS, Role.ORDER_SERVICE):
+            return
+        if self.role != Role.MEMBER:
+            raise PermissionDenied(f"role {self.role.value} may not act as a member")
+        if member_id != self.subject_id:
+            raise PermissionDenied(f"member {self.subject_id} may not act as member {member_id}")
+
+    def require_merchant(self, merchant_id: str) -> None:
+        """A merchant acts only on its own counter; ops and order services may act for any merchant."""
+        if self.role in (Role.OPS, Role.ORDER_SERVICE):
+            return
+        if self.role != Role.MERCHANT:
+            raise PermissionDenied(f"role {self.role.value} may not act as a merchant")
+        if merchant_id != self.subject_id:
+            raise PermissionDenied(f"merchant {self.subject_id} may not act as merchant {merchant_id}")
 
 
 DEV_PRINCIPAL = Principal(Role.OPS, "dev-mode")
@@ -92,7 +116,7 @@ class TokenVerifier:
         except ValueError:
             raise Unauthenticated(f"invalid token: unknown role {claims['role']!r}") from None
         subject_id = str(claims.get("id", ""))
-        if role in (Role.RIDER, Role.MERCHANT) and not subject_id:
+        if role in ROLES_WITH_ID and not subject_id:
             raise Unauthenticated(f"invalid token: role {role.value} needs an id")
         principal = Principal(role, subject_id)
         self._cache[token] = (principal, float(claims["exp"]))

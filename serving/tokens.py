@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from serving.auth import PRIVATE_KEY_FILE, Role, TokenIssuer
+from serving.auth import PRIVATE_KEY_FILE, ROLES_WITH_ID, Role, TokenIssuer
 
 DEFAULT_KEY = Path(".tongcheng") / "keys" / PRIVATE_KEY_FILE
 
@@ -15,7 +15,7 @@ DEFAULT_KEY = Path(".tongcheng") / "keys" / PRIVATE_KEY_FILE
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--role", required=True, choices=[r.value for r in Role])
-    parser.add_argument("--id", default="", help="rider or merchant id (required for those roles)")
+    parser.add_argument("--id", default="", help="rider, merchant or member id (required for those roles)")
     parser.add_argument("--ttl-s", type=int, default=3600)
     parser.add_argument(
         "--private-key",
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ns = parser.parse_args(argv)
     role = Role(ns.role)
-    if role in (Role.RIDER, Role.MERCHANT) and not ns.id:
+    if role in ROLES_WITH_ID and not ns.id:
         parser.error(f"--id is required for role {role.value}")
     if not ns.private_key.exists():
         parser.error(f"no signing key at {ns.private_key}: start server.py once, or pass --private-key")

@@ -80,3 +80,35 @@ def test_money_exports_and_no_grpc_below_api() -> None:
             if p.name != "api.py" and ("import grpc" in p.read_text() or "from grpc" in p.read_text())
         ]
         assert offenders == [], package.__name__
+
+
+def test_loyalty_and_coupon_exports_and_no_grpc_below_api() -> None:
+    """What `loyalty`, `coupons` and `alliance` offer; only their `api` modules touch gRPC."""
+    import pathlib
+
+    import alliance
+    import coupons
+    import loyalty
+
+    assert sorted(loyalty.__all__) == sorted(
+        ["Balance", "Claim", "EntryKind", "Expiry", "ExpiryRun", "HistoryEntry", "LotUse", "Loyalty", "LoyaltyKeys",
+         "OrderPoints", "OrderState", "Programme", "ProgrammeKind", "Reward", "SignIn", "Spend", "order_points"]
+    )  # fmt: skip
+    assert sorted(coupons.__all__) == sorted(
+        ["Campaign", "Coupon", "CouponKeys", "CouponState", "Coupons", "DiscountKind", "Funder", "GuessThrottle",
+         "Usage", "make_code", "normalize", "qr_payload", "verify"]
+    )  # fmt: skip
+    assert sorted(alliance.__all__) == sorted(
+        ["Alliance", "AllianceKeys", "AllianceMerchant", "Alliances", "MemberAggregates", "Offer", "OfferContribution",
+         "Segment", "Trigger"]
+    )  # fmt: skip
+    for package in (loyalty, coupons, alliance):
+        for name in package.__all__:
+            assert hasattr(package, name), name
+        root = pathlib.Path(package.__file__).parent
+        offenders = [
+            p.name
+            for p in root.glob("*.py")
+            if p.name != "api.py" and ("import grpc" in p.read_text() or "from grpc" in p.read_text())
+        ]
+        assert offenders == [], package.__name__

@@ -121,11 +121,13 @@ class Fuzzer:
     # Drawing ---------------------------------------------------------------------------------
 
     def _caller(self, draw: st.DrawFn) -> Caller:
-        kind = draw(st.sampled_from(("ops", "ops", "order_service", "order_service", "rider", "merchant", "none")))
+        kind = draw(
+            st.sampled_from(("ops", "ops", "order_service", "order_service", "rider", "merchant", "member", "none"))
+        )
         if kind == "none":
             return Caller(None)
         i = draw(INDEX)  # drawn whatever the role, so that every example draws alike
-        if kind in ("rider", "merchant"):
+        if kind in ("rider", "merchant", "member"):
             ids = self.pools.strings_for(f"{kind}_id") or [f"{kind[0]}1"]
             return Caller(Role(kind), ids[i % len(ids)])
         return Caller(Role(kind))

@@ -138,7 +138,89 @@ def seed_requests(now_ms: int, center: LatLng) -> list[Seed]:
             [{"business_day": _day(now_ms - 2 * 86_400_000), "receiver": "merchant:m1"}],
         ),
     ]
+    seeds += _loyalty_and_coupon_seeds(now_ms)
     return seeds
+
+
+def _loyalty_and_coupon_seeds(now_ms: int) -> list[Seed]:
+    """An alliance programme with a member who signed in, earned and spent; a campaign with a claimed coupon."""
+    lo = "tongcheng.loyalty.v1.LoyaltyService/"
+    co = "tongcheng.coupons.v1.CouponService/"
+    programme = {
+        "programme_id": "p1", "kind": "PROGRAMME_KIND_ALLIANCE", "merchant_ids": ["m1", "m2"], "signin_points": 5,
+        "streak_days": 7, "streak_bonus_points": 20, "grace_days": 1, "referrer_points": 100, "referee_points": 50,
+    }  # fmt: skip
+    campaign = {
+        "campaign_id": "cp1", "merchant_id": "m1", "kind": "DISCOUNT_KIND_AMOUNT_OFF", "amount_off_fen": 500,
+        "transaction_minimum_fen": 2_000, "max_coupons": 50, "max_coupons_per_member": 3, "max_amount_fen": 20_000,
+        "max_redemptions_per_day": 20, "valid_from": _iso(now_ms - 86_400_000), "valid_until": _iso(now_ms + 30 * 86_400_000),
+    }  # fmt: skip
+    return [
+        (lo + "CreateProgramme", Role.OPS, "", [{"programme": programme}]),
+        (lo + "SignIn", Role.MEMBER, "u1", [{"programme_id": "p1", "member_id": "u1"}]),
+        (
+            lo + "SyncOrder",
+            Role.ORDER_SERVICE,
+            "",
+            [
+                {
+                    "order_id": "lo1",
+                    "merchant_id": "m1",
+                    "member_id": "u1",
+                    "state": "ORDER_STATE_COMPLETED",
+                    "paid_fen": 5_000,
+                }
+            ],
+        ),
+        (
+            lo + "SpendPoints",
+            Role.MERCHANT,
+            "m2",
+            [{"programme_id": "p1", "member_id": "u1", "merchant_id": "m2", "points": 100, "idempotency_key": "sp1"}],
+        ),
+        (lo + "GetReferralCode", Role.MEMBER, "u1", [{"programme_id": "p1", "member_id": "u1"}]),
+        (lo + "GetBalance", Role.MEMBER, "u1", [{"programme_id": "p1", "member_id": "u1"}]),
+        (lo + "ListHistory", Role.OPS, "", [{"programme_id": "p1", "member_id": "u1", "page_size": 5}]),
+        (lo + "ListClearing", Role.OPS, "", [{"programme_id": "p1", "business_day": _day(now_ms)}]),
+        (co + "CreateCampaign", Role.MERCHANT, "m1", [{"campaign": campaign}]),
+        (co + "ClaimCoupon", Role.MEMBER, "u1", [{"campaign_id": "cp1", "member_id": "u1", "idempotency_key": "cl1"}]),
+        (co + "ClaimCoupon", Role.MEMBER, "u2", [{"campaign_id": "cp1", "member_id": "u2", "idempotency_key": "cl2"}]),
+        (co + "GetCampaign", Role.MERCHANT, "m1", [{"campaign_id": "cp1"}]),
+        (
+            "tongcheng.alliance.v1.AllianceService/CreateAlliance",
+            Role.OPS,
+            "",
+            [
+                {
+                    "alliance": {
+                        "alliance_id": "al1",
+                        "commission_bp": 800,
+                        "merchants": [
+                            {"merchant_id": "m1", "lat": 60.17, "lng": 24.94, "category": "coffee"},
+                            {"merchant_id": "m2", "lat": 60.171, "lng": 24.941, "category": "fitness"},
+                        ],
+                    }
+                }
+            ],
+        ),
+        (
+            "tongcheng.alliance.v1.AllianceService/CreateOffer",
+            Role.MERCHANT,
+            "m1",
+            [
+                {
+                    "offer": {
+                        "offer_id": "of1",
+                        "alliance_id": "al1",
+                        "source_merchant_id": "m2",
+                        "campaign_id": "cp1",
+                        "trigger": "TRIGGER_PAID",
+                        "max_distance_m": 2_000,
+                    }
+                }
+            ],
+        ),
+    ]
 
 
 def _day(ms: int) -> str:

@@ -15,6 +15,7 @@ import logging
 
 from commerce.orders.delivery import DeliveryGateway
 from commerce.orders.flow import BEFORE_PICKUP, FINAL, TRANSITIONS, OrderStatus, Step, is_allowed, is_repeat
+from commerce.orders.followers import OrderFollower
 from commerce.orders.models import NewOrder, Order, OrderEvent, Refund
 from commerce.orders.store import OrderStore
 from commerce.orders.validation import check_ids, check_new_order, check_reason, fen_violation
@@ -57,11 +58,14 @@ class OrderCenter:
         clock: Clock,
         delivery: DeliveryGateway | None = None,
         follow_s: float = 0.5,
+        followers: tuple[OrderFollower, ...] = (),
     ) -> None:
         self.store = store
         self.ledger = ledger
         self.clock = clock
         self.delivery = delivery
+        # Told every paid order after its payment, completion and refunds (loyalty points; followers.py).
+        self.followers = followers
         self.follow_s = follow_s
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -147,13 +151,22 @@ class OrderCenter:
             order = order.evolve(dispatch_status=status, rider_id=rider)
         # A payment just written is answered from what was written (profiled: the read-back was a round
         # trip in seven); a retry reads the order as it stands.
-        return order if not changed and not retry else await self.store.get(order_id)
+        return await self._tell(order if not changed and not retry else await self.store.get(order_id))
+
+    async def _tell(self, order: Order) -> Order:
+        """Tells the followers the order as it stands (on retries too: their changes are idempotent)."""
+        for follower in self.followers:
+            await follower.order_changed(order)
+        return order
 
     # Plain steps -----------------------------------------------------------------------------
 
     async def step(self, order_id: str, step: Step, note: str = "") -> Order:
         """Runs one step of the state machine (cancelling or rejecting a paid order also refunds what is left);
         FAILED_PRECONDITION if the order's status forbids it."""
+        return await self._tell(await self._step(order_id, step, note))
+
+    async def _step(self, order_id: str, step: Step, note: str) -> Order:
         check_ids(order_id=order_id)
         check_reason(note)
         for _ in range(MAX_ATTEMPTS):
@@ -201,7 +214,8 @@ class OrderCenter:
         if bad:
             raise InvalidArgument(bad)
         check_reason(reason)
-        return await self._refund(order_id, key, amount_fen, reason, step=None)
+        order, refunded, legs = await self._refund(order_id, key, amount_fen, reason, step=None)
+        return await self._tell(order), refunded, legs
 
     async def _refund(
         self, order_id: str, key: str, amount_fen: int | None, reason: str, step: Step | None

@@ -1,0 +1,189 @@
+"""The Lua scripts of coupons: one per change, every check before the first write.
+
+A campaign's budget is reserved in the same script that checks it: a lock adds its discount to the
+campaign's amount used and one use to its day, a redemption of an unlocked coupon does both too, and a
+rollback or an expired lock gives them back. Locks past their expiry are released (up to 200 at a time,
+and always the coupon's own) by the campaign's next lock or redemption, after its checks have counted
+them as released; so a budget is never overrun and never kept by a lock nobody redeemed.
+"""
+
+# KEYS: campaign, serials, serial seq. ARGV: fingerprint, body, key hex, campaign id, max serial.
+CREATE_CAMPAIGN = """
+local fp = redis.call('HGET', KEYS[1], 'fp')
+if fp then
+  if fp ~= ARGV[1] then return {'clash'} end
+  return {'exists'}
+end
+local serial = tonumber(redis.call('GET', KEYS[3]) or '0') + 1
+if serial > tonumber(ARGV[5]) then return {'full'} end
+redis.call('SET', KEYS[3], serial)
+redis.call('HSET', KEYS[2], serial, ARGV[4])
+redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'body', ARGV[2], 'key', ARGV[3], 'serial', serial, 'claimed', 0,
+  'locked', 0, 'redeemed', 0, 'amount', 0)
+return {'created'}
+"""
+
+# KEYS: campaign, members, claims, coupon. ARGV: now, campaign id, member, key, fingerprint, code,
+# max coupons, max per member.
+CLAIM = """
+local prev = redis.call('HGET', KEYS[3], ARGV[4])
+if prev then
+  if string.sub(prev, 1, #ARGV[5]) ~= ARGV[5] then return {'clash'} end
+  return {'replayed', string.sub(prev, #ARGV[5] + 2)}
+end
+if redis.call('EXISTS', KEYS[4]) == 1 then return {'taken'} end
+if tonumber(redis.call('HGET', KEYS[1], 'claimed')) >= tonumber(ARGV[7]) then return {'exhausted'} end
+if tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0') >= tonumber(ARGV[8]) then return {'member_limit'} end
+redis.call('HINCRBY', KEYS[1], 'claimed', 1)
+redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+redis.call('HSET', KEYS[3], ARGV[4], ARGV[5] .. '|' .. ARGV[6])
+redis.call('HSET', KEYS[4], 'campaign', ARGV[2], 'member', ARGV[3], 'state', 'claimed', 'claimed', ARGV[1])
+return {'claimed', ARGV[6]}
+"""
+
+# Releases the budget held by expired locks: the campaign's due ones (at most 200) and the coupon's own.
+_EXPIRED = """
+local function expired_locks(code, state, lock_exp, now)
+  local out, seen = {}, {}
+  local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 200)
+  if state == 'locked' and lock_exp <= now then table.insert(due, code) end
+  for _, c in ipairs(due) do
+    if not seen[c] then
+      seen[c] = true
+      local h = redis.call('HGET', KEYS[4], c)
+      local discount, day = 0, ''
+      if h then discount, day = string.match(h, '^(%d+)|(.*)$') end
+      table.insert(out, {c, tonumber(discount), day, h ~= false})
+    end
+  end
+  return out
+end
+local function release(locks)
+  for _, l in ipairs(locks) do
+    if l[4] then
+      redis.call('HDEL', KEYS[4], l[1])
+      redis.call('HINCRBY', KEYS[1], 'amount', -l[2])
+      redis.call('HINCRBY', KEYS[1], 'locked', -1)
+      redis.call('HINCRBY', KEYS[2], l[3], -1)
+    end
+    redis.call('ZREM', KEYS[3], l[1])
+  end
+end
+"""
+
+# Locks or redeems a coupon. KEYS: campaign, days, locks, held, coupon, requests, the order's coupons.
+# ARGV: now, code, order,
+# discount, day, lock expiry, mode ('lock' or 'redeem'), request field, request fingerprint, max amount
+# (0: none), max per day (0: none), campaign id, why the coupon may not be used now ('' if it may: validity
+# and the discount are computed by the caller from the immutable campaign and the same now), exclusive
+# ('1' or '0'), max coupons per order (0: none). Answers the outcome and, when there is a coupon, its fields.
+USE = (
+    _EXPIRED
+    + """
+local now, code, order, mode = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[7]
+if mode == 'redeem' then
+  local prev = redis.call('HGET', KEYS[6], ARGV[8])
+  if prev then
+    if prev ~= ARGV[9] .. '|' .. code then return {'clash'} end
+    return {'replayed', redis.call('HGETALL', KEYS[5])}
+  end
+end
+local c = redis.call('HMGET', KEYS[5], 'campaign', 'state', 'order', 'lock_exp')
+if c[1] ~= ARGV[12] then return {'no_coupon'} end
+local state, lock_exp = c[2], tonumber(c[4] or '0')
+if state == 'redeemed' then return {'redeemed'} end
+local mine = state == 'locked' and lock_exp > now
+if mine and c[3] ~= order then return {'locked_elsewhere'} end
+if not mine and ARGV[13] ~= '' then return {ARGV[13]} end
+if not mine then
+  -- Stacking: what else the order holds now (a lock past its expiry holds nothing).
+  local others, other_exclusive = 0, false
+  local held_by_order = redis.call('HGETALL', KEYS[7])
+  for i = 1, #held_by_order, 2 do
+    if held_by_order[i] ~= code then
+      local excl, until_ms = string.match(held_by_order[i + 1], '^(%d)|(%d+)$')
+      if tonumber(until_ms) == 0 or tonumber(until_ms) > now then
+        others = others + 1
+        if excl == '1' then other_exclusive = true end
+      end
+    end
+  end
+  if other_exclusive then return {'stack_other_exclusive'} end
+  if ARGV[14] == '1' and others > 0 then return {'stack_exclusive'} end
+  if tonumber(ARGV[15]) > 0 and others + 1 > tonumber(ARGV[15]) then return {'stack_limit'} end
+end
+local expired = expired_locks(code, state, lock_exp, now)
+local day, discount = ARGV[5], tonumber(ARGV[4])
+if not mine then
+  local amount, today = tonumber(redis.call('HGET', KEYS[1], 'amount')), tonumber(redis.call('HGET', KEYS[2], day) or '0')
+  for _, l in ipairs(expired) do
+    if l[4] then
+      amount = amount - l[2]
+      if l[3] == day then today = today - 1 end
+    end
+  end
+  if tonumber(ARGV[10]) > 0 and amount + discount > tonumber(ARGV[10]) then return {'amount_budget'} end
+  if tonumber(ARGV[11]) > 0 and today + 1 > tonumber(ARGV[11]) then return {'day_budget'} end
+end
+-- Every check is made: writes from here on.
+release(expired)
+redis.call('HSET', KEYS[7], code, ARGV[14] .. '|' .. (mode == 'lock' and ARGV[6] or '0'))
+if mine and mode == 'lock' then
+  redis.call('ZADD', KEYS[3], ARGV[6], code)
+  redis.call('HSET', KEYS[5], 'lock_exp', ARGV[6])
+elseif mine then
+  redis.call('HDEL', KEYS[4], code)
+  redis.call('ZREM', KEYS[3], code)
+  redis.call('HINCRBY', KEYS[1], 'locked', -1)
+  redis.call('HINCRBY', KEYS[1], 'redeemed', 1)
+  redis.call('HSET', KEYS[5], 'state', 'redeemed', 'redeemed', now, 'lock_exp', 0)
+else
+  redis.call('HINCRBY', KEYS[1], 'amount', discount)
+  redis.call('HINCRBY', KEYS[2], day, 1)
+  if mode == 'lock' then
+    redis.call('HINCRBY', KEYS[1], 'locked', 1)
+    redis.call('HSET', KEYS[4], code, discount .. '|' .. day)
+    redis.call('ZADD', KEYS[3], ARGV[6], code)
+    redis.call('HSET', KEYS[5], 'state', 'locked', 'order', order, 'discount', discount, 'lock_exp', ARGV[6], 'day', day)
+  else
+    redis.call('HINCRBY', KEYS[1], 'redeemed', 1)
+    redis.call('HSET', KEYS[5], 'state', 'redeemed', 'order', order, 'discount', discount, 'lock_exp', 0, 'day', day,
+      'redeemed', now)
+  end
+end
+if mode == 'redeem' then redis.call('HSET', KEYS[6], ARGV[8], ARGV[9] .. '|' .. code) end
+return {mine and 'used_lock' or 'used', redis.call('HGETALL', KEYS[5])}
+"""
+)
+
+# Releases a lock of the order, or gives back its redemption. KEYS: campaign, days, locks, held, coupon,
+# requests, the order's coupons. ARGV: now, code, order, request field, request fingerprint, campaign id. Answers the outcome
+# and, when it changed or replayed, the coupon's fields.
+ROLLBACK = """
+local now, code, order = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local prev = redis.call('HGET', KEYS[6], ARGV[4])
+if prev then
+  if prev ~= ARGV[5] .. '|' .. code then return {'clash'} end
+  return {'replayed', redis.call('HGETALL', KEYS[5])}
+end
+local c = redis.call('HMGET', KEYS[5], 'campaign', 'state', 'order', 'lock_exp', 'discount', 'day')
+if c[1] ~= ARGV[6] then return {'no_coupon'} end
+local locked = c[2] == 'locked' and tonumber(c[4]) > now and c[3] == order
+local redeemed = c[2] == 'redeemed' and c[3] == order
+if not locked and not redeemed then return {'nothing'} end
+-- Every check is made: writes from here on.
+redis.call('HINCRBY', KEYS[1], 'amount', -tonumber(c[5]))
+redis.call('HINCRBY', KEYS[2], c[6], -1)
+if locked then
+  redis.call('HDEL', KEYS[4], code)
+  redis.call('ZREM', KEYS[3], code)
+  redis.call('HINCRBY', KEYS[1], 'locked', -1)
+else
+  redis.call('HINCRBY', KEYS[1], 'redeemed', -1)
+end
+redis.call('HSET', KEYS[5], 'state', 'claimed')
+redis.call('HDEL', KEYS[5], 'order', 'discount', 'lock_exp', 'day', 'redeemed')
+redis.call('HDEL', KEYS[7], code)
+redis.call('HSET', KEYS[6], ARGV[4], ARGV[5] .. '|' .. code)
+return {'rolled_back', redis.call('HGETALL', KEYS[5])}
+"""
