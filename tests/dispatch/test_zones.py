@@ -326,7 +326,7 @@ async def test_an_intake_process_sheds_beyond_its_orders_in_flight(client: aiore
     refused = [k for k, r in enumerate(results) if isinstance(r, ResourceExhausted)]
     assert refused and len(refused) < len(batches)
     assert all(r.retry_after_s and r.retry_after_s < 1 for r in results if isinstance(r, ResourceExhausted))
-    for k, r in enumerate(results):
+    for k in range(len(results)):
         found = await d.find_many([o.order_id for o in batches[k]])
         assert len(found) == (0 if k in refused else 6)
     assert len(await d.submit([_order(f"big-{i}", a) for i in range(25)])) == 25  # alone: admitted
