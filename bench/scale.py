@@ -157,11 +157,13 @@ async def drive(ns: argparse.Namespace, redis_url: str, graph: RoadGraph, city: 
     async def recycle() -> None:
         """Rider apps: every offer is accepted and delivered at once; decisions in the window are counted."""
         pending: set[asyncio.Task[None]] = set()
+        apps = asyncio.Semaphore(32)  # rider apps' calls at once (the client's pool has 128 connections)
 
         async def deliver(rider: str, order_id: str) -> None:
-            with contextlib.suppress(Exception):
-                for action in (TaskAction.ACCEPT, TaskAction.PICKED_UP, TaskAction.DELIVERED):
-                    await d.update_task(rider, order_id, action)
+            async with apps:
+                with contextlib.suppress(Exception):
+                    for action in (TaskAction.ACCEPT, TaskAction.PICKED_UP, TaskAction.DELIVERED):
+                        await d.update_task(rider, order_id, action)
 
         async for u in d.watch_orders():
             now = time.monotonic()
@@ -175,9 +177,14 @@ async def drive(ns: argparse.Namespace, redis_url: str, graph: RoadGraph, city: 
                     t.add_done_callback(pending.discard)
 
     watcher = asyncio.create_task(recycle())
-    await asyncio.gather(orders(), refresh())
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(watcher, 5)
+    try:
+        await asyncio.gather(orders(), refresh())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(watcher, 5)
+    except BaseException:
+        for p in procs:
+            p.kill()
+        raise
     memory = await client.info("memory")
     open_orders = sum([await client.zcard(f"tc:{{{z}}}:orders:pending") for z in d.zoning.ids])
     for p in procs:
