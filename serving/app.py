@@ -41,6 +41,7 @@ from serving.embedded_redis import EmbeddedRedis, RestartBackoff
 from serving.metrics import serve_metrics
 from serving.redis_cluster import cluster_from_url, parse_cluster_url
 from serving.status import REDIS_DOWN, StoreGuard
+from serving.supply import Merchants, add_merchants
 from settlement.api import SettlementServicer
 from settlement.service import Settlement
 from tongcheng.dispatch.v1 import dispatch_pb2, dispatch_pb2_grpc
@@ -49,7 +50,7 @@ from tongcheng.settlement.v1 import settlement_pb2, settlement_pb2_grpc
 
 log = logging.getLogger("tongcheng.server")
 
-KNOWN_SERVICES = ("dispatch", "orders", "settlement")
+KNOWN_SERVICES = ("dispatch", "orders", "settlement", "merchants", "bookings")
 # What one process does: `all` (serve the API and tick, one process), `intake` (serve the API; several may
 # share a port), `worker` (tick the zone and follow dispatch for the order center; serves health only).
 ROLES = ("all", "intake", "worker")
@@ -207,6 +208,7 @@ class App:
         self.dispatcher: Dispatcher | None = None
         self.settlement: Settlement | None = None
         self.orders: OrderCenter | None = None
+        self.merchants: Merchants | None = None
         self.oracle = None
         self.health = HealthServicer()
         self.server: grpc.aio.Server | None = None
@@ -287,6 +289,9 @@ class App:
             if serves_api:
                 dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(DispatchServicer(self.dispatcher, auth), server)
                 served.append(DISPATCH_SERVICE)
+        if "merchants" in cfg.services:  # issue 20: the catalogue and stock (serving/supply.py)
+            self.merchants, names = add_merchants(self.redis, self.clock, auth, server if serves_api else None)
+            served += names
         if "orders" in cfg.services or "settlement" in cfg.services:
             # The ledger is a library over the money keys: the order center splits payments with it even
             # when this process does not serve SettlementService.
