@@ -26,6 +26,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from bookings import Bookings
 from commerce.orders import InProcessDispatch, OrderCenter, OrderStore
 from commerce.orders.api import OrderServicer
 from core.clock import Clock, ScaledClock, SystemClock
@@ -35,13 +36,14 @@ from dispatch.dispatcher import Dispatcher
 from dispatch.guidance import GuidanceConfig
 from dispatch.policies import DEFAULT_POLICY, make_policy
 from dispatch.zones import DEFAULT_ZONE_RESOLUTION, ZoneSpec
+from merchants import Merchants
 from routing_data.cities import load_city, resolve
 from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
 from serving.embedded_redis import EmbeddedRedis, RestartBackoff
 from serving.metrics import serve_metrics
 from serving.redis_cluster import cluster_from_url, parse_cluster_url
 from serving.status import REDIS_DOWN, StoreGuard
-from serving.supply import Merchants, add_merchants
+from serving.supply import add_supply
 from settlement.api import SettlementServicer
 from settlement.service import Settlement
 from tongcheng.dispatch.v1 import dispatch_pb2, dispatch_pb2_grpc
@@ -209,6 +211,7 @@ class App:
         self.settlement: Settlement | None = None
         self.orders: OrderCenter | None = None
         self.merchants: Merchants | None = None
+        self.bookings: Bookings | None = None
         self.oracle = None
         self.health = HealthServicer()
         self.server: grpc.aio.Server | None = None
@@ -289,9 +292,11 @@ class App:
             if serves_api:
                 dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(DispatchServicer(self.dispatcher, auth), server)
                 served.append(DISPATCH_SERVICE)
-        if "merchants" in cfg.services:  # issue 20: the catalogue and stock (serving/supply.py)
-            self.merchants, names = add_merchants(self.redis, self.clock, auth, server if serves_api else None)
-            served += names
+        # Issue 20: merchants (catalogue, stock) and bookings, wired in serving/supply.py.
+        self.merchants, self.bookings, supply = add_supply(
+            cfg.services, self.redis, self.clock, auth, server if serves_api else None
+        )
+        served += supply
         if "orders" in cfg.services or "settlement" in cfg.services:
             # The ledger is a library over the money keys: the order center splits payments with it even
             # when this process does not serve SettlementService.

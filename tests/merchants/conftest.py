@@ -13,17 +13,22 @@ from core.clock import ManualClock
 from serving.app import App
 from serving.auth import Role, TokenIssuer
 from serving.embedded_redis import EmbeddedRedis
-from tests.conftest import now_ms, server_config
+from tests.conftest import server_config
 from tests.merchants.helpers import Supply
 
 SUPPLY_SERVICES = ("merchants", "bookings", "orders", "settlement")
+# The supply tests' clock starts here (a Sunday), so dates in them are fixed: the DST changes of 2026
+# (Europe/Helsinki 2026-03-29 and 2026-10-25, America/New_York 2026-03-08) lie ahead of it.
+SUPPLY_CLOCK_START_MS = 1_772_323_200_000  # 2026-03-01T00:00:00Z
 
 
 @pytest_asyncio.fixture
 async def supply_app(tmp_path: Path, redis_server: EmbeddedRedis, redis_sync: redis.Redis) -> AsyncIterator[App]:
     """The real server with MerchantService, BookingService, OrderService and SettlementService, on a clock the
     test moves (`supply_app.clock.advance(s)`), against the session's Redis (emptied)."""
-    application = App(server_config(tmp_path, redis_server.url, services=SUPPLY_SERVICES), ManualClock(now_ms()))
+    application = App(
+        server_config(tmp_path, redis_server.url, services=SUPPLY_SERVICES), ManualClock(SUPPLY_CLOCK_START_MS)
+    )
     await application.start()
     yield application
     await application.stop()
