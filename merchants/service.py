@@ -95,11 +95,11 @@ class Merchants:
     ) -> list[PricedLine]:
         """Prices (item id, variant id, quantity) lines from the catalogue. INVALID_ARGUMENT naming the field for
         an unknown merchant, one not open now (paused, closed, or outside its hours), an unknown or paused item,
-        or an unknown variant; an empty variant id names the item's only variant."""
+        or an unknown variant."""
         bad: list[FieldViolation | None] = [count_violation(field, lines, MAX_RESERVATION_LINES, min_items=1)]
         for i, (item_id, variant_id, quantity) in enumerate(lines):
             bad += [id_violation(f"{field}[{i}].item_id", item_id)]
-            bad += [id_violation(f"{field}[{i}].variant_id", variant_id, required=False)]
+            bad += [id_violation(f"{field}[{i}].variant_id", variant_id)]
             if not 1 <= quantity <= MAX_LINE_QUANTITY:
                 bad.append(FieldViolation(f"{field}[{i}].quantity", f"must be within [1, {MAX_LINE_QUANTITY}]"))
         raise_if(bad)
@@ -120,12 +120,9 @@ class Merchants:
             if item.status is not ItemStatus.ACTIVE:
                 out.append(FieldViolation(f"{field}[{i}].item_id", f"item {item_id} is paused"))
                 continue
-            if not variant_id and len(item.variants) == 1:
-                variant_id = item.variants[0].variant_id
-            variant = item.variant(variant_id) if variant_id else None
+            variant = item.variant(variant_id)
             if variant is None:
-                what = f"no variant {variant_id} of" if variant_id else "required: several variants of"
-                out.append(FieldViolation(f"{field}[{i}].variant_id", f"{what} item {item_id}"))
+                out.append(FieldViolation(f"{field}[{i}].variant_id", f"no variant {variant_id} of item {item_id}"))
                 continue
             priced.append(PricedLine(item_id, variant_id, quantity, variant.price_fen))
         out += duplicate_violations(field, (p.variant_id for p in priced), ".variant_id")

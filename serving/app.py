@@ -36,7 +36,7 @@ from dispatch.dispatcher import Dispatcher
 from dispatch.guidance import GuidanceConfig
 from dispatch.policies import DEFAULT_POLICY, make_policy
 from dispatch.zones import DEFAULT_ZONE_RESOLUTION, ZoneSpec
-from merchants import Merchants
+from merchants import Merchants, OrderStockGateway
 from routing_data.cities import load_city, resolve
 from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
 from serving.embedded_redis import EmbeddedRedis, RestartBackoff
@@ -304,9 +304,12 @@ class App:
         if "orders" in cfg.services:
             assert self.settlement is not None
             delivery = InProcessDispatch(self.dispatcher) if self.dispatcher is not None else None
+            # Catalogue and stock are a library to the order center, as the ledger is (issue 20).
+            catalogue = OrderStockGateway(self.merchants or Merchants(self.redis, self.clock))
             self.orders = OrderCenter(
-                OrderStore(self.redis, self.settlement.keys), self.settlement.ledger, self.clock, delivery
-            )
+                OrderStore(self.redis, self.settlement.keys), self.settlement.ledger, self.clock, delivery,
+                catalogue=catalogue,
+            )  # fmt: skip
             if serves_api:
                 orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(self.orders, auth), server)
                 served.append(ORDER_SERVICE)
