@@ -23,6 +23,7 @@ from pathlib import Path
 import grpc
 
 from bench._server import ServerProcess
+from bench.demo_supply import run_supply_demo
 from core.geo import City, haversine_m
 from dispatch.api.convert import ms_to_ts
 from serving.auth import Role
@@ -271,6 +272,8 @@ async def run(args: argparse.Namespace) -> int:
                 task.cancel()
             await asyncio.gather(*rider_tasks, return_exceptions=True)
 
+            supply_lines = await run_supply_demo(channel, issuer)  # issue 20: merchants, stock, bookings
+
             ops = pb_grpc.DispatchServiceStub(channel)
             ops_md = (("authorization", f"Bearer {issuer.mint(Role.OPS)}"),)
             final: Counter[str] = Counter()
@@ -278,6 +281,8 @@ async def run(args: argparse.Namespace) -> int:
                 got = await ops.GetOrder(pb.GetOrderRequest(order_id=oid), metadata=ops_md)
                 final[pb.OrderStatus.Name(got.order.status)] += 1
         print_report(args, stats, final)
+        print("\n=== Merchants, stock and bookings ===")
+        print("\n".join(supply_lines))
         exit_code = 0
     finally:
         code = server.stop()
