@@ -178,6 +178,18 @@ return {'ok', tostring(version)}
 )
 
 
+# Places taken and waiting of many slots in one command (a pipeline of two commands per slot was a third of
+# a 30-day availability call, profiled). KEYS: slot, wait list, slot, wait list, ... ARGV: now.
+_COUNTS_LUA = """
+local out = {}
+for i = 1, #KEYS, 2 do
+  out[#out + 1] = redis.call('ZCOUNT', KEYS[i], '(' .. ARGV[1], '+inf')
+  out[#out + 1] = redis.call('LLEN', KEYS[i + 1])
+end
+return out
+"""
+
+
 class BookingStore:
     """One merchant's resources and bookings are one slot; every method names the merchant."""
 
@@ -187,6 +199,7 @@ class BookingStore:
         self._step = client.register_script(_STEP_LUA)
         self._move = client.register_script(_MOVE_LUA)
         self._upsert = client.register_script(_UPSERT_LUA)
+        self._counts = client.register_script(_COUNTS_LUA)
 
     # Resources -------------------------------------------------------------------------------
 
@@ -303,9 +316,6 @@ class BookingStore:
         if not booked:
             return {}
         ordered = sorted(booked)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for s in ordered:
-                pipe.zcount(k.slot(resource_id, s), f"({now_ms}", "+inf")
-                pipe.llen(k.waitlist(resource_id, s))
-            raw = await pipe.execute()
+        keys = [key for s in ordered for key in (k.slot(resource_id, s), k.waitlist(resource_id, s))]
+        raw = await self._counts(keys=keys, args=[now_ms])
         return {s: (int(raw[2 * i]), int(raw[2 * i + 1])) for i, s in enumerate(ordered)}

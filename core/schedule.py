@@ -10,6 +10,7 @@ which, so slot generation and opening checks are exact across DST.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -87,7 +88,32 @@ class Schedule:
         return dt.datetime.fromtimestamp(ms / 1000, load_zone(self.time_zone)).date()
 
 
+_EPOCH = dt.date(1970, 1, 1)
+
+
+@functools.lru_cache(maxsize=8192)
+def _uniform_offset_ms(time_zone: str, day: dt.date) -> int | None:
+    """The zone's UTC offset (ms) if it is the same all through the local date (and at the next midnight),
+    else None. Probed every 6 hours: a date whose clocks change shows two offsets; two changes cancelling
+    out within 6 hours are in no zone's rules. Profiled: the per-slot path was 15 ms of a 30-day availability."""
+    zone = load_zone(time_zone)
+    start = dt.datetime(day.year, day.month, day.day, tzinfo=zone)
+    offsets = set()
+    for hours in (0, 6, 12, 18, 24):
+        wall = start + dt.timedelta(hours=hours)  # wall-clock arithmetic: the same offset rules per probe
+        for fold in (0, 1):
+            offset = wall.replace(fold=fold).utcoffset()
+            assert offset is not None
+            offsets.add(offset)
+    if len(offsets) != 1:
+        return None
+    return int(offsets.pop().total_seconds() * 1000)
+
+
 def local_instants(time_zone: str, day: dt.date, minute: int) -> list[int]:
+    offset_ms = _uniform_offset_ms(time_zone, day)
+    if offset_ms is not None:
+        return [(day - _EPOCH).days * 86_400_000 + minute * 60_000 - offset_ms]
     zone = load_zone(time_zone)
     hour, minute_of_hour = divmod(minute, 60)
     if hour == 24:  # the end of the day: midnight of the next date

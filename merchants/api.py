@@ -257,7 +257,6 @@ class MerchantServicer(merchants_pb2_grpc.MerchantServiceServicer):
         lines = [(line.variant_id, line.quantity) for line in request.lines[:101]]
         if len(request.lines) > len(lines):
             raise InvalidArgument.field("lines", f"at most 100 entries, got {len(request.lines)}")
-        await self._m.directory.known(request.merchant_id)
         reservation = await self._m.stock.reserve(
             request.merchant_id, request.reservation_id, lines, request.ttl_s or DEFAULT_RESERVATION_TTL_S
         )

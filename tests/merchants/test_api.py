@@ -478,3 +478,16 @@ async def test_near_expiry_lots_become_promotion_suggestions(supply_app: App, su
         record(s, "shop", lots=[pb.StockLot(lot_id="x", variant_id="milk-v0", quantity=1, expires_on="tomorrow")])
     )
     assert bad_request_fields(err) == ["lots[0].expires_on"]
+
+
+async def test_reserving_at_an_unknown_merchant_names_it(supply, redis_sync: redis.Redis) -> None:  # type: ignore[no-untyped-def]
+    """The reservation script itself checks the merchant: INVALID_ARGUMENT on merchant_id, nothing written."""
+    s: Supply = supply()
+    line = [pb.StockLine(variant_id="milk-v0", quantity=1)]
+    err = await refused(
+        s.merchants.ReserveStock(
+            pb.ReserveStockRequest(merchant_id="nobody", reservation_id="r", lines=line), metadata=s.md
+        )
+    )
+    assert bad_request_fields(err) == ["merchant_id"]
+    assert merchant_keys(redis_sync) == {}
