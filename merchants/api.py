@@ -51,6 +51,9 @@ KIND_TO_PB = {
     StockEventKind.RETURN: pb.STOCK_EVENT_KIND_RETURN,
 }
 RESERVATION_STATE_TO_PB = {s: pb.ReservationState.Value(f"RESERVATION_STATE_{s.name}") for s in ReservationState}
+# Ledgers in one GetStock reply: each carries its latest LEDGER_EVENTS events (merchants.stock), so a reply
+# stays within a few MB whatever the history.
+MAX_LEDGER_VARIANTS = 20
 # Callers that act for any merchant; a merchant's own token acts for itself.
 SERVICES = (Role.ORDER_SERVICE, Role.OPS)
 
@@ -245,6 +248,11 @@ class MerchantServicer(merchants_pb2_grpc.MerchantServiceServicer):
         levels = await self._m.stock.levels(request.merchant_id, list(request.variant_ids))
         ledger = []
         if request.include_ledger:
+            if len(request.variant_ids) > MAX_LEDGER_VARIANTS:
+                raise InvalidArgument.field(
+                    "variant_ids",
+                    f"at most {MAX_LEDGER_VARIANTS} variants with include_ledger, got {len(request.variant_ids)}",
+                )
             for v in request.variant_ids:
                 ledger += [event_to_pb(e) for e in await self._m.stock.ledger(request.merchant_id, v)]
         return pb.GetStockResponse(levels=[level_to_pb(s) for s in levels], ledger=ledger)

@@ -43,6 +43,9 @@ from merchants.models import (
 )
 from merchants.validation import check_reservation, check_stock_upload, raise_if
 
+# The most events of one variant's ledger a read returns (the latest); the ledger itself keeps every event.
+LEDGER_EVENTS = 1_000
+
 # Lua helpers shared by the scripts: one variant's on hand and live holds.
 _LEVEL_LUA = """
 local function on_hand(ks)
@@ -308,9 +311,9 @@ class Stock:
             out.append(StockLevel(v, int(count_qty or 0) + int(adj_after or 0), reserved, max(0, int(count_ms or 0))))
         return out
 
-    async def ledger(self, merchant_id: str, variant_id: str) -> list[StockEvent]:
-        """Every event of the variant, by occurred_at (ties by their JSON)."""
-        raw = await self._redis.zrange(MerchantKeys(merchant_id).ledger(variant_id), 0, -1)
+    async def ledger(self, merchant_id: str, variant_id: str, last: int = LEDGER_EVENTS) -> list[StockEvent]:
+        """The variant's latest `last` events, by occurred_at (ties by their JSON)."""
+        raw = await self._redis.zrange(MerchantKeys(merchant_id).ledger(variant_id), -last, -1)
         return [StockEvent.from_member(variant_id, m) for m in raw]
 
     async def reservation(self, merchant_id: str, reservation_id: str) -> Reservation | None:

@@ -491,3 +491,17 @@ async def test_reserving_at_an_unknown_merchant_names_it(supply, redis_sync: red
     )
     assert bad_request_fields(err) == ["merchant_id"]
     assert merchant_keys(redis_sync) == {}
+
+
+async def test_ledgers_are_read_for_a_bounded_number_of_variants(supply) -> None:  # type: ignore[no-untyped-def]
+    """GetStock returns ledgers for up to 20 variants at a time (each its latest 1,000 events); more is refused."""
+    s: Supply = supply()
+    await _shop(s)
+    ids = [f"v{i}" for i in range(21)]
+    request = pb.GetStockRequest(merchant_id="shop", variant_ids=ids, include_ledger=True)
+    err = await refused(s.merchants.GetStock(request, metadata=s.md))
+    assert bad_request_fields(err) == ["variant_ids"]
+    assert (
+        len((await s.merchants.GetStock(pb.GetStockRequest(merchant_id="shop", variant_ids=ids), metadata=s.md)).levels)
+        == 21
+    )
