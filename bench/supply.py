@@ -57,7 +57,34 @@ async def rate(n: int, concurrency: int, call: Callable[[int], Awaitable[object]
     return n / (time.perf_counter() - started)
 
 
+async def engine_reservations(n: int, concurrency: int) -> float:
+    """Reservations/s of the engine alone (no gRPC) on its own embedded Redis: what the scripts allow."""
+    import redis.asyncio as aioredis
+
+    from core.clock import SystemClock
+    from merchants import CatalogItem, Merchant, Merchants, StockEvent, StockEventKind, Variant
+    from serving.embedded_redis import EmbeddedRedis
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = EmbeddedRedis(Path(tmp), appendfsync="everysec").start()
+        client = aioredis.Redis.from_url(server.url, decode_responses=True)
+        try:
+            m = Merchants(client, SystemClock())
+            await m.directory.upsert(Merchant("shop", "shop", "other", 31.2, 121.4, "Asia/Shanghai"))
+            items = [CatalogItem(f"i{i}", "item", "", (Variant(f"v{i}", "each", 100),)) for i in range(50)]
+            await m.catalog.sync("shop", "menu", items)
+            at = time.time_ns() // 1_000_000 - 1_000
+            counts = [StockEvent(f"c{i}", f"v{i}", StockEventKind.COUNT, 1_000_000, at) for i in range(50)]
+            await m.stock.record("shop", counts, [])
+            return await rate(n, concurrency, lambda i: m.stock.reserve("shop", f"r{i}", [(f"v{i % 50}", 1)], 3_600))
+        finally:
+            await client.aclose()
+            server.stop()
+
+
 async def run(args: argparse.Namespace) -> int:
+    engine = await engine_reservations(args.reservations, args.concurrency)
+    print(f"engine alone      {engine:,.0f} reservations/s at {args.concurrency} in flight (no gRPC, own Redis)")
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerProcess(
             Path(tmp), "--services", "merchants,bookings", "--intake-processes", "0", "--auth-disabled"
