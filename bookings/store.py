@@ -179,15 +179,25 @@ return {'ok', tostring(version)}
 
 
 # Places taken and waiting of many slots in one command (a pipeline of two commands per slot was a third of
-# a 30-day availability call, profiled). KEYS: slot, wait list, slot, wait list, ... ARGV: now.
-_COUNTS_LUA = """
+# a 30-day availability call, profiled). A slot where a hold expired while people wait is swept on the way,
+# so the freed place is offered to the first in line as soon as anyone looks at the slot. KEYS: bookings,
+# resource, then slot, wait list, slot, wait list, ... ARGV: now.
+_COUNTS_LUA = (
+    _COMMON_LUA
+    + """
+local now = tonumber(ARGV[1])
+local _, cap, offer = resource(KEYS[2])
 local out = {}
-for i = 1, #KEYS, 2 do
-  out[#out + 1] = redis.call('ZCOUNT', KEYS[i], '(' .. ARGV[1], '+inf')
+for i = 3, #KEYS, 2 do
+  if redis.call('LLEN', KEYS[i + 1]) > 0 and redis.call('ZCOUNT', KEYS[i], '-inf', now) > 0 then
+    sweep(KEYS[1], KEYS[i], KEYS[i + 1], cap, now, offer)
+  end
+  out[#out + 1] = redis.call('ZCOUNT', KEYS[i], '(' .. now, '+inf')
   out[#out + 1] = redis.call('LLEN', KEYS[i + 1])
 end
 return out
 """
+)
 
 
 class BookingStore:
@@ -306,7 +316,8 @@ class BookingStore:
     async def slot_counts(
         self, merchant_id: str, resource_id: str, starts: Sequence[int], now_ms: int
     ) -> dict[int, tuple[int, int]]:
-        """(places taken, waiting) of the slots among `starts` that ever had a booking."""
+        """(places taken, waiting) of the slots among `starts` that ever had a booking; a slot whose expired hold
+        owes its place to the waiting list offers it first."""
         k = BookingKeys(merchant_id)
         if not starts:
             return {}
@@ -317,5 +328,5 @@ class BookingStore:
             return {}
         ordered = sorted(booked)
         keys = [key for s in ordered for key in (k.slot(resource_id, s), k.waitlist(resource_id, s))]
-        raw = await self._counts(keys=keys, args=[now_ms])
+        raw = await self._counts(keys=[k.bookings, k.resource(resource_id), *keys], args=[now_ms])
         return {s: (int(raw[2 * i]), int(raw[2 * i + 1])) for i, s in enumerate(ordered)}

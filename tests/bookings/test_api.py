@@ -320,3 +320,19 @@ async def test_a_merchant_books_only_its_own_resources(supply) -> None:  # type:
     mine: Supply = supply(Role.MERCHANT, "clinic")
     assert (await hold(mine, "b1", NINE)).state == pb.BOOKING_STATE_HELD
     await refused(hold(supply(Role.MERCHANT, "gym"), "b2", NINE_THIRTY), grpc.StatusCode.PERMISSION_DENIED)
+
+
+async def test_looking_at_availability_offers_an_expired_hold_to_the_line(
+    supply_app: App, supply, redis_sync: redis.Redis
+) -> None:  # type: ignore[no-untyped-def]
+    """A hold lapses while someone waits: the next GetAvailability offers the place to the first in line."""
+    clock: ManualClock = supply_app.clock  # type: ignore[assignment]
+    s: Supply = supply()
+    await clinic(s)
+    await hold(s, "b1", NINE)
+    await wait(s, "w1", NINE)
+    clock.advance(301)
+    first = (await slots(s))[0]
+    assert (first.free, first.waiting) == (0, 0)
+    raw = redis_sync.hget("tc:{m:clinic}:bk:bookings", "w1")
+    assert raw is not None and '"st":"offered"' in raw
