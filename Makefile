@@ -35,6 +35,7 @@ proto-check: install
 bench: install
 	$(PY) -m bench.ingest
 	$(PY) -m bench.travel_times
+	$(PY) -m bench.supply
 
 clean:
 	rm -rf $(VENV) .tongcheng *.egg-info

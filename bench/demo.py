@@ -24,6 +24,7 @@ import grpc
 
 from bench._server import ServerProcess
 from bench.demo_loyalty import loyalty_days
+from bench.demo_supply import run_supply_demo
 from core.geo import City, haversine_m
 from dispatch.api.convert import ms_to_ts
 from serving.auth import Role
@@ -272,6 +273,8 @@ async def run(args: argparse.Namespace) -> int:
                 task.cancel()
             await asyncio.gather(*rider_tasks, return_exceptions=True)
 
+            supply_lines = await run_supply_demo(channel, issuer)  # issue 20: merchants, stock, bookings
+
             ops = pb_grpc.DispatchServiceStub(channel)
             ops_md = (("authorization", f"Bearer {issuer.mint(Role.OPS)}"),)
             final: Counter[str] = Counter()
@@ -281,6 +284,8 @@ async def run(args: argparse.Namespace) -> int:
         loyalty_lines = await loyalty_days(args.data_dir / "loyalty")
         print_report(args, stats, final)
         print("\n=== Loyalty and coupons (积分 · 核销) ===", *loyalty_lines, sep="\n")
+        print("\n=== Merchants, stock and bookings ===")
+        print("\n".join(supply_lines))
         exit_code = 0
     finally:
         code = server.stop()

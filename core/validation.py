@@ -132,3 +132,21 @@ def duplicate_violations(field: str, keys: Iterable[Hashable], what: str = "") -
         else:
             first[key] = i
     return out
+
+
+# A local calendar date as callers write it: exactly YYYY-MM-DD (fromisoformat alone also takes 20261205).
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+LATEST_LOCAL_DATE = dt.date(2100, 12, 31)
+
+
+def local_date_violation(field: str, text: str, required: bool = True) -> FieldViolation | None:
+    """A local date "YYYY-MM-DD" within 2000-01-01..2100-12-31 (a schedule's exception, a lot's expiry)."""
+    if not text:
+        return FieldViolation(field, "required (YYYY-MM-DD)") if required else None
+    if _DATE.fullmatch(text) is None:
+        return FieldViolation(field, f"must be a date YYYY-MM-DD, got {quote(text)}")
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return FieldViolation(field, f"is not a calendar date: {quote(text)}")
+    return day_violation(field, day, LATEST_LOCAL_DATE)

@@ -28,6 +28,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from alliance import Alliances
 from alliance.api import AllianceServicer
+from bookings import Bookings
 from commerce.orders import InProcessDispatch, OrderCenter, OrderStore
 from commerce.orders.api import OrderServicer
 from commerce.orders.followers import AllianceFollower, CheckoutFollower, LoyaltyFollower
@@ -42,12 +43,14 @@ from dispatch.policies import DEFAULT_POLICY, make_policy
 from dispatch.zones import DEFAULT_ZONE_RESOLUTION, ZoneSpec
 from loyalty import Loyalty
 from loyalty.api import LoyaltyServicer
+from merchants import Merchants, OrderStockGateway
 from routing_data.cities import load_city, resolve
 from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
 from serving.embedded_redis import EmbeddedRedis, RestartBackoff
 from serving.metrics import serve_metrics
 from serving.redis_cluster import cluster_from_url, parse_cluster_url
 from serving.status import REDIS_DOWN, StoreGuard
+from serving.supply import add_supply
 from settlement.api import SettlementServicer
 from settlement.service import Settlement
 from tongcheng.alliance.v1 import alliance_pb2, alliance_pb2_grpc
@@ -59,7 +62,7 @@ from tongcheng.settlement.v1 import settlement_pb2, settlement_pb2_grpc
 
 log = logging.getLogger("tongcheng.server")
 
-KNOWN_SERVICES = ("dispatch", "orders", "settlement", "loyalty", "coupons", "alliance")
+KNOWN_SERVICES = ("dispatch", "orders", "settlement", "loyalty", "coupons", "alliance", "merchants", "bookings")
 # What one process does: `all` (serve the API and tick, one process), `intake` (serve the API; several may
 # share a port), `worker` (tick the zone and follow dispatch for the order center; serves health only).
 ROLES = ("all", "intake", "worker")
@@ -221,6 +224,8 @@ class App:
         self.settlement: Settlement | None = None
         self.orders: OrderCenter | None = None
         self.loyalty: Loyalty | None = None
+        self.merchants: Merchants | None = None
+        self.bookings: Bookings | None = None
         self.oracle = None
         self.health = HealthServicer()
         self.server: grpc.aio.Server | None = None
@@ -301,6 +306,11 @@ class App:
             if serves_api:
                 dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(DispatchServicer(self.dispatcher, auth), server)
                 served.append(DISPATCH_SERVICE)
+        # Issue 20: merchants (catalogue, stock) and bookings, wired in serving/supply.py.
+        self.merchants, self.bookings, supply = add_supply(
+            cfg.services, self.redis, self.clock, auth, server if serves_api else None
+        )
+        served += supply
         if "orders" in cfg.services or "settlement" in cfg.services:
             # The ledger is a library over the money keys: the order center splits payments with it even
             # when this process does not serve SettlementService.
@@ -319,11 +329,14 @@ class App:
         if "orders" in cfg.services:
             assert self.settlement is not None and self.loyalty is not None
             delivery = InProcessDispatch(self.dispatcher) if self.dispatcher is not None else None
+            # Catalogue and stock are a library to the order center, as the ledger is (issue 20).
+            catalogue = OrderStockGateway(self.merchants or Merchants(self.redis, self.clock))
             self.orders = OrderCenter(
                 OrderStore(self.redis, self.settlement.keys), self.settlement.ledger, self.clock, delivery,
                 followers=(
                     LoyaltyFollower(self.loyalty), AllianceFollower(alliances), CheckoutFollower(coupons, self.loyalty)
                 ),
+                catalogue=catalogue,
             )  # fmt: skip
             if serves_api:
                 orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(self.orders, auth), server)

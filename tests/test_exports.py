@@ -112,3 +112,32 @@ def test_loyalty_and_coupon_exports_and_no_grpc_below_api() -> None:
             if p.name != "api.py" and ("import grpc" in p.read_text() or "from grpc" in p.read_text())
         ]
         assert offenders == [], package.__name__
+
+
+def test_supply_exports_and_no_grpc_below_api() -> None:
+    """What `merchants` and `bookings` offer (issue 20); only their `api` modules touch gRPC."""
+    import pathlib
+
+    import bookings
+    import merchants
+
+    assert sorted(merchants.__all__) == sorted(
+        ["MAX_BATCH_OBJECTS", "Catalog", "CatalogItem", "Directory", "ItemStatus", "Lot", "Merchant", "MerchantKeys",
+         "MerchantStatus", "Merchants", "OrderStockGateway", "OutOfStock", "PricedLine", "PromotionSuggestion",
+         "Reservation", "ReservationState", "Stock", "StockEvent", "StockEventKind", "StockLevel", "Variant",
+         "merchant_tag"]
+    )  # fmt: skip
+    assert sorted(bookings.__all__) == sorted(
+        ["Booking", "BookingState", "Bookings", "Resource", "ResourceKind", "Slot", "SlotView", "slot_at",
+         "slots_between"]
+    )  # fmt: skip
+    for package in (merchants, bookings):
+        for name in package.__all__:
+            assert hasattr(package, name), name
+        root = pathlib.Path(package.__file__).parent
+        offenders = [
+            p.name
+            for p in root.glob("*.py")
+            if p.name != "api.py" and ("import grpc" in p.read_text() or "from grpc" in p.read_text())
+        ]
+        assert offenders == [], package.__name__

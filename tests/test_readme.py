@@ -128,6 +128,9 @@ def test_readme_examples_run_as_written(readme_server) -> None:  # type: ignore[
 
     assert done.returncode == 0, done.stdout[-3000:]
     assert ran("AssignRiders") and ran("SplitOrders"), "the README's examples were not found"
+    assert ran("SyncCatalog") and ran("HoldSlot") and ran("ConfirmBooking"), "the supply examples were not found"
+    for call in ran("GetStock"):  # 30 counted, 3 sold to o4
+        assert '"onHand": "27"' in call.output or '"on_hand": "27"' in call.output, shown(call)
     # The examples' own claims first: a REJECTED order (a place outside the service area) fails the calls after it.
     for call in ran("AssignRiders"):
         assert re.search(r'"status": "ORDER_STATUS_(ASSIGNED|PENDING)"', call.output), shown(call)

@@ -139,7 +139,61 @@ def seed_requests(now_ms: int, center: LatLng) -> list[Seed]:
         ),
     ]
     seeds += _loyalty_and_coupon_seeds(now_ms)
-    return seeds
+    return seeds + supply_seeds(now_ms)
+
+
+def supply_seeds(now_ms: int) -> list[Seed]:
+    """A shop's POS syncing its menu and stock, a checkout's reservation, a clinic's doctor booked (issue 20)."""
+    m = "tongcheng.merchants.v1.MerchantService/"
+    b = "tongcheng.bookings.v1.BookingService/"
+    now = _iso(now_ms)
+    # The next weekday at 09:00 in Shanghai, at least a day ahead: the first slot of the doctor below.
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    day = dt.datetime.fromtimestamp(now_ms / 1000, shanghai).date() + dt.timedelta(days=1)
+    while day.isoweekday() > 5:
+        day += dt.timedelta(days=1)
+    nine = dt.datetime(day.year, day.month, day.day, 9, tzinfo=shanghai)
+    slot = _iso(int(nine.timestamp() * 1000))
+    place = {"lat": 31.2304, "lng": 121.4737}
+    menu = [
+        {"item_id": "crayfish", "name": "麻辣小龙虾", "variants": [{"variant_id": "crayfish-500g", "name": "500 g", "price_fen": 8_800}]},
+        {"item_id": "milk", "name": "milk", "variants": [{"variant_id": "milk-1l", "name": "1 l", "price_fen": 1_250}]},
+    ]  # fmt: skip
+    return [
+        (m + "UpsertMerchant", Role.OPS, "", [{"merchant": {"merchant_id": "m1", "name": "Crayfish House",
+            "category": "MERCHANT_CATEGORY_RESTAURANT", "location": place, "time_zone": "Asia/Shanghai", "chain_id": "c1"}}]),
+        (m + "UpsertMerchant", Role.OPS, "", [{"merchant": {"merchant_id": "m2", "name": "Clinic",
+            "category": "MERCHANT_CATEGORY_CLINIC", "location": place, "time_zone": "Asia/Shanghai",
+            "weekly_hours": [{"day": "DAY_OF_WEEK_MONDAY", "start_minute": 480, "end_minute": 1080}]}}]),
+        (m + "SyncCatalog", Role.MERCHANT, "m1", [{"merchant_id": "m1", "idempotency_key": "pos-1", "items": menu}]),
+        (m + "RecordStockEvents", Role.MERCHANT, "m1", [{"merchant_id": "m1", "events": [
+            {"event_id": "count-1", "variant_id": "milk-1l", "kind": "STOCK_EVENT_KIND_PHYSICAL_COUNT", "quantity": 12,
+             "occurred_at": _iso(now_ms - 600_000)},
+            {"event_id": "adj-1", "variant_id": "milk-1l", "kind": "STOCK_EVENT_KIND_ADJUSTMENT", "quantity": -2,
+             "occurred_at": now},
+            {"event_id": "count-2", "variant_id": "crayfish-500g", "kind": "STOCK_EVENT_KIND_PHYSICAL_COUNT", "quantity": 5,
+             "occurred_at": now}],
+            "lots": [{"lot_id": "lot-1", "variant_id": "milk-1l", "quantity": 4, "expires_on": _day(now_ms + 86_400_000)}]}]),
+        (m + "ReserveStock", Role.ORDER_SERVICE, "", [{"merchant_id": "m1", "reservation_id": "r1",
+            "lines": [{"variant_id": "milk-1l", "quantity": 2}]}]),
+        (m + "ReserveStock", Role.ORDER_SERVICE, "", [{"merchant_id": "m1", "reservation_id": "r2",
+            "lines": [{"variant_id": "crayfish-500g", "quantity": 1}], "ttl_s": 60}]),
+        (m + "CommitReservation", Role.ORDER_SERVICE, "", [{"merchant_id": "m1", "reservation_id": "r1"}]),
+        (m + "SuggestPromotions", Role.MERCHANT, "m1", [{"merchant_id": "m1", "within_days": 3}]),
+        (m + "GetStock", Role.MERCHANT, "m1", [{"merchant_id": "m1", "variant_ids": ["milk-1l"], "include_ledger": True}]),
+        (b + "UpsertResource", Role.MERCHANT, "m2", [{"resource": {"merchant_id": "m2", "resource_id": "dr1",
+            "name": "Dr Li", "kind": "RESOURCE_KIND_DOCTOR", "slot_minutes": 30, "capacity": 1,
+            "weekly_schedule": [{"day": f"DAY_OF_WEEK_{d}", "start_minute": 540, "end_minute": 720}
+                                for d in ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY")]}}]),
+        (b + "GetAvailability", Role.ORDER_SERVICE, "", [{"merchant_id": "m2", "from_date": day.isoformat(),
+            "to_date": (day + dt.timedelta(days=6)).isoformat()}]),
+        (b + "HoldSlot", Role.ORDER_SERVICE, "", [{"merchant_id": "m2", "resource_id": "dr1", "start_at": slot,
+            "booking_id": "bk1", "customer_id": "u1"}]),
+        (b + "JoinWaitlist", Role.ORDER_SERVICE, "", [{"merchant_id": "m2", "resource_id": "dr1", "start_at": slot,
+            "booking_id": "bk2", "customer_id": "u2"}]),
+        (b + "ConfirmBooking", Role.ORDER_SERVICE, "", [{"merchant_id": "m2", "booking_id": "bk1"}]),
+        (b + "GetBooking", Role.ORDER_SERVICE, "", [{"merchant_id": "m2", "booking_id": "bk2"}]),
+    ]  # fmt: skip
 
 
 def _loyalty_and_coupon_seeds(now_ms: int) -> list[Seed]:

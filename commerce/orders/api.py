@@ -6,9 +6,9 @@ import grpc
 
 from commerce.orders.center import OrderCenter
 from commerce.orders.flow import OrderStatus, Step
-from commerce.orders.models import NewOrder, Order, OrderEvent
+from commerce.orders.models import NewOrder, Order, OrderEvent, OrderLine
 from commerce.orders.validation import check_ids
-from core.errors import PermissionDenied
+from core.errors import InvalidArgument, PermissionDenied
 from serving.auth import Authenticator, Principal, Role
 from serving.status import rpc
 from serving.timestamps import opt_ms_to_ts
@@ -35,6 +35,8 @@ def order_to_pb(o: Order) -> pb.Order:
         split_state=SPLIT_STATE_TO_PB.get(o.split_state, pb.SPLIT_STATE_UNSPECIFIED), dispatch_status=o.dispatch_status,
         rider_id=o.rider_id, reason=o.reason, created_at=opt_ms_to_ts(o.created_ms), paid_at=opt_ms_to_ts(o.paid_at_ms),
         updated_at=opt_ms_to_ts(o.updated_ms), version=o.version,
+        lines=[pb.OrderLine(item_id=x.item_id, variant_id=x.variant_id, quantity=x.quantity,
+                            unit_price_fen=x.unit_price_fen) for x in s.lines],
     )  # fmt: skip
 
 
@@ -73,7 +75,10 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
             group_leader_id=request.group_leader_id, customer_id=request.customer_id, items_fen=request.items_fen,
             delivery_fee_fen=request.delivery_fee_fen, pickup_lat=request.pickup.lat, pickup_lng=request.pickup.lng,
             dropoff_lat=request.dropoff.lat, dropoff_lng=request.dropoff.lng, item_count=request.item_count or 1,
+            lines=tuple(OrderLine(x.item_id, x.variant_id, x.quantity) for x in request.lines[:101]),
         )  # fmt: skip
+        if len(request.lines) > len(new.lines):
+            raise InvalidArgument.field("lines", f"at most 100 entries, got {len(request.lines)}")
         order, created = await self._center.create(new)
         return pb.CreateOrderResponse(order=order_to_pb(order), created=created)
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 
+from commerce.orders.catalogue import CatalogueGateway, priced_lines, release_quietly
 from commerce.orders.delivery import DeliveryGateway
 from commerce.orders.flow import BEFORE_PICKUP, FINAL, TRANSITIONS, OrderStatus, Step, is_allowed, is_repeat
 from commerce.orders.followers import OrderFollower
@@ -59,6 +61,7 @@ class OrderCenter:
         delivery: DeliveryGateway | None = None,
         follow_s: float = 0.5,
         followers: tuple[OrderFollower, ...] = (),
+        catalogue: CatalogueGateway | None = None,
     ) -> None:
         self.store = store
         self.ledger = ledger
@@ -66,6 +69,7 @@ class OrderCenter:
         self.delivery = delivery
         # Told every paid order after its payment, completion and refunds (loyalty points; followers.py).
         self.followers = followers
+        self.catalogue = catalogue  # orders of catalogue lines (issue 20); None: only priced orders
         self.follow_s = follow_s
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -86,6 +90,8 @@ class OrderCenter:
 
     async def create(self, new: NewOrder) -> tuple[Order, bool]:
         """Stores a new order; a retry with the same body returns the stored one."""
+        if new.lines:
+            new = await self._price_and_reserve(new)
         check_new_order(new)
         now_ms = self.clock.now_ms()
         order = Order(spec=new, created_ms=now_ms, updated_ms=now_ms)
@@ -93,6 +99,25 @@ class OrderCenter:
         if not created and fingerprint != new.fingerprint():
             raise InvalidArgument.field("order_id", f"order {new.order_id} exists with a different body")
         return (order, True) if created else (await self.store.get(new.order_id), False)
+
+    async def _price_and_reserve(self, new: NewOrder) -> NewOrder:
+        """An order of catalogue lines: priced from the catalogue and its stock reserved (issue 20)."""
+        if new.items_fen:
+            raise InvalidArgument.field("items_fen", "must be 0 with lines: the catalogue prices them")
+        if self.catalogue is None:
+            raise FailedPrecondition("orders of catalogue lines need MerchantService in this process")
+        check_new_order(replace(new, items_fen=1))  # every other field, before the catalogue is asked
+        existing = await self.store.find(new.order_id)
+        if existing is not None:  # a retry: the order as stored, at the prices it was created with
+            if existing.spec.fingerprint() != new.fingerprint():
+                raise InvalidArgument.field("order_id", f"order {new.order_id} exists with a different body")
+            return existing.spec
+        requested = [(x.item_id, x.variant_id, x.quantity) for x in new.lines]
+        priced = await self.catalogue.price(new.merchant_id, requested)
+        new = replace(new, lines=priced_lines(priced), items_fen=sum(p.unit_price_fen * p.quantity for p in priced))
+        check_new_order(new)
+        await self.catalogue.reserve(new.merchant_id, new.order_id, priced)
+        return new
 
     async def get(self, order_id: str) -> tuple[Order, list[OrderEvent]]:
         check_ids(order_id=order_id)
@@ -127,6 +152,8 @@ class OrderCenter:
                 break  # a retry: finish what the first attempt may not have
             if not is_allowed(order.status, Step.PAY):
                 raise FailedPrecondition(f"order {order_id} is {order.status.value}: cannot pay")
+            if order.spec.lines and self.catalogue is not None:
+                await self.catalogue.sell(order.spec.merchant_id, order_id)  # idempotent; refused: nothing paid
             now_ms = self.clock.now_ms()
             after = order.evolve(
                 status=OrderStatus.PAID, paid_fen=amount_fen, paid_at_ms=now_ms, payment_id=payment_id,
@@ -172,6 +199,7 @@ class OrderCenter:
         for _ in range(MAX_ATTEMPTS):
             order = await self.store.get(order_id)
             if is_repeat(order.status, step):
+                await self._give_back_stock(order, step)  # a retried cancel finishes what the first began
                 return order
             if not is_allowed(order.status, step):
                 raise FailedPrecondition(f"order {order_id} is {order.status.value}: cannot {step.value}")
@@ -185,6 +213,7 @@ class OrderCenter:
             if await self.store.change(order, after, OrderEvent(now_ms, target, note)):
                 if step is Step.CANCEL and self._in_dispatch(order):
                     await self.delivery.call_off(order_id, note or "order cancelled")
+                await self._give_back_stock(after, step)
                 return after
         raise Unavailable(f"order {order_id} changed too often")
 
@@ -195,7 +224,13 @@ class OrderCenter:
         order, _, _ = await self._refund(order.order_id, f"#{step.value}", None, reason, step)
         if self._in_dispatch(order):
             await self.delivery.call_off(order.order_id, reason)
+        await self._give_back_stock(order, step)
         return order
+
+    async def _give_back_stock(self, order: Order, step: Step) -> None:
+        """A cancelled or rejected order of catalogue lines gives its stock back (the goods never left)."""
+        if step in (Step.CANCEL, Step.REJECT) and order.spec.lines and self.catalogue is not None:
+            await release_quietly(self.catalogue, order.spec.merchant_id, order.order_id)
 
     def _in_dispatch(self, order: Order) -> bool:
         """Whether dispatch holds a delivery of this order to call off: one that dispatch refused (or that

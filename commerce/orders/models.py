@@ -14,6 +14,16 @@ MAX_ORDER_FEN = 1_000_000_000
 
 
 @dataclass(frozen=True)
+class OrderLine:
+    """A catalogue line of an order (issue 20): the unit price is the catalogue's, set at creation."""
+
+    item_id: str
+    variant_id: str
+    quantity: int
+    unit_price_fen: int = 0
+
+
+@dataclass(frozen=True)
 class NewOrder:
     """What a client sends to create an order."""
 
@@ -29,13 +39,22 @@ class NewOrder:
     group_leader_id: str = ""
     customer_id: str = ""
     item_count: int = 1
+    # Catalogue lines: items_fen is then their sum at the catalogue's prices.
+    lines: tuple[OrderLine, ...] = ()
 
     @property
     def total_fen(self) -> int:
         return self.items_fen + self.delivery_fee_fen
 
     def fingerprint(self) -> str:
-        body = json.dumps(self.__dict__, sort_keys=True, separators=(",", ":"))
+        fields = dict(self.__dict__)
+        del fields["lines"]  # orders without lines keep the fingerprints they were stored with
+        if self.lines:
+            # What the client sent: the lines, not the prices found for them (a retry after a price
+            # change is the same order).
+            del fields["items_fen"]
+            fields["lines"] = [[x.item_id, x.variant_id, x.quantity] for x in self.lines]
+        body = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.blake2b(body.encode(), digest_size=12).hexdigest()
 
 
@@ -94,6 +113,7 @@ class Order:
             "dispatch_status": self.dispatch_status,
             "rider_id": self.rider_id,
             "reason": self.reason,
+            **({"lines": _lines_json(s.lines)} if s.lines else {}),
         }
 
     @classmethod
@@ -111,6 +131,7 @@ class Order:
             dropoff_lat=float(h["dropoff_lat"]),
             dropoff_lng=float(h["dropoff_lng"]),
             item_count=int(h.get("item_count", "1")),
+            lines=tuple(OrderLine(*x) for x in json.loads(h["lines"])) if h.get("lines") else (),
         )
         return cls(
             spec=spec,
@@ -130,6 +151,10 @@ class Order:
 
     def evolve(self, **changes: object) -> Order:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _lines_json(lines: tuple[OrderLine, ...]) -> str:
+    return json.dumps([[x.item_id, x.variant_id, x.quantity, x.unit_price_fen] for x in lines], separators=(",", ":"))
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,9 @@ class OrderServiceServicer:
 
     def CreateOrder(self, request, context):
         """CreateOrder stores a new order. Idempotent on order_id: the same id with the same body returns
-        the stored order; with another body it is INVALID_ARGUMENT.
+        the stored order; with another body it is INVALID_ARGUMENT. An order of catalogue lines is priced
+        from the merchant's catalogue and its stock reserved (MerchantService); an unknown, paused or
+        out-of-stock line, or a merchant not open now, is INVALID_ARGUMENT naming the field.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -114,7 +116,9 @@ class OrderServiceServicer:
 
     def PayOrder(self, request, context):
         """PayOrder records the payment (amount_fen must equal the order's total), splits it at once among
-        the receivers (settlement) and hands the order to dispatch. Idempotent on payment_id.
+        the receivers (settlement) and hands the order to dispatch. Idempotent on payment_id. An order of
+        catalogue lines sells its reserved stock first (FAILED_PRECONDITION if the reservation expired and
+        the stock went).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,271 @@
+"""BookingService's engine: resources, availability, holds, confirms, cancels, reschedules, waiting lists.
+
+Requests are checked here (every bad field named, nothing written before); a slot named by a request must
+be one the resource's schedule gives (`bookings.slots`), not in the past. The scripts of `bookings.store`
+make every capacity decision atomically; a script answering that the resource or booking moved since it
+was read makes the call read again (bounded), as the order center does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+
+from bookings.models import (
+    DEFAULT_HOLD_S,
+    MAX_AVAILABILITY_DAYS,
+    MAX_CAPACITY,
+    MAX_HOLD_S,
+    MAX_OFFER_MINUTES,
+    MAX_SLOT_MINUTES,
+    MIN_HOLD_S,
+    MIN_SLOT_MINUTES,
+    Booking,
+    BookingState,
+    Resource,
+    ResourceKind,
+    Slot,
+    SlotView,
+)
+from bookings.slots import slot_at, slots_between
+from bookings.store import BookingStore
+from core.clock import Clock
+from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
+from core.schedule import Period, schedule_violations
+from core.validation import EARLIEST_MS, id_violation, instant_violation, local_date_violation, text_violation
+from merchants import Directory
+from merchants.models import fingerprint
+
+MAX_ATTEMPTS = 20
+MAX_NAME_CHARS = 200
+# A slot further ahead than this is a typo (a clinic opens registration weeks ahead, not years).
+BOOKING_HORIZON_MS = 366 * 24 * 3600 * 1000
+
+
+def _raise_if(violations: Sequence[FieldViolation | None]) -> None:
+    bad = [v for v in violations if v is not None]
+    if bad:
+        raise InvalidArgument(bad)
+
+
+class Bookings:
+    """Bookable resources of every merchant, over one Redis."""
+
+    def __init__(self, client: aioredis.Redis, clock: Clock) -> None:
+        self.clock = clock
+        self.store = BookingStore(client)
+        self.directory = Directory(client, clock)
+
+    # Resources -------------------------------------------------------------------------------
+
+    async def upsert_resource(self, r: Resource, raw_exceptions: Sequence[tuple[str, Sequence[Period]]]) -> Resource:
+        """Creates (version 0) or replaces a resource at its version; an empty zone takes the merchant's."""
+        p = "resource."
+        bad: list[FieldViolation | None] = [
+            id_violation(p + "merchant_id", r.merchant_id),
+            id_violation(p + "resource_id", r.resource_id),
+            FieldViolation(p + "name", "required") if not r.name.strip() else text_violation(p + "name", r.name, MAX_NAME_CHARS),
+            None if MIN_SLOT_MINUTES <= r.slot_minutes <= MAX_SLOT_MINUTES
+            else FieldViolation(p + "slot_minutes", f"must be within [{MIN_SLOT_MINUTES}, {MAX_SLOT_MINUTES}]"),
+            None if 1 <= r.capacity <= MAX_CAPACITY
+            else FieldViolation(p + "capacity", f"must be within [1, {MAX_CAPACITY}]"),
+            None if 1 <= r.offer_minutes <= MAX_OFFER_MINUTES
+            else FieldViolation(p + "offer_minutes", f"must be within [1, {MAX_OFFER_MINUTES}] (0: the default)"),
+            None if r.version >= 0 else FieldViolation(p + "version", "must not be negative"),
+        ]  # fmt: skip
+        _raise_if(bad)
+        merchant = await self.directory.known(r.merchant_id, p + "merchant_id")
+        zone = r.time_zone or merchant.time_zone
+        more, exceptions = schedule_violations(
+            p + "time_zone", zone, p + "weekly_schedule", r.weekly, p + "exceptions", raw_exceptions, min_weekly=1
+        )
+        _raise_if(more)
+        stored = Resource(**{**r.__dict__, "time_zone": zone, "exceptions": exceptions})
+        for _ in range(MAX_ATTEMPTS):
+            reply = await self.store.upsert_resource(stored, self.clock.now_ms())
+            if reply[0] == "ok":
+                return Resource(**{**stored.__dict__, "version": int(reply[1])})
+            if reply[0] == "stale":
+                raise FailedPrecondition(
+                    f"resource {r.resource_id} is at version {reply[1]}, not {r.version}: read it again"
+                )
+            if reply[0] == "capacity":
+                at = dt.datetime.fromtimestamp(int(reply[1]) / 1000, dt.UTC).isoformat()
+                raise InvalidArgument.field(
+                    p + "capacity", f"the slot at {at} already holds {reply[2]} bookings, more than {r.capacity}"
+                )
+        raise Unavailable(f"resource {r.resource_id} changed too often to store")
+
+    async def resource(self, merchant_id: str, resource_id: str, field: str = "resource_id") -> Resource:
+        _raise_if([id_violation("merchant_id", merchant_id), id_violation(field, resource_id)])
+        found = await self.store.find_resource(merchant_id, resource_id)
+        if found is None:
+            raise NotFound(f"resource {resource_id} of merchant {merchant_id} not found")
+        return found
+
+    # Availability ----------------------------------------------------------------------------
+
+    async def availability(
+        self,
+        merchant_id: str,
+        resource_id: str,
+        kind: ResourceKind | None,
+        from_text: str,
+        to_text: str,
+        only_free: bool = False,
+    ) -> list[SlotView]:
+        _raise_if(
+            [
+                id_violation("merchant_id", merchant_id),
+                id_violation("resource_id", resource_id, required=False),
+                local_date_violation("from_date", from_text),
+                local_date_violation("to_date", to_text),
+            ]
+        )
+        first, last = dt.date.fromisoformat(from_text), dt.date.fromisoformat(to_text)
+        if last < first:
+            raise InvalidArgument.field("to_date", "must not be before from_date")
+        if (last - first).days >= MAX_AVAILABILITY_DAYS:
+            raise InvalidArgument.field("to_date", f"at most {MAX_AVAILABILITY_DAYS} days from from_date")
+        if resource_id:
+            resources = [await self.resource(merchant_id, resource_id)]
+        else:
+            found = [await self.store.find_resource(merchant_id, r) for r in await self.store.resource_ids(merchant_id)]
+            resources = [r for r in found if r is not None and (kind is None or r.kind is kind)]
+        now_ms = self.clock.now_ms()
+        out: list[SlotView] = []
+        for r in resources:
+            slots = [s for s in slots_between(r, first, last) if s.start_ms > now_ms]
+            counts = await self.store.slot_counts(merchant_id, r.resource_id, [s.start_ms for s in slots], now_ms)
+            for s in slots:
+                taken, waiting = counts.get(s.start_ms, (0, 0))
+                free = max(0, r.capacity - taken - waiting)
+                if free or not only_free:
+                    out.append(SlotView(s, r.capacity, free, waiting))
+        return out
+
+    # Holds and the waiting list --------------------------------------------------------------
+
+    async def _slot(
+        self, merchant_id: str, resource_id: str, start_ms: int, field: str = "start_at"
+    ) -> tuple[Resource, Slot]:
+        now_ms = self.clock.now_ms()
+        _raise_if([instant_violation(field, start_ms, EARLIEST_MS, now_ms + BOOKING_HORIZON_MS, "a year from now")])
+        _raise_if([id_violation("merchant_id", merchant_id), id_violation("resource_id", resource_id)])
+        r = await self.store.find_resource(merchant_id, resource_id)
+        if r is None:  # a booking names a resource: an unknown one is bad input
+            raise InvalidArgument.field("resource_id", f"no resource {resource_id} of merchant {merchant_id}")
+        if start_ms <= now_ms:
+            raise InvalidArgument.field(field, "is in the past: book a slot that has not started")
+        slot = slot_at(r, start_ms)
+        if slot is None:
+            raise InvalidArgument.field(field, f"is not the start of a slot of resource {resource_id}")
+        return r, slot
+
+    async def take(
+        self, merchant_id: str, resource_id: str, start_ms: int, booking_id: str, customer_id: str, hold_s: int,
+        waitlist: bool,
+    ) -> Booking:  # fmt: skip
+        """A hold of hold_s (0: the default), or (waitlist) a place in the slot's line. Idempotent on the id."""
+        _raise_if(
+            [
+                id_violation("merchant_id", merchant_id),
+                id_violation("resource_id", resource_id),
+                id_violation("booking_id", booking_id),
+                id_violation("customer_id", customer_id),
+                None if hold_s == 0 or MIN_HOLD_S <= hold_s <= MAX_HOLD_S
+                else FieldViolation("hold_s", f"must be within [{MIN_HOLD_S}, {MAX_HOLD_S}] (0: the default)"),
+            ]
+        )  # fmt: skip
+        mode = "wait" if waitlist else "hold"
+        fp = fingerprint([mode, resource_id, start_ms, customer_id, hold_s])
+        for _ in range(MAX_ATTEMPTS):
+            r, slot = await self._slot(merchant_id, resource_id, start_ms)
+            now_ms = self.clock.now_ms()
+            expires_ms = now_ms + (hold_s or DEFAULT_HOLD_S) * 1000
+            state = BookingState.WAITING if waitlist else BookingState.HELD
+            b = Booking(
+                booking_id, merchant_id, resource_id, customer_id, slot.start_ms, slot.end_ms, state,
+                0 if waitlist else expires_ms, now_ms, fp,
+            )  # fmt: skip
+            reply = await self.store.take(b, slot, r.version, mode)
+            if reply[0] == "ok":
+                return await self._with_position(b)
+            if reply[0] == "exists":
+                stored = Booking.from_json(merchant_id, booking_id, reply[1], now_ms)
+                if stored.fingerprint != fp:
+                    raise InvalidArgument.field("booking_id", f"{booking_id} is another booking")
+                return await self._with_position(stored)
+            if reply[0] == "full":
+                raise FailedPrecondition(f"the slot at start_at is full: join its waiting list (booking {booking_id})")
+            if reply[0] == "free":
+                raise FailedPrecondition("the slot at start_at has a free place: hold it instead of waiting")
+            # stale: the resource changed since it was read
+        raise Unavailable(f"resource {resource_id} changed too often")
+
+    # Steps of a booking ----------------------------------------------------------------------
+
+    async def get(self, merchant_id: str, booking_id: str) -> Booking:
+        """The booking; first its slot is swept, so a place freed by an expired hold reaches the waiting list."""
+        b = await self._read(merchant_id, booking_id)
+        if b.state in (BookingState.WAITING, BookingState.HELD, BookingState.OFFERED, BookingState.EXPIRED):
+            reply = await self.store.step(b, "sweep", self.clock.now_ms())
+            if reply[0] == "ok":
+                b = Booking.from_json(merchant_id, booking_id, reply[1], self.clock.now_ms())
+        return await self._with_position(b)
+
+    async def step(self, merchant_id: str, booking_id: str, action: str) -> Booking:
+        """confirm, cancel or no_show."""
+        for _ in range(MAX_ATTEMPTS):
+            b = await self._read(merchant_id, booking_id)
+            now_ms = self.clock.now_ms()
+            reply = await self.store.step(b, action, now_ms)
+            if reply[0] in ("ok", "as_is"):
+                return await self._with_position(Booking.from_json(merchant_id, booking_id, reply[1], now_ms))
+            if reply[0] == "missing":
+                raise NotFound(f"booking {booking_id} of merchant {merchant_id} not found")
+            if reply[0] == "refused":
+                raise FailedPrecondition(_refusal(booking_id, action, reply[1]))
+            # moved: rescheduled meanwhile; read again
+        raise Unavailable(f"booking {booking_id} changed too often")
+
+    async def reschedule(self, merchant_id: str, booking_id: str, resource_id: str, start_ms: int) -> Booking:
+        _raise_if([id_violation("resource_id", resource_id, required=False)])
+        for _ in range(MAX_ATTEMPTS):
+            b = await self._read(merchant_id, booking_id)
+            r, slot = await self._slot(merchant_id, resource_id or b.resource_id, start_ms)
+            now_ms = self.clock.now_ms()
+            reply = await self.store.move(b, slot, r.version, now_ms)
+            if reply[0] in ("ok", "as_is"):
+                return await self._with_position(Booking.from_json(merchant_id, booking_id, reply[1], now_ms))
+            if reply[0] == "missing":
+                raise NotFound(f"booking {booking_id} of merchant {merchant_id} not found")
+            if reply[0] == "refused":
+                raise FailedPrecondition(_refusal(booking_id, "reschedule", reply[1]))
+            if reply[0] == "full":
+                raise FailedPrecondition("the slot at start_at is full: the booking stays where it was")
+        raise Unavailable(f"booking {booking_id} changed too often")
+
+    async def _read(self, merchant_id: str, booking_id: str) -> Booking:
+        _raise_if([id_violation("merchant_id", merchant_id), id_violation("booking_id", booking_id)])
+        raw = await self.store.find_raw(merchant_id, booking_id)
+        if raw is None:
+            raise NotFound(f"booking {booking_id} of merchant {merchant_id} not found")
+        return Booking.from_json(merchant_id, booking_id, raw, self.clock.now_ms())
+
+    async def _with_position(self, b: Booking) -> Booking:
+        if b.state is not BookingState.WAITING:
+            return b
+        return Booking(**{**b.__dict__, "waitlist_position": await self.store.waitlist_position(b)})
+
+
+def _refusal(booking_id: str, action: str, why: str) -> str:
+    if why == "expired":
+        return f"booking {booking_id}: the hold expired before the {action}; hold the slot again"
+    if why == "started":
+        return f"booking {booking_id}: its slot has started, too late to {action}"
+    if why == "not_started":
+        return f"booking {booking_id}: its slot has not started, it cannot be a no-show yet"
+    return f"booking {booking_id} is {why}: cannot {action.replace('_', ' ')}"
