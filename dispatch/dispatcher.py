@@ -16,6 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -421,25 +422,39 @@ class Dispatcher:
 
     async def watch_orders(self, resume_after_id: str = "") -> AsyncIterator[OrderUpdate]:
         """Every decision and status change of the city's orders, from after `resume_after_id` (or from now),
-        for as long as asked; FAILED_PRECONDITION when the resume point is no longer retained. Over several
-        zones, events come in id order (see WATCH_MARGIN_MS), so the last id delivered resumes the watch."""
+        for as long as asked; FAILED_PRECONDITION when the resume point is no longer retained.
+
+        Over several zones, events come in the order of their stream ids (see WATCH_MARGIN_MS), and each is
+        delivered with a city-wide id `ms-(seq x zones + zone index)`: two zones' streams may give two events
+        the same stream id, and this id tells them apart, so the last one delivered resumes the watch exactly
+        (in every zone, after that stream id; in zones listed after its zone, from that stream id)."""
         zones = [self.zone(z) for z in self.zoning.ids]
+        n = len(zones)
         bounds = await asyncio.gather(*(z.orders.order_events_bounds() for z in zones))
+        resume: tuple[int, int, int] | None = None
         if resume_after_id:
-            for z, (first, _) in zip(zones, bounds, strict=True):
-                if first != "0-0" and _id(resume_after_id) < _id(first):
+            ms, seq = _id(resume_after_id)
+            resume = (ms, *divmod(seq, n))
+            lost = await asyncio.gather(*(z.orders.order_events_lost_after(resume[:2]) for z in zones))
+            for z, first in zip(zones, lost, strict=True):
+                if first is not None:
                     raise FailedPrecondition(
                         f"events after {resume_after_id} are no longer kept in zone {z.zone} (the oldest is {first}): "
                         "read the orders with GetOrder and watch from now"
                     )
-        cursors = [resume_after_id or last for _, last in bounds]
-        if len(zones) == 1:
-            last = cursors[0]
+        if n == 1:
+            last = resume_after_id or bounds[0][1]
             while not self._stopping.is_set():
                 for u in await zones[0].orders.order_events_after(last, count=500, block_ms=DECISIONS_BLOCK_MS):
                     last = u.event_id
                     yield u
             return
+        if resume is None:
+            cursors = [last for _, last in bounds]
+        else:
+            ms, seq, at = resume
+            before = f"{ms}-{seq - 1}" if seq else f"{ms - 1}-{2**64 - 1}"
+            cursors = [f"{ms}-{seq}" if k <= at else before for k in range(n)]
         while not self._stopping.is_set():
             seconds, micros = await self._redis.time()
             watermark = (seconds * 1000 + micros // 1000 - WATCH_MARGIN_MS, 0)
@@ -450,9 +465,9 @@ class Dispatcher:
                  if _id(u.event_id) < watermark),
                 key=lambda t: (t[0], t[1]),
             )  # fmt: skip
-            for _, k, u in ready:
+            for (ms, seq), k, u in ready:
                 cursors[k] = u.event_id
-                yield u
+                yield replace(u, event_id=f"{ms}-{seq * n + k}")
             if not ready:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), timeout=WATCH_IDLE_S)

@@ -604,6 +604,20 @@ class OrderStore:
             first, last = await pipe.execute()
         return (first[0][0], last[0][0]) if first and last else ("0-0", "0-0")
 
+    async def order_events_lost_after(self, after_id: tuple[int, int]) -> str | None:
+        """The oldest retained order event's id if events after `after_id` may have been trimmed away, else
+        None. Events leave the stream only by its cap (approximate: whole nodes, so a trimmed stream stays at
+        least `events_max_len` long); a shorter stream has lost nothing, whatever its first id (a zone whose
+        first event came later)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.xlen(self.keys.orders_events)
+            pipe.xrange(self.keys.orders_events, count=1)
+            length, first = await pipe.execute()
+        if not first or length < self._events_max_len:
+            return None
+        ms, _, seq = first[0][0].partition("-")
+        return first[0][0] if after_id < (int(ms), int(seq or 0)) else None
+
     def queue_feed_event(
         self, pipe: aioredis.client.Pipeline, rider_id: str, kind: TaskEventType, order: OrderRecord, now_ms: int
     ) -> None:

@@ -50,16 +50,31 @@ async def test_no_wait_answers_at_once_and_the_decision_follows_on_watch_orders(
     resumed.cancel()
 
 
-async def test_a_resume_point_no_longer_kept_is_a_failed_precondition(app: App, as_role) -> None:  # type: ignore[no-untyped-def]
-    """Resuming before the oldest retained event cannot promise completeness: FAILED_PRECONDITION."""
-    svc = as_role(Role.ORDER_SERVICE)
-    await svc.stub.AssignRiders(
-        pb.AssignRidersRequest(orders=[order("far", dropoff=(61.5, 25.0))]), metadata=svc.metadata
-    )
-    stream = svc.stub.WatchOrders(pb.WatchOrdersRequest(resume_after_event_id="1-0"), metadata=svc.metadata)
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await stream.read()
-    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+async def test_a_resume_point_no_longer_kept_is_a_failed_precondition(tmp_path, redis_server, redis_sync) -> None:  # type: ignore[no-untyped-def]
+    """Resuming before the oldest retained event of a stream that its cap has trimmed cannot promise
+    completeness: FAILED_PRECONDITION. Before any trimming, an early resume point delivers every event."""
+    config = server_config(tmp_path, redis_server.url, dispatch_overrides={"events_max_len": 10})
+    capped = App(config)
+    await capped.start()
+    try:
+        assert capped.private_key_file is not None
+        issuer = TokenIssuer(capped.private_key_file.read_bytes())
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{capped.port}") as ch:
+            svc = Caller(ch, issuer.mint(Role.ORDER_SERVICE))
+            await svc.stub.AssignRiders(pb.AssignRidersRequest(orders=[order("far0", dropoff=(61.5, 25.0))]),
+                                        metadata=svc.metadata, timeout=5)  # fmt: skip
+            untrimmed = svc.stub.WatchOrders(pb.WatchOrdersRequest(resume_after_event_id="1-0"), metadata=svc.metadata)
+            assert (await next_update(untrimmed)).order_id == "far0"  # rejected: out of reach
+            untrimmed.cancel()
+            # Enough rejections that the cap trims whole nodes (100 entries each) of the stream.
+            far = [order(f"far{i}", dropoff=(61.5, 25.0)) for i in range(1, 400)]
+            await svc.stub.AssignRiders(pb.AssignRidersRequest(orders=far), metadata=svc.metadata, timeout=10)
+            stream = svc.stub.WatchOrders(pb.WatchOrdersRequest(resume_after_event_id="1-0"), metadata=svc.metadata)
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await stream.read()
+            assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    finally:
+        await capped.stop()
 
 
 async def test_only_order_services_and_ops_watch_orders(app: App, as_role) -> None:  # type: ignore[no-untyped-def]
