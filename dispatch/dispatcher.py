@@ -264,17 +264,41 @@ class Dispatcher:
         self, requests: Sequence[OrderRequest], answer_by: float | None = None, wait: bool = True
     ) -> list[OrderRecord]:
         """Submits orders and waits for their batch decision until `answer_by` (time.monotonic()), at most
-        assign_wait_s (not at all when `wait` is False); undecided orders stay PENDING in the pool."""
+        assign_wait_s (not at all when `wait` is False); undecided orders stay PENDING in the pool. A call
+        does not wait when its orders' zones are further behind than it may wait: a zone whose pool holds more
+        ticks of its measured decisions than the call has time left answers PENDING at once (the decision
+        follows on WatchOrders), rather than holding the call, and the process, until its deadline."""
         started = time.monotonic()
         records = await self.submit(requests)
-        undecided = [r.order_id for r in records if r.status is OrderStatus.PENDING]
+        undecided = [r for r in records if r.status is OrderStatus.PENDING]
         if not undecided or not wait:
             return records
         until = started + self.config.assign_wait_s
         if answer_by is not None:
             until = min(until, answer_by)
-        await self.wait_decided(undecided, until - time.monotonic())
+        behind_s = await self._behind_s({self.zoning.zone_of(r.request.pickup) for r in undecided})
+        if behind_s > until - time.monotonic():
+            metrics.WAITS_SKIPPED.inc()
+            return records
+        await self.wait_decided([r.order_id for r in undecided], until - time.monotonic())
         return await self.find_ordered([r.order_id for r in records])
+
+    async def _behind_s(self, zones: set[str]) -> float:
+        """How long the most loaded of these zones needs to decide its pool at its measured rate (pending
+        orders / decisions per tick x tick); 0 while a zone has no measured rate yet (no evidence)."""
+        ids = sorted(zones)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for z in ids:
+                keys = self.zone(z).index.keys
+                pipe.zcard(keys.pending)
+                pipe.hget(keys.throughput, "per_tick")
+            replies = await pipe.execute()
+        worst = 0.0
+        for k in range(len(ids)):
+            backlog, per_tick = int(replies[2 * k]), float(replies[2 * k + 1] or 0)
+            if per_tick > 0:
+                worst = max(worst, backlog / per_tick * self.config.tick_s)
+        return worst
 
     async def wait_decided(self, order_ids: Sequence[str], timeout_s: float) -> None:
         """Waits until each order is decided (not PENDING), at most `timeout_s`."""

@@ -15,6 +15,10 @@ INTAKE_SHED = Counter(
     "tongcheng_intake_shed_total",
     "Orders refused RESOURCE_EXHAUSTED because this process was storing intake_max_in_flight orders already.",
 )
+WAITS_SKIPPED = Counter(
+    "tongcheng_assign_waits_skipped_total",
+    "AssignRiders calls answered PENDING at once because their zones were further behind than the call could wait.",
+)
 ZONE_BACKLOG = Gauge("tongcheng_zone_backlog_orders", "Orders pending in the zone's pool, at its last tick.", ["zone"])
 ZONE_LAG = Gauge(
     "tongcheng_zone_lag_seconds", "Age of the oldest order pending in the zone's pool, at its last tick.", ["zone"]

@@ -334,3 +334,23 @@ async def test_an_intake_process_sheds_beyond_its_orders_in_flight(client: aiore
         assert len(found) == (0 if k in refused else 6)
     assert len(await d.submit([_order(f"big-{i}", a) for i in range(25)])) == 25  # alone: admitted
     await d.close()
+
+
+async def test_a_call_does_not_wait_on_a_zone_far_behind(client: aioredis.Redis, redis_sync: redis.Redis) -> None:
+    """AssignRiders answers PENDING at once, orders stored, when its zone's pool would take longer to decide
+    at the zone's measured rate than the call may wait; a zone without a measured rate is waited on as ever."""
+    import time
+
+    clock = ManualClock(NOW)
+    d = _dispatcher(client, clock)
+    a, b = _neighbours()
+    await d.submit([_order(f"q{i}", a) for i in range(50)])  # no rider: a pool of 50
+    redis_sync.hset(f"tc:{{{d.zoning.zone_of(a)}}}:throughput", "per_tick", "1")  # 50 ticks (100 s) behind
+    started = time.monotonic()
+    [late] = await d.assign([_order("late", a)], answer_by=time.monotonic() + 5)
+    assert late.status is OrderStatus.PENDING and time.monotonic() - started < 1
+    assert (await d.get("late")).status is OrderStatus.PENDING  # stored
+    started = time.monotonic()
+    [other] = await d.assign([_order("other", b)], answer_by=time.monotonic() + 0.5)
+    assert other.status is OrderStatus.PENDING and time.monotonic() - started >= 0.45
+    await d.close()
