@@ -1,4 +1,4 @@
-"""Local calendars of the places a rule applies in: IANA zones (zoneinfo + tzdata), local days and months.
+"""Local calendars of the places a rule applies in: IANA zones (from the pinned tzdata, `core.zones`), local days and months.
 
 Loyalty counts sign-ins per local day and ends points' validity at the end of a local month; coupons are
 valid on local weekdays and hours. Each takes its zone from its programme or campaign, Asia/Shanghai by
@@ -8,31 +8,27 @@ default, and every instant is epoch milliseconds.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import zoneinfo
 
 from core.errors import FieldViolation
 from core.validation import quote
+from core.zones import is_zone, load_zone
 
 DEFAULT_ZONE = "Asia/Shanghai"
 _EPOCH = dt.date(1970, 1, 1)
 
 
-@functools.lru_cache(maxsize=256)
 def zone(name: str) -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(name)
+    """The zone's rules from the pinned tzdata package (`core.zones`), as merchants' hours and bookings use."""
+    return load_zone(name)
 
 
 def zone_violation(field: str, name: str) -> FieldViolation | None:
-    """A known IANA zone name (the tzdata package supplies the database wherever the OS has none)."""
+    """A known IANA zone name, or none (the default zone)."""
     if not name:
         return None
-    if len(name) > 64 or not all(c.isascii() and (c.isalnum() or c in "/_+-") for c in name):
-        return FieldViolation(field, f"must be an IANA time zone such as Asia/Shanghai, got {quote(name)}")
-    try:
-        zone(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return FieldViolation(field, f"unknown time zone {quote(name)}")
+    if not is_zone(name):
+        return FieldViolation(field, f"unknown time zone {quote(name)}: an IANA zone such as Asia/Shanghai")
     return None
 
 
