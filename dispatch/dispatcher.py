@@ -286,19 +286,10 @@ class Dispatcher:
     async def _behind_s(self, zones: set[str]) -> float:
         """How long the most loaded of these zones needs to decide its pool at its measured rate (pending
         orders / decisions per tick x tick); 0 while a zone has no measured rate yet (no evidence)."""
-        ids = sorted(zones)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for z in ids:
-                keys = self.zone(z).index.keys
-                pipe.zcard(keys.pending)
-                pipe.hget(keys.throughput, "per_tick")
-            replies = await pipe.execute()
-        worst = 0.0
-        for k in range(len(ids)):
-            backlog, per_tick = int(replies[2 * k]), float(replies[2 * k + 1] or 0)
-            if per_tick > 0:
-                worst = max(worst, backlog / per_tick * self.config.tick_s)
-        return worst
+        loads = await asyncio.gather(*(self.zone(z).pool_load() for z in zones))
+        return max(
+            (backlog / per_tick * self.config.tick_s for backlog, per_tick in loads if per_tick > 0), default=0.0
+        )
 
     async def wait_decided(self, order_ids: Sequence[str], timeout_s: float) -> None:
         """Waits until each order is decided (not PENDING), at most `timeout_s`."""

@@ -202,18 +202,23 @@ class ZoneDispatcher:
                 records[k] = records[k].evolve(predicted_ready_ms=ms, predicted_ready_sd_s=sd)
         return records
 
+    async def pool_load(self) -> tuple[int, float]:
+        """The zone's pool size and its measured decisions per tick (0 before any tick measured them)."""
+        keys = self.index.keys
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(keys.pending)
+            pipe.hget(keys.throughput, "per_tick")
+            backlog, per_tick = await pipe.execute()
+        return int(backlog), float(per_tick or 0)
+
     async def admit(self, count: int) -> None:
         """Back-pressure: RESOURCE_EXHAUSTED, at once and with nothing stored, while the zone's pool is over
         its budget (`backlog_ticks` ticks of measured decisions, at least `backlog_min_orders`)."""
         ticks = self.config.backlog_ticks
         if ticks is None:
             return
-        keys = self.index.keys
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zcard(keys.pending)
-            pipe.hget(keys.throughput, "per_tick")
-            backlog, per_tick = await pipe.execute()
-        budget = max(self.config.backlog_min_orders, ticks * float(per_tick or 0))
+        backlog, per_tick = await self.pool_load()
+        budget = max(self.config.backlog_min_orders, ticks * per_tick)
         if backlog + count > budget:
             metrics.ORDERS_SHED.labels(self.zone).inc(count)
             raise ResourceExhausted(
