@@ -104,6 +104,7 @@ def run(
         if config.auth_public_key_file is None and not config.auth_disabled:
             ensure_dev_keys(config.data_dir / "keys")  # made once here, not raced by the children
         port = config.port or free_port(config.host)
+        http = _http_port(config)
         common = ["--redis-url", redis_url, "--intake-processes", "0"]
         # Workers spread the city's zones among them (each zone's lease lets one tick it); the others take over
         # a dead worker's zones within a lease round.
@@ -111,16 +112,15 @@ def run(
             name = "worker" if w == 0 else f"worker-{w + 1}"
             children.append(
                 Child(
-                    name, [*common, "--role", "worker", "--port", "0", *_metrics(config, -w)], run_dir / f"{name}.port"
+                    name,
+                    [*common, "--role", "worker", "--port", "0", "--http-port", "-1", *_metrics(config, -w)],
+                    run_dir / f"{name}.port",
                 )
             )
         for i in range(intake_processes):
+            intake = ["--role", "intake", "--port", str(port), "--reuse-port", "--http-port", str(http)]
             children.append(
-                Child(
-                    f"intake-{i + 1}",
-                    [*common, "--role", "intake", "--port", str(port), "--reuse-port", *_metrics(config, i + 1)],
-                    run_dir / f"intake-{i + 1}.port",
-                )
+                Child(f"intake-{i + 1}", [*common, *intake, *_metrics(config, i + 1)], run_dir / f"intake-{i + 1}.port")
             )
         for child in children:
             child.start(base_argv)
@@ -172,6 +172,24 @@ def release_leases_of(redis_url: str, pid: int) -> None:
                     log.info("released %s of dead worker pid %d", key, pid)
     except (redis.RedisError, ValueError) as exc:  # ValueError: a URL form this plain client does not take
         log.warning("could not release the leases of dead worker pid %d (they expire by themselves): %s", pid, exc)
+
+
+def _http_port(config: ServerConfig) -> int:
+    """The cockpit's port for every intake process (-1: off). Checked free here, without SO_REUSEPORT, so the
+    intake processes share it with each other and never with another server that holds it; a taken port is
+    logged and the API served without pages, as a taken metrics port is."""
+    if config.http_port is None:
+        return -1
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((config.host, config.http_port))
+        except OSError as exc:
+            log.error("cockpit not served: %s:%d: %s", config.host, config.http_port, exc)
+            return -1
+        port = int(s.getsockname()[1])
+    log.info("cockpit on http://%s:%d/", config.host, port)
+    return port
 
 
 def _metrics(config: ServerConfig, index: int) -> list[str]:

@@ -93,6 +93,13 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         "it and intake process i the port + i (TONGCHENG_METRICS_PORT)",
     )
     p.add_argument(
+        "--http-port",
+        type=int,
+        default=int(_env("HTTP_PORT", "8080")),
+        help="the ops cockpit and merchant dashboard (web pages, same tokens as the API) on this port (0: a free "
+        "one; -1: off); with intake processes, every intake process serves it (TONGCHENG_HTTP_PORT)",
+    )
+    p.add_argument(
         "--reuse-port",
         action="store_true",
         default=_env("REUSE_PORT", "") in ("1", "true"),
@@ -190,6 +197,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
             host=ns.host, port=ns.port, redis_url=ns.redis_url or None, data_dir=ns.data_dir, city=ns.city,
             tick_s=ns.tick_s, services=tuple(s.strip() for s in ns.services.split(",") if s.strip()),
             role=ns.role, reuse_port=ns.reuse_port, metrics_port=None if ns.metrics_port < 0 else ns.metrics_port,
+            http_port=None if ns.http_port < 0 else ns.http_port,
             policy=ns.policy, h3_resolution=ns.h3_resolution, zones=ns.zones, rider_ttl_s=ns.rider_ttl_s,
             auth_public_key_file=ns.auth_public_key, auth_disabled=ns.auth_disabled,
             tls_cert_file=ns.tls_cert, tls_key_file=ns.tls_key, grace_s=ns.grace_s,

@@ -101,6 +101,12 @@ class ZoneKeys:
         return f"{self.prefix}throughput"
 
     @property
+    def tick(self) -> str:
+        """Hash: the zone's last tick as its worker finished it (`at_ms`, `total_ms`, `pending`, `decided`), for
+        the ops cockpit of any process."""
+        return f"{self.prefix}tick"
+
+    @property
     def traffic_ops(self) -> str:
         """Hash: H3 cell -> the congestion factor ops set (UpdateTraffic), for every process of the zone."""
         return f"{self.prefix}traffic:ops"

@@ -370,5 +370,22 @@ class RiderIndex:
             return None
         return LatLng(float(h[0]), float(h[1])), Availability(h[2]), int(h[3])
 
+    async def seen_since(self, since_ms: int, now_ms: int) -> tuple[list[tuple[str, int]], list[str]]:
+        """Riders whose last fix arrived at or after since_ms (with that time), and riders silent past the TTL,
+        in one round trip: what a watcher of the whole zone (the ops cockpit) reads each second."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zrangebyscore(self.keys.riders_seen, since_ms, "+inf", withscores=True)
+            pipe.zrangebyscore(self.keys.riders_seen, "-inf", f"({now_ms - self.ttl_ms}")
+            fresh, silent = await pipe.execute()
+        return [(rid, int(ms)) for rid, ms in fresh], list(silent)
+
+    async def positions(self, rider_ids: Sequence[str]) -> list[tuple[float, float, Availability] | None]:
+        """Stored position and availability of each rider (None for a rider with no position here)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for rid in rider_ids:
+                pipe.hmget(self.keys.rider(rid), ["lat", "lng", "av"])
+            rows = await pipe.execute()
+        return [None if lat is None else (float(lat), float(lng), Availability(av)) for lat, lng, av in rows]
+
     async def count_online(self, now_ms: int) -> int:
         return int(await self._redis.zcount(self.keys.riders_seen, now_ms - self.ttl_ms, "+inf"))

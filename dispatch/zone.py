@@ -295,7 +295,27 @@ class ZoneDispatcher:
             report = await self._tick()
             if self.guidance is not None and self.guidance.due(report.at_ms):
                 await self._guide(report)
+            await self._record_tick(report)
             return report
+
+    async def _record_tick(self, report: TickReport) -> None:
+        """Leaves the tick's summary where any process can read it (the ops cockpit's backlog and tick
+        latency); a failure only costs the cockpit a second of staleness."""
+        try:
+            await self._redis.hset(self.index.keys.tick, mapping={
+                "at_ms": report.at_ms, "total_ms": f"{report.total_s * 1000:.1f}", "pending": report.pending,
+                "decided": len(report.decided),
+            })  # fmt: skip
+        except RedisError as exc:
+            log.warning("zone %s: tick record not written: %s", self.zone, exc)
+
+    async def tick_record(self) -> tuple[int, int, float]:
+        """The zone's pool size now, and its last recorded tick's time (ms, 0 for none) and duration (ms)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.index.keys.pending)
+            pipe.hmget(self.index.keys.tick, ["at_ms", "total_ms"])
+            pool, (at_ms, total_ms) = await pipe.execute()
+        return int(pool), int(at_ms or 0), float(total_ms or 0.0)
 
     async def _guide(self, report: TickReport) -> None:
         """Idle riders far from recent demand are asked (in their feed) to wait nearer it. A failure here is

@@ -29,6 +29,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from alliance import Alliances
 from alliance.api import AllianceServicer
 from bookings import Bookings
+from cockpit.feed import CityFeed
+from cockpit.merchant import MerchantDesk
+from cockpit.roads import RoadLayer
+from cockpit.web import CityInfo, Cockpit
 from commerce.orders import InProcessDispatch, OrderCenter, OrderStore
 from commerce.orders.api import OrderServicer
 from commerce.orders.followers import AllianceFollower, CheckoutFollower, LoyaltyFollower
@@ -102,6 +106,8 @@ class ServerConfig:
     role: str = "all"
     # Prometheus /metrics on this port of `host` (0: a free one); None: not served.
     metrics_port: int | None = None
+    # The cockpit's web pages on this port of `host` (0: a free one); None: not served. Intake processes share it.
+    http_port: int | None = None
     # Let several intake processes listen on one port (SO_REUSEPORT; the kernel spreads connections).
     reuse_port: bool = False
     policy: str = DEFAULT_POLICY
@@ -139,6 +145,8 @@ class ServerConfig:
             raise ValueError("--tls-cert and --tls-key go together")
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be within 0..65535")
+        if self.http_port is not None and not 0 <= self.http_port <= 65535:
+            raise ValueError("--http-port must be within 0..65535, or -1 for off")
         self._check_clock()
 
     def _check_clock(self) -> None:
@@ -231,6 +239,8 @@ class App:
         self.server: grpc.aio.Server | None = None
         self.port = 0
         self.metrics_port: int | None = None
+        self.cockpit: Cockpit | None = None
+        self.http_port: int | None = None
         self._monitor: asyncio.Task[None] | None = None
         self.guard = StoreGuard()
         self.private_key_file: Path | None = None
@@ -271,6 +281,7 @@ class App:
         if cfg.metrics_port is not None:
             self.metrics_port = serve_metrics(cfg.host, cfg.metrics_port)
         auth = self._authenticator()
+        self._auth = auth
         server = grpc.aio.server(
             interceptors=[self.guard],
             options=[
@@ -377,6 +388,8 @@ class App:
         if self.orders is not None and ticks:
             self.orders.start()  # one process follows dispatch for the order center: the one that ticks
         self._monitor = asyncio.create_task(self._watch_redis(), name="redis-health")
+        if cfg.http_port is not None and serves_api:
+            await self._serve_cockpit(cfg.http_port)
         if isinstance(self.clock, ScaledClock):
             log.warning(
                 "SCALED CLOCK (dev/bench only): %g x real time, reading %d ms at Unix %d ms; now %d ms",
@@ -388,6 +401,27 @@ class App:
             cfg.policy,
             cfg.tls_cert_file is not None, "off" if cfg.auth_disabled else "on",
         )  # fmt: skip
+
+    async def _serve_cockpit(self, port: int) -> None:
+        """The web pages (issue 22) over what this process already holds; a taken port is logged and the API
+        served anyway, as for the metrics."""
+        city = feed = roads = None
+        if self.dispatcher is not None and self.oracle is not None:
+            c = self.dispatcher.config.city
+            city = CityInfo(c.name, (c.center.lat, c.center.lng), c.service_radius_m)
+            feed = CityFeed(self.dispatcher, self.clock)
+            roads = RoadLayer(self.oracle.graph)
+        desk = None
+        if self.orders is not None:
+            desk = MerchantDesk(self.orders.store, self.settlement, self.dispatcher, self.merchants, self.clock)
+        cockpit = Cockpit(self._auth.verifier, city, feed, roads, desk)
+        try:
+            self.http_port = await cockpit.start(self.config.host, port, reuse_port=self.config.reuse_port)
+        except OSError as exc:
+            log.error("cockpit not served: %s:%d: %s", self.config.host, port, exc)
+            await cockpit.stop()
+            return
+        self.cockpit = cockpit
 
     async def _set_serving(self, serving: bool) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
@@ -435,6 +469,8 @@ class App:
         if self._monitor is not None:
             await self._monitor
         await self.health.enter_graceful_shutdown()
+        if self.cockpit is not None:
+            await self.cockpit.stop()  # pages reconnect to another process; live streams end here
         if self.orders is not None:
             await self.orders.stop()  # stops following dispatch before dispatch stops
         if self.dispatcher is not None:

@@ -156,6 +156,11 @@ class Authenticator:
     def enabled(self) -> bool:
         return self._verifier is not None
 
+    @property
+    def verifier(self) -> TokenVerifier | None:
+        """The token verifier (None in dev mode), for the web pages' own header and cookie handling."""
+        return self._verifier
+
     def authenticate(self, metadata: tuple[tuple[str, str | bytes], ...] | None) -> Principal:
         if self._verifier is None:
             return DEV_PRINCIPAL

@@ -26,6 +26,10 @@ class MoneyKeys:
         """zset: every paid order by payment time (the reconciliation's list of orders)."""
         return f"{self.prefix}orders:paid"
 
+    def orders_of_merchant(self, merchant_id: str) -> str:
+        """zset: the merchant's orders by creation time, the last `MERCHANT_ORDERS_KEPT_DAYS` (its dashboard)."""
+        return f"{self.prefix}orders:merchant:{merchant_id}"
+
     @property
     def orders_in_delivery(self) -> str:
         """set: orders handed to dispatch whose delivery is not finished."""

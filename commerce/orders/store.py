@@ -16,15 +16,23 @@ from commerce.orders.models import Order, OrderEvent, Refund
 from core.errors import NotFound
 from settlement.keys import MoneyKeys
 
-# Creates an order unless its id exists; returns the stored fingerprint either way.
-# KEYS: order, history. ARGV: history event, field, value, ...
+# How long a merchant's index of orders keeps an order: its dashboard shows today's and the statement days
+# before; older orders stay readable by id.
+MERCHANT_ORDERS_KEPT_DAYS = 35
+
+# Creates an order unless its id exists; returns the stored fingerprint either way. The merchant's index of
+# orders (its dashboard's list) gains it and drops what is older than it keeps.
+# KEYS: order, history, merchant's orders. ARGV: history event, field, value, ...
 _CREATE_LUA = """
 local existing = redis.call('HGET', KEYS[1], 'fingerprint')
 if existing then return {0, existing} end
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('RPUSH', KEYS[2], ARGV[1])
+local created = tonumber(redis.call('HGET', KEYS[1], 'created_ms'))
+redis.call('ZADD', KEYS[3], created, redis.call('HGET', KEYS[1], 'order_id'))
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (created - KEPT_MS))
 return {1, redis.call('HGET', KEYS[1], 'fingerprint')}
-"""
+""".replace("KEPT_MS", str(MERCHANT_ORDERS_KEPT_DAYS * 86_400_000))
 
 # A status change under the version read. KEYS: order, history. ARGV: version, history event, field, value, ...
 _CHANGE_LUA = """
@@ -67,7 +75,12 @@ class OrderStore:
         """Stores the order unless its id exists; returns (created, stored fingerprint)."""
         oid = order.order_id
         created, fingerprint = await self._create(
-            keys=[self.keys.order(oid), self.keys.order_history(oid)], args=[event.to_json(), *_flat(order.to_redis())]
+            keys=[
+                self.keys.order(oid),
+                self.keys.order_history(oid),
+                self.keys.orders_of_merchant(order.spec.merchant_id),
+            ],
+            args=[event.to_json(), *_flat(order.to_redis())],
         )
         return bool(created), fingerprint
 
@@ -142,6 +155,14 @@ class OrderStore:
     async def refunds(self, order_id: str) -> list[Refund]:
         raw = await self._redis.hgetall(self.keys.order_refunds(order_id))
         return [Refund.from_json(k, v.partition("|")[2]) for k, v in raw.items()]
+
+    async def merchant_order_ids(self, merchant_id: str, from_ms: int, to_ms: int, limit: int = 500) -> list[str]:
+        """The merchant's orders created in [from_ms, to_ms), newest first, at most `limit`."""
+        return list(
+            await self._redis.zrevrangebyscore(
+                self.keys.orders_of_merchant(merchant_id), f"({to_ms}", from_ms, start=0, num=limit
+            )
+        )
 
     async def paid_order_ids(self, from_ms: int | None = None, to_ms: int | None = None) -> list[str]:
         lo = "-inf" if from_ms is None else from_ms
