@@ -64,6 +64,9 @@ class MerchantDesk:
         if branches:
             sides = await asyncio.gather(*(self._day_of(b, start, end, 0) for b in branches))
             out["branches"] = [{"merchant_id": b, **s} for b, s in zip(branches, sides, strict=True)]
+            out["chain_total"] = {
+                k: sum(int(side[k]) for side in sides) for k in ("orders_today", "paid_orders", "sales_fen")
+            }
         return out
 
     async def _day_of(self, merchant_id: str, start: int, end: int, shown: int) -> dict[str, object]:

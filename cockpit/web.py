@@ -89,6 +89,7 @@ class Cockpit:
         r.add_get("/api/ops/heat", self.ops_heat)
         r.add_get("/api/merchant/{merchant_id}/summary", self.merchant_summary)
         r.add_get("/api/merchant/{merchant_id}/statement", self.merchant_statement)
+        r.add_get("/favicon.ico", self.favicon)
         r.add_static("/static/", STATIC, append_version=False)
 
     # Serving -----------------------------------------------------------------------------------
@@ -177,6 +178,9 @@ class Cockpit:
             return web.FileResponse(STATIC / name, headers={"Cache-Control": "no-store"})
 
         return handler
+
+    async def favicon(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "favicon.svg", headers={"Content-Type": "image/svg+xml"})
 
     async def home(self, request: web.Request) -> web.StreamResponse:
         try:

@@ -10,10 +10,13 @@ let refreshes = 0;
 async function refresh() {
   const s = await getJSON(`${base}/summary`);
   const now = Date.now();
+  // A chain's head office sees its branches' totals at the top; a branch its own.
+  const top = s.chain_total ? {...s, ...s.chain_total} : s;
   for (const el of document.querySelectorAll("[data-field]")) {
     const f = el.dataset.field;
-    el.textContent = f === "sales" ? yuan(s.sales_fen) : s[f];
+    el.textContent = f === "sales" ? yuan(top.sales_fen) : top[f];
   }
+  if (s.chain_total) document.getElementById("scope").textContent = " (all branches)";
   document.getElementById("orders").innerHTML = s.orders.map(o => `<tr data-order="${esc(o.order_id)}">
     <td>${esc(o.order_id)}</td><td>${esc(o.status)}</td><td>${esc(o.dispatch_status || "–")}</td><td>${esc(o.rider_id || "–")}</td>
     <td>${yuan(o.total_fen)}</td><td>${minutesFrom(o.eta_pickup_ms, now)}</td><td>${minutesFrom(o.eta_dropoff_ms, now)}</td>

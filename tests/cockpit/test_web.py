@@ -153,9 +153,7 @@ async def test_the_live_city_follows_riders_offers_and_deliveries(
         assert snap["kpis"]["orders_per_min"] == 1
 
     status, heat = await ops.get("/api/ops/heat?layer=demand&res=8")
-    assert status == 200 and [(c["cell"], c["n"]) for c in heat["cells"]] == [
-        (h3.latlng_to_cell(*KAMPPI, 8), 1)
-    ]
+    assert status == 200 and [(c["cell"], c["n"]) for c in heat["cells"]] == [(h3.latlng_to_cell(*KAMPPI, 8), 1)]
     assert len(heat["cells"][0]["boundary"]) == 6
     status, heat = await ops.get("/api/ops/heat?layer=delivered&res=9")
     assert [c["cell"] for c in heat["cells"]] == [h3.latlng_to_cell(*TOOLO, 9)]
@@ -224,6 +222,7 @@ async def test_a_merchant_sees_its_day_and_a_head_office_its_branches(
     assert status == 200
     sides = {b["merchant_id"]: (b["orders_today"], b["paid_orders"], b["sales_fen"]) for b in chain["branches"]}
     assert sides == {"b1": (2, 2, 29_500), "b2": (2, 1, 9_500)}
+    assert chain["chain_total"] == {"orders_today": 4, "paid_orders": 3, "sales_fen": 39_000}
     status, branch = await head.get("/api/merchant/b2/summary")  # a head office opens its branch
     assert status == 200 and branch["orders_today"] == 2
     status, _ = await head.get("/merchant/b1")
