@@ -18,9 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 class ServerProcess:
     """`python server.py` on a free port with its embedded Redis; stopped with SIGTERM."""
 
-    def __init__(self, data_dir: Path, *extra_args: str, log_path: Path | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, *extra_args: str, log_path: Path | None = None, http_port: int | None = None
+    ) -> None:
         self.data_dir = data_dir
-        self.extra_args = list(extra_args)
+        # The cockpit's pages only where asked for (the demo): benchmarks and tests never race for its port.
+        self.http_port = http_port
+        self.extra_args = ["--http-port", str(-1 if http_port is None else http_port), *extra_args]
         self.log_path = log_path or data_dir / "server.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self._log_file: BinaryIO | None = None

@@ -13,6 +13,7 @@ import asyncio
 import math
 import random
 import shutil
+import socket
 import statistics
 import sys
 import time
@@ -28,12 +29,24 @@ from bench.demo_supply import run_supply_demo
 from core.geo import City, haversine_m
 from dispatch.api.convert import ms_to_ts
 from serving.auth import Role
+from serving.embedded_redis import free_port
 from tongcheng.dispatch.v1 import dispatch_pb2 as pb
 from tongcheng.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 
+# The merchant whose page the demo links: the supply section's shop, which sells through the order center.
+DEMO_MERCHANT = "crayfish-shop"
 # Rides run 30x faster than an e-bike's 4.2 m/s so that deliveries finish within the demo.
 TIME_COMPRESSION = 30
 DEMO_SPEED_MPS = 4.2 * TIME_COMPRESSION
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def now_ms() -> int:
@@ -235,7 +248,11 @@ async def run(args: argparse.Namespace) -> int:
     city = demo_city()
     # A demo starts from an empty store, so that every run shows the same story.
     shutil.rmtree(args.data_dir / "redis", ignore_errors=True)
-    server = ServerProcess(args.data_dir, "--tick-s", str(args.tick_s), "--city", "helsinki")
+    http_port = args.http_port if args.http_port >= 0 else None
+    if http_port and not port_free(http_port):
+        print(f"port {http_port} is taken: the cockpit goes on a free port instead")
+        http_port = free_port()
+    server = ServerProcess(args.data_dir, "--tick-s", str(args.tick_s), "--city", "helsinki", http_port=http_port)
     print(f"starting server.py (embedded Redis, city helsinki) with data in {args.data_dir} ...", flush=True)
     started = time.perf_counter()
     server.start()
@@ -243,6 +260,11 @@ async def run(args: argparse.Namespace) -> int:
     exit_code = 1
     try:
         issuer = server.issuer()
+        if http_port is not None:
+            # The token rides in the link's fragment, which the browser never sends to a server.
+            print(f"ops cockpit       http://127.0.0.1:{http_port}/login#token={issuer.mint(Role.OPS, ttl_s=8 * 3600)}")
+            print(f"merchant page     http://127.0.0.1:{http_port}/login#token="
+                  f"{issuer.mint(Role.MERCHANT, DEMO_MERCHANT, ttl_s=8 * 3600)}", flush=True)  # fmt: skip
         async with grpc.aio.insecure_channel(server.address) as channel:
             stop = asyncio.Event()
             riders = [
@@ -266,6 +288,9 @@ async def run(args: argparse.Namespace) -> int:
                 channel, issuer.mint(Role.ORDER_SERVICE), args.orders, args.duration_s, rng, stats, city
             )
             await asyncio.sleep(args.settle_s)  # let the last rides finish
+            if args.hold_s > 0 and http_port is not None:
+                print(f"keeping the riders and the cockpit live for {args.hold_s:.0f} s more ...", flush=True)
+                await asyncio.sleep(args.hold_s)
             stop.set()
             # Position streams close on their own; a rider still mid-ride is simply stopped.
             _, unfinished = await asyncio.wait(rider_tasks, timeout=5)
@@ -327,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tick-s", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--data-dir", type=Path, default=Path(".tongcheng") / "demo")
+    p.add_argument("--http-port", type=int, default=8080, help="the cockpit's port (a free one if taken; -1: off)")
+    p.add_argument("--hold-s", type=float, default=0.0, help="keep riders moving and the cockpit up this much longer")
     args = p.parse_args(argv)
     return asyncio.run(run(args))
 
