@@ -365,24 +365,20 @@ class CityFeed:
                 if r is not None and r.zone == zone_id:
                     del self.riders[rider_id]
                     moved.add(rider_id)
-            if not fresh:
-                continue
-            # The newest fix time read is where the next step starts (inclusive: a fix stored in the same
-            # millisecond after this read is read again, never missed).
-            zone.last_seen_ms = max(zone.last_seen_ms, max(ms for _, ms in fresh))
-            ids = [rid for rid, _ in fresh]
-            for rid, pos in zip(ids, await index.positions(ids), strict=True):
-                if pos is None or pos[2] == Availability.OFFLINE:
+            for rid, seen_ms, lat, lng, av in fresh:
+                # The newest receipt read is where the next step starts (inclusive: a fix stored in the same
+                # millisecond after this read is read again, never missed).
+                zone.last_seen_ms = max(zone.last_seen_ms, seen_ms)
+                if lat is None or lng is None or av == Availability.OFFLINE:
                     if self.riders.pop(rid, None) is not None:
                         moved.add(rid)
                     continue
-                la, ln, _ = pos
                 r = self.riders.get(rid)
                 if r is None:
-                    self.riders[rid] = Rider(la, ln, zone_id)
+                    self.riders[rid] = Rider(lat, lng, zone_id)
                     moved.add(rid)
-                elif abs(r.lat - la) > 1e-5 or abs(r.lng - ln) > 1e-5 or r.zone != zone_id:
-                    r.lat, r.lng, r.zone = la, ln, zone_id
+                elif abs(r.lat - lat) > 1e-5 or abs(r.lng - lng) > 1e-5 or r.zone != zone_id:
+                    r.lat, r.lng, r.zone = lat, lng, zone_id
                     moved.add(rid)
         return moved
 

@@ -154,6 +154,25 @@ end
 return out
 """
 
+# Riders whose fix arrived at or after ARGV[2] (at most ARGV[4] of them, the earliest first), each as id, seen ms,
+# lat, lng, availability ('' for a rider with no position hash); then the riders silent since before ARGV[3].
+# What a watcher of the whole zone (the ops cockpit) reads each second, in one round trip.
+_SEEN_LUA = """
+local prefix = ARGV[1]
+local seen = prefix .. 'riders:seen'
+local ids = redis.call('ZRANGEBYSCORE', seen, ARGV[2], '+inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[4]))
+local out = {}
+for i = 1, #ids, 2 do
+  local h = redis.call('HMGET', prefix .. 'rider:' .. ids[i], 'lat', 'lng', 'av')
+  out[#out + 1] = ids[i]
+  out[#out + 1] = ids[i + 1]
+  out[#out + 1] = h[1] or ''
+  out[#out + 1] = h[2] or ''
+  out[#out + 1] = h[3] or ''
+end
+return {out, redis.call('ZRANGEBYSCORE', seen, '-inf', '(' .. ARGV[3])}
+"""
+
 # Riders busy now whose work ends by ARGV[3] (from the plan hash): id, lat, lng, free-at ms, shift end.
 _SOON_FREE_LUA = """
 local prefix = ARGV[1]
@@ -234,6 +253,7 @@ class RiderIndex:
         self._expire = client.register_script(_EXPIRE_LUA)
         self._free = client.register_script(_FREE_LUA)
         self._soon_free = client.register_script(_SOON_FREE_LUA)
+        self._seen = client.register_script(_SEEN_LUA)
         self._depart = client.register_script(_DEPART_LUA)
         # H3 edge lengths vary across the globe (about 2x in area): bound them on both sides so the
         # covered radius below never overstates what the fetched rings contain.
@@ -370,22 +390,23 @@ class RiderIndex:
             return None
         return LatLng(float(h[0]), float(h[1])), Availability(h[2]), int(h[3])
 
-    async def seen_since(self, since_ms: int, now_ms: int) -> tuple[list[tuple[str, int]], list[str]]:
-        """Riders whose last fix arrived at or after since_ms (with that time), and riders silent past the TTL,
-        in one round trip: what a watcher of the whole zone (the ops cockpit) reads each second."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zrangebyscore(self.keys.riders_seen, since_ms, "+inf", withscores=True)
-            pipe.zrangebyscore(self.keys.riders_seen, "-inf", f"({now_ms - self.ttl_ms}")
-            fresh, silent = await pipe.execute()
-        return [(rid, int(ms)) for rid, ms in fresh], list(silent)
-
-    async def positions(self, rider_ids: Sequence[str]) -> list[tuple[float, float, Availability] | None]:
-        """Stored position and availability of each rider (None for a rider with no position here)."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for rid in rider_ids:
-                pipe.hmget(self.keys.rider(rid), ["lat", "lng", "av"])
-            rows = await pipe.execute()
-        return [None if lat is None else (float(lat), float(lng), Availability(av)) for lat, lng, av in rows]
+    async def seen_since(
+        self, since_ms: int, now_ms: int, limit: int = 50_000
+    ) -> tuple[list[tuple[str, int, float, float, Availability] | tuple[str, int, None, None, None]], list[str]]:
+        """Riders whose last fix arrived at or after since_ms (the earliest `limit`), with that time, position and
+        availability (None for a rider with no position), and the riders silent past the TTL: one script, one
+        round trip, for a watcher of the whole zone (the ops cockpit)."""
+        rows, silent = await self._seen(
+            keys=[self.keys.slot], args=[self.keys.prefix, since_ms, now_ms - self.ttl_ms, limit]
+        )
+        out: list[tuple[str, int, float, float, Availability] | tuple[str, int, None, None, None]] = []
+        for i in range(0, len(rows), 5):
+            rid, ms, lat, lng, av = rows[i : i + 5]
+            if lat:
+                out.append((rid, int(float(ms)), float(lat), float(lng), Availability(av)))
+            else:
+                out.append((rid, int(float(ms)), None, None, None))
+        return out, list(silent)
 
     async def count_online(self, now_ms: int) -> int:
         return int(await self._redis.zcount(self.keys.riders_seen, now_ms - self.ttl_ms, "+inf"))
