@@ -17,8 +17,9 @@ install: $(VENV)/.installed
 demo: install
 	$(PY) -m bench.demo
 
-## The test suite (real redis-server, real gRPC server).
+## The test suite (real redis-server, real gRPC server, the cockpit in a real headless Chromium).
 test: install
+	bash tools/ensure_chromium.sh
 	$(PY) -m pytest
 
 lint: install
