@@ -166,6 +166,10 @@ class Cockpit:
             return _error(404, str(exc))
         except TongchengError as exc:
             return _error(400, str(exc))
+        except web.HTTPException as exc:  # the router's 404 and 405: JSON like every other error of the API
+            if exc.status < 400 or not request.path.startswith("/api/"):
+                raise
+            return _error(exc.status, exc.reason)
 
     # Pages -------------------------------------------------------------------------------------
 
