@@ -1,0 +1,66 @@
+"""Surge from live supply and demand (issue 21 §2) and areas shrinking while riders are saturated (§1):
+the hysteresis on its own, then through the API with dispatch's riders and pool."""
+
+from __future__ import annotations
+
+import time
+
+from pricing.models import PricingRules
+from pricing.surge import next_factor, next_shrink, target_factor
+from serving.app import App
+from serving.timestamps import ms_to_ts
+from tests.pricing.helpers import KAMPPI, NEAR, Priced, helsinki_merchant, quote, set_radius
+from tongcheng.dispatch.v1 import dispatch_pb2 as dpb
+from tongcheng.pricing.v1 import pricing_pb2 as pb
+
+
+def test_the_factor_rises_at_once_falls_only_past_the_band_and_stays_capped() -> None:
+    """Steps of 0.1 from the smoothed ratio; up at once, held while the target is one step below, down when
+    two steps below or the ratio is under the threshold; never over the cap."""
+    rules = PricingRules(surge_cap=1.5, surge_threshold=1.0, surge_slope=0.5)
+    assert target_factor(0.5, rules) == 1.0 and target_factor(1.8, rules) == 1.4 and target_factor(9, rules) == 1.5
+    assert next_factor(1.0, 1.8, rules) == 1.4  # rises at once
+    assert next_factor(1.4, 1.65, rules) == 1.4  # target 1.3: one step below, held
+    assert next_factor(1.4, 1.45, rules) == 1.2  # target 1.2: two steps below, falls
+    assert next_factor(1.2, 0.9, rules) == 1.0  # under the threshold: over
+    flaps = [next_factor(1.3, s, rules) for s in (1.55, 1.65, 1.5, 1.62)]
+    assert flaps == [1.3, 1.3, 1.3, 1.3]  # a ratio wavering around a step does not move the fee
+
+
+def test_areas_shrink_one_ring_at_a_time_and_grow_back_with_hysteresis() -> None:
+    rules = PricingRules(shrink_at=2.0, grow_at=1.0, max_shrink_rings=2)
+    assert [next_shrink(0, 5, 2.5, rules), next_shrink(1, 5, 2.5, rules), next_shrink(2, 5, 2.5, rules)] == [1, 2, 2]
+    assert next_shrink(2, 5, 1.5, rules) == 2 and next_shrink(2, 5, 0.5, rules) == 1
+    assert next_shrink(0, 0, 9.0, rules) == 0  # a one-cell area never vanishes
+
+
+async def test_surge_rises_when_riders_are_scarce_and_the_area_shrinks(pricing_app: App, priced) -> None:  # type: ignore[no-untyped-def]
+    """Eight orders waiting at the merchant and no free rider: the quote gains a busy-area line, riders get
+    their share of it (the rule's 50%), and the merchant's area drops its outer ring."""
+    p: Priced = priced()
+    await helsinki_merchant(p, "m1")
+    rules = (await p.pricing.GetPricingRules(pb.GetPricingRulesRequest(), metadata=p.md)).rules
+    rules.rider_surge_share_bp = 5_000
+    del rules.hour_bands[:]
+    await p.pricing.SetPricingRules(pb.SetPricingRulesRequest(rules=rules), metadata=p.md)
+    area = await set_radius(p, "m1", 1_000)
+    calm = await quote(p)
+    assert calm.surge_factor == 1.0 and not any(x.label.startswith("busy") for x in calm.lines)
+    now = ms_to_ts(time.time_ns() // 1_000_000)
+    orders = [
+        dpb.Order(order_id=f"d{i}", merchant_id="m1", pickup=dpb.LatLng(lat=KAMPPI[0], lng=KAMPPI[1]),
+                  dropoff=dpb.LatLng(lat=NEAR[0], lng=NEAR[1]), placed_at=now, item_count=1)
+        for i in range(8)
+    ]  # fmt: skip
+    await p.dispatch.AssignRiders(dpb.AssignRidersRequest(orders=orders, no_wait=True), metadata=p.md)
+    refreshed = await p.pricing.RefreshSurge(pb.RefreshSurgeRequest(), metadata=p.md)
+    busy = [c for c in refreshed.cells if c.open_orders]
+    assert len(busy) == 1 and busy[0].open_orders == 8 and busy[0].free_riders == 0 and busy[0].factor > 1.0
+    assert refreshed.areas_shrunk == 1
+    surged = await quote(p)
+    line = next(x for x in surged.lines if x.label.startswith("busy area"))
+    assert surged.surge_factor == busy[0].factor and line.amount_fen == surged.surge_fen > 0
+    assert surged.rider_surge_fen == surged.surge_fen // 2
+    assert surged.fee_fen == sum(x.amount_fen for x in surged.lines) > calm.fee_fen
+    shrunk = (await p.pricing.GetDeliveryArea(pb.GetDeliveryAreaRequest(merchant_id="m1"), metadata=p.md)).area
+    assert shrunk.shrunk_rings == 1 and shrunk.active_cell_count < area.cell_count
