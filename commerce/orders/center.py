@@ -132,7 +132,7 @@ class OrderCenter:
         order's delivery fee is the quote's. A retry of a stored order is checked against the quote's
         signature but not its expiry (the order was created in time)."""
         assert self.terms is not None
-        check_new_order(replace(new, items_fen=max(new.items_fen, 1)))  # fields first (0 items_fen: lines)
+        check_new_order(replace(new, items_fen=1) if new.lines else new)  # fields first (lines: priced later)
         if not new.delivery_quote:
             await self.terms.check_dropoff(new.merchant_id, LatLng(new.dropoff_lat, new.dropoff_lng))
             return new
