@@ -210,10 +210,13 @@ return 'set'
 # Merchants delivering to one cell now. KEYS: the cell's index, shrink. Returns [merchant, ...].
 _FIND_LUA = """
 local pairs_ = redis.call('HGETALL', KEYS[1])
+if #pairs_ == 0 then return {} end
+local names = {}
+for i = 1, #pairs_, 2 do names[#names + 1] = pairs_[i] end
+local dropped = redis.call('HMGET', KEYS[2], unpack(names))
 local out = {}
-for i = 1, #pairs_, 2 do
-  local dropped = tonumber(redis.call('HGET', KEYS[2], pairs_[i]) or '0')
-  if tonumber(pairs_[i + 1]) >= dropped then out[#out + 1] = pairs_[i] end
+for i = 1, #names do
+  if tonumber(pairs_[2 * i]) >= tonumber(dropped[i] or '0') then out[#out + 1] = names[i] end
 end
 return out
 """
