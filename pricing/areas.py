@@ -213,7 +213,11 @@ local pairs_ = redis.call('HGETALL', KEYS[1])
 if #pairs_ == 0 then return {} end
 local names = {}
 for i = 1, #pairs_, 2 do names[#names + 1] = pairs_[i] end
-local dropped = redis.call('HMGET', KEYS[2], unpack(names))
+local dropped = {}
+for first = 1, #names, 4000 do  -- unpack takes at most ~8,000 values
+  local part = redis.call('HMGET', KEYS[2], unpack(names, first, math.min(first + 3999, #names)))
+  for j = 1, #part do dropped[first + j - 1] = part[j] end
+end
 local out = {}
 for i = 1, #names do
   if tonumber(pairs_[2 * i]) >= tonumber(dropped[i] or '0') then out[#out + 1] = names[i] end
