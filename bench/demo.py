@@ -24,6 +24,7 @@ import grpc
 
 from bench._server import ServerProcess
 from bench.demo_loyalty import loyalty_days
+from bench.demo_pricing import run_pricing_demo
 from bench.demo_supply import run_supply_demo
 from core.geo import City, haversine_m
 from dispatch.api.convert import ms_to_ts
@@ -244,6 +245,8 @@ async def run(args: argparse.Namespace) -> int:
     try:
         issuer = server.issuer()
         async with grpc.aio.insecure_channel(server.address) as channel:
+            # Issue 21, before any rider is online (so riders are scarce): delivery areas and prices.
+            pricing_lines = await run_pricing_demo(channel, issuer)
             stop = asyncio.Event()
             riders = [
                 RiderApp(
@@ -286,6 +289,8 @@ async def run(args: argparse.Namespace) -> int:
         print("\n=== Loyalty and coupons (积分 · 核销) ===", *loyalty_lines, sep="\n")
         print("\n=== Merchants, stock and bookings ===")
         print("\n".join(supply_lines))
+        print("\n=== Delivery areas and prices (电子围栏 · 动态配送费) ===")
+        print("\n".join(pricing_lines))
         exit_code = 0
     finally:
         code = server.stop()
