@@ -49,6 +49,7 @@ def money_view(order: Order) -> OrderMoney:
         refunded_fen=order.refunded_fen,
         paid_at_ms=order.paid_at_ms,
         split_state=order.split_state,
+        rider_surge_fen=s.rider_surge_fen,
     )
 
 
@@ -147,7 +148,7 @@ class OrderCenter:
             )
         if stored is None:
             await self.terms.check_dropoff(new.merchant_id, LatLng(new.dropoff_lat, new.dropoff_lng))
-        return replace(new, delivery_fee_fen=quote.fee_fen)
+        return replace(new, delivery_fee_fen=quote.fee_fen, rider_surge_fen=quote.rider_surge_fen)
 
     async def get(self, order_id: str) -> tuple[Order, list[OrderEvent]]:
         check_ids(order_id=order_id)

@@ -15,6 +15,7 @@ from typing import Protocol
 class QuoteView(Protocol):
     quote_id: str
     fee_fen: int
+    rider_surge_fen: int
     expires_ms: int
 
 

@@ -9,9 +9,11 @@ from pricing.models import PricingRules
 from pricing.surge import next_factor, next_shrink, target_factor
 from serving.app import App
 from serving.timestamps import ms_to_ts
-from tests.pricing.helpers import KAMPPI, NEAR, Priced, helsinki_merchant, quote, set_radius
+from tests.pricing.helpers import KAMPPI, NEAR, Priced, helsinki_merchant, order, quote, set_radius
 from tongcheng.dispatch.v1 import dispatch_pb2 as dpb
+from tongcheng.orders.v1 import orders_pb2 as opb
 from tongcheng.pricing.v1 import pricing_pb2 as pb
+from tongcheng.settlement.v1 import settlement_pb2 as spb
 
 
 def test_the_factor_rises_at_once_falls_only_past_the_band_and_stays_capped() -> None:
@@ -64,3 +66,38 @@ async def test_surge_rises_when_riders_are_scarce_and_the_area_shrinks(pricing_a
     assert surged.fee_fen == sum(x.amount_fen for x in surged.lines) > calm.fee_fen
     shrunk = (await p.pricing.GetDeliveryArea(pb.GetDeliveryAreaRequest(merchant_id="m1"), metadata=p.md)).area
     assert shrunk.shrunk_rings == 1 and shrunk.active_cell_count < area.cell_count
+
+
+async def test_riders_get_their_share_of_a_quoted_surge_in_the_split(pricing_app: App, priced) -> None:  # type: ignore[no-untyped-def]
+    """A surged quote's riders' share moves from the merchant's leg to the rider fleet's, and the legs
+    still sum to what was paid."""
+    p: Priced = priced()
+    await helsinki_merchant(p, "m1")
+    rules = (await p.pricing.GetPricingRules(pb.GetPricingRulesRequest(), metadata=p.md)).rules
+    rules.rider_surge_share_bp = 5_000
+    await p.pricing.SetPricingRules(pb.SetPricingRulesRequest(rules=rules), metadata=p.md)
+    rule = spb.SplitRule(merchant_id="m1", platform_commission=spb.Share(basis_points=500),
+                         rider_delivery_fee=spb.Share(basis_points=800))  # fmt: skip
+    await p.settlement.SetSplitRule(spb.SetSplitRuleRequest(rule=rule), metadata=p.md)
+    now = ms_to_ts(time.time_ns() // 1_000_000)
+    rush = [dpb.Order(order_id=f"d{i}", merchant_id="m1", pickup=dpb.LatLng(lat=KAMPPI[0], lng=KAMPPI[1]),
+                      dropoff=dpb.LatLng(lat=NEAR[0], lng=NEAR[1]), placed_at=now, item_count=1) for i in range(8)]  # fmt: skip
+    await p.dispatch.AssignRiders(dpb.AssignRidersRequest(orders=rush, no_wait=True), metadata=p.md)
+    await p.pricing.RefreshSurge(pb.RefreshSurgeRequest(), metadata=p.md)
+    surged = await quote(p)
+    assert surged.rider_surge_fen == surged.surge_fen // 2 > 0
+    legs = {}
+    for order_id, token, fee in (("plain", "", surged.fee_fen), ("surged", surged.token, 0)):
+        request = order(order_id, delivery_quote=token, delivery_fee_fen=fee)
+        created = (await p.orders.CreateOrder(request, metadata=p.md)).order
+        assert created.delivery_fee_fen == surged.fee_fen
+        await p.orders.PayOrder(
+            opb.PayOrderRequest(order_id=order_id, payment_id=f"p-{order_id}", amount_fen=created.total_fen),
+            metadata=p.md,
+        )
+        split = await p.settlement.GetSplit(spb.GetSplitRequest(order_id=order_id), metadata=p.md)
+        legs[order_id] = {x.receiver: x.amount_fen for x in split.split.legs}
+        assert sum(legs[order_id].values()) == created.total_fen
+    # Same amounts paid: the surged order's riders get exactly the quote's share more, the merchant that much less.
+    assert legs["surged"]["rider:fleet"] - legs["plain"]["rider:fleet"] == surged.rider_surge_fen
+    assert legs["plain"]["merchant:m1"] - legs["surged"]["merchant:m1"] == surged.rider_surge_fen
