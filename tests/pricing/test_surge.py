@@ -66,6 +66,17 @@ async def test_surge_rises_when_riders_are_scarce_and_the_area_shrinks(pricing_a
     assert surged.fee_fen == sum(x.amount_fen for x in surged.lines) > calm.fee_fen
     shrunk = (await p.pricing.GetDeliveryArea(pb.GetDeliveryAreaRequest(merchant_id="m1"), metadata=p.md)).area
     assert shrunk.shrunk_rings == 1 and shrunk.active_cell_count < area.cell_count
+    for o in orders:  # the rush is over
+        await p.dispatch.CancelOrder(dpb.CancelOrderRequest(order_id=o.order_id, reason="over"), metadata=p.md)
+    factors, rings = [], []
+    for _ in range(6):  # the smoothed ratio halves each refresh: the factor steps down, the ring comes back
+        cells = (await p.pricing.RefreshSurge(pb.RefreshSurgeRequest(), metadata=p.md)).cells
+        factors.append(max((c.factor for c in cells), default=1.0))
+        got = await p.pricing.GetDeliveryArea(pb.GetDeliveryAreaRequest(merchant_id="m1"), metadata=p.md)
+        rings.append(got.area.shrunk_rings)
+    assert factors == sorted(factors, reverse=True) and factors[-1] == 1.0
+    assert rings[0] >= 1 and rings[-1] == 0  # smoothing keeps it saturated one more refresh
+    assert (await quote(p)).fee_fen == calm.fee_fen
 
 
 async def test_riders_get_their_share_of_a_quoted_surge_in_the_split(pricing_app: App, priced) -> None:  # type: ignore[no-untyped-def]
