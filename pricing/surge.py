@@ -186,7 +186,9 @@ class DispatchSupplyDemand:
         for zone_id in d.zoning.ids:  # type: ignore[attr-defined]
             zone = d.zone(zone_id)  # type: ignore[attr-defined]
             free = await zone.index.free_riders(now_ms, self._max_free)
-            riders += [r.position for r in free or ()]
+            if free is None:  # more free riders than one read takes: supply is plenty, the zone has no surge
+                continue
+            riders += [r.position for r in free]
             ids = await zone.orders.pending_ids(self._max_orders)
             if ids:
                 orders += [r.request.pickup for r in (await zone.orders.find_many(ids)).values()]
