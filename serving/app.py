@@ -145,6 +145,8 @@ class ServerConfig:
             raise ValueError("--tls-cert and --tls-key go together")
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be within 0..65535")
+        if not (math.isfinite(self.pricing_refresh_s) and 0 <= self.pricing_refresh_s <= 3_600):
+            raise ValueError(f"--pricing-refresh-s must be within 0..3600 s, got {self.pricing_refresh_s}")
         self._check_clock()
 
     def _check_clock(self) -> None:
