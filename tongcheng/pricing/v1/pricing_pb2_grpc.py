@@ -108,8 +108,9 @@ class PricingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def FindMerchantsDelivering(self, request, context):
-        """FindMerchantsDelivering returns the merchants whose area covers a place now (one or two Redis
-        reads, whatever the number of merchants).
+        """FindMerchantsDelivering returns the merchants whose area covers a place now (one Redis round trip,
+        whatever the number of merchants), open or not: QuoteDelivery and GetMerchant say whether they are
+        open. Merchants without an area deliver anywhere and are not listed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
