@@ -40,7 +40,7 @@ from pricing.models import (
     Weather,
 )
 from pricing.signing import QuoteSigner, QuoteTerms
-from pricing.surge import CellState, SupplyDemand, SurgeBoard
+from pricing.surge import CellState, DemandForecast, SupplyDemand, SurgeBoard
 
 log = logging.getLogger("tongcheng.pricing")
 
@@ -90,6 +90,7 @@ class Pricing:
         oracle: object | None = None,
         edge: CityEdge | None = None,
         supply_demand: SupplyDemand | None = None,
+        forecast: DemandForecast | None = None,
     ) -> None:
         self._redis = client
         self.clock = clock
@@ -98,6 +99,7 @@ class Pricing:
         self.oracle = oracle  # routing_data.RoadNetworkOracle or None
         self.edge = edge
         self.supply_demand = supply_demand
+        self.forecast = forecast  # expected demand (issue 21 §4, `forecast/`); None: live demand only
         self.directory = Directory(client, clock)
         self.areas = AreaBook(client)
         self.surge = SurgeBoard(client)
@@ -269,7 +271,7 @@ class Pricing:
     async def refresh_surge(self) -> tuple[list[CellState], int]:
         if self.supply_demand is None:
             raise FailedPrecondition("this process does not run dispatch: no live supply and demand to read")
-        return await self.surge.refresh(self.supply_demand, await self.rules(), self.clock.now_ms())
+        return await self.surge.refresh(self.supply_demand, await self.rules(), self.clock.now_ms(), self.forecast)
 
     def start(self, every_s: float) -> None:
         if self.supply_demand is not None and every_s > 0 and self._task is None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -45,10 +46,19 @@ class SupplyDemand(Protocol):
 
 
 class DemandForecast(Protocol):
-    """Expected orders per H3 cell and 15 minutes (issue 21, item 4: `forecast/`). Not wired yet: surge uses
-    live demand only until a forecast is plugged in here."""
+    """Expected orders per H3 cell and 15 minutes (issue 21, item 4: the `forecast/` package). Until one is
+    passed to `Pricing` (none is yet), surge uses live demand only."""
 
-    def expected_orders(self, cell: str, at_ms: int) -> float: ...
+    def expected_orders(self, resolution: int, start_ms: int) -> Mapping[str, float]:
+        """Expected orders per H3 cell of `resolution` placed in the 15 minutes from start_ms (cells with none
+        may be left out)."""
+        ...
+
+
+# How much of the next 15 minutes' expected orders count as demand now, beside the orders already waiting:
+# half, so a forecast alone raises the ratio only as far as half its orders waiting would. A starting
+# value, to be calibrated on replays once the forecast exists.
+FORECAST_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -84,18 +94,22 @@ def next_factor(current: float, smoothed: float, rules: PricingRules) -> float:
     return min(current, round(rules.surge_cap, 1))  # holds (a lowered cap still applies)
 
 
-def cell_ratios(riders: list[LatLng], orders: list[LatLng]) -> dict[str, tuple[int, int, float]]:
-    """cell -> (free riders, open orders, ratio over the cell and its neighbours)."""
+def cell_ratios(
+    riders: list[LatLng], orders: list[LatLng], expected: Mapping[str, float] | None = None
+) -> dict[str, tuple[int, int, float]]:
+    """cell -> (free riders, open orders, ratio over the cell and its neighbours); `expected` (a forecast's
+    orders per cell in the next 15 minutes) adds FORECAST_WEIGHT of them to the demand."""
     supply = Counter(h3.latlng_to_cell(p.lat, p.lng, SURGE_RESOLUTION) for p in riders)
     demand = Counter(h3.latlng_to_cell(p.lat, p.lng, SURGE_RESOLUTION) for p in orders)
+    forecast = {c: FORECAST_WEIGHT * max(0.0, float(x)) for c, x in (expected or {}).items() if x > 0}
     cells: set[str] = set()
-    for c in set(supply) | set(demand):
+    for c in set(supply) | set(demand) | set(forecast):
         cells.update(h3.grid_disk(c, 1))
     out = {}
     for c in cells:
         disk = h3.grid_disk(c, 1)
         near_supply = sum(supply[n] for n in disk)
-        near_demand = sum(demand[n] for n in disk)
+        near_demand = sum(demand[n] + forecast.get(n, 0.0) for n in disk)
         out[c] = (supply[c], demand[c], near_demand / (near_supply + 1))
     return out
 
@@ -146,16 +160,19 @@ class SurgeBoard:
         self._redis = client
         self._write = client.register_script(_WRITE_LUA)
 
-    async def refresh(self, source: SupplyDemand, rules: PricingRules, now_ms: int) -> tuple[list[CellState], int]:
+    async def refresh(
+        self, source: SupplyDemand, rules: PricingRules, now_ms: int, forecast: DemandForecast | None = None
+    ) -> tuple[list[CellState], int]:
         """One refresh; returns the cells kept and how many areas changed their rings."""
         riders, orders = await source.snapshot(now_ms)
+        expected = forecast.expected_orders(SURGE_RESOLUTION, now_ms) if forecast is not None else None
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(keys.SURGE)
             pipe.hgetall(keys.AREAS)
             pipe.hgetall(keys.SHRINK)
             surge_raw, areas_raw, shrink_raw = await pipe.execute()
         previous = {c: CellState.from_redis(c, raw) for c, raw in surge_raw.items()}
-        cells = refresh_cells(previous, cell_ratios(riders, orders), rules)
+        cells = refresh_cells(previous, cell_ratios(riders, orders, expected), rules)
         changed: list[str] = []
         for merchant, value in areas_raw.items():
             cell, _, depth = value.partition("|")

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import time
 
+import h3
+
+from core.geo import LatLng
 from pricing.models import PricingRules
-from pricing.surge import next_factor, next_shrink, target_factor
+from pricing.surge import FORECAST_WEIGHT, cell_ratios, next_factor, next_shrink, target_factor
 from serving.app import App
 from serving.timestamps import ms_to_ts
 from tests.pricing.helpers import KAMPPI, NEAR, Priced, helsinki_merchant, order, quote, set_radius
@@ -112,3 +115,15 @@ async def test_riders_get_their_share_of_a_quoted_surge_in_the_split(pricing_app
     # Same amounts paid: the surged order's riders get exactly the quote's share more, the merchant that much less.
     assert legs["surged"]["rider:fleet"] - legs["plain"]["rider:fleet"] == surged.rider_surge_fen
     assert legs["plain"]["merchant:m1"] - legs["surged"]["merchant:m1"] == surged.rider_surge_fen
+
+
+def test_a_forecast_adds_half_its_expected_orders_to_the_demand() -> None:
+    """With no order waiting, 8 orders expected in the next 15 minutes at the merchant's cell count as 4
+    (FORECAST_WEIGHT), so the ratio there is 4 / (free riders + 1); without a forecast it is 0."""
+    at = LatLng(*KAMPPI)
+    cell = h3.latlng_to_cell(at.lat, at.lng, 8)
+    riders = [at]  # one free rider there
+    assert cell_ratios(riders, [])[cell][2] == 0.0
+    assert cell_ratios(riders, [], {cell: 8.0})[cell][2] == 8.0 * FORECAST_WEIGHT / 2
+    neighbour = next(iter(h3.grid_ring(cell, 1)))
+    assert cell_ratios([], [], {neighbour: 2.0})[cell][2] == 2.0 * FORECAST_WEIGHT  # a neighbour's count too
