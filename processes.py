@@ -23,7 +23,7 @@ from pathlib import Path
 import redis
 
 from serving.app import ServerConfig
-from serving.auth import ensure_dev_keys
+from serving.auth import ensure_dev_keys, ensure_quote_key
 from serving.embedded_redis import EmbeddedRedis, die_with_parent_command, free_port
 
 log = logging.getLogger("tongcheng.processes")
@@ -103,6 +103,7 @@ def run(
             )  # fmt: skip
         if config.auth_public_key_file is None and not config.auth_disabled:
             ensure_dev_keys(config.data_dir / "keys")  # made once here, not raced by the children
+        ensure_quote_key(config.data_dir / "keys")  # every child signs and checks delivery quotes with it
         port = config.port or free_port(config.host)
         http = _http_port(config)
         common = ["--redis-url", redis_url, "--intake-processes", "0"]

@@ -125,6 +125,13 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
         help="riders silent longer than this leave the index (TONGCHENG_RIDER_TTL_S)",
     )
     p.add_argument(
+        "--pricing-refresh-s",
+        type=float,
+        default=float(_env("PRICING_REFRESH_S", "10")),
+        help="how often the ticking process recomputes delivery surge and area shrinking; 0: only on RefreshSurge "
+        "(TONGCHENG_PRICING_REFRESH_S)",
+    )
+    p.add_argument(
         "--auth-public-key",
         type=Path,
         default=_env("AUTH_PUBLIC_KEY_FILE"),
@@ -199,6 +206,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ServerConfig, str]:
             role=ns.role, reuse_port=ns.reuse_port, metrics_port=None if ns.metrics_port < 0 else ns.metrics_port,
             http_port=None if ns.http_port < 0 else ns.http_port,
             policy=ns.policy, h3_resolution=ns.h3_resolution, zones=ns.zones, rider_ttl_s=ns.rider_ttl_s,
+            pricing_refresh_s=ns.pricing_refresh_s,
             auth_public_key_file=ns.auth_public_key, auth_disabled=ns.auth_disabled,
             tls_cert_file=ns.tls_cert, tls_key_file=ns.tls_key, grace_s=ns.grace_s,
             redis_appendfsync=ns.redis_appendfsync, dispatch_overrides=parse_dispatch_settings(ns.dispatch_setting),

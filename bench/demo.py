@@ -25,6 +25,7 @@ import grpc
 
 from bench._server import ServerProcess
 from bench.demo_loyalty import loyalty_days
+from bench.demo_pricing import run_pricing_demo
 from bench.demo_supply import run_supply_demo
 from core.geo import City, haversine_m
 from dispatch.api.convert import ms_to_ts
@@ -266,6 +267,8 @@ async def run(args: argparse.Namespace) -> int:
             print(f"merchant page     http://127.0.0.1:{http_port}/login#token="
                   f"{issuer.mint(Role.MERCHANT, DEMO_MERCHANT, ttl_s=8 * 3600)}", flush=True)  # fmt: skip
         async with grpc.aio.insecure_channel(server.address) as channel:
+            # Issue 21, before any rider is online (so riders are scarce): delivery areas and prices.
+            pricing_lines = await run_pricing_demo(channel, issuer)
             stop = asyncio.Event()
             riders = [
                 RiderApp(
@@ -311,6 +314,8 @@ async def run(args: argparse.Namespace) -> int:
         print("\n=== Loyalty and coupons (积分 · 核销) ===", *loyalty_lines, sep="\n")
         print("\n=== Merchants, stock and bookings ===")
         print("\n".join(supply_lines))
+        print("\n=== Delivery areas and prices (电子围栏 · 动态配送费) ===")
+        print("\n".join(pricing_lines))
         exit_code = 0
     finally:
         code = server.stop()

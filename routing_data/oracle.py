@@ -213,6 +213,16 @@ class RoadNetworkOracle:
         out = _to_array(rows)
         return (out.T if pin_sources else out) / MS
 
+    def reachable_within(self, origin: LatLng, within_s: float, hour: int, mode: Mode | None = None) -> list[LatLng]:
+        """The mode's nodes reachable from `origin` within `within_s` at that hour's metric (an isochrone's
+        points; delivery areas, issue 21): one one-to-many sweep over the mode's nodes."""
+        net = self._net(mode)
+        src = int(self.snap_many([origin], mode)[0][0])
+        times_s = self.matrix_nodes([src], net.nodes, hour, mode)[0]
+        reached = net.nodes[times_s <= within_s]
+        g = self.graph
+        return [LatLng(float(g.node_lat[n]), float(g.node_lng[n])) for n in reached]
+
     def route(self, a: LatLng, b: LatLng, depart_at_ms: int, mode: Mode | None = None) -> Route:
         """The fastest path between two points with its node path and geometry (for simulated riders)."""
         net = self._net(mode)

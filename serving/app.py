@@ -44,14 +44,16 @@ from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher
 from dispatch.guidance import GuidanceConfig
 from dispatch.policies import DEFAULT_POLICY, make_policy
-from dispatch.zones import DEFAULT_ZONE_RESOLUTION, ZoneSpec
+from dispatch.zones import DEFAULT_ZONE_RESOLUTION, ZoneSpec, make_zoning
 from loyalty import Loyalty
 from loyalty.api import LoyaltyServicer
 from merchants import Merchants, OrderStockGateway
+from pricing import Pricing
 from routing_data.cities import load_city, resolve
 from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
 from serving.embedded_redis import EmbeddedRedis, RestartBackoff
 from serving.metrics import serve_metrics
+from serving.pricing import add_pricing
 from serving.redis_cluster import cluster_from_url, parse_cluster_url
 from serving.status import REDIS_DOWN, StoreGuard
 from serving.supply import add_supply
@@ -66,7 +68,9 @@ from tongcheng.settlement.v1 import settlement_pb2, settlement_pb2_grpc
 
 log = logging.getLogger("tongcheng.server")
 
-KNOWN_SERVICES = ("dispatch", "orders", "settlement", "loyalty", "coupons", "alliance", "merchants", "bookings")
+KNOWN_SERVICES = (
+    "dispatch", "orders", "settlement", "loyalty", "coupons", "alliance", "merchants", "bookings", "pricing",
+)  # fmt: skip
 # What one process does: `all` (serve the API and tick, one process), `intake` (serve the API; several may
 # share a port), `worker` (tick the zone and follow dispatch for the order center; serves health only).
 ROLES = ("all", "intake", "worker")
@@ -125,6 +129,8 @@ class ServerConfig:
     redis_watch: RedisWatch = field(default_factory=RedisWatch)
     redis_restart: RestartBackoff = field(default_factory=RestartBackoff)
     dispatch_overrides: dict[str, object] = field(default_factory=dict)
+    # How often the ticking process refreshes surge and area shrinking from dispatch (0: only RefreshSurge).
+    pricing_refresh_s: float = 10.0
     # Dev and bench only (replays through the API): run on a scaled clock, `clock_speed` times real
     # time, reading `clock_start_ms` at the Unix instant `clock_anchor_ms` (default: start-up).
     clock_speed: float | None = None
@@ -147,6 +153,8 @@ class ServerConfig:
             raise ValueError("port must be within 0..65535")
         if self.http_port is not None and not 0 <= self.http_port <= 65535:
             raise ValueError("--http-port must be within 0..65535, or -1 for off")
+        if not (math.isfinite(self.pricing_refresh_s) and 0 <= self.pricing_refresh_s <= 3_600):
+            raise ValueError(f"--pricing-refresh-s must be within 0..3600 s, got {self.pricing_refresh_s}")
         self._check_clock()
 
     def _check_clock(self) -> None:
@@ -234,6 +242,7 @@ class App:
         self.loyalty: Loyalty | None = None
         self.merchants: Merchants | None = None
         self.bookings: Bookings | None = None
+        self.pricing: Pricing | None = None
         self.oracle = None
         self.health = HealthServicer()
         self.server: grpc.aio.Server | None = None
@@ -295,14 +304,17 @@ class App:
         )
         served = [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME]
         serves_api = cfg.role != "worker"
-        if "dispatch" in cfg.services:
+        city = None
+        if "dispatch" in cfg.services or "pricing" in cfg.services:
+            # Pricing routes quotes and isochrones on the same road graph dispatch uses.
             city, oracle = await asyncio.to_thread(load_city, cfg.city)
+            self.oracle = oracle
+        if "dispatch" in cfg.services:
             log.info(
                 "road graph of %s: %d nodes, %d arcs; service area %.1f km around %.4f,%.4f",
                 city.name, oracle.graph.node_count, oracle.graph.arc_count, city.service_radius_m / 1000,
                 city.center.lat, city.center.lng,
             )  # fmt: skip
-            self.oracle = oracle
             # The tick loop paces itself in real time: on a scaled clock, a tick of tick_s simulated
             # seconds lasts tick_s / speed real seconds. Every other period (offer timeout, rider TTL,
             # pending limit) is compared with the clock's own time and needs no scaling.
@@ -322,6 +334,15 @@ class App:
             cfg.services, self.redis, self.clock, auth, server if serves_api else None
         )
         served += supply
+        # Issue 21: delivery areas and quotes, wired in serving/pricing.py.
+        zoning = self.dispatcher.zoning if self.dispatcher is not None else None
+        if zoning is None and city is not None:
+            zoning = make_zoning(city, ZoneSpec.parse(cfg.zones))
+        self.pricing, priced = add_pricing(
+            cfg.services, self.redis, self.clock, auth, server if serves_api else None, cfg.data_dir / "keys",
+            city, self.oracle, zoning, self.dispatcher,
+        )  # fmt: skip
+        served += priced
         if "orders" in cfg.services or "settlement" in cfg.services:
             # The ledger is a library over the money keys: the order center splits payments with it even
             # when this process does not serve SettlementService.
@@ -347,7 +368,7 @@ class App:
                 followers=(
                     LoyaltyFollower(self.loyalty), AllianceFollower(alliances), CheckoutFollower(coupons, self.loyalty)
                 ),
-                catalogue=catalogue,
+                catalogue=catalogue, terms=self.pricing,
             )  # fmt: skip
             if serves_api:
                 orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(self.orders, auth), server)
@@ -387,6 +408,8 @@ class App:
             await self.dispatcher.lease_tried()
         if self.orders is not None and ticks:
             self.orders.start()  # one process follows dispatch for the order center: the one that ticks
+        if self.pricing is not None and ticks:
+            self.pricing.start(cfg.pricing_refresh_s)  # surge and area shrinking: the ticking process only
         self._monitor = asyncio.create_task(self._watch_redis(), name="redis-health")
         if cfg.http_port is not None and serves_api:
             await self._serve_cockpit(cfg.http_port)
@@ -473,6 +496,8 @@ class App:
             await self.cockpit.stop()  # pages reconnect to another process; live streams end here
         if self.orders is not None:
             await self.orders.stop()  # stops following dispatch before dispatch stops
+        if self.pricing is not None:
+            await self.pricing.stop()
         if self.dispatcher is not None:
             # Ends the tick loop and open WatchAssignments streams, so only finite calls remain.
             await self.dispatcher.stop()

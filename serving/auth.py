@@ -198,3 +198,19 @@ def ensure_dev_keys(key_dir: Path) -> tuple[Path, Path]:
             f.write(private_pem)
         public_path.write_bytes(public_pem)
     return private_path, public_path
+
+
+QUOTE_KEY_FILE = "quote-signing.key"
+
+
+def ensure_quote_key(key_dir: Path) -> bytes:
+    """The HMAC key delivery quotes are signed with (issue 21): 32 random bytes made once under key_dir
+    (hex, mode 0600) and shared by every process of the server, like the dev token keys. An operator may
+    place their own file there; at least 16 bytes."""
+    key_dir.mkdir(parents=True, exist_ok=True)
+    path = key_dir / QUOTE_KEY_FILE
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(os.urandom(32).hex())
+    return bytes.fromhex(path.read_text().strip())

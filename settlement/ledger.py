@@ -262,6 +262,7 @@ class OrderMoney:
     refunded_fen: int
     paid_at_ms: int
     split_state: str
+    rider_surge_fen: int = 0
 
     @classmethod
     def from_redis(cls, order_id: str, h: dict[str, str]) -> OrderMoney:
@@ -275,6 +276,7 @@ class OrderMoney:
             refunded_fen=int(h.get("refunded_fen") or 0),
             paid_at_ms=int(h.get("paid_at_ms") or 0),
             split_state=h.get("split_state", "none"),
+            rider_surge_fen=int(h.get("rider_surge_fen") or 0),
         )
 
 
@@ -431,7 +433,11 @@ class Ledger:
                 continue
             try:
                 legs: list[LegAmount] | SplitHalt = (
-                    split_legs(base, rule, Parties(order.merchant_id, order.chain_id, order.group_leader_id))
+                    split_legs(
+                        base,
+                        rule,
+                        Parties(order.merchant_id, order.chain_id, order.group_leader_id, order.rider_surge_fen),
+                    )
                     if base > 0
                     else []
                 )

@@ -24,6 +24,9 @@ class Parties:
     merchant_id: str
     chain_id: str = ""
     group_leader_id: str = ""
+    # Fen of a quoted busy-area (surge) fee that the delivery quote gives riders (issue 21): moved from the
+    # merchant's leg to the rider fleet's, like a fixed fee.
+    rider_surge_fen: int = 0
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ def split_legs(paid_fen: int, rule: SplitRule, parties: Parties) -> list[LegAmou
     for i, (_, _, fixed) in enumerate(shares, start=1):
         parts[i] += fixed
         parts[0] -= fixed
+    parts[2] += parties.rider_surge_fen  # the rider fleet's leg (shares[1])
+    parts[0] -= parties.rider_surge_fen
     if parts[0] < 0:
         demanded = paid_fen - parts[0]
         raise SplitHalt(

@@ -141,3 +141,25 @@ def test_supply_exports_and_no_grpc_below_api() -> None:
             if p.name != "api.py" and ("import grpc" in p.read_text() or "from grpc" in p.read_text())
         ]
         assert offenders == [], package.__name__
+
+
+def test_pricing_exports_and_no_grpc_below_api() -> None:
+    """What `pricing` offers (issue 21); only its `api` module touches gRPC."""
+    import pathlib
+
+    import pricing
+
+    assert sorted(pricing.__all__) == sorted(
+        ["AREA_RESOLUTION", "Area", "AreaBook", "AreaSpec", "CellState", "CityEdge", "Conditions", "DemandForecast",
+         "DispatchSupplyDemand", "HourBand", "Pricing", "PricingRules", "Promotion", "Quote", "QuoteLine",
+         "QuoteSigner", "QuoteTerms", "SupplyDemand", "SurgeBoard", "Weather", "compile_area", "price_lines"]
+    )  # fmt: skip
+    for name in pricing.__all__:
+        assert hasattr(pricing, name), name
+    root = pathlib.Path(pricing.__file__).parent
+    offenders = [
+        p.name
+        for p in root.glob("*.py")
+        if p.name != "api.py" and ("import grpc" in p.read_text() or "from grpc" in p.read_text())
+    ]
+    assert offenders == []

@@ -138,6 +138,9 @@ class _ServerThread:
         # The fuzzer runs the order center's following of dispatch itself, between calls.
         if self.app.orders is not None:
             self.run(self.app.orders.stop())
+        # ... and the surge refresh (it writes every few seconds).
+        if self.app.pricing is not None:
+            self.run(self.app.pricing.stop())
 
     def run(self, coro: Any, timeout_s: float = 120.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout_s)
@@ -389,6 +392,11 @@ class FuzzTarget:
                 self.server.run(app.orders.follow_dispatch_once())
             except Exception as exc:
                 problems.append(f"following dispatch failed: {type(exc).__name__}: {str(exc)[:300]}")
+        if app.pricing is not None and app.pricing.supply_demand is not None:
+            try:
+                self.server.run(app.pricing.refresh_surge())
+            except Exception as exc:
+                problems.append(f"the surge refresh failed: {type(exc).__name__}: {str(exc)[:300]}")
         self.digest = self.state_digest()
         return problems
 

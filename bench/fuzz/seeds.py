@@ -9,6 +9,7 @@ pools filled from every reply; seeds only let the fuzzer reach deeper sooner.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import h3
@@ -139,7 +140,104 @@ def seed_requests(now_ms: int, center: LatLng) -> list[Seed]:
         ),
     ]
     seeds += _loyalty_and_coupon_seeds(now_ms)
-    return seeds + supply_seeds(now_ms)
+    return seeds + supply_seeds(now_ms) + pricing_seeds(now_ms, center)
+
+
+def pricing_seeds(now_ms: int, center: LatLng) -> list[Seed]:
+    """A Helsinki shop's delivery area, rules, rain, a promotion, a quote and a quoted order (issue 21)."""
+    p = "tongcheng.pricing.v1.PricingService/"
+    place = {"lat": round(center.lat, 6), "lng": round(center.lng, 6)}
+    door = {"lat": round(center.lat + 0.002, 6), "lng": round(center.lng + 0.002, 6)}
+    d = 0.004
+    ring = [[center.lng - d, center.lat - d], [center.lng + d, center.lat - d], [center.lng + d, center.lat + d],
+            [center.lng - d, center.lat - d]]  # fmt: skip
+    return [
+        (
+            "tongcheng.merchants.v1.MerchantService/UpsertMerchant",
+            Role.OPS,
+            "",
+            [
+                {
+                    "merchant": {
+                        "merchant_id": "pm1",
+                        "name": "Noodle Bar",
+                        "category": "MERCHANT_CATEGORY_RESTAURANT",
+                        "location": place,
+                        "time_zone": "Europe/Helsinki",
+                    }
+                }
+            ],
+        ),
+        (p + "SetDeliveryArea", Role.MERCHANT, "pm1", [{"merchant_id": "pm1", "radius_m": 800}]),
+        (
+            p + "SetDeliveryArea",
+            Role.OPS,
+            "",
+            [{"merchant_id": "m1", "polygon_geojson": json.dumps({"type": "Polygon", "coordinates": [ring]})}],
+        ),
+        (p + "SetDeliveryArea", Role.OPS, "", [{"merchant_id": "pm1", "isochrone": {"minutes": 2}}]),
+        (p + "GetDeliveryArea", Role.MEMBER, "u1", [{"merchant_id": "pm1"}]),
+        (p + "FindMerchantsDelivering", Role.MEMBER, "u1", [{"location": door}]),
+        (p + "GetPricingRules", Role.OPS, "", [{}]),
+        (
+            p + "SetPricingRules",
+            Role.OPS,
+            "",
+            [
+                {
+                    "rules": {
+                        "base_fen": 500,
+                        "per_km_fen": 120,
+                        "included_m": 1000,
+                        "free_items": 10,
+                        "extra_item_fen": 20,
+                        "surge_cap": 1.8,
+                        "surge_threshold": 1.0,
+                        "surge_slope": 0.5,
+                        "rider_surge_share_bp": 5000,
+                        "shrink_at": 2.0,
+                        "grow_at": 1.0,
+                        "max_shrink_rings": 2,
+                        "hour_bands": [{"start_hour": 22, "end_hour": 6, "fee_fen": 200, "label": "night"}],
+                        "weather_fees": [{"weather": "WEATHER_RAIN", "fee_fen": 200}],
+                        "quote_ttl_s": 600,
+                    }
+                }
+            ],
+        ),
+        (
+            p + "SetConditions",
+            Role.OPS,
+            "",
+            [{"area_id": f"helsinki-{h3.latlng_to_cell(center.lat, center.lng, 6)}", "weather": "WEATHER_RAIN"}],
+        ),
+        (
+            p + "SetDeliveryPromotions",
+            Role.MERCHANT,
+            "pm1",
+            [
+                {
+                    "merchant_id": "pm1",
+                    "promotions": [
+                        {
+                            "promotion_id": "lunch-rain",
+                            "percent_off": 20,
+                            "start_minute": 660,
+                            "end_minute": 840,
+                            "weather": "WEATHER_RAIN",
+                        }
+                    ],
+                }
+            ],
+        ),
+        (
+            p + "QuoteDelivery",
+            Role.MEMBER,
+            "u1",
+            [{"merchant_id": "pm1", "dropoff": door, "item_count": 3, "items_fen": 4_800}],
+        ),
+        (p + "RefreshSurge", Role.OPS, "", [{}]),
+    ]
 
 
 def supply_seeds(now_ms: int) -> list[Seed]:

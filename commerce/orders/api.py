@@ -37,6 +37,7 @@ def order_to_pb(o: Order) -> pb.Order:
         updated_at=opt_ms_to_ts(o.updated_ms), version=o.version,
         lines=[pb.OrderLine(item_id=x.item_id, variant_id=x.variant_id, quantity=x.quantity,
                             unit_price_fen=x.unit_price_fen) for x in s.lines],
+        delivery_quote=s.delivery_quote,
     )  # fmt: skip
 
 
@@ -76,6 +77,7 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
             delivery_fee_fen=request.delivery_fee_fen, pickup_lat=request.pickup.lat, pickup_lng=request.pickup.lng,
             dropoff_lat=request.dropoff.lat, dropoff_lng=request.dropoff.lng, item_count=request.item_count or 1,
             lines=tuple(OrderLine(x.item_id, x.variant_id, x.quantity) for x in request.lines[:101]),
+            delivery_quote=request.delivery_quote,
         )  # fmt: skip
         if len(request.lines) > len(new.lines):
             raise InvalidArgument.field("lines", f"at most 100 entries, got {len(request.lines)}")
@@ -85,7 +87,7 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
     @rpc
     async def PayOrder(self, request: pb.PayOrderRequest, context: grpc.aio.ServicerContext) -> pb.PayOrderResponse:
         self._caller(context).require(*SERVICES)
-        order = await self._center.pay(request.order_id, request.payment_id, request.amount_fen)
+        order = await self._center.pay(request.order_id, request.payment_id, request.amount_fen, request.delivery_quote)
         return pb.PayOrderResponse(order=order_to_pb(order))
 
     @rpc

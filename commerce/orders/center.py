@@ -20,9 +20,11 @@ from commerce.orders.flow import BEFORE_PICKUP, FINAL, TRANSITIONS, OrderStatus,
 from commerce.orders.followers import OrderFollower
 from commerce.orders.models import NewOrder, Order, OrderEvent, Refund
 from commerce.orders.store import OrderStore
+from commerce.orders.terms import DeliveryTerms
 from commerce.orders.validation import check_ids, check_new_order, check_reason, fen_violation
 from core.clock import Clock
 from core.errors import FailedPrecondition, InvalidArgument, TongchengError, Unavailable
+from core.geo import LatLng
 from core.validation import id_violation
 from settlement.ledger import Ledger, OrderMoney, RefundPlan
 from settlement.split import LegAmount
@@ -47,6 +49,7 @@ def money_view(order: Order) -> OrderMoney:
         refunded_fen=order.refunded_fen,
         paid_at_ms=order.paid_at_ms,
         split_state=order.split_state,
+        rider_surge_fen=s.rider_surge_fen,
     )
 
 
@@ -62,6 +65,7 @@ class OrderCenter:
         follow_s: float = 0.5,
         followers: tuple[OrderFollower, ...] = (),
         catalogue: CatalogueGateway | None = None,
+        terms: DeliveryTerms | None = None,
     ) -> None:
         self.store = store
         self.ledger = ledger
@@ -70,6 +74,7 @@ class OrderCenter:
         # Told every paid order after its payment, completion and refunds (loyalty points; followers.py).
         self.followers = followers
         self.catalogue = catalogue  # orders of catalogue lines (issue 20); None: only priced orders
+        self.terms = terms  # delivery areas and quotes (issue 21); None: any drop-off, the caller's fee
         self.follow_s = follow_s
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -90,6 +95,10 @@ class OrderCenter:
 
     async def create(self, new: NewOrder) -> tuple[Order, bool]:
         """Stores a new order; a retry with the same body returns the stored one."""
+        if self.terms is not None:
+            new = await self._apply_terms(new)
+        elif new.delivery_quote:
+            raise FailedPrecondition("orders with a delivery quote need PricingService in this process")
         if new.lines:
             new = await self._price_and_reserve(new)
         check_new_order(new)
@@ -119,6 +128,28 @@ class OrderCenter:
         await self.catalogue.reserve(new.merchant_id, new.order_id, priced)
         return new
 
+    async def _apply_terms(self, new: NewOrder) -> NewOrder:
+        """Issue 21: the drop-off must lie in the merchant's delivery area (when it has one), and a quoted
+        order's delivery fee is the quote's. A retry of a stored order is checked against the quote's
+        signature but not its expiry (the order was created in time)."""
+        assert self.terms is not None
+        check_new_order(replace(new, items_fen=1) if new.lines else new)  # fields first (lines: priced later)
+        if not new.delivery_quote:
+            await self.terms.check_dropoff(new.merchant_id, LatLng(new.dropoff_lat, new.dropoff_lng))
+            return new
+        stored = await self.store.find(new.order_id)
+        quote = self.terms.check_quote(
+            new.delivery_quote, new.merchant_id, new.dropoff_lat, new.dropoff_lng,
+            None if stored is not None else self.clock.now_ms(),
+        )  # fmt: skip
+        if new.delivery_fee_fen not in (0, quote.fee_fen):
+            raise InvalidArgument.field(
+                "delivery_fee_fen", f"must be 0 or the quote's fee of {quote.fee_fen} fen, got {new.delivery_fee_fen}"
+            )
+        if stored is None:
+            await self.terms.check_dropoff(new.merchant_id, LatLng(new.dropoff_lat, new.dropoff_lng))
+        return replace(new, delivery_fee_fen=quote.fee_fen, rider_surge_fen=quote.rider_surge_fen)
+
     async def get(self, order_id: str) -> tuple[Order, list[OrderEvent]]:
         check_ids(order_id=order_id)
         return await self.store.get(order_id), await self.store.history(order_id)
@@ -132,7 +163,7 @@ class OrderCenter:
 
     # Payment ---------------------------------------------------------------------------------
 
-    async def pay(self, order_id: str, payment_id: str, amount_fen: int) -> Order:
+    async def pay(self, order_id: str, payment_id: str, amount_fen: int, delivery_quote: str = "") -> Order:
         """Records the payment, splits it and hands the order to dispatch."""
         bad = [v for v in (id_violation("order_id", order_id), id_violation("payment_id", payment_id)) if v]
         if (v := fen_violation("amount_fen", amount_fen)) is not None:
@@ -152,6 +183,7 @@ class OrderCenter:
                 break  # a retry: finish what the first attempt may not have
             if not is_allowed(order.status, Step.PAY):
                 raise FailedPrecondition(f"order {order_id} is {order.status.value}: cannot pay")
+            self._check_quote_at_payment(order, delivery_quote)
             if order.spec.lines and self.catalogue is not None:
                 await self.catalogue.sell(order.spec.merchant_id, order_id)  # idempotent; refused: nothing paid
             now_ms = self.clock.now_ms()
@@ -179,6 +211,17 @@ class OrderCenter:
         # A payment just written is answered from what was written (profiled: the read-back was a round
         # trip in seven); a retry reads the order as it stands.
         return await self._tell(order if not changed and not retry else await self.store.get(order_id))
+
+    def _check_quote_at_payment(self, order: Order, token: str) -> None:
+        """A quoted order is paid at its quote's fee only while the quote holds (issue 21); the token sent with
+        the payment, if any, must be the order's own."""
+        quoted = order.spec.delivery_quote
+        if token and token != quoted:
+            why = "the order was created without a delivery quote" if not quoted else "not this order's quote"
+            raise InvalidArgument.field("delivery_quote", why)
+        if quoted and self.terms is not None:
+            s = order.spec
+            self.terms.check_quote(quoted, s.merchant_id, s.dropoff_lat, s.dropoff_lng, self.clock.now_ms())
 
     async def _tell(self, order: Order) -> Order:
         """Tells the followers the order as it stands (on retries too: their changes are idempotent)."""

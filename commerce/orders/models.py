@@ -41,6 +41,10 @@ class NewOrder:
     item_count: int = 1
     # Catalogue lines: items_fen is then their sum at the catalogue's prices.
     lines: tuple[OrderLine, ...] = ()
+    # A signed delivery quote (issue 21): the delivery fee is then the quote's.
+    delivery_quote: str = ""
+    # The riders' share of the quote's busy-area fee (set from the quote; the split pays it to the fleet).
+    rider_surge_fen: int = 0
 
     @property
     def total_fen(self) -> int:
@@ -49,6 +53,9 @@ class NewOrder:
     def fingerprint(self) -> str:
         fields = dict(self.__dict__)
         del fields["lines"]  # orders without lines keep the fingerprints they were stored with
+        if not self.delivery_quote:
+            del fields["delivery_quote"]  # likewise orders without a quote
+        del fields["rider_surge_fen"]  # the quote's, which the token binds
         if self.lines:
             # What the client sent: the lines, not the prices found for them (a retry after a price
             # change is the same order).
@@ -114,6 +121,8 @@ class Order:
             "rider_id": self.rider_id,
             "reason": self.reason,
             **({"lines": _lines_json(s.lines)} if s.lines else {}),
+            **({"delivery_quote": s.delivery_quote} if s.delivery_quote else {}),
+            **({"rider_surge_fen": str(s.rider_surge_fen)} if s.rider_surge_fen else {}),
         }
 
     @classmethod
@@ -132,6 +141,8 @@ class Order:
             dropoff_lng=float(h["dropoff_lng"]),
             item_count=int(h.get("item_count", "1")),
             lines=tuple(OrderLine(*x) for x in json.loads(h["lines"])) if h.get("lines") else (),
+            delivery_quote=h.get("delivery_quote", ""),
+            rider_surge_fen=int(h.get("rider_surge_fen") or 0),
         )
         return cls(
             spec=spec,

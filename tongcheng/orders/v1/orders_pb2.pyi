@@ -57,7 +57,7 @@ class LatLng(_message.Message):
     def __init__(self, lat: _Optional[float] = ..., lng: _Optional[float] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("order_id", "merchant_id", "chain_id", "group_leader_id", "customer_id", "items_fen", "delivery_fee_fen", "total_fen", "pickup", "dropoff", "status", "paid_fen", "refunded_fen", "payment_id", "split_state", "dispatch_status", "rider_id", "reason", "created_at", "paid_at", "updated_at", "version", "lines")
+    __slots__ = ("order_id", "merchant_id", "chain_id", "group_leader_id", "customer_id", "items_fen", "delivery_fee_fen", "total_fen", "pickup", "dropoff", "status", "paid_fen", "refunded_fen", "payment_id", "split_state", "dispatch_status", "rider_id", "reason", "created_at", "paid_at", "updated_at", "version", "lines", "delivery_quote")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -81,6 +81,7 @@ class Order(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_QUOTE_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     merchant_id: str
     chain_id: str
@@ -104,7 +105,8 @@ class Order(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     version: int
     lines: _containers.RepeatedCompositeFieldContainer[OrderLine]
-    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., chain_id: _Optional[str] = ..., group_leader_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., items_fen: _Optional[int] = ..., delivery_fee_fen: _Optional[int] = ..., total_fen: _Optional[int] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., paid_fen: _Optional[int] = ..., refunded_fen: _Optional[int] = ..., payment_id: _Optional[str] = ..., split_state: _Optional[_Union[SplitState, str]] = ..., dispatch_status: _Optional[str] = ..., rider_id: _Optional[str] = ..., reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ...) -> None: ...
+    delivery_quote: str
+    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., chain_id: _Optional[str] = ..., group_leader_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., items_fen: _Optional[int] = ..., delivery_fee_fen: _Optional[int] = ..., total_fen: _Optional[int] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., paid_fen: _Optional[int] = ..., refunded_fen: _Optional[int] = ..., payment_id: _Optional[str] = ..., split_state: _Optional[_Union[SplitState, str]] = ..., dispatch_status: _Optional[str] = ..., rider_id: _Optional[str] = ..., reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., delivery_quote: _Optional[str] = ...) -> None: ...
 
 class OrderLine(_message.Message):
     __slots__ = ("item_id", "variant_id", "quantity", "unit_price_fen")
@@ -129,7 +131,7 @@ class OrderEvent(_message.Message):
     def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., note: _Optional[str] = ...) -> None: ...
 
 class CreateOrderRequest(_message.Message):
-    __slots__ = ("order_id", "merchant_id", "chain_id", "group_leader_id", "customer_id", "items_fen", "delivery_fee_fen", "pickup", "dropoff", "item_count", "lines")
+    __slots__ = ("order_id", "merchant_id", "chain_id", "group_leader_id", "customer_id", "items_fen", "delivery_fee_fen", "pickup", "dropoff", "item_count", "lines", "delivery_quote")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -141,6 +143,7 @@ class CreateOrderRequest(_message.Message):
     DROPOFF_FIELD_NUMBER: _ClassVar[int]
     ITEM_COUNT_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_QUOTE_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     merchant_id: str
     chain_id: str
@@ -152,7 +155,8 @@ class CreateOrderRequest(_message.Message):
     dropoff: LatLng
     item_count: int
     lines: _containers.RepeatedCompositeFieldContainer[OrderLine]
-    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., chain_id: _Optional[str] = ..., group_leader_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., items_fen: _Optional[int] = ..., delivery_fee_fen: _Optional[int] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., item_count: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ...) -> None: ...
+    delivery_quote: str
+    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., chain_id: _Optional[str] = ..., group_leader_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., items_fen: _Optional[int] = ..., delivery_fee_fen: _Optional[int] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., item_count: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., delivery_quote: _Optional[str] = ...) -> None: ...
 
 class CreateOrderResponse(_message.Message):
     __slots__ = ("order", "created")
@@ -163,14 +167,16 @@ class CreateOrderResponse(_message.Message):
     def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
 
 class PayOrderRequest(_message.Message):
-    __slots__ = ("order_id", "payment_id", "amount_fen")
+    __slots__ = ("order_id", "payment_id", "amount_fen", "delivery_quote")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_QUOTE_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     payment_id: str
     amount_fen: int
-    def __init__(self, order_id: _Optional[str] = ..., payment_id: _Optional[str] = ..., amount_fen: _Optional[int] = ...) -> None: ...
+    delivery_quote: str
+    def __init__(self, order_id: _Optional[str] = ..., payment_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., delivery_quote: _Optional[str] = ...) -> None: ...
 
 class PayOrderResponse(_message.Message):
     __slots__ = ("order",)

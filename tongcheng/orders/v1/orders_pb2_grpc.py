@@ -108,7 +108,9 @@ class OrderServiceServicer:
         """CreateOrder stores a new order. Idempotent on order_id: the same id with the same body returns
         the stored order; with another body it is INVALID_ARGUMENT. An order of catalogue lines is priced
         from the merchant's catalogue and its stock reserved (MerchantService); an unknown, paused or
-        out-of-stock line, or a merchant not open now, is INVALID_ARGUMENT naming the field.
+        out-of-stock line, or a merchant not open now, is INVALID_ARGUMENT naming the field. A drop-off
+        outside the merchant's delivery area (PricingService, when it has one) is INVALID_ARGUMENT naming
+        `dropoff`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,131 @@
+"""Delivery areas and prices in `make demo` (issue 21): a noodle bar's 1-km area, an order outside it
+refused, a quote with its breakdown, the busy-area surge rising when orders outnumber free riders (it runs
+before the demo's riders come online), and an order paid at the quoted fee."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+
+from serving.auth import Role, TokenIssuer
+from serving.timestamps import ms_to_ts
+from tongcheng.dispatch.v1 import dispatch_pb2 as dpb
+from tongcheng.dispatch.v1 import dispatch_pb2_grpc
+from tongcheng.merchants.v1 import merchants_pb2 as mpb
+from tongcheng.merchants.v1 import merchants_pb2_grpc
+from tongcheng.orders.v1 import orders_pb2 as opb
+from tongcheng.orders.v1 import orders_pb2_grpc
+from tongcheng.pricing.v1 import pricing_pb2 as pb
+from tongcheng.pricing.v1 import pricing_pb2_grpc
+from tongcheng.settlement.v1 import settlement_pb2 as spb
+from tongcheng.settlement.v1 import settlement_pb2_grpc
+
+SHOP = (60.1710, 24.9453)  # the middle of the default city's extract
+NEAR = (60.1722, 24.9470)  # ~160 m away: inside the area
+FAR = (60.1830, 24.9500)  # ~1.35 km away: outside it
+
+
+def _md(issuer: TokenIssuer, role: Role, subject: str = "") -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {issuer.mint(role, subject)}"),)
+
+
+def _lines(q: pb.Quote) -> list[str]:
+    return [f"      {x.label:<40} {x.amount_fen / 100:>7.2f}" for x in q.lines] + [
+        f"      {'= delivery fee':<40} {q.fee_fen / 100:>7.2f} yuan"
+    ]
+
+
+async def run_pricing_demo(channel: grpc.aio.Channel, issuer: TokenIssuer) -> list[str]:
+    """Drives the scenario through the API; returns the lines to print."""
+    merchants = merchants_pb2_grpc.MerchantServiceStub(channel)
+    pricing = pricing_pb2_grpc.PricingServiceStub(channel)
+    orders = orders_pb2_grpc.OrderServiceStub(channel)
+    dispatch = dispatch_pb2_grpc.DispatchServiceStub(channel)
+    settlement = settlement_pb2_grpc.SettlementServiceStub(channel)
+    ops, svc = _md(issuer, Role.OPS), _md(issuer, Role.ORDER_SERVICE)
+    shop, member = _md(issuer, Role.MERCHANT, "noodle-bar"), _md(issuer, Role.MEMBER, "u-demo")
+    out: list[str] = []
+    place = mpb.LatLng(lat=SHOP[0], lng=SHOP[1])
+    merchant = mpb.Merchant(merchant_id="noodle-bar", name="兰州拉面 Noodle Bar", location=place,
+                            category=mpb.MERCHANT_CATEGORY_RESTAURANT, time_zone="Europe/Helsinki")  # fmt: skip
+    await merchants.UpsertMerchant(mpb.UpsertMerchantRequest(merchant=merchant), metadata=ops)
+    await settlement.SetSplitRule(
+        spb.SetSplitRuleRequest(rule=spb.SplitRule(merchant_id="noodle-bar",
+                                                   platform_commission=spb.Share(basis_points=500),
+                                                   rider_delivery_fee=spb.Share(basis_points=800))),
+        metadata=ops,
+    )  # fmt: skip
+    rules = (await pricing.GetPricingRules(pb.GetPricingRulesRequest(), metadata=ops)).rules
+    rules.rider_surge_share_bp = 5_000  # riders get half of any busy-area fee
+    await pricing.SetPricingRules(pb.SetPricingRulesRequest(rules=rules), metadata=ops)
+
+    area = (await pricing.SetDeliveryArea(
+        pb.SetDeliveryAreaRequest(merchant_id="noodle-bar", radius_m=1_000), metadata=shop)).area  # fmt: skip
+    out.append(f"  noodle-bar delivers within 1 km: {area.cell_count} H3 cells of resolution {area.h3_resolution}")
+    for name, at in (("a door 160 m away", NEAR), ("a door 1.35 km away", FAR)):
+        found = await pricing.FindMerchantsDelivering(
+            pb.FindMerchantsDeliveringRequest(location=pb.LatLng(lat=at[0], lng=at[1])), metadata=member
+        )
+        out.append(f"  who delivers to {name}: {', '.join(found.merchant_ids) or 'nobody'}")
+
+    def order(order_id: str, at: tuple[float, float], token: str = "") -> opb.CreateOrderRequest:
+        return opb.CreateOrderRequest(
+            order_id=order_id, merchant_id="noodle-bar", items_fen=3_600, pickup=opb.LatLng(lat=SHOP[0], lng=SHOP[1]),
+            dropoff=opb.LatLng(lat=at[0], lng=at[1]), item_count=2, delivery_quote=token,
+        )  # fmt: skip
+
+    stamp = time.time_ns() // 1_000_000
+    try:
+        await orders.CreateOrder(order(f"far-{stamp}", FAR), metadata=svc)
+        out.append("  !! an order outside the area was accepted")
+    except grpc.aio.AioRpcError as err:
+        out.append(f"  an order to the door 1.35 km away: {err.code().name}, {err.details()}")
+
+    def quote_request() -> pb.QuoteDeliveryRequest:
+        return pb.QuoteDeliveryRequest(merchant_id="noodle-bar", dropoff=pb.LatLng(lat=NEAR[0], lng=NEAR[1]),
+                                       item_count=2, items_fen=3_600)  # fmt: skip
+
+    calm = (await pricing.QuoteDelivery(quote_request(), metadata=member)).quote
+    out.append(
+        f"  quote to the door 160 m away ({calm.road_distance_m:.0f} m by road, ride {calm.ride_time_s / 60:.1f} min):"
+    )
+    out += _lines(calm)
+
+    # A rush: 40 orders waiting at the bar (their food ready in 30 minutes) and no rider online yet.
+    now = time.time_ns() // 1_000_000
+    rush = [
+        dpb.Order(order_id=f"rush-{stamp}-{i}", merchant_id="noodle-bar", pickup=dpb.LatLng(lat=SHOP[0], lng=SHOP[1]),
+                  dropoff=dpb.LatLng(lat=NEAR[0], lng=NEAR[1]), placed_at=ms_to_ts(now), item_count=1,
+                  ready_at_hint=ms_to_ts(now + 1_800_000))
+        for i in range(40)
+    ]  # fmt: skip
+    await dispatch.AssignRiders(dpb.AssignRidersRequest(orders=rush, no_wait=True), metadata=svc)
+    # The server refreshes every 10 s by itself; one refresh now for the demo.
+    refreshed = await pricing.RefreshSurge(pb.RefreshSurgeRequest(), metadata=ops)
+    cell = max(refreshed.cells, key=lambda c: c.open_orders)
+    out.append(
+        f"  a rush: {cell.open_orders} orders waiting and {cell.free_riders} free riders in the bar's cell "
+        f"-> smoothed {cell.smoothed_ratio:.1f} orders per free rider, surge x{cell.factor:.1f}"
+    )
+    shrunk = (await pricing.GetDeliveryArea(pb.GetDeliveryAreaRequest(merchant_id="noodle-bar"), metadata=ops)).area
+    out.append(f"  the bar's area shrinks while its riders are saturated: {shrunk.shrunk_rings} outer ring(s) off, "
+               f"{shrunk.active_cell_count} of {shrunk.cell_count} cells")  # fmt: skip
+    busy = (await pricing.QuoteDelivery(quote_request(), metadata=member)).quote
+    out.append(f"  quote now (riders get {busy.rider_surge_fen / 100:.2f} of the busy-area fee):")
+    out += _lines(busy)
+
+    created = (await orders.CreateOrder(order(f"quoted-{stamp}", NEAR, busy.token), metadata=svc)).order
+    rules.base_fen += 300
+    await pricing.SetPricingRules(pb.SetPricingRulesRequest(rules=rules), metadata=ops)
+    paid = (await orders.PayOrder(
+        opb.PayOrderRequest(order_id=created.order_id, payment_id=f"pay-{stamp}", amount_fen=created.total_fen,
+                            delivery_quote=busy.token), metadata=svc)).order  # fmt: skip
+    after = (await pricing.QuoteDelivery(quote_request(), metadata=member)).quote
+    out.append(
+        f"  ordered with the quote, base fee then raised by 3 yuan (a new quote: {after.fee_fen / 100:.2f}); paid "
+        f"{paid.paid_fen / 100:.2f} = goods {paid.items_fen / 100:.2f} + the quoted {paid.delivery_fee_fen / 100:.2f}"
+    )
+    for o in rush:  # the rush was only for show: out of the pool before the riders come
+        await dispatch.CancelOrder(dpb.CancelOrderRequest(order_id=o.order_id, reason="demo rush over"), metadata=svc)
+    return out
