@@ -31,6 +31,7 @@ from alliance.api import AllianceServicer
 from bookings import Bookings
 from commerce.orders import InProcessDispatch, OrderCenter, OrderStore
 from commerce.orders.api import OrderServicer
+from commerce.orders.checkout import Checkout
 from commerce.orders.followers import AllianceFollower, CheckoutFollower, LoyaltyFollower
 from core.clock import Clock, ScaledClock, SystemClock
 from coupons import Coupons
@@ -337,6 +338,7 @@ class App:
                     LoyaltyFollower(self.loyalty), AllianceFollower(alliances), CheckoutFollower(coupons, self.loyalty)
                 ),
                 catalogue=catalogue,
+                checkout=Checkout(self.redis, self.clock, coupons, self.loyalty),
             )  # fmt: skip
             if serves_api:
                 orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(self.orders, auth), server)

@@ -15,6 +15,7 @@ import logging
 from dataclasses import replace
 
 from commerce.orders.catalogue import CatalogueGateway, priced_lines, release_quietly
+from commerce.orders.checkout import Checkout
 from commerce.orders.delivery import DeliveryGateway
 from commerce.orders.flow import BEFORE_PICKUP, FINAL, TRANSITIONS, OrderStatus, Step, is_allowed, is_repeat
 from commerce.orders.followers import OrderFollower
@@ -47,6 +48,7 @@ def money_view(order: Order) -> OrderMoney:
         refunded_fen=order.refunded_fen,
         paid_at_ms=order.paid_at_ms,
         split_state=order.split_state,
+        subsidies=tuple(LegAmount(f, a) for f, a in order.subsidies),
     )
 
 
@@ -62,6 +64,7 @@ class OrderCenter:
         follow_s: float = 0.5,
         followers: tuple[OrderFollower, ...] = (),
         catalogue: CatalogueGateway | None = None,
+        checkout: Checkout | None = None,
     ) -> None:
         self.store = store
         self.ledger = ledger
@@ -70,6 +73,7 @@ class OrderCenter:
         # Told every paid order after its payment, completion and refunds (loyalty points; followers.py).
         self.followers = followers
         self.catalogue = catalogue  # orders of catalogue lines (issue 20); None: only priced orders
+        self.checkout = checkout  # coupons and points paying for orders (issue 19); None: refused
         self.follow_s = follow_s
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -88,17 +92,35 @@ class OrderCenter:
 
     # Creation and reads ----------------------------------------------------------------------
 
-    async def create(self, new: NewOrder) -> tuple[Order, bool]:
-        """Stores a new order; a retry with the same body returns the stored one."""
+    async def create(self, new: NewOrder, caller: str = "") -> tuple[Order, bool]:
+        """Stores a new order; a retry with the same body returns the stored one. `caller` is who asks (the
+        coupon-code guess throttle counts per caller)."""
         if new.lines:
             new = await self._price_and_reserve(new)
         check_new_order(new)
         now_ms = self.clock.now_ms()
         order = Order(spec=new, created_ms=now_ms, updated_ms=now_ms)
+        if new.coupon_codes or new.points:
+            order = await self._with_checkout(order, caller)
+            if order.created_ms != now_ms:
+                return order, False  # a retry
         created, fingerprint = await self.store.create(order, OrderEvent(now_ms, OrderStatus.CREATED, "created"))
         if not created and fingerprint != new.fingerprint():
             raise InvalidArgument.field("order_id", f"order {new.order_id} exists with a different body")
         return (order, True) if created else (await self.store.get(new.order_id), False)
+
+    async def _with_checkout(self, order: Order, caller: str) -> Order:
+        """The new order with its coupons and points priced (commerce.orders.checkout), or the stored one."""
+        new = order.spec
+        if self.checkout is None:
+            raise FailedPrecondition("orders with coupons or points need loyalty and coupons in this process")
+        existing = await self.store.find(new.order_id)
+        if existing is not None:  # a retry: its coupons may be redeemed by now
+            if existing.spec.fingerprint() != new.fingerprint():
+                raise InvalidArgument.field("order_id", f"order {new.order_id} exists with a different body")
+            return existing
+        coupons, points_fen = await self.checkout.price(new, caller)
+        return order.evolve(coupons=coupons, points_fen=points_fen)
 
     async def _price_and_reserve(self, new: NewOrder) -> NewOrder:
         """An order of catalogue lines: priced from the catalogue and its stock reserved (issue 20)."""
@@ -141,9 +163,9 @@ class OrderCenter:
             raise InvalidArgument(bad)
         for _ in range(MAX_ATTEMPTS):
             order = await self._known(order_id)
-            if amount_fen != order.spec.total_fen:
+            if amount_fen != order.due_fen:
                 raise InvalidArgument.field(
-                    "amount_fen", f"must equal the order's total of {order.spec.total_fen} fen, got {amount_fen}"
+                    "amount_fen", f"must equal what the order leaves to pay, {order.due_fen} fen, got {amount_fen}"
                 )
             if order.payment_id:
                 if order.payment_id != payment_id:
@@ -159,7 +181,8 @@ class OrderCenter:
                 status=OrderStatus.PAID, paid_fen=amount_fen, paid_at_ms=now_ms, payment_id=payment_id,
                 version=order.version + 1, updated_ms=now_ms,
             )  # fmt: skip
-            if await self.store.pay(order, after, OrderEvent(now_ms, OrderStatus.PAID, f"payment {payment_id}")):
+            event = OrderEvent(now_ms, OrderStatus.PAID, f"payment {payment_id}")
+            if await self._pay_script(order, after, event):
                 order, retry = after, False
                 break
         else:
@@ -179,6 +202,14 @@ class OrderCenter:
         # A payment just written is answered from what was written (profiled: the read-back was a round
         # trip in seven); a retry reads the order as it stands.
         return await self._tell(order if not changed and not retry else await self.store.get(order_id))
+
+    async def _pay_script(self, order: Order, after: Order, event: OrderEvent) -> bool:
+        """The payment's script: with the order's coupons and points in it when it has any."""
+        if not order.coupons and not order.spec.points:
+            return await self.store.pay(order, after, event)
+        if self.checkout is None:
+            raise FailedPrecondition("orders with coupons or points need loyalty and coupons in this process")
+        return await self.checkout.pay(*self.store.pay_call(order, after, event), after)
 
     async def _tell(self, order: Order) -> Order:
         """Tells the followers the order as it stands (on retries too: their changes are idempotent)."""
@@ -288,7 +319,7 @@ class OrderCenter:
                     continue
             try:
                 plan = (
-                    await self.ledger.plan_refund(order_id, amount_fen)
+                    await self.ledger.plan_refund(order_id, amount_fen, money_view(order))
                     if order.split_state == "posted"
                     else RefundPlan((), 0)
                 )
@@ -298,16 +329,17 @@ class OrderCenter:
             event = OrderEvent(
                 self.clock.now_ms(), new_status, f"refund {key}: {amount_fen} fen" + (f" ({reason})" if reason else "")
             )
-            status, stored = await self.ledger.post_refund(
-                money_view(order),
-                key,
-                fingerprint,
-                record.to_json(),
-                amount_fen,
-                new_status.value,
-                event.to_json(),
-                plan,
-            )
+            call = (money_view(order), key, fingerprint, record.to_json(), amount_fen, new_status.value,
+                    event.to_json(), plan)  # fmt: skip
+            if (order.coupons or order.spec.points) and self.checkout is not None:
+                # Coupons and points go back with a cancel, a rejection or a refund of all that is left, in the
+                # refund's own script (a partial refund keeps them).
+                reply = await self.checkout.refund(
+                    *self.ledger.refund_call(*call), order, give_back=new_status is not order.status
+                )
+                status, stored = self.ledger.refund_outcome(reply)
+            else:
+                status, stored = await self.ledger.post_refund(*call)
             if status == "refunded":
                 after = await self.store.get(order_id)
                 if new_status is OrderStatus.REFUNDED and order.status in BEFORE_PICKUP and self.delivery is not None:
