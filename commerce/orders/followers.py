@@ -57,7 +57,8 @@ class LoyaltyFollower:
 
 class AllianceFollower:
     """Partner offers follow orders: a paid order (still standing) or a completed one at an alliance merchant
-    issues the partner coupons its offers give the member, once per offer and order."""
+    issues the partner coupons its offers give the member, once per offer and order; a refund takes the order
+    back out of the member's aggregates (in proportion; wholly when refunded in full)."""
 
     def __init__(self, alliances: Alliances) -> None:
         self.alliances = alliances
@@ -66,12 +67,16 @@ class AllianceFollower:
         spec = order.spec
         if not spec.customer_id or order.paid_fen <= 0:
             return
+        if order.refunded_fen:
+            await self.alliances.order_refunded(
+                spec.order_id, spec.merchant_id, spec.customer_id, order.paid_fen - order.refunded_fen
+            )
         completed = order.status is OrderStatus.COMPLETED
         if not completed and (order.status is not OrderStatus.PAID or order.status in FINAL):
             return  # issued at payment (PAID) and completion; cancelled, rejected or refunded orders issue nothing
         await self.alliances.order_event(
             spec.order_id, spec.merchant_id, spec.customer_id, order.paid_fen - order.refunded_fen, order.paid_at_ms,
-            completed,
+            completed, place=(spec.dropoff_lat, spec.dropoff_lng),
         )  # fmt: skip
 
 
