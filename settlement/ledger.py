@@ -47,8 +47,8 @@ MAX_ATTEMPTS = 50
 
 # Posts the splits of one or many orders (one call per SplitOrders batch: one command instead of one per
 # order, profiled as most of a batch's cost). Each split makes all its checks before its own writes.
-# KEYS: split keys, balances, day postings, days, unsplit, alerts, alerts raised, rules generation, then
-# per split: order, split, split postings. ARGV: rules generation, day, day number, now, then per split:
+# KEYS: split keys, balances, day postings, days, unsplit, alerts, alerts raised, rules generation,
+# subsidised, then per split: order, split, split postings. ARGV: rules generation, day, day number, now, then per split:
 # key, order id, order version, rule name, cap bp, posting JSON, subsidy posting JSON ('' none), n legs, m
 # subsidies, receiver, fen (n times), funder, fen (m times). Subsidies (settlement.split): the legs sum to
 # paid - refunded + the subsidies kept, each subsidy at most what the order records (`subsidies`, JSON).
@@ -125,6 +125,7 @@ local function split_one(ko, ks, kp, a)
     table.insert(fields, 's:' .. funder)
     table.insert(fields, amount)
     redis.call('HINCRBY', KEYS[2], funder, -amount)
+    redis.call('HINCRBY', KEYS[9], funder, -amount)
   end
   redis.call('HSET', ks, unpack(fields))
   redis.call('RPUSH', kp, posting)
@@ -141,8 +142,8 @@ local function split_one(ko, ks, kp, a)
 end
 local out = {}
 local a = 5
-for j = 1, (#KEYS - 8) / 3 do
-  out[j] = split_one(KEYS[6 + 3 * j], KEYS[7 + 3 * j], KEYS[8 + 3 * j], a)
+for j = 1, (#KEYS - 9) / 3 do
+  out[j] = split_one(KEYS[7 + 3 * j], KEYS[8 + 3 * j], KEYS[9 + 3 * j], a)
   a = a + 9 + 2 * tonumber(ARGV[a + 7]) + 2 * tonumber(ARGV[a + 8])
 end
 return out
@@ -187,11 +188,13 @@ return {'halted', ARGV[3], id}
 # the reversing entries and what goes back to the funders of its subsidies. As two functions, refund_check
 # (reads only; answers an outcome that ends the call, or nil and what refund_write needs) and refund_write,
 # so that the order center can give back an order's coupons and points in the same script (REFUND_FUNCTIONS,
-# commerce.orders.store). K: order, history, refunds, split, split postings, balances, day postings, days.
+# commerce.orders.checkout). K: order, history, refunds, split, split postings, balances, day postings, days,
+# subsidised.
 # A: key, fingerprint|record, fingerprint, order version, split seq ('0': not split), amount, new status,
 # history event, now, day, day number, posting JSON, subsidy posting JSON ('' none), n legs, m subsidies,
 # receiver, fen (n times), funder, fen (m times). The legs sum to the amount plus what goes back to the
-# funders; a funder's balance may go below zero (it paid the subsidy: the daily run carries it).
+# funders. No leg gives back more than its receiver's balance holds apart from what subsidies took of it
+# (a funder's balance may go below zero by what it funded: the daily run carries it).
 REFUND_FUNCTIONS = """
 local function refund_check(K, A)
   local prev = redis.call('HGET', K[3], A[1])
@@ -209,13 +212,12 @@ local function refund_check(K, A)
   if seq ~= A[5] then return {'stale'} end
   local n, m = tonumber(A[14]), tonumber(A[15])
   local subs = 16 + 2 * n
-  local back, funders = 0, {}
+  local back = 0
   for i = 0, m - 1 do
     local funder, x = A[subs + 2 * i], tonumber(A[subs + 2 * i + 1])
     local took = tonumber(redis.call('HGET', K[4], 's:' .. funder) or '0')
     local given = tonumber(redis.call('HGET', K[4], 'sb:' .. funder) or '0')
     if x <= 0 or given + x > took then return {'over_reversal', funder} end
-    funders[funder] = true
     back = back + x
   end
   local sum = 0
@@ -225,7 +227,8 @@ local function refund_check(K, A)
     local got = tonumber(redis.call('HGET', K[4], 'a:' .. receiver) or '0')
     local given = tonumber(redis.call('HGET', K[4], 'r:' .. receiver) or '0')
     if x <= 0 or given + x > got then return {'over_reversal', receiver} end
-    if not funders[receiver] and tonumber(redis.call('HGET', K[6], receiver) or '0') - x < 0 then
+    local balance = tonumber(redis.call('HGET', K[6], receiver) or '0')
+    if balance - tonumber(redis.call('HGET', K[9], receiver) or '0') - x < 0 then
       return {'negative_balance', receiver}
     end
     sum = sum + x
@@ -255,6 +258,7 @@ local function refund_write(K, A, ctx)
       local funder, x = A[ctx.subs + 2 * i], tonumber(A[ctx.subs + 2 * i + 1])
       redis.call('HINCRBY', K[4], 'sb:' .. funder, x)
       redis.call('HINCRBY', K[6], funder, x)
+      redis.call('HINCRBY', K[9], funder, x)
     end
     redis.call('HINCRBY', K[4], 'seq', 1)
     redis.call('RPUSH', K[5], A[13])
@@ -553,7 +557,7 @@ class Ledger:
                 return
             keys = [
                 k.split_keys, k.balances, k.day_postings(day), k.posting_days, k.unsplit, k.alerts, k.alerts_raised,
-                k.rules_generation,
+                k.rules_generation, k.subsidised,
             ]  # fmt: skip
             args: list[str | int] = [generation, day, day_no, now_ms]
             for i, order, rule_ref, legs in splits:
@@ -727,7 +731,7 @@ class Ledger:
             [
                 k.order(order.order_id), k.order_history(order.order_id), k.order_refunds(order.order_id),
                 k.split(order.order_id), k.split_postings(order.order_id), k.balances, k.day_postings(day),
-                k.posting_days,
+                k.posting_days, k.subsidised,
             ],
             [
                 key, f"{fingerprint}|{record_json}", fingerprint, order.version, plan.seq, amount_fen, new_status,

@@ -152,6 +152,7 @@ class Reconciler:
         days = await self._redis.zrange(k.posting_days, 0, -1)
         totals: dict[str, int] = defaultdict(int)
         cleared: dict[str, int] = defaultdict(int)
+        subsidies: dict[str, int] = defaultdict(int)
         for day in days:
             for raw in await self._redis.lrange(k.day_postings(day), 0, -1):
                 entries = entries_of_posting(raw)
@@ -166,11 +167,20 @@ class Reconciler:
                     totals[e.receiver] += e.amount_fen
                     if is_subsidy(e.cause):
                         cleared[e.receiver] += e.amount_fen  # a funder may owe what it funded
+                        subsidies[e.receiver] += e.amount_fen
                     if e.order_id not in paid_ids:
                         report.differences.append(
                             Difference(e.order_id, e.receiver, "entry_of_unknown_order", 0, e.amount_fen)
                         )
         balances = {r: int(v) for r, v in (await self._redis.hgetall(k.balances)).items()}
+        subsidised = {r: int(v) for r, v in (await self._redis.hgetall(k.subsidised)).items()}
+        for receiver in sorted(subsidies.keys() | subsidised.keys()):
+            if subsidies.get(receiver, 0) != subsidised.get(receiver, 0):
+                report.differences.append(
+                    Difference(
+                        "", receiver, "subsidised_mismatch", subsidies.get(receiver, 0), subsidised.get(receiver, 0)
+                    )
+                )
         for receiver in sorted(totals.keys() | balances.keys()):
             if totals.get(receiver, 0) != balances.get(receiver, 0):
                 report.differences.append(

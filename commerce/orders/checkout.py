@@ -92,7 +92,7 @@ return {'paid'}
 """
 )
 
-# Refunds an order and gives back its coupons and points. KEYS: the refund's 8 (REFUND_FUNCTIONS), 7 per
+# Refunds an order and gives back its coupons and points. KEYS: the refund's 9 (REFUND_FUNCTIONS), 7 per
 # coupon (ROLLBACK_FUNCTIONS), 7 for the spend (REFUND_SPEND_FUNCTIONS) if any. ARGV: n refund args, coupons,
 # '1' if points were spent, the refund's args, 6 per coupon, 4 for the spend. A coupon with nothing to give
 # back (rolled back before, by a caller or the follower) or a spend given back before is passed over.
@@ -105,10 +105,10 @@ REFUND_LUA = (
     + _SLICE
     + """
 local nr, nc, spent = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1'
-local RK, RA = slice(KEYS, 1, 8), slice(ARGV, 4, nr)
+local RK, RA = slice(KEYS, 1, 9), slice(ARGV, 4, nr)
 local stop, refund = refund_check(RK, RA)
 if stop then return stop end
-local parts, k, a = {}, 9, 4 + nr
+local parts, k, a = {}, 10, 4 + nr
 for i = 1, nc do
   local K, A = slice(KEYS, k, 7), slice(ARGV, a, 6)
   local skip, ctx = rollback_check(K, A)

@@ -1,5 +1,6 @@
-"""What follows an order's money besides the ledger: loyalty points earned on it, alliance offers it triggers,
-the coupons and points that paid for it (given back when it is cancelled, rejected or refunded in full).
+"""What follows an order's money besides the ledger: loyalty points earned on it, alliance offers it triggers
+(and the member aggregates its refunds take back), coupons and points used with its id outside its checkout
+(given back when it is cancelled, rejected or refunded in full).
 
 The order center tells each follower an order as it stands after a payment, a completion, a refund, a
 cancellation or a rejection, on first attempts and on retries alike: a follower's change is idempotent on
@@ -85,9 +86,13 @@ GIVEN_BACK = frozenset({OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus
 
 
 class CheckoutFollower:
-    """Coupons locked or redeemed and points spent for an order (at checkout, with the order's id and its
-    merchant) go back when the order is cancelled, rejected or refunded in full: each coupon rolled back, each
-    spend given back, idempotently, in the call that ended the order. A partial refund keeps them."""
+    """Coupons locked or redeemed and points spent with an order's id outside its own checkout (a counter's
+    RedeemCoupon, SpendPoints naming the order, the locks of an unpaid order) go back when the order is
+    cancelled, rejected or refunded in full: each coupon rolled back, each spend given back, idempotently, in
+    the call that ended the order, after its script. What the order named at creation is taken in its payment
+    and given back in its refund's own script (commerce.orders.checkout); by the time this follower runs those
+    are no longer held by the order, and the checkout's spend (key `#checkout:<order>`) is left to that script.
+    A partial refund keeps them."""
 
     def __init__(self, coupons: Coupons, loyalty: Loyalty) -> None:
         self.coupons = coupons

@@ -23,7 +23,7 @@ from tests.conftest import redis_snapshot, server_config
 from tests.dispatch.api.helpers import bad_request_fields
 from tests.loyalty.conftest import Points
 from tests.loyalty.helpers import member_invariants
-from tests.settlement.helpers import new_order, rule, set_rule
+from tests.settlement.helpers import create_and_pay, new_order, rule, set_rule
 from tongcheng.coupons.v1 import coupons_pb2 as cpb
 from tongcheng.loyalty.v1 import loyalty_pb2 as lpb
 from tongcheng.orders.v1 import orders_pb2 as opb
@@ -65,6 +65,8 @@ MERCHANT_FUNDED = campaign("m1-10", kind=cpb.DISCOUNT_KIND_AMOUNT_OFF, amount_of
                            transaction_minimum_fen=5_000)  # fmt: skip
 PLATFORM_FUNDED = campaign("tc-pct", kind=cpb.DISCOUNT_KIND_PERCENT_OFF, discount_percent=10, max_discount_fen=500,
                            funded_by=cpb.FUNDER_PLATFORM)  # fmt: skip
+PARTNER_FUNDED = campaign("m2-free", kind=cpb.DISCOUNT_KIND_FREE_DELIVERY, max_discount_fen=400,
+                          funded_by=cpb.FUNDER_PARTNER, partner_id="m2")  # fmt: skip
 
 
 async def setup(ops: Points, members: tuple[str, ...] = ("u1",), points: int = 10_000) -> None:
@@ -78,7 +80,7 @@ async def setup(ops: Points, members: tuple[str, ...] = ("u1",), points: int = 1
                                  state=lpb.ORDER_STATE_COMPLETED, paid_fen=points * 10),
             metadata=ops.md,
         )  # fmt: skip
-    for c in (MERCHANT_FUNDED, PLATFORM_FUNDED):
+    for c in (MERCHANT_FUNDED, PLATFORM_FUNDED, PARTNER_FUNDED):
         await ops.coupons.CreateCampaign(cpb.CreateCampaignRequest(campaign=c), metadata=ops.md)
 
 
@@ -168,6 +170,14 @@ async def test_a_checkout_pays_the_discounted_amount_and_whoever_funds_a_discoun
     )
     rows = list(csv.reader(io.StringIO(statement.csv)))
     assert sorted((r[4], r[5]) for r in rows[1:3]) == [("split", "410"), ("subsidy", "-500")]
+    # The platform's balance is below zero by what it funded; a plain order's refund still takes its fee back.
+    await create_and_pay(ops, "o2")
+    refund = await ops.orders.RefundOrder(
+        opb.RefundOrderRequest(order_id="o2", idempotency_key="all", amount_fen=9_500), metadata=ops.md
+    )
+    assert refund.refunded and {leg.receiver: leg.amount_fen for leg in refund.legs}[PLATFORM] == 475
+    report = await ops.settlement.Reconcile(spb.ReconcileRequest(), metadata=ops.md)
+    assert list(report.differences) == []
 
 
 async def test_cancel_and_refund_give_everything_back_exactly_once(shop, redis_sync: redis.Redis) -> None:  # type: ignore[no-untyped-def]
@@ -309,16 +319,18 @@ async def test_money_and_points_sum_across_many_checkouts(shop, redis_sync: redi
     members = ("u1", "u2", "u3")
     await setup(ops, members=members, points=5_000)
     rng = random.Random(19)
-    kept: dict[str, tuple[int, int]] = {}  # order -> (paid - refunded, platform subsidy still taken)
+    kept: dict[str, tuple[int, dict[str, int]]] = {}  # order -> (paid - refunded, funder -> subsidy still taken)
     spent = dict.fromkeys(members, 0)
     for n in range(24):
         oid, member = f"r{n}", rng.choice(members)
         items = rng.randrange(5_000, 20_000)
-        left, codes = items + 500, []
-        for cid, key in (("m1-10", "a"), ("tc-pct", "b")):
+        left, delivery, codes = items + 500, 500, []
+        for cid, key in (("m1-10", "a"), ("tc-pct", "b"), ("m2-free", "c")):
             if rng.random() < 0.6:
-                codes.append(await claim_and_lock(ops, cid, member, f"{oid}-{key}", oid, left))
-                left -= 1_000 if cid == "m1-10" else min(left * 10 // 100, 500)
+                codes.append(await claim_and_lock(ops, cid, member, f"{oid}-{key}", oid, left, delivery))
+                off = {"m1-10": 1_000, "tc-pct": min(left * 10 // 100, 500), "m2-free": min(delivery, 400)}[cid]
+                left -= off
+                delivery -= off if cid == "m2-free" else 0
         points = rng.choice((0, 0, 50, 200))
         order = (await ops.orders.CreateOrder(
             new_order(oid, items_fen=items, customer_id=member, coupon_codes=codes, points=points,
@@ -329,12 +341,12 @@ async def test_money_and_points_sum_across_many_checkouts(shop, redis_sync: redi
         pay = opb.PayOrderRequest(order_id=oid, payment_id=f"p-{oid}", amount_fen=order.amount_due_fen)
         for _ in range(rng.choice((1, 2))):
             paid = (await ops.orders.PayOrder(pay, metadata=ops.md)).order
-        subsidy = sum(c.discount_fen for c in order.coupons if c.funded_by)
+        funded = {c.funded_by: c.discount_fen for c in order.coupons if c.funded_by}  # one coupon per funder here
         what = rng.random()
         if what < 0.25:
             for _ in range(rng.choice((1, 2))):
                 await ops.orders.CancelOrder(opb.CancelOrderRequest(order_id=oid), metadata=ops.md)
-            kept[oid] = (0, 0)
+            kept[oid] = (0, {})
             continue
         holds = paid.paid_fen
         if what < 0.6:
@@ -345,19 +357,24 @@ async def test_money_and_points_sum_across_many_checkouts(shop, redis_sync: redi
                 for _ in range(rng.choice((1, 2))):
                     await ops.orders.RefundOrder(request, metadata=ops.md)
                 holds -= amount
-        kept[oid] = (holds, subsidy - subsidy * (paid.paid_fen - holds) // paid.paid_fen)
+        refunded = paid.paid_fen - holds
+        kept[oid] = (holds, {f: s - s * refunded // paid.paid_fen for f, s in funded.items()})
         if holds:
             spent[member] += points
-    for oid, (holds, subsidy) in kept.items():
+    for oid, (holds, subsidies) in kept.items():
         rows = await entries(ops, oid)
         assert sum(a for _, a, _ in rows) == holds, oid
-        assert -sum(a for r, a, c in rows if c.startswith("subsidy")) == subsidy, oid
+        taken: dict[str, int] = {}
+        for receiver, amount, cause in rows:
+            if cause.startswith("subsidy"):
+                taken[receiver] = taken.get(receiver, 0) - amount
+        assert {f: n for f, n in taken.items() if n} == {f: n for f, n in subsidies.items() if n}, oid
     report = await ops.settlement.Reconcile(spb.ReconcileRequest(), metadata=ops.md)
     assert list(report.differences) == []
     assert report.ledger_net_fen == sum(h for h, _ in kept.values())
     for member in members:
         assert await available(ops, member) == 5_000 - spent[member]
         assert member_invariants(redis_sync, "p1", member, START_MS) == []
-    for cid in ("m1-10", "tc-pct"):
+    for cid in ("m1-10", "tc-pct", "m2-free"):
         reply = await ops.coupons.GetCampaign(cpb.GetCampaignRequest(campaign_id=cid), metadata=ops.md)
         assert reply.usage.locked == 0
