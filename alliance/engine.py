@@ -25,7 +25,7 @@ from collections import defaultdict
 import redis.asyncio as aioredis
 
 from alliance import _scripts
-from alliance.cells import CellIndex, place_to_cell, rings_for
+from alliance.cells import CellIndex
 from alliance.keys import AllianceKeys
 from alliance.models import Alliance, MemberAggregates, Offer, OfferContribution, Trigger
 from core.clock import Clock
@@ -157,8 +157,8 @@ class Alliances:
         index = self._cells.get(alliance_id)
         if index is None:
             index = self._cells[alliance_id] = CellIndex((m.merchant_id, m.lat, m.lng) for m in alliance.merchants)
-        cell = place_to_cell(*(place if place and place != (0.0, 0.0) else (here.lat, here.lng)))
-        near: dict[int, set[str]] = {}  # rings -> the partners within them
+        lat, lng = place if place and place != (0.0, 0.0) else (here.lat, here.lng)
+        near: dict[int, set[str]] = {}  # an offer's distance -> the partners within it
         codes = []
         for offer_id in sorted(await self._redis.smembers(self.keys.offers_of(merchant_id))):
             offer = await self._offer(offer_id)
@@ -171,10 +171,10 @@ class Alliances:
                 if alliance.merchant(partner) is None:
                     continue
                 if offer.max_distance_m:
-                    rings = rings_for(offer.max_distance_m)
-                    if rings not in near:
-                        near[rings] = index.near(cell, rings)
-                    if partner not in near[rings]:
+                    d = offer.max_distance_m
+                    if d not in near:
+                        near[d] = index.near(lat, lng, d)
+                    if partner not in near[d]:
                         continue
                 coupon, _ = await self.coupons.claim(offer.campaign_id, member_id, f"offer:{offer_id}:{order_id}")
             except (FailedPrecondition, NotFound) as exc:  # the campaign ran out, ended, or the member has its fill
