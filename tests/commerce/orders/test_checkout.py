@@ -378,3 +378,36 @@ async def test_money_and_points_sum_across_many_checkouts(shop, redis_sync: redi
     for cid in ("m1-10", "tc-pct", "m2-free"):
         reply = await ops.coupons.GetCampaign(cpb.GetCampaignRequest(campaign_id=cid), metadata=ops.md)
         assert reply.usage.locked == 0
+
+
+async def test_stacking_rules_and_the_order_of_application(shop) -> None:  # type: ignore[no-untyped-def]
+    """An exclusive campaign's coupon stands alone and a campaign's per-order cap holds (both refused at the lock);
+    coupons apply in the order listed, each on what the ones before it leave, so listing them in another order
+    than their locks were made for is INVALID_ARGUMENT naming the coupon."""
+    make, _ = shop
+    ops = make(Role.OPS)
+    await setup(ops)
+    for c in (
+        campaign("solo", kind=cpb.DISCOUNT_KIND_AMOUNT_OFF, amount_off_fen=300, transaction_minimum_fen=300,
+                 exclusive=True),
+        campaign("pct20", kind=cpb.DISCOUNT_KIND_PERCENT_OFF, discount_percent=20, max_discount_fen=5_000,
+                 max_coupons_per_order=1),
+    ):  # fmt: skip
+        await ops.coupons.CreateCampaign(cpb.CreateCampaignRequest(campaign=c), metadata=ops.md)
+    await claim_and_lock(ops, "solo", "u1", "s1", "o1", 9_500)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await claim_and_lock(ops, "m1-10", "u1", "s2", "o1", 9_200)
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "exclusive" in err.value.details()
+    pct = await claim_and_lock(ops, "pct20", "u1", "p1", "o2", 9_500)  # 1,900 off 9,500
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await claim_and_lock(ops, "pct20", "u1", "p2", "o2", 7_600)
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    first = await claim_and_lock(ops, "m1-10", "u1", "a1", "o2", 7_600)  # 1,000 off what the 20% leaves
+    with pytest.raises(grpc.aio.AioRpcError) as err:  # listed the other way round, the 20% would take 1,700
+        await ops.orders.CreateOrder(new_order("o2", customer_id="u1", coupon_codes=[first, pct]), metadata=ops.md)
+    assert bad_request_fields(err.value) == ["coupon_codes[1]"]
+    created = await ops.orders.CreateOrder(
+        new_order("o2", customer_id="u1", coupon_codes=[pct, first]), metadata=ops.md
+    )
+    assert [c.discount_fen for c in created.order.coupons] == [1_900, 1_000]
+    assert created.order.amount_due_fen == 9_500 - 2_900
