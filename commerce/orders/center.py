@@ -195,6 +195,8 @@ class OrderCenter:
                 changed = True  # replayed or split meanwhile: read it back
             else:
                 order = order.evolve(split_state=state)
+        if order.coupons and self.checkout is not None:
+            await self.checkout.tell_paid(order)
         if self.delivery is not None and not order.dispatch_status and order.status in BEFORE_PICKUP:
             status, rider = await self.delivery.hand_over(order)
             await self.store.set_delivery(order_id, status, rider, in_delivery=status not in DISPATCH_DONE)

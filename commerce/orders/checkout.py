@@ -280,9 +280,16 @@ class Checkout:
                     f"points: member {spec.customer_id} has {detail} points available, not {spec.points}"
                 )
             raise FailedPrecondition(f"points: the spend of order {spec.order_id} was made with another body")
-        for c in order.coupons:
-            await self.coupons.tell_redeemed(c.code, spec.order_id, spec.total_fen)
         return True
+
+    async def tell_paid(self, order: Order) -> None:
+        """Tells the coupons' observers (alliance attribution) of the order's redemptions, after the payment and
+        on its retries (their change is idempotent), while each coupon is still redeemed for the order: a
+        retry after a cancel must not credit a redemption that was given back."""
+        for c in order.coupons:
+            coupon = await self.coupons.coupon(c.code)
+            if coupon.state is CouponState.REDEEMED and coupon.order_id == order.order_id:
+                await self.coupons.tell_redeemed(c.code, order.order_id, order.spec.total_fen)
 
     async def refund(
         self, keys: Sequence[str], refund_args: Sequence[str | int], order: Order, give_back: bool
