@@ -19,7 +19,7 @@ from alliance import Alliances
 from commerce.orders.flow import FINAL, OrderStatus
 from commerce.orders.models import Order
 from core.errors import InvalidArgument
-from coupons import Coupons
+from coupons import Coupons, CouponState
 from loyalty import Loyalty, OrderState
 
 log = logging.getLogger("tongcheng.orders")
@@ -103,3 +103,7 @@ class CheckoutFollower:
             return
         await self.coupons.release_order(order.spec.merchant_id, order.order_id)
         await self.loyalty.release_order(order.spec.merchant_id, order.order_id)
+        for c in order.coupons:  # the checkout's, rolled back in the refund's script: tell the observers
+            coupon = await self.coupons.coupon(c.code)
+            if coupon.state is CouponState.CLAIMED:  # not since locked or redeemed for another order
+                await self.coupons.tell_rolled_back(c.code)
