@@ -30,7 +30,7 @@ from commerce.orders.models import CheckoutCoupon, NewOrder, Order
 from core.clock import Clock
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from core.validation import id_violation
-from coupons import Coupons, CouponState, DiscountKind, Funder
+from coupons import Coupons, CouponState, DiscountKind, Funder, normalize
 from coupons._scripts import ROLLBACK_FUNCTIONS, USE_FUNCTIONS
 from loyalty import Loyalty
 from loyalty._scripts import _PRELUDE as _POINTS_PRELUDE
@@ -165,7 +165,7 @@ def request_violations(new: NewOrder) -> list[FieldViolation]:
         out.append(FieldViolation("coupon_codes", f"at most {MAX_COUPONS_PER_ORDER} entries"))
     seen: dict[str, int] = {}
     for i, code in enumerate(new.coupon_codes[:MAX_COUPONS_PER_ORDER]):
-        normal = code.strip().upper()
+        normal = normalize(code) or code  # the same coupon written with dashes or in lower case repeats too
         if normal in seen:
             out.append(FieldViolation(f"coupon_codes[{i}]", f"repeats coupon_codes[{seen[normal]}]"))
         seen.setdefault(normal, i)
