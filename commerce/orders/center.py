@@ -15,7 +15,7 @@ import logging
 from dataclasses import replace
 
 from commerce.orders.catalogue import CatalogueGateway, priced_lines, release_quietly
-from commerce.orders.checkout import Checkout
+from commerce.orders.checkout import Checkout, with_normal_codes
 from commerce.orders.delivery import DeliveryGateway
 from commerce.orders.flow import BEFORE_PICKUP, FINAL, TRANSITIONS, OrderStatus, Step, is_allowed, is_repeat
 from commerce.orders.followers import OrderFollower
@@ -101,26 +101,27 @@ class OrderCenter:
         now_ms = self.clock.now_ms()
         order = Order(spec=new, created_ms=now_ms, updated_ms=now_ms)
         if new.coupon_codes or new.points:
-            order = await self._with_checkout(order, caller)
-            if order.created_ms != now_ms:
+            order, stored = await self._with_checkout(order, caller)
+            if stored:
                 return order, False  # a retry
+            new = order.spec
         created, fingerprint = await self.store.create(order, OrderEvent(now_ms, OrderStatus.CREATED, "created"))
         if not created and fingerprint != new.fingerprint():
             raise InvalidArgument.field("order_id", f"order {new.order_id} exists with a different body")
         return (order, True) if created else (await self.store.get(new.order_id), False)
 
-    async def _with_checkout(self, order: Order, caller: str) -> Order:
-        """The new order with its coupons and points priced (commerce.orders.checkout), or the stored one."""
-        new = order.spec
+    async def _with_checkout(self, order: Order, caller: str) -> tuple[Order, bool]:
+        """The new order with its coupons and points priced (commerce.orders.checkout), or the stored one (True)."""
+        new = with_normal_codes(order.spec)
         if self.checkout is None:
             raise FailedPrecondition("orders with coupons or points need loyalty and coupons in this process")
         existing = await self.store.find(new.order_id)
         if existing is not None:  # a retry: its coupons may be redeemed by now
             if existing.spec.fingerprint() != new.fingerprint():
                 raise InvalidArgument.field("order_id", f"order {new.order_id} exists with a different body")
-            return existing
+            return existing, True
         coupons, points_fen = await self.checkout.price(new, caller)
-        return order.evolve(coupons=coupons, points_fen=points_fen)
+        return order.evolve(spec=new, coupons=coupons, points_fen=points_fen), False
 
     async def _price_and_reserve(self, new: NewOrder) -> NewOrder:
         """An order of catalogue lines: priced from the catalogue and its stock reserved (issue 20)."""

@@ -23,6 +23,7 @@ merchant's discount in the split, and the T+1 points clearing pays the merchant 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import redis.asyncio as aioredis
 
@@ -176,6 +177,12 @@ def request_violations(new: NewOrder) -> list[FieldViolation]:
     if not new.points and new.points_programme_id:
         out.append(FieldViolation("points_programme_id", "only with points"))
     return out
+
+
+def with_normal_codes(new: NewOrder) -> NewOrder:
+    """The order with its coupon codes as stored (dashes and case away), so that a retry written another way
+    is the same body."""
+    return replace(new, coupon_codes=tuple(normalize(c) or c for c in new.coupon_codes))
 
 
 class Checkout:

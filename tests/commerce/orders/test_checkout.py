@@ -135,6 +135,11 @@ async def test_a_checkout_pays_the_discounted_amount_and_whoever_funds_a_discoun
     order, codes = await checkout(ops, "o1")
     assert (order.discount_fen, order.points_fen, order.amount_due_fen) == (1_500, 300, 7_700)
     assert [(x.discount_fen, x.funded_by) for x in order.coupons] == [(1_000, ""), (500, PLATFORM)]
+    spelled = [f"{c[:4]}-{c[4:8]}-{c[8:12]}-{c[12:]}".lower() for c in codes]  # as a person types them
+    retry = await ops.orders.CreateOrder(
+        new_order("o1", customer_id="u1", coupon_codes=spelled, points=300, points_programme_id="p1"), metadata=ops.md
+    )
+    assert not retry.created and retry.order == order
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await ops.orders.PayOrder(opb.PayOrderRequest(order_id="o1", payment_id="p-1", amount_fen=9_500),
                                   metadata=ops.md)  # fmt: skip
