@@ -95,6 +95,7 @@ class OrderCenter:
     async def create(self, new: NewOrder, caller: str = "") -> tuple[Order, bool]:
         """Stores a new order; a retry with the same body returns the stored one. `caller` is who asks (the
         coupon-code guess throttle counts per caller)."""
+        new = with_normal_codes(new)  # what a retry is compared with, however it writes the codes
         if new.lines:
             new = await self._price_and_reserve(new)
         check_new_order(new)
@@ -104,7 +105,6 @@ class OrderCenter:
             order, stored = await self._with_checkout(order, caller)
             if stored:
                 return order, False  # a retry
-            new = order.spec
         created, fingerprint = await self.store.create(order, OrderEvent(now_ms, OrderStatus.CREATED, "created"))
         if not created and fingerprint != new.fingerprint():
             raise InvalidArgument.field("order_id", f"order {new.order_id} exists with a different body")
@@ -112,7 +112,7 @@ class OrderCenter:
 
     async def _with_checkout(self, order: Order, caller: str) -> tuple[Order, bool]:
         """The new order with its coupons and points priced (commerce.orders.checkout), or the stored one (True)."""
-        new = with_normal_codes(order.spec)
+        new = order.spec
         if self.checkout is None:
             raise FailedPrecondition("orders with coupons or points need loyalty and coupons in this process")
         existing = await self.store.find(new.order_id)
@@ -121,7 +121,7 @@ class OrderCenter:
                 raise InvalidArgument.field("order_id", f"order {new.order_id} exists with a different body")
             return existing, True
         coupons, points_fen = await self.checkout.price(new, caller)
-        return order.evolve(spec=new, coupons=coupons, points_fen=points_fen), False
+        return order.evolve(coupons=coupons, points_fen=points_fen), False
 
     async def _price_and_reserve(self, new: NewOrder) -> NewOrder:
         """An order of catalogue lines: priced from the catalogue and its stock reserved (issue 20)."""
