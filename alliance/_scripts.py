@@ -28,15 +28,34 @@ redis.call('SADD', KEYS[2], ARGV[3])
 return {'created'}
 """
 
-# Counts a completed order in the member's aggregates, once. KEYS: counted, member. ARGV: order, spend,
-# hour of day (0..23), category.
+# Counts a completed order in the member's aggregates, once, and takes refunds back out of them. KEYS:
+# counted (hash: order -> "spend|hour|category" as counted now), member. ARGV: order, what is left of its
+# payment (paid - refunded), hour of day (0..23), category, '1' if the order completed (only a completed
+# order is counted). A counted order's spend only goes down (refunds only grow: an older view changes
+# nothing); at 0 the order leaves the aggregates (its order, hour and category counts).
 RECORD_ORDER = """
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('HINCRBY', KEYS[2], 'orders', 1)
-redis.call('HINCRBY', KEYS[2], 'spend', ARGV[2])
-local hours = tonumber(redis.call('HGET', KEYS[2], 'hours') or '0')
-redis.call('HSET', KEYS[2], 'hours', bit.bor(hours, bit.lshift(1, tonumber(ARGV[3]))), 'c:' .. ARGV[4], 1)
-return 1
+local prev = redis.call('HGET', KEYS[1], ARGV[1])
+local spend = tonumber(ARGV[2])
+if not prev then
+  if ARGV[5] ~= '1' or spend <= 0 then return 0 end
+  redis.call('HSET', KEYS[1], ARGV[1], spend .. '|' .. ARGV[3] .. '|' .. ARGV[4])
+  redis.call('HINCRBY', KEYS[2], 'orders', 1)
+  redis.call('HINCRBY', KEYS[2], 'spend', spend)
+  redis.call('HINCRBY', KEYS[2], 'h:' .. ARGV[3], 1)
+  redis.call('HINCRBY', KEYS[2], 'c:' .. ARGV[4], 1)
+  return 1
+end
+local was, hour, category = string.match(prev, '^(%d+)|(%d+)|(.*)$')
+was = tonumber(was)
+if spend >= was then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], spend .. '|' .. hour .. '|' .. category)
+redis.call('HINCRBY', KEYS[2], 'spend', spend - was)
+if spend == 0 then
+  redis.call('HINCRBY', KEYS[2], 'orders', -1)
+  redis.call('HINCRBY', KEYS[2], 'h:' .. hour, -1)
+  redis.call('HINCRBY', KEYS[2], 'c:' .. category, -1)
+end
+return 2
 """
 
 # Records which offer issued a coupon, once. KEYS: attribution, offer. ARGV: offer, source, member, order.

@@ -2,7 +2,8 @@
 redemptions and commissions, member aggregates for segments, contribution reports.
 
 The order center tells alliances each paid order (as it tells loyalty); for every offer of that merchant
-whose trigger the order has reached, whose partner is near enough and whose segment admits the member,
+whose trigger the order has reached, whose partner is near enough to the order's place (by H3 cells,
+`alliance.cells`) and whose segment admits the member,
 the partner's coupon is claimed for the member (idempotent on offer and order) and attributed to the
 offer. Coupons tell alliances of every redemption and rollback: a redemption of an attributed coupon
 credits the source merchant `commission_bp` of the order amount, a rollback claws it back. Every step is
@@ -24,11 +25,11 @@ from collections import defaultdict
 import redis.asyncio as aioredis
 
 from alliance import _scripts
+from alliance.cells import CellIndex
 from alliance.keys import AllianceKeys
 from alliance.models import Alliance, MemberAggregates, Offer, OfferContribution, Trigger
 from core.clock import Clock
 from core.errors import FailedPrecondition, InvalidArgument, NotFound
-from core.geo import haversine_m
 from core.localtime import DEFAULT_ZONE, local_datetime
 from core.membership import MembershipCache
 from core.validation import ids_violations
@@ -58,6 +59,8 @@ class Alliances:
         self.keys = keys or AllianceKeys()
         self._alliances: dict[str, Alliance] = {}  # immutable once stored
         self._offers: dict[str, Offer] = {}
+        self._partners: dict[str, str] = {}  # offer -> its campaign's merchant (immutable)
+        self._cells: dict[str, CellIndex] = {}  # alliance -> where its merchants are
         self._membership = MembershipCache()  # which alliance a merchant is in, read once per process
         self._create = LuaScript(_scripts.CREATE_ALLIANCE)
         self._create_offer = LuaScript(_scripts.CREATE_OFFER)
@@ -130,11 +133,13 @@ class Alliances:
     # Orders (the order center's follower) ----------------------------------------------------
 
     async def order_event(
-        self, order_id: str, merchant_id: str, member_id: str, paid_fen: int, paid_at_ms: int, completed: bool
-    ) -> list[str]:
+        self, order_id: str, merchant_id: str, member_id: str, paid_fen: int, paid_at_ms: int, completed: bool,
+        place: tuple[float, float] | None = None,
+    ) -> list[str]:  # fmt: skip
         """A paid order at merchant_id (still standing) or completed: counts a completed order in the member's
-        aggregates, then issues the coupons of the merchant's offers the order triggers. Returns the codes
-        issued (or issued before, on a retry)."""
+        aggregates, then issues the coupons of the merchant's offers the order triggers, to partners near the
+        order's place (the member's drop-off; None: the merchant's own place). Returns the codes issued (or
+        issued before, on a retry)."""
         alliance_id = await self._membership.group_of(merchant_id, lambda m: self._redis.hget(self.keys.merchants, m))
         if alliance_id is None:
             return []
@@ -146,9 +151,14 @@ class Alliances:
             await self._record(
                 self._redis,
                 [self.keys.counted(alliance_id, member_id), self.keys.member(alliance_id, member_id)],
-                [order_id, paid_fen, hour, here.category],
+                [order_id, paid_fen, hour, here.category, "1"],
             )
         aggregates = await self.segment(alliance_id, member_id, must_exist=False)
+        index = self._cells.get(alliance_id)
+        if index is None:
+            index = self._cells[alliance_id] = CellIndex((m.merchant_id, m.lat, m.lng) for m in alliance.merchants)
+        lat, lng = place if place and place != (0.0, 0.0) else (here.lat, here.lng)
+        near: dict[int, set[str]] = {}  # an offer's distance -> the partners within it
         codes = []
         for offer_id in sorted(await self._redis.smembers(self.keys.offers_of(merchant_id))):
             offer = await self._offer(offer_id)
@@ -157,13 +167,15 @@ class Alliances:
             if not offer.segment.admits(aggregates):
                 continue
             try:
-                campaign, _, _ = await self.coupons.campaign(offer.campaign_id)
-                partner = alliance.merchant(campaign.merchant_id)
-                if partner is None:
+                partner = await self._partner(offer)
+                if alliance.merchant(partner) is None:
                     continue
-                distance_m = haversine_m(here.lat, here.lng, partner.lat, partner.lng)
-                if offer.max_distance_m and distance_m > offer.max_distance_m:
-                    continue
+                if offer.max_distance_m:
+                    d = offer.max_distance_m
+                    if d not in near:
+                        near[d] = index.near(lat, lng, d)
+                    if partner not in near[d]:
+                        continue
                 coupon, _ = await self.coupons.claim(offer.campaign_id, member_id, f"offer:{offer_id}:{order_id}")
             except (FailedPrecondition, NotFound) as exc:  # the campaign ran out, ended, or the member has its fill
                 log.info("offer %s not issued for order %s: %s", offer_id, order_id, exc)
@@ -175,6 +187,27 @@ class Alliances:
             )
             codes.append(coupon.code)
         return codes
+
+    async def order_refunded(self, order_id: str, merchant_id: str, member_id: str, kept_fen: int) -> bool:
+        """A refund of an order (kept_fen: what is left of its payment): takes it out of the member's aggregates
+        in proportion, wholly at 0 (idempotent; an order not counted changes nothing). Whether this changed them."""
+        alliance_id = await self._membership.group_of(merchant_id, lambda m: self._redis.hget(self.keys.merchants, m))
+        if alliance_id is None:
+            return False
+        reply = await self._record(
+            self._redis,
+            [self.keys.counted(alliance_id, member_id), self.keys.member(alliance_id, member_id)],
+            [order_id, kept_fen, 0, "", "0"],
+        )
+        return int(reply) == 2
+
+    async def _partner(self, offer: Offer) -> str:
+        """The merchant whose coupon the offer gives (its campaign's; read once per process)."""
+        partner = self._partners.get(offer.offer_id)
+        if partner is None:
+            campaign, _, _ = await self.coupons.campaign(offer.campaign_id)
+            partner = self._partners[offer.offer_id] = campaign.merchant_id
+        return partner
 
     # Coupons (their observer) ----------------------------------------------------------------
 
@@ -266,8 +299,13 @@ class Alliances:
         h = await self._redis.hgetall(self.keys.member(alliance_id, member_id))
         if must_exist and not h:
             raise NotFound(f"no orders of member {member_id} in alliance {alliance_id}")
-        categories = tuple(sorted(f[2:] for f in h if f.startswith("c:")))
-        return MemberAggregates(int(h.get("orders", 0)), int(h.get("spend", 0)), int(h.get("hours", 0)), categories)
+        # Counts per hour and category, so that a refunded order leaves them (`hours` is the older bit mask).
+        categories = tuple(sorted(f[2:] for f, n in h.items() if f.startswith("c:") and int(n) > 0))
+        hours = int(h.get("hours", 0))
+        for f, n in h.items():
+            if f.startswith("h:") and int(n) > 0:
+                hours |= 1 << int(f[2:])
+        return MemberAggregates(int(h.get("orders", 0)), int(h.get("spend", 0)), hours, categories)
 
     async def contribution(self, alliance_id: str, merchant_id: str) -> list[OfferContribution]:
         _check(ids_violations(alliance_id=alliance_id, merchant_id=merchant_id))

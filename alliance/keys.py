@@ -30,12 +30,12 @@ class AllianceKeys:
         return f"{self.prefix}customers:{offer_id}"
 
     def member(self, alliance_id: str, member_id: str) -> str:
-        """hash: orders, spend, hours (bit mask), c:<category> at the alliance's merchants."""
+        """hash: orders, spend, h:<hour of day> and c:<category> order counts at the alliance's merchants."""
         return f"{self.prefix}m:{alliance_id}|{member_id}"
 
     def counted(self, alliance_id: str, member_id: str) -> str:
-        """set: the member's orders already counted in its aggregates."""
-        return f"{self.prefix}counted:{alliance_id}|{member_id}"
+        """hash: order -> "spend|hour|category" as it counts in the member's aggregates now (0: refunded)."""
+        return f"{self.prefix}counted_orders:{alliance_id}|{member_id}"
 
     def attribution(self, code: str) -> str:
         """hash: offer, source merchant, member, order issued on, redeemed (0/1), order redeemed on, sales,

@@ -1,7 +1,8 @@
 """The demo's loyalty and coupon story, through gRPC: a member earns points at one shop of an alliance,
-signs in, claims a coupon of the shop next door and has it redeemed at its counter, spends the first
-shop's points there too; the day's clearing shows what the second shop is owed by the first, is posted
-the next morning (T+1), and the statement of the day after shows it.
+signs in, and checks out at the shop next door with that shop's coupon, a platform-funded coupon and the
+first shop's points, in one payment whose split legs are printed (the platform bears its coupon); the
+day's clearing shows what the second shop is owed by the first for the points, is posted the next
+morning (T+1), and the statement of the day after shows it.
 
 Days pass on a server of the money side alone (`--services orders,settlement,loyalty,coupons,alliance`)
 on a scaled clock (dev only: 7,200 x real time, starting at 21:00 CST), so two days take seconds.
@@ -153,49 +154,65 @@ async def loyalty_demo(
     signed = await loyalty.SignIn(lpb.SignInRequest(programme_id=programme_id, member_id=MEMBER), metadata=member)
     lines.append(f"signed in on {signed.day}: +{signed.points} points, streak {signed.streak}")
 
-    # 3. The hotpot's coupon, claimed by the member and redeemed (核销) at the hotpot's counter.
-    campaign = cpb.Campaign(
+    # 3. Checkout at the hotpot: the hotpot's own coupon (满100减20) and a platform-funded one, both locked to the
+    # order, and 1,000 of the nail salon's points; the payment redeems the locks and spends the points at once.
+    valid = {"valid_from": ms_to_ts(now_ms() - 60_000), "valid_until": ms_to_ts(now_ms() + 30 * 86_400_000)}
+    own = cpb.Campaign(
         campaign_id=f"hotpot-20off-{run_id}", merchant_id=HOTPOT, kind=cpb.DISCOUNT_KIND_AMOUNT_OFF,
-        amount_off_fen=2_000, transaction_minimum_fen=10_000, max_coupons=500, max_redemptions_per_day=100,
-        valid_from=ms_to_ts(now_ms() - 60_000), valid_until=ms_to_ts(now_ms() + 30 * 86_400_000),
+        amount_off_fen=2_000, transaction_minimum_fen=10_000, max_coupons=500, max_redemptions_per_day=100, **valid,
+    )  # fmt: skip
+    platform = cpb.Campaign(
+        campaign_id=f"platform-10off-{run_id}", merchant_id=HOTPOT, kind=cpb.DISCOUNT_KIND_AMOUNT_OFF,
+        amount_off_fen=1_000, transaction_minimum_fen=5_000, max_coupons=10_000, funded_by=cpb.FUNDER_PLATFORM,
+        **valid,
     )  # fmt: skip
     hotpot = md(Role.MERCHANT, HOTPOT)
-    await coupons.CreateCampaign(cpb.CreateCampaignRequest(campaign=campaign), metadata=hotpot)
-    claimed = await coupons.ClaimCoupon(
-        cpb.ClaimCouponRequest(campaign_id=campaign.campaign_id, member_id=MEMBER, idempotency_key=f"claim-{run_id}"),
-        metadata=member,
-    )
-    code = claimed.coupon.code
-    lines.append(f"claimed {HOTPOT}'s coupon 满100减20: code {code[:4]}-{code[4:8]}-{code[8:12]}-{code[12:]}")
+    await coupons.CreateCampaign(cpb.CreateCampaignRequest(campaign=own), metadata=hotpot)
+    await coupons.CreateCampaign(cpb.CreateCampaignRequest(campaign=platform), metadata=ops)
+    order_id, left, codes = f"hotpot-{run_id}", 12_800, []
+    for c in (own, platform):
+        claimed = await coupons.ClaimCoupon(
+            cpb.ClaimCouponRequest(
+                campaign_id=c.campaign_id, member_id=MEMBER, idempotency_key=f"claim-{c.campaign_id}"
+            ),
+            metadata=member,
+        )
+        code = claimed.coupon.code
+        locked = await coupons.LockCoupon(
+            cpb.LockCouponRequest(code=code, merchant_id=HOTPOT, order_id=order_id, order_amount_fen=left),
+            metadata=svc,
+        )
+        left -= locked.coupon.discount_fen
+        codes.append(code)
+        lines.append(f"claimed and locked {c.campaign_id}: code {code[:4]}-{code[4:8]}-{code[8:12]}-{code[12:]}")
+    created = await orders.CreateOrder(
+        opb.CreateOrderRequest(
+            order_id=order_id, merchant_id=HOTPOT, customer_id=MEMBER, items_fen=12_800, delivery_fee_fen=0,
+            pickup=opb.LatLng(lat=PICKUP[0], lng=PICKUP[1]), dropoff=opb.LatLng(lat=DROPOFF[0], lng=DROPOFF[1]),
+            coupon_codes=codes, points=1_000, points_programme_id=programme_id,
+        ),
+        metadata=svc,
+    )  # fmt: skip
     started = time.perf_counter()
-    redeemed = await coupons.RedeemCoupon(
-        cpb.RedeemCouponRequest(code=code, merchant_id=HOTPOT, order_id=f"hotpot-{run_id}", order_amount_fen=12_800,
-                                request_no=f"use-{run_id}"),
-        metadata=hotpot,
-    )  # fmt: skip
+    paid = (await orders.PayOrder(
+        opb.PayOrderRequest(order_id=order_id, payment_id=f"pay-{order_id}", amount_fen=created.order.amount_due_fen),
+        metadata=svc,
+    )).order  # fmt: skip
     took_ms = (time.perf_counter() - started) * 1000
-    again = await coupons.RedeemCoupon(
-        cpb.RedeemCouponRequest(code=code, merchant_id=HOTPOT, order_id=f"hotpot-{run_id}", order_amount_fen=12_800,
-                                request_no=f"use-{run_id}"),
-        metadata=hotpot,
-    )  # fmt: skip
+    parts = ", ".join(f"-{c.discount_fen / 100:.2f} ({c.funded_by or 'the hotpot'} funds it)" for c in paid.coupons)
     lines.append(
-        f"redeemed at {HOTPOT}'s counter in {took_ms:.1f} ms: -{redeemed.coupon.discount_fen / 100:.2f} yuan; "
-        f"the counter's retry answered redeemed_now={again.redeemed_now}"
+        f"checkout at {HOTPOT}: 128.00 yuan, coupons {parts}, 1,000 points -{paid.points_fen / 100:.2f}: "
+        f"paid {paid.paid_fen / 100:.2f} yuan in one step ({took_ms:.1f} ms: locks redeemed, points spent, split)"
     )
+    split = await settlement.GetSplit(spb.GetSplitRequest(order_id=order_id), metadata=ops)
+    lines.append("  its ledger entries (the legs sum to paid + the platform's subsidy):")
+    lines += [f"    {e.receiver:<28} {e.amount_fen / 100:>8.2f}  {e.cause}" for e in split.entries]
+    balance = (
+        await loyalty.GetBalance(lpb.GetBalanceRequest(programme_id=programme_id, member_id=MEMBER), metadata=member)
+    ).balance
+    lines.append(f"  {balance.available_points} points left")
 
-    # 4. The nail salon's points spent at the hotpot: a claim of the hotpot on the nail salon.
-    spent = await loyalty.SpendPoints(
-        lpb.SpendPointsRequest(programme_id=programme_id, member_id=MEMBER, merchant_id=HOTPOT, points=1_000,
-                               idempotency_key=f"spend-{run_id}", order_id=f"hotpot-{run_id}"),
-        metadata=hotpot,
-    )  # fmt: skip
-    lots = ", ".join(f"{u.points} from {u.issuer_merchant_id or 'the programme'}" for u in spent.spend.lots)
-    lines.append(
-        f"spent 1,000 points at {HOTPOT} ({spent.spend.value_fen / 100:.2f} yuan; lots used: {lots}); "
-        f"{spent.balance.available_points} left"
-    )
-    day = local_day(spent.spend.spent_at.ToMilliseconds(), "Asia/Shanghai")[0]
+    day = local_day(paid.paid_at.ToMilliseconds(), "Asia/Shanghai")[0]  # the spend is in the payment's step
     clearing = await loyalty.ListClearing(
         lpb.ListClearingRequest(programme_id=programme_id, business_day=day), metadata=ops
     )

@@ -296,6 +296,56 @@ class Coupons:
     def _coupon_of(code: str, flat: list[str], now_ms: int) -> Coupon:
         return Coupon.from_redis(code, dict(zip(flat[::2], flat[1::2], strict=True)), now_ms)
 
+    # Checkout (commerce.orders.checkout runs these inside the order's own scripts) -----------
+
+    async def checkout_coupon(self, text: str, caller: str, merchant_id: str, field: str) -> tuple[Coupon, Campaign]:
+        """The coupon a code names at the merchant and its campaign (NOT_FOUND for any other code)."""
+        code, campaign = await self._resolve(text, caller, merchant_id, field)
+        raw = await self._redis.hgetall(self.keys.coupon(code))
+        if not raw:
+            self._unknown(code, caller, merchant_id)
+        return Coupon.from_redis(code, raw, self.clock.now_ms()), campaign
+
+    async def redeem_lock_call(
+        self, code: str, campaign_id: str, order_id: str, discount_fen: int, member_id: str, order_amount_fen: int,
+        delivery_fee_fen: int, now_ms: int,
+    ) -> tuple[list[str], list[str | int]]:  # fmt: skip
+        """Keys and arguments of use_check/use_write (USE_FUNCTIONS) redeeming a coupon's lock on an order:
+        refused unless it is still locked to that order, held by the member, for discount_fen."""
+        campaign, _, _ = await self._campaign(campaign_id)
+        k, merchant = self.keys, campaign.merchant_id
+        day, _ = local_day(now_ms, campaign.time_zone)
+        return (
+            [k.campaign(campaign_id), k.days(campaign_id), k.locks(campaign_id), k.held(campaign_id), k.coupon(code),
+             k.requests, k.order(merchant, order_id)],
+            [now_ms, code, order_id, discount_fen, day, 0, "redeem", f"r|{merchant}|#checkout:{order_id}:{code}",
+             _fingerprint(order_id, order_amount_fen, delivery_fee_fen), campaign.max_amount_fen,
+             campaign.max_redemptions_per_day, campaign_id, "", "1" if campaign.exclusive else "0",
+             campaign.max_coupons_per_order, member_id, "1"],
+        )  # fmt: skip
+
+    async def rollback_call(
+        self, code: str, campaign_id: str, order_id: str, now_ms: int
+    ) -> tuple[list[str], list[str | int]]:
+        """Keys and arguments of rollback_check/rollback_write (ROLLBACK_FUNCTIONS) giving back what the coupon
+        holds for the order (its checkout redemption or lock)."""
+        campaign, _, _ = await self._campaign(campaign_id)
+        k, merchant = self.keys, campaign.merchant_id
+        return (
+            [k.campaign(campaign_id), k.days(campaign_id), k.locks(campaign_id), k.held(campaign_id), k.coupon(code),
+             k.requests, k.order(merchant, order_id)],
+            [now_ms, code, order_id, f"b|{merchant}|#checkout:{order_id}:{code}", _fingerprint(order_id), campaign_id],
+        )  # fmt: skip
+
+    async def tell_redeemed(self, code: str, order_id: str, amount_fen: int) -> None:
+        """Tells the observers of a redemption made inside another script (checkout)."""
+        for observer in self.observers:
+            await observer.coupon_redeemed(code, order_id, amount_fen)
+
+    async def tell_rolled_back(self, code: str) -> None:
+        for observer in self.observers:
+            await observer.coupon_rolled_back(code)
+
     async def release_order(self, merchant_id: str, order_id: str) -> int:
         """Rolls back every coupon an order at the merchant holds (locked or redeemed: the order was cancelled,
         rejected or refunded in full); idempotent. Returns the coupons rolled back by this call."""

@@ -4,7 +4,7 @@ Each name is a kind, then the id it is about: no campaign id, whatever colons it
 key name another's (a campaign called "c1:days" is not c1's days).
 
 Every key carries the `{money}` hash tag of the order center and the ledger: on a Redis Cluster they
-share one slot, so checkout can lock a coupon and create the order in one step (planned), and a
+share one slot, so checkout redeems an order's coupons in the script that pays the order, and a
 campaign's budget and its coupons change together in one script.
 """
 

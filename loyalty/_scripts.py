@@ -80,8 +80,9 @@ local function expire_due(M, now)
   end
   return n, total
 end
-local function member_keys(k, id)
-  return {m = KEYS[k], lots = KEYS[k + 1], live = KEYS[k + 2], hist = KEYS[k + 3], exp = KEYS[k + 4], id = id}
+local function member_keys(k, id, K)
+  K = K or KEYS
+  return {m = K[k], lots = K[k + 1], live = K[k + 2], hist = K[k + 3], exp = K[k + 4], id = id}
 end
 """
 
@@ -178,94 +179,120 @@ return {'changed'}
 """
 )
 
-# Spends points, earliest-expiring lots first, and records the claims between merchants. KEYS: member
-# (5 keys), spends, clearing (day), claims (day), the order's spends (when it names an order). ARGV: now, member id, key, fingerprint, merchant,
-# points, point value fen, order id, spend JSON head (without its lots).
+# Spends points: spend_check (reads only; answers an outcome that ends the call, or nil and the usable
+# lots) and spend_write; checkout (commerce.orders.store) runs the check before any of its writes. K: member
+# (5 keys), spends, clearing (today), claims (today), the order's spends. A: now, member id, key,
+# fingerprint, merchant, points, point value fen, order id ('' none), spend JSON head.
+SPEND_FUNCTIONS = """
+local function spend_check(K, A)
+  local M = member_keys(1, A[2], K)
+  local prev = redis.call('HGET', K[6], A[3])
+  if prev then
+    if string.sub(prev, 1, #A[4]) ~= A[4] then return {'clash'} end
+    return {'replayed', prev}
+  end
+  local lots, total = usable(M, A[1])
+  if total < tonumber(A[6]) then return {'insufficient', total} end
+  return nil, lots
+end
+local function spend_write(K, A, lots)
+  local now, key, fp, merchant = A[1], A[3], A[4], A[5]
+  local M = member_keys(1, A[2], K)
+  local points, value = tonumber(A[6]), tonumber(A[7])
+  local uses, need = {}, points
+  for _, l in ipairs(lots) do
+    if need == 0 then break end
+    local n = math.min(l[2], need)
+    take(M, l[1], n)
+    table.insert(uses, {l[1], l[5], n, l[4]})
+    need = need - n
+    if l[5] ~= merchant then
+      redis.call('HINCRBY', K[7], merchant .. '|' .. l[5], n)
+      redis.call('RPUSH', K[8], cjson.encode({merchant, l[5], n, n * value, key, tonumber(now)}))
+    end
+  end
+  redis.call('HINCRBY', M.m, 'avail', -points)
+  entry(M, 'spend', -points, 0, 0, key, merchant, now)
+  expire_due(M, now)
+  local record = fp .. '|' .. string.sub(A[9], 1, -2) .. ',"u":' .. cjson.encode(uses) .. '}'
+  redis.call('HSET', K[6], key, record)
+  if A[8] ~= '' then redis.call('SADD', K[9], key) end
+  return {'spent', record}
+end
+"""
 SPEND = (
     _PRELUDE
+    + SPEND_FUNCTIONS
     + """
-local now, key, fp, merchant = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
-local M = member_keys(1, ARGV[2])
-local points, value = tonumber(ARGV[6]), tonumber(ARGV[7])
-local prev = redis.call('HGET', KEYS[6], key)
-if prev then
-  if string.sub(prev, 1, #fp) ~= fp then return {'clash'} end
-  return {'replayed', prev}
-end
-local lots, total = usable(M, now)
-if total < points then return {'insufficient', total} end
+local stop, lots = spend_check(KEYS, ARGV)
+if stop then return stop end
 -- Every check is made: writes from here on.
-local uses, need = {}, points
-for _, l in ipairs(lots) do
-  if need == 0 then break end
-  local n = math.min(l[2], need)
-  take(M, l[1], n)
-  table.insert(uses, {l[1], l[5], n, l[4]})
-  need = need - n
-  if l[5] ~= merchant then
-    redis.call('HINCRBY', KEYS[7], merchant .. '|' .. l[5], n)
-    redis.call('RPUSH', KEYS[8], cjson.encode({merchant, l[5], n, n * value, key, tonumber(now)}))
-  end
-end
-redis.call('HINCRBY', M.m, 'avail', -points)
-entry(M, 'spend', -points, 0, 0, key, merchant, now)
-expire_due(M, now)
-local record = fp .. '|' .. string.sub(ARGV[9], 1, -2) .. ',"u":' .. cjson.encode(uses) .. '}'
-redis.call('HSET', KEYS[6], key, record)
-if ARGV[8] ~= '' then redis.call('SADD', KEYS[9], key) end
-return {'spent', record}
+return spend_write(KEYS, ARGV, lots)
 """
 )
 
 # Gives a spend back to the lots it came from (a lot past its expiry gets its points back and expires
-# them at once; points given back repay a debt first), and reverses its claims on today's clearing. KEYS: member (5 keys), spends, spends
-# refunded, clearing (today), claims (today). ARGV: now, member id, key, point value fen.
+# them at once; points given back repay a debt first), and reverses its claims on today's clearing:
+# refund_spend_check (reads only) and refund_spend_write; a cancel or full refund of an order runs them
+# inside its refund script. K: member (5 keys), spends, spends refunded, clearing (today), claims (today).
+# A: now, member id, key, point value fen.
+REFUND_SPEND_FUNCTIONS = """
+local function refund_spend_check(K, A)
+  local prev = redis.call('HGET', K[6], A[3])
+  if not prev then return {'no_spend'} end
+  local record = cjson.decode(string.sub(prev, string.find(prev, '|', 1, true) + 1))
+  if record.m ~= A[2] then return {'no_spend'} end
+  if redis.call('HEXISTS', K[7], A[3]) == 1 then return {'replayed', prev} end
+  return nil, {prev = prev, record = record}
+end
+local function refund_spend_write(K, A, ctx)
+  local now, key, record = A[1], A[3], ctx.record
+  local M = member_keys(1, A[2], K)
+  local value = tonumber(A[4])
+  local total = 0
+  for _, u in ipairs(record.u) do
+    local id, issuer, n = u[1], u[2], u[3]
+    local left, pts, exp, iss, src = lot_parse(redis.call('HGET', M.lots, id))
+    redis.call('HSET', M.lots, id, lot_join(left + n, pts, exp, iss, src))
+    redis.call('ZADD', M.live, exp, id)
+    redis.call('ZADD', M.exp, exp, M.id .. '|' .. id)
+    total = total + n
+    if issuer ~= record.at then
+      redis.call('HINCRBY', K[8], record.at .. '|' .. issuer, -n)
+      redis.call('RPUSH', K[9], cjson.encode({record.at, issuer, -n, -n * value, key, tonumber(now)}))
+    end
+  end
+  redis.call('HINCRBY', M.m, 'avail', total)
+  entry(M, 'spend_refunded', total, 0, 0, key, record.at, now)
+  redis.call('HSET', K[7], key, now)
+  expire_due(M, now)
+  -- Points given back repay a debt first, as new points do.
+  local debt = tonumber(redis.call('HGET', M.m, 'debt') or '0')
+  if debt > 0 then
+    local repay = 0
+    for _, l in ipairs(usable(M, now)) do
+      if repay == debt then break end
+      local n = math.min(l[2], debt - repay)
+      take(M, l[1], n)
+      repay = repay + n
+    end
+    if repay > 0 then
+      redis.call('HINCRBY', M.m, 'debt', -repay)
+      redis.call('HINCRBY', M.m, 'avail', -repay)
+      entry(M, 'debt_repaid', -repay, 0, -repay, key, record.at, now)
+    end
+  end
+  return {'refunded', ctx.prev}
+end
+"""
 REFUND_SPEND = (
     _PRELUDE
+    + REFUND_SPEND_FUNCTIONS
     + """
-local now, key = ARGV[1], ARGV[3]
-local M = member_keys(1, ARGV[2])
-local value = tonumber(ARGV[4])
-local prev = redis.call('HGET', KEYS[6], key)
-if not prev then return {'no_spend'} end
-local record = cjson.decode(string.sub(prev, string.find(prev, '|', 1, true) + 1))
-if record.m ~= ARGV[2] then return {'no_spend'} end
-if redis.call('HEXISTS', KEYS[7], key) == 1 then return {'replayed', prev} end
+local stop, ctx = refund_spend_check(KEYS, ARGV)
+if stop then return stop end
 -- Every check is made: writes from here on.
-local total = 0
-for _, u in ipairs(record.u) do
-  local id, issuer, n = u[1], u[2], u[3]
-  local left, pts, exp, iss, src = lot_parse(redis.call('HGET', M.lots, id))
-  redis.call('HSET', M.lots, id, lot_join(left + n, pts, exp, iss, src))
-  redis.call('ZADD', M.live, exp, id)
-  redis.call('ZADD', M.exp, exp, M.id .. '|' .. id)
-  total = total + n
-  if issuer ~= record.at then
-    redis.call('HINCRBY', KEYS[8], record.at .. '|' .. issuer, -n)
-    redis.call('RPUSH', KEYS[9], cjson.encode({record.at, issuer, -n, -n * value, key, tonumber(now)}))
-  end
-end
-redis.call('HINCRBY', M.m, 'avail', total)
-entry(M, 'spend_refunded', total, 0, 0, key, record.at, now)
-redis.call('HSET', KEYS[7], key, now)
-expire_due(M, now)
--- Points given back repay a debt first, as new points do.
-local debt = tonumber(redis.call('HGET', M.m, 'debt') or '0')
-if debt > 0 then
-  local repay = 0
-  for _, l in ipairs(usable(M, now)) do
-    if repay == debt then break end
-    local n = math.min(l[2], debt - repay)
-    take(M, l[1], n)
-    repay = repay + n
-  end
-  if repay > 0 then
-    redis.call('HINCRBY', M.m, 'debt', -repay)
-    redis.call('HINCRBY', M.m, 'avail', -repay)
-    entry(M, 'debt_repaid', -repay, 0, -repay, key, record.at, now)
-  end
-end
-return {'refunded', prev}
+return refund_spend_write(KEYS, ARGV, ctx)
 """
 )
 

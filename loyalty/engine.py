@@ -249,6 +249,40 @@ class Loyalty:
             spend = Spend.from_json(key, raw, refunded=bool(refunded))
         return spend, reply[0] == "spent", await self.balance(programme_id, member_id)
 
+    # Checkout (commerce.orders.checkout runs these inside the order's own scripts) -----------
+
+    async def spend_call(
+        self, programme_id: str, member_id: str, merchant_id: str, points: int, key: str, order_id: str, now_ms: int
+    ) -> tuple[list[str], list[str | int]]:
+        """Keys and arguments of spend_check/spend_write (SPEND_FUNCTIONS) for a spend paying for an order."""
+        programme = await self.programme(programme_id)
+        day, _ = local_day(now_ms, programme.time_zone)
+        head = json.dumps(
+            {"m": member_id, "at": merchant_id, "p": points, "v": points * programme.point_value_fen, "o": order_id,
+             "t": now_ms},
+            separators=(",", ":"),
+        )  # fmt: skip
+        k = self.keys
+        return (
+            [*self._member_keys(programme_id, member_id), k.spends(programme_id), k.clearing(programme_id, day),
+             k.claims(programme_id, day), k.order_spends(programme_id, order_id)],
+            [now_ms, member_id, key, _fingerprint(member_id, merchant_id, points, order_id), merchant_id, points,
+             programme.point_value_fen, order_id, head],
+        )  # fmt: skip
+
+    async def refund_spend_call(
+        self, programme_id: str, member_id: str, key: str, now_ms: int
+    ) -> tuple[list[str], list[str | int]]:
+        """Keys and arguments of refund_spend_check/refund_spend_write (REFUND_SPEND_FUNCTIONS)."""
+        programme = await self.programme(programme_id)
+        day, _ = local_day(now_ms, programme.time_zone)
+        k = self.keys
+        return (
+            [*self._member_keys(programme_id, member_id), k.spends(programme_id), k.spends_refunded(programme_id),
+             k.clearing(programme_id, day), k.claims(programme_id, day)],
+            [now_ms, member_id, key, programme.point_value_fen],
+        )  # fmt: skip
+
     async def release_order(self, merchant_id: str, order_id: str) -> int:
         """Gives back every spend that paid for an order at the merchant (the order was cancelled, rejected or
         refunded in full); idempotent. Returns the spends given back by this call."""
@@ -258,6 +292,8 @@ class Loyalty:
         pid = programme.programme_id
         given_back = 0
         for key in sorted(await self._redis.smembers(self.keys.order_spends(pid, order_id))):
+            if key.startswith("#"):
+                continue  # an order's own checkout spend: its cancel or refund script gives it back
             raw = await self._redis.hget(self.keys.spends(pid), key)
             if raw is None:
                 continue

@@ -35,6 +35,7 @@ from cockpit.roads import RoadLayer
 from cockpit.web import CityInfo, Cockpit
 from commerce.orders import InProcessDispatch, OrderCenter, OrderStore
 from commerce.orders.api import OrderServicer
+from commerce.orders.checkout import Checkout
 from commerce.orders.followers import AllianceFollower, CheckoutFollower, LoyaltyFollower
 from core.clock import Clock, ScaledClock, SystemClock
 from coupons import Coupons
@@ -369,6 +370,7 @@ class App:
                     LoyaltyFollower(self.loyalty), AllianceFollower(alliances), CheckoutFollower(coupons, self.loyalty)
                 ),
                 catalogue=catalogue, terms=self.pricing,
+                checkout=Checkout(self.redis, self.clock, coupons, self.loyalty),
             )  # fmt: skip
             if serves_api:
                 orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(self.orders, auth), server)

@@ -23,6 +23,7 @@ from core.errors import FailedPrecondition, NotFound
 from settlement.days import CST_OFFSET_MS, DAY_MS, day_name, day_number, parse_day
 from settlement.keys import MoneyKeys
 from settlement.ledger import Entry, entries_of_posting
+from settlement.split import is_subsidy
 
 # A day is settled no sooner than this after it ends: a posting computed in its last moment has landed by then.
 RUN_GRACE_MS = 5 * 60 * 1000
@@ -145,8 +146,8 @@ def _settle(
     for raw in postings:
         for e in entries_of_posting(raw):
             by_receiver[e.receiver].append(e)
-            if e.receiver.startswith("platform:"):
-                platform_fees[e.merchant_id] += e.amount_fen
+            if e.receiver.startswith("platform:") and not is_subsidy(e.cause):
+                platform_fees[e.merchant_id] += e.amount_fen  # a subsidy the platform funds is no fee
     statements = []
     details: dict[str, str] = {}
     new_carry: dict[str, int] = {}

@@ -57,6 +57,11 @@ class MoneyKeys:
         """hash: receiver -> sum of its entries (fen)."""
         return f"{self.prefix}balances"
 
+    @property
+    def subsidised(self) -> str:
+        """hash: funder -> sum of its subsidy entries (fen, 0 or negative): what of its balance subsidies took."""
+        return f"{self.prefix}subsidised"
+
     def day_postings(self, day: str) -> str:
         return f"{self.prefix}day:{day}:postings"
 

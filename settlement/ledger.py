@@ -27,7 +27,18 @@ from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, Not
 from settlement.days import business_day
 from settlement.keys import MoneyKeys
 from settlement.rules import RuleBook
-from settlement.split import LegAmount, Parties, SplitHalt, receiver_rank, refund_reversal, split_legs
+from settlement.split import (
+    SUBSIDY,
+    SUBSIDY_REFUND,
+    LegAmount,
+    Parties,
+    SplitHalt,
+    receiver_rank,
+    refund_reversal,
+    split_legs,
+    subsidy_back_fen,
+    subsidy_kept_fen,
+)
 
 log = logging.getLogger("tongcheng.settlement")
 
@@ -36,21 +47,24 @@ MAX_ATTEMPTS = 50
 
 # Posts the splits of one or many orders (one call per SplitOrders batch: one command instead of one per
 # order, profiled as most of a batch's cost). Each split makes all its checks before its own writes.
-# KEYS: split keys, balances, day postings, days, unsplit, alerts, alerts raised, rules generation, then
-# per split: order, split, split postings. ARGV: rules generation, day, day number, now, then per split:
-# key, order id, order version, rule name, cap bp, posting JSON, n legs, receiver, fen, ...
+# KEYS: split keys, balances, day postings, days, unsplit, alerts, alerts raised, rules generation,
+# subsidised, then per split: order, split, split postings. ARGV: rules generation, day, day number, now, then per split:
+# key, order id, order version, rule name, cap bp, posting JSON, subsidy posting JSON ('' none), n legs, m
+# subsidies, receiver, fen (n times), funder, fen (m times). Subsidies (settlement.split): the legs sum to
+# paid - refunded + the subsidies kept, each subsidy at most what the order records (`subsidies`, JSON).
 _SPLIT_LUA = """
 local generation_ok = (redis.call('GET', KEYS[8]) or '0') == ARGV[1]
 local function split_one(ko, ks, kp, a)
   local key, oid, version, rule, posting = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 5]
-  local cap, n, legs = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 6]), a + 7
+  local sub_posting, n, m = ARGV[a + 6], tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8])
+  local cap, legs, subs = tonumber(ARGV[a + 4]), a + 9, a + 9 + 2 * n
   local prev = redis.call('HGET', KEYS[1], key)
   if prev then
     if prev ~= oid then return {'key_clash', prev} end
     return {'replayed'}
   end
   if not generation_ok then return {'stale'} end
-  local o = redis.call('HMGET', ko, 'version', 'paid_fen', 'refunded_fen', 'split_state')
+  local o = redis.call('HMGET', ko, 'version', 'paid_fen', 'refunded_fen', 'split_state', 'subsidies')
   if not o[1] then return {'no_order'} end
   if o[1] ~= version then return {'stale'} end
   local paid = tonumber(o[2] or '0')
@@ -65,18 +79,31 @@ local function split_one(ko, ks, kp, a)
   end
   local sum = 0
   local problem = nil
+  local recorded, subsidy = {}, 0
+  if o[5] then
+    for _, s in ipairs(cjson.decode(o[5])) do recorded[s[1]] = s[2] end
+  end
+  for i = 0, m - 1 do
+    local funder, amount = ARGV[subs + 2 * i], tonumber(ARGV[subs + 2 * i + 1])
+    if amount == nil or amount < 0 or amount ~= math.floor(amount) or amount > (recorded[funder] or 0) then
+      problem = 'subsidy of ' .. funder .. ' is not a whole number of fen within what the order records'
+    end
+    subsidy = subsidy + (amount or 0)
+  end
+  local gross = base + subsidy
   for i = 0, n - 1 do
     local receiver = ARGV[legs + 2 * i]
     local amount = tonumber(ARGV[legs + 2 * i + 1])
     if amount == nil or amount < 0 or amount ~= math.floor(amount) then
       problem = 'leg ' .. receiver .. ' is not a whole, non-negative number of fen'
-    elseif string.sub(receiver, 1, 9) ~= 'merchant:' and amount * 10000 > base * cap then
-      problem = 'leg ' .. receiver .. ' of ' .. amount .. ' fen is over the cap of ' .. cap .. ' bp of ' .. base .. ' fen'
+    elseif string.sub(receiver, 1, 9) ~= 'merchant:' and amount * 10000 > gross * cap then
+      problem = 'leg ' .. receiver .. ' of ' .. amount .. ' fen is over the cap of ' .. cap .. ' bp of ' .. gross .. ' fen'
     end
     sum = sum + (amount or 0)
   end
-  if not problem and sum ~= base then
-    problem = 'legs sum to ' .. sum .. ' fen, the order holds ' .. base .. ' fen (off by ' .. (sum - base) .. ' fen)'
+  if not problem and sum ~= gross then
+    problem = 'legs sum to ' .. sum .. ' fen, the order holds ' .. base .. ' fen and ' .. subsidy ..
+      ' fen of subsidies (off by ' .. (sum - gross) .. ' fen)'
   end
   if problem then
     local id = redis.call('XADD', KEYS[6], '*', 'order_id', oid, 'kind', 'legs_do_not_sum',
@@ -85,7 +112,7 @@ local function split_one(ko, ks, kp, a)
     redis.call('HSET', ko, 'split_state', 'halted')
     return {'halted', problem, id}
   end
-  local fields = {'key', key, 'rule', rule, 'base', base, 'at', ARGV[4], 'seq', 1}
+  local fields = {'key', key, 'rule', rule, 'base', base, 'at', ARGV[4], 'seq', sub_posting ~= '' and 2 or 1}
   for i = 0, n - 1 do
     local receiver = ARGV[legs + 2 * i]
     local amount = ARGV[legs + 2 * i + 1]
@@ -93,9 +120,20 @@ local function split_one(ko, ks, kp, a)
     table.insert(fields, amount)
     redis.call('HINCRBY', KEYS[2], receiver, amount)
   end
+  for i = 0, m - 1 do
+    local funder, amount = ARGV[subs + 2 * i], ARGV[subs + 2 * i + 1]
+    table.insert(fields, 's:' .. funder)
+    table.insert(fields, amount)
+    redis.call('HINCRBY', KEYS[2], funder, -amount)
+    redis.call('HINCRBY', KEYS[9], funder, -amount)
+  end
   redis.call('HSET', ks, unpack(fields))
   redis.call('RPUSH', kp, posting)
   redis.call('RPUSH', KEYS[3], posting)
+  if sub_posting ~= '' then
+    redis.call('RPUSH', kp, sub_posting)
+    redis.call('RPUSH', KEYS[3], sub_posting)
+  end
   redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
   redis.call('HSET', KEYS[1], key, oid)
   redis.call('ZREM', KEYS[5], oid)
@@ -104,9 +142,9 @@ local function split_one(ko, ks, kp, a)
 end
 local out = {}
 local a = 5
-for j = 1, (#KEYS - 8) / 3 do
-  out[j] = split_one(KEYS[6 + 3 * j], KEYS[7 + 3 * j], KEYS[8 + 3 * j], a)
-  a = a + 7 + 2 * tonumber(ARGV[a + 6])
+for j = 1, (#KEYS - 9) / 3 do
+  out[j] = split_one(KEYS[7 + 3 * j], KEYS[8 + 3 * j], KEYS[9 + 3 * j], a)
+  a = a + 9 + 2 * tonumber(ARGV[a + 7]) + 2 * tonumber(ARGV[a + 8])
 end
 return out
 """
@@ -116,12 +154,13 @@ return out
 # generation, split keys, then the orders. ARGV: the idempotency keys. The fields, in the script's order:
 ORDER_MONEY_FIELDS = (
     "version", "merchant_id", "chain_id", "group_leader_id", "paid_fen", "refunded_fen", "paid_at_ms", "split_state",
+    "subsidies",
 )  # fmt: skip
 _READ_ORDERS_LUA = """
 local rows = {}
 for i = 3, #KEYS do
   rows[i - 2] = redis.call('HMGET', KEYS[i], 'version', 'merchant_id', 'chain_id', 'group_leader_id', 'paid_fen',
-    'refunded_fen', 'paid_at_ms', 'split_state')
+    'refunded_fen', 'paid_at_ms', 'split_state', 'subsidies')
 end
 return {redis.call('GET', KEYS[1]), redis.call('HMGET', KEYS[2], unpack(ARGV)), rows}
 """
@@ -146,53 +185,97 @@ return {'halted', ARGV[3], id}
 """
 
 # Refunds an order: its money fields and status, its history, the refund record and, when it is split,
-# the reversing entries. KEYS: order, history, refunds, split, split postings, balances, day postings,
-# days. ARGV: key, fingerprint|record, fingerprint, order version, split seq ('0': not split), amount,
-# new status, history event, now, day, day number, posting JSON, n legs, receiver, fen, ...
-_REFUND_LUA = """
-local prev = redis.call('HGET', KEYS[3], ARGV[1])
-if prev then
-  if string.sub(prev, 1, #ARGV[3]) ~= ARGV[3] then return {'key_clash'} end
-  return {'replayed', prev}
-end
-local o = redis.call('HMGET', KEYS[1], 'version', 'paid_fen', 'refunded_fen')
-if not o[1] then return {'no_order'} end
-if o[1] ~= ARGV[4] then return {'stale'} end
-local amount = tonumber(ARGV[6])
-local refunded = tonumber(o[3] or '0')
-if amount <= 0 or refunded + amount > tonumber(o[2] or '0') then return {'over_refund'} end
-local seq = redis.call('HGET', KEYS[4], 'seq') or '0'
-if seq ~= ARGV[5] then return {'stale'} end
-local n = tonumber(ARGV[13])
-local sum = 0
-for i = 1, n do
-  local receiver = ARGV[12 + 2 * i]
-  local x = tonumber(ARGV[13 + 2 * i])
-  local got = tonumber(redis.call('HGET', KEYS[4], 'a:' .. receiver) or '0')
-  local back = tonumber(redis.call('HGET', KEYS[4], 'r:' .. receiver) or '0')
-  if x <= 0 or back + x > got then return {'over_reversal', receiver} end
-  if tonumber(redis.call('HGET', KEYS[6], receiver) or '0') - x < 0 then return {'negative_balance', receiver} end
-  sum = sum + x
-end
-if seq ~= '0' and sum ~= amount then return {'reversal_mismatch'} end
-redis.call('HSET', KEYS[1], 'refunded_fen', refunded + amount, 'status', ARGV[7],
-  'version', tonumber(o[1]) + 1, 'updated_ms', ARGV[9])
-redis.call('RPUSH', KEYS[2], ARGV[8])
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-if n > 0 then
-  for i = 1, n do
-    local receiver = ARGV[12 + 2 * i]
-    local x = tonumber(ARGV[13 + 2 * i])
-    redis.call('HINCRBY', KEYS[4], 'r:' .. receiver, x)
-    redis.call('HINCRBY', KEYS[6], receiver, -x)
+# the reversing entries and what goes back to the funders of its subsidies. As two functions, refund_check
+# (reads only; answers an outcome that ends the call, or nil and what refund_write needs) and refund_write,
+# so that the order center can give back an order's coupons and points in the same script (REFUND_FUNCTIONS,
+# commerce.orders.checkout). K: order, history, refunds, split, split postings, balances, day postings, days,
+# subsidised.
+# A: key, fingerprint|record, fingerprint, order version, split seq ('0': not split), amount, new status,
+# history event, now, day, day number, posting JSON, subsidy posting JSON ('' none), n legs, m subsidies,
+# receiver, fen (n times), funder, fen (m times). The legs sum to the amount plus what goes back to the
+# funders. No leg gives back more than its receiver's balance holds apart from what subsidies took of it
+# (a funder's balance may go below zero by what it funded: the daily run carries it).
+REFUND_FUNCTIONS = """
+local function refund_check(K, A)
+  local prev = redis.call('HGET', K[3], A[1])
+  if prev then
+    if string.sub(prev, 1, #A[3]) ~= A[3] then return {'key_clash'} end
+    return {'replayed', prev}
   end
-  redis.call('HINCRBY', KEYS[4], 'seq', 1)
-  redis.call('RPUSH', KEYS[5], ARGV[12])
-  redis.call('RPUSH', KEYS[7], ARGV[12])
-  redis.call('ZADD', KEYS[8], ARGV[11], ARGV[10])
+  local o = redis.call('HMGET', K[1], 'version', 'paid_fen', 'refunded_fen')
+  if not o[1] then return {'no_order'} end
+  if o[1] ~= A[4] then return {'stale'} end
+  local amount = tonumber(A[6])
+  local refunded = tonumber(o[3] or '0')
+  if amount <= 0 or refunded + amount > tonumber(o[2] or '0') then return {'over_refund'} end
+  local seq = redis.call('HGET', K[4], 'seq') or '0'
+  if seq ~= A[5] then return {'stale'} end
+  local n, m = tonumber(A[14]), tonumber(A[15])
+  local subs = 16 + 2 * n
+  local back = 0
+  for i = 0, m - 1 do
+    local funder, x = A[subs + 2 * i], tonumber(A[subs + 2 * i + 1])
+    local took = tonumber(redis.call('HGET', K[4], 's:' .. funder) or '0')
+    local given = tonumber(redis.call('HGET', K[4], 'sb:' .. funder) or '0')
+    if x <= 0 or given + x > took then return {'over_reversal', funder} end
+    back = back + x
+  end
+  local sum = 0
+  for i = 0, n - 1 do
+    local receiver = A[16 + 2 * i]
+    local x = tonumber(A[17 + 2 * i])
+    local got = tonumber(redis.call('HGET', K[4], 'a:' .. receiver) or '0')
+    local given = tonumber(redis.call('HGET', K[4], 'r:' .. receiver) or '0')
+    if x <= 0 or given + x > got then return {'over_reversal', receiver} end
+    local balance = tonumber(redis.call('HGET', K[6], receiver) or '0')
+    if balance - tonumber(redis.call('HGET', K[9], receiver) or '0') - x < 0 then
+      return {'negative_balance', receiver}
+    end
+    sum = sum + x
+  end
+  if seq ~= '0' and sum - back ~= amount then return {'reversal_mismatch'} end
+  return nil, {version = tonumber(o[1]), refunded = refunded, amount = amount, n = n, m = m, subs = subs}
 end
-return {'refunded'}
+local function refund_write(K, A, ctx)
+  redis.call('HSET', K[1], 'refunded_fen', ctx.refunded + ctx.amount, 'status', A[7],
+    'version', ctx.version + 1, 'updated_ms', A[9])
+  redis.call('RPUSH', K[2], A[8])
+  redis.call('HSET', K[3], A[1], A[2])
+  if ctx.n > 0 then
+    for i = 0, ctx.n - 1 do
+      local receiver = A[16 + 2 * i]
+      local x = tonumber(A[17 + 2 * i])
+      redis.call('HINCRBY', K[4], 'r:' .. receiver, x)
+      redis.call('HINCRBY', K[6], receiver, -x)
+    end
+    redis.call('HINCRBY', K[4], 'seq', 1)
+    redis.call('RPUSH', K[5], A[12])
+    redis.call('RPUSH', K[7], A[12])
+    redis.call('ZADD', K[8], A[11], A[10])
+  end
+  if ctx.m > 0 then
+    for i = 0, ctx.m - 1 do
+      local funder, x = A[ctx.subs + 2 * i], tonumber(A[ctx.subs + 2 * i + 1])
+      redis.call('HINCRBY', K[4], 'sb:' .. funder, x)
+      redis.call('HINCRBY', K[6], funder, x)
+      redis.call('HINCRBY', K[9], funder, x)
+    end
+    redis.call('HINCRBY', K[4], 'seq', 1)
+    redis.call('RPUSH', K[5], A[13])
+    redis.call('RPUSH', K[7], A[13])
+  end
+  return {'refunded'}
+end
 """
+_REFUND_LUA = (
+    REFUND_FUNCTIONS
+    + """
+local stop, ctx = refund_check(KEYS, ARGV)
+if stop then return stop end
+-- Every check is made: writes from here on.
+return refund_write(KEYS, ARGV, ctx)
+"""
+)
 
 
 class LuaScript:
@@ -263,6 +346,14 @@ class OrderMoney:
     paid_at_ms: int
     split_state: str
     rider_surge_fen: int = 0
+    # Discounts others fund (funder, fen): a platform- or partner-funded coupon (settlement.split).
+    subsidies: tuple[LegAmount, ...] = ()
+
+    def subsidies_kept(self) -> list[LegAmount]:
+        """The subsidies still funding what is left of the order (none of 0 fen)."""
+        kept = [LegAmount(s.receiver, subsidy_kept_fen(s.amount_fen, self.paid_fen, self.refunded_fen))
+                for s in self.subsidies]  # fmt: skip
+        return [s for s in kept if s.amount_fen > 0]
 
     @classmethod
     def from_redis(cls, order_id: str, h: dict[str, str]) -> OrderMoney:
@@ -275,17 +366,28 @@ class OrderMoney:
             paid_fen=int(h.get("paid_fen") or 0),
             refunded_fen=int(h.get("refunded_fen") or 0),
             paid_at_ms=int(h.get("paid_at_ms") or 0),
-            split_state=h.get("split_state", "none"),
+            split_state=h.get("split_state") or "none",
             rider_surge_fen=int(h.get("rider_surge_fen") or 0),
+            subsidies=subsidies_from_json(h.get("subsidies") or ""),
         )
+
+
+def subsidies_from_json(raw: str) -> tuple[LegAmount, ...]:
+    return tuple(LegAmount(f, int(a)) for f, a in json.loads(raw)) if raw else ()
+
+
+def subsidies_to_json(subsidies: Sequence[LegAmount]) -> str:
+    return json.dumps([[s.receiver, s.amount_fen] for s in subsidies], separators=(",", ":"))
 
 
 @dataclass(frozen=True)
 class RefundPlan:
-    """What a refund will post: the reversal per leg (empty when the order is not split yet)."""
+    """What a refund will post: the reversal per leg (empty when the order is not split yet) and what goes
+    back to the funders of the order's subsidies."""
 
     legs: tuple[LegAmount, ...]
     seq: int
+    subsidy_back: tuple[LegAmount, ...] = ()
 
 
 @dataclass
@@ -421,6 +523,7 @@ class Ledger:
         for i, raw in zip(todo, raws, strict=True):
             order = OrderMoney.from_redis(requests[i][1], raw)
             base = order.paid_fen - order.refunded_fen
+            subsidy = sum(x.amount_fen for x in order.subsidies_kept()) if base > 0 else 0
             if order.split_state in ("posted", "nothing_to_split"):
                 # Already split: the script answers replayed or already split (under the rule then in
                 # effect; a rule changed since must not be applied to it, let alone halt it).
@@ -434,7 +537,7 @@ class Ledger:
             try:
                 legs: list[LegAmount] | SplitHalt = (
                     split_legs(
-                        base,
+                        base + subsidy,
                         rule,
                         Parties(order.merchant_id, order.chain_id, order.group_leader_id, order.rider_surge_fen),
                     )
@@ -460,7 +563,7 @@ class Ledger:
                 return
             keys = [
                 k.split_keys, k.balances, k.day_postings(day), k.posting_days, k.unsplit, k.alerts, k.alerts_raised,
-                k.rules_generation,
+                k.rules_generation, k.subsidised,
             ]  # fmt: skip
             args: list[str | int] = [generation, day, day_no, now_ms]
             for i, order, rule_ref, legs in splits:
@@ -468,8 +571,10 @@ class Ledger:
                 oid = order.order_id
                 keys += [k.order(oid), k.split(oid), k.split_postings(oid)]
                 posting = posting_json(oid, order.merchant_id, 1, "split", now_ms, day, legs, 1)  # type: ignore[arg-type]
-                args += [requests[i][0], oid, order.version, rule_name, cap, posting, len(legs)]  # type: ignore[arg-type]
-                for leg in legs:  # type: ignore[union-attr]
+                subs = order.subsidies_kept() if legs else []
+                sub_posting = posting_json(oid, order.merchant_id, 2, SUBSIDY, now_ms, day, subs, -1) if subs else ""
+                args += [requests[i][0], oid, order.version, rule_name, cap, posting, sub_posting, len(legs), len(subs)]  # type: ignore[arg-type]
+                for leg in [*legs, *subs]:  # type: ignore[misc]
                     args += [leg.receiver, leg.amount_fen]
             self._split.queue(pipe, keys, args)
 
@@ -553,14 +658,25 @@ class Ledger:
 
     # Refunds ---------------------------------------------------------------------------------
 
-    async def plan_refund(self, order_id: str, amount_fen: int) -> RefundPlan:
-        """The reversal a refund of amount_fen posts, from the split as it stands."""
+    async def plan_refund(self, order_id: str, amount_fen: int, order: OrderMoney | None = None) -> RefundPlan:
+        """The reversal a refund of amount_fen posts, from the split as it stands: the legs give back the
+        amount plus what goes back to the funders of the order's subsidies (order: its money fields as read)."""
         raw = await self._redis.hgetall(self.keys.split(order_id))
         if not raw:
             return RefundPlan((), 0)
         received = {f[2:]: int(v) for f, v in raw.items() if f.startswith("a:")}
         given_back = {f[2:]: int(v) for f, v in raw.items() if f.startswith("r:")}
-        return RefundPlan(tuple(refund_reversal(amount_fen, received, given_back)), int(raw["seq"]))
+        back: list[LegAmount] = []
+        if order is not None:
+            taken = {f[2:]: int(v) for f, v in raw.items() if f.startswith("s:")}
+            for s in order.subsidies:
+                if s.receiver in taken:
+                    x = subsidy_back_fen(s.amount_fen, order.paid_fen, order.refunded_fen, amount_fen)
+                    x = min(x, taken[s.receiver] - int(raw.get(f"sb:{s.receiver}", 0)))
+                    if x > 0:
+                        back.append(LegAmount(s.receiver, x))
+        gross = amount_fen + sum(b.amount_fen for b in back)
+        return RefundPlan(tuple(refund_reversal(gross, received, given_back)), int(raw["seq"]), tuple(back))
 
     async def post_refund(
         self,
@@ -575,35 +691,59 @@ class Ledger:
     ) -> tuple[str, str]:
         """Runs the refund script; returns (status, stored record). Status: refunded, replayed, stale,
         key_clash, over_refund, over_reversal, negative_balance, reversal_mismatch, no_order."""
+        keys, args = self.refund_call(order, key, fingerprint, record_json, amount_fen, new_status, history_event, plan)
+        return self.refund_outcome(await self._refund(self._redis, keys=keys, args=args))
+
+    def refund_outcome(self, reply: Sequence[Any]) -> tuple[str, str]:
+        """(status, stored record) of a refund script's reply; counts it."""
+        status = str(reply[0])
+        if status == "refunded":
+            self.counters.refunds_posted += 1
+        elif status == "stale":
+            self.counters.stale_retries += 1
+        return status, (reply[1] if len(reply) > 1 else "")
+
+    def refund_call(
+        self,
+        order: OrderMoney,
+        key: str,
+        fingerprint: str,
+        record_json: str,
+        amount_fen: int,
+        new_status: str,
+        history_event: str,
+        plan: RefundPlan,
+    ) -> tuple[list[str], list[str | int]]:
+        """The keys and arguments of REFUND_FUNCTIONS for a refund."""
         k = self.keys
         now_ms = self.clock.now_ms()
         day, day_no = business_day(now_ms)
         flat: list[str | int] = []
-        for leg in plan.legs:
+        for leg in [*plan.legs, *plan.subsidy_back]:
             flat += [leg.receiver, leg.amount_fen]
         posting = (
             posting_json(order.order_id, order.merchant_id, plan.seq + 1, f"refund:{key}", now_ms, day, plan.legs, -1)
             if plan.legs
             else ""
         )
-        reply = await self._refund(
-            self._redis,
-            keys=[
+        back = plan.subsidy_back
+        seq = plan.seq + 1 + bool(plan.legs)
+        sub_posting = (
+            posting_json(order.order_id, order.merchant_id, seq, f"{SUBSIDY_REFUND}:{key}", now_ms, day, back, 1)
+            if back
+            else ""
+        )
+        return (
+            [
                 k.order(order.order_id), k.order_history(order.order_id), k.order_refunds(order.order_id),
                 k.split(order.order_id), k.split_postings(order.order_id), k.balances, k.day_postings(day),
-                k.posting_days,
+                k.posting_days, k.subsidised,
             ],
-            args=[
+            [
                 key, f"{fingerprint}|{record_json}", fingerprint, order.version, plan.seq, amount_fen, new_status,
-                history_event, now_ms, day, day_no, posting, len(plan.legs), *flat,
+                history_event, now_ms, day, day_no, posting, sub_posting, len(plan.legs), len(back), *flat,
             ],
         )  # fmt: skip
-        status = reply[0]
-        if status == "refunded":
-            self.counters.refunds_posted += 1
-        elif status == "stale":
-            self.counters.stale_retries += 1
-        return status, (reply[1] if len(reply) > 1 else "")
 
 
 def legs_from_split_hash(raw: dict[str, str]) -> tuple[tuple[LegState, ...], str]:

@@ -11,6 +11,11 @@ Transfers between merchants (`settlement.transfers`: loyalty's points clearing, 
 belong to no order: each posting must sum to zero, and a balance may go below zero by what transfers
 took (the merchant owes its partners; the daily run carries it). Other packages add their own checks to a full reconciliation
 through `extra_checks` (loyalty recomputes its members' points and its cleared days).
+
+Subsidies (a discount the platform or a partner funds, `settlement.split`) are entries of the order too:
+the order's entries still sum to paid - refunded, each funder's `subsidy` entries must equal what the split
+records it took (`s:`), its `subsidy_refund:<key>` entries what refunds gave back (`sb:`), and a funder's
+balance may go below zero by what it funded.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import redis.asyncio as aioredis
 from settlement.days import CST_OFFSET_MS, DAY_MS, parse_day
 from settlement.keys import MoneyKeys
 from settlement.ledger import entries_of_posting
+from settlement.split import SUBSIDY, SUBSIDY_REFUND, is_subsidy
 from settlement.transfers import INTER_MERCHANT_CAUSES
 
 BATCH = 500
@@ -103,9 +109,15 @@ class Reconciler:
             got: dict[str, int] = defaultdict(int)
             back: dict[str, int] = defaultdict(int)
             causes = set()
+            took: dict[str, int] = defaultdict(int)
+            gave: dict[str, int] = defaultdict(int)
             for e in entries:
                 causes.add(e.cause)
-                if e.amount_fen >= 0:
+                if e.cause == SUBSIDY:
+                    took[e.receiver] -= e.amount_fen
+                elif e.cause.startswith(f"{SUBSIDY_REFUND}:"):
+                    gave[e.receiver] += e.amount_fen
+                elif e.amount_fen >= 0:
                     got[e.receiver] += e.amount_fen
                 else:
                     back[e.receiver] -= e.amount_fen
@@ -117,8 +129,14 @@ class Reconciler:
                     diffs.append(Difference(oid, receiver, "leg_reversed_mismatch", int(v), back.get(receiver, 0)))
                 if kind == "a" and int(split.get(f"r:{receiver}", 0)) > int(v):
                     diffs.append(Difference(oid, receiver, "over_reversed", int(v), int(split[f"r:{receiver}"])))
+                if kind == "s" and int(v) != took.get(receiver, 0):
+                    diffs.append(Difference(oid, receiver, "subsidy_mismatch", int(v), took.get(receiver, 0)))
+                if kind == "sb" and int(v) != gave.get(receiver, 0):
+                    diffs.append(Difference(oid, receiver, "subsidy_back_mismatch", int(v), gave.get(receiver, 0)))
             for receiver in got.keys() - {f[2:] for f in split if f.startswith("a:")}:
                 diffs.append(Difference(oid, receiver, "entry_without_leg", 0, got[receiver]))
+            for receiver in took.keys() - {f[2:] for f in split if f.startswith("s:")}:
+                diffs.append(Difference(oid, receiver, "subsidy_without_record", 0, took[receiver]))
             refunded_by_records = 0
             for key, raw in refunds.items():
                 record = json.loads(raw.partition("|")[2])
@@ -134,6 +152,7 @@ class Reconciler:
         days = await self._redis.zrange(k.posting_days, 0, -1)
         totals: dict[str, int] = defaultdict(int)
         cleared: dict[str, int] = defaultdict(int)
+        subsidies: dict[str, int] = defaultdict(int)
         for day in days:
             for raw in await self._redis.lrange(k.day_postings(day), 0, -1):
                 entries = entries_of_posting(raw)
@@ -146,11 +165,22 @@ class Reconciler:
                     continue
                 for e in entries:
                     totals[e.receiver] += e.amount_fen
+                    if is_subsidy(e.cause):
+                        cleared[e.receiver] += e.amount_fen  # a funder may owe what it funded
+                        subsidies[e.receiver] += e.amount_fen
                     if e.order_id not in paid_ids:
                         report.differences.append(
                             Difference(e.order_id, e.receiver, "entry_of_unknown_order", 0, e.amount_fen)
                         )
         balances = {r: int(v) for r, v in (await self._redis.hgetall(k.balances)).items()}
+        subsidised = {r: int(v) for r, v in (await self._redis.hgetall(k.subsidised)).items()}
+        for receiver in sorted(subsidies.keys() | subsidised.keys()):
+            if subsidies.get(receiver, 0) != subsidised.get(receiver, 0):
+                report.differences.append(
+                    Difference(
+                        "", receiver, "subsidised_mismatch", subsidies.get(receiver, 0), subsidised.get(receiver, 0)
+                    )
+                )
         for receiver in sorted(totals.keys() | balances.keys()):
             if totals.get(receiver, 0) != balances.get(receiver, 0):
                 report.differences.append(

@@ -150,3 +150,30 @@ def refund_reversal(refund_fen: int, received: dict[str, int], reversed_: dict[s
         best = max((r for r in legs if given[r] > before[r]), key=lambda r: given[r] * total - got[r] * after)
         given[best] -= 1
     return [LegAmount(r, given[k] - before[k]) for k, r in enumerate(receivers) if given[k] > before[k]]
+
+
+# Subsidies -------------------------------------------------------------------------------------------
+#
+# A discount someone other than the merchant funds (a platform- or partner-funded coupon) is a subsidy: the
+# split adds it back to the base its legs are computed on (so the merchant's share is not cut) and the funder
+# pays it, as an entry of its own (cause SUBSIDY); the legs then sum to paid + subsidy and the order's entries
+# still sum to what the customer paid. Refunds give the subsidy back in proportion to the paid amount
+# refunded, cumulatively rounded down, so a full refund gives back exactly all of it.
+
+SUBSIDY = "subsidy"
+SUBSIDY_REFUND = "subsidy_refund"  # the cause of a refund's give-back: "subsidy_refund:<refund key>"
+
+
+def subsidy_kept_fen(subsidy_fen: int, paid_fen: int, refunded_fen: int) -> int:
+    """What a subsidy still funds of an order paid paid_fen of which refunded_fen went back."""
+    return subsidy_fen - subsidy_fen * refunded_fen // paid_fen
+
+
+def subsidy_back_fen(subsidy_fen: int, paid_fen: int, refunded_fen: int, refund_fen: int) -> int:
+    """What a refund of refund_fen (after refunded_fen already) gives back to the subsidy's funder."""
+    return subsidy_fen * (refunded_fen + refund_fen) // paid_fen - subsidy_fen * refunded_fen // paid_fen
+
+
+def is_subsidy(cause: str) -> bool:
+    """Whether an entry's cause is a subsidy or its give-back."""
+    return cause == SUBSIDY or cause.startswith(f"{SUBSIDY_REFUND}:")

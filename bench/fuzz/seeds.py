@@ -139,7 +139,7 @@ def seed_requests(now_ms: int, center: LatLng) -> list[Seed]:
             [{"business_day": _day(now_ms - 2 * 86_400_000), "receiver": "merchant:m1"}],
         ),
     ]
-    seeds += _loyalty_and_coupon_seeds(now_ms)
+    seeds += _loyalty_and_coupon_seeds(now_ms, center)
     return seeds + supply_seeds(now_ms) + pricing_seeds(now_ms, center)
 
 
@@ -294,7 +294,7 @@ def supply_seeds(now_ms: int) -> list[Seed]:
     ]  # fmt: skip
 
 
-def _loyalty_and_coupon_seeds(now_ms: int) -> list[Seed]:
+def _loyalty_and_coupon_seeds(now_ms: int, center: LatLng) -> list[Seed]:
     """An alliance programme with a member who signed in, earned and spent; a campaign with a claimed coupon."""
     lo = "tongcheng.loyalty.v1.LoyaltyService/"
     co = "tongcheng.coupons.v1.CouponService/"
@@ -338,6 +338,31 @@ def _loyalty_and_coupon_seeds(now_ms: int) -> list[Seed]:
         (co + "ClaimCoupon", Role.MEMBER, "u1", [{"campaign_id": "cp1", "member_id": "u1", "idempotency_key": "cl1"}]),
         (co + "ClaimCoupon", Role.MEMBER, "u2", [{"campaign_id": "cp1", "member_id": "u2", "idempotency_key": "cl2"}]),
         (co + "GetCampaign", Role.MERCHANT, "m1", [{"campaign_id": "cp1"}]),
+        # A checkout: an order that spends points in its payment (coupons need a claimed code, drawn at run time).
+        (
+            "tongcheng.orders.v1.OrderService/CreateOrder",
+            Role.ORDER_SERVICE,
+            "",
+            [
+                {
+                    "order_id": "ck1",
+                    "merchant_id": "m1",
+                    "customer_id": "u1",
+                    "items_fen": 3_000,
+                    "delivery_fee_fen": 500,
+                    "pickup": {"lat": center.lat, "lng": center.lng},
+                    "dropoff": {"lat": round(center.lat + 0.002, 6), "lng": round(center.lng + 0.003, 6)},
+                    "points": 50,
+                    "points_programme_id": "p1",
+                }
+            ],
+        ),
+        (
+            "tongcheng.orders.v1.OrderService/PayOrder",
+            Role.ORDER_SERVICE,
+            "",
+            [{"order_id": "ck1", "payment_id": "pay-ck1", "amount_fen": 3_450}],
+        ),
         (
             "tongcheng.alliance.v1.AllianceService/CreateAlliance",
             Role.OPS,

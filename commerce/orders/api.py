@@ -38,6 +38,10 @@ def order_to_pb(o: Order) -> pb.Order:
         lines=[pb.OrderLine(item_id=x.item_id, variant_id=x.variant_id, quantity=x.quantity,
                             unit_price_fen=x.unit_price_fen) for x in s.lines],
         delivery_quote=s.delivery_quote,
+        coupons=[pb.OrderCoupon(code=c.code, campaign_id=c.campaign_id, discount_fen=c.discount_fen,
+                                funded_by=c.funder) for c in o.coupons],
+        discount_fen=o.discount_fen, points=s.points, points_programme_id=s.points_programme_id,
+        points_fen=o.points_fen, amount_due_fen=o.due_fen,
     )  # fmt: skip
 
 
@@ -70,7 +74,8 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
     async def CreateOrder(
         self, request: pb.CreateOrderRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateOrderResponse:
-        self._caller(context).require(*SERVICES)
+        caller = self._caller(context)
+        caller.require(*SERVICES)
         new = NewOrder(
             order_id=request.order_id, merchant_id=request.merchant_id, chain_id=request.chain_id,
             group_leader_id=request.group_leader_id, customer_id=request.customer_id, items_fen=request.items_fen,
@@ -78,10 +83,12 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
             dropoff_lat=request.dropoff.lat, dropoff_lng=request.dropoff.lng, item_count=request.item_count or 1,
             lines=tuple(OrderLine(x.item_id, x.variant_id, x.quantity) for x in request.lines[:101]),
             delivery_quote=request.delivery_quote,
+            coupon_codes=tuple(request.coupon_codes[:21]), points=request.points,
+            points_programme_id=request.points_programme_id,
         )  # fmt: skip
         if len(request.lines) > len(new.lines):
             raise InvalidArgument.field("lines", f"at most 100 entries, got {len(request.lines)}")
-        order, created = await self._center.create(new)
+        order, created = await self._center.create(new, caller=f"{caller.role.value}:{caller.subject_id}")
         return pb.CreateOrderResponse(order=order_to_pb(order), created=created)
 
     @rpc

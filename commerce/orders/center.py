@@ -15,6 +15,7 @@ import logging
 from dataclasses import replace
 
 from commerce.orders.catalogue import CatalogueGateway, priced_lines, release_quietly
+from commerce.orders.checkout import Checkout, with_normal_codes
 from commerce.orders.delivery import DeliveryGateway
 from commerce.orders.flow import BEFORE_PICKUP, FINAL, TRANSITIONS, OrderStatus, Step, is_allowed, is_repeat
 from commerce.orders.followers import OrderFollower
@@ -50,6 +51,7 @@ def money_view(order: Order) -> OrderMoney:
         paid_at_ms=order.paid_at_ms,
         split_state=order.split_state,
         rider_surge_fen=s.rider_surge_fen,
+        subsidies=tuple(LegAmount(f, a) for f, a in order.subsidies),
     )
 
 
@@ -66,6 +68,7 @@ class OrderCenter:
         followers: tuple[OrderFollower, ...] = (),
         catalogue: CatalogueGateway | None = None,
         terms: DeliveryTerms | None = None,
+        checkout: Checkout | None = None,
     ) -> None:
         self.store = store
         self.ledger = ledger
@@ -75,6 +78,7 @@ class OrderCenter:
         self.followers = followers
         self.catalogue = catalogue  # orders of catalogue lines (issue 20); None: only priced orders
         self.terms = terms  # delivery areas and quotes (issue 21); None: any drop-off, the caller's fee
+        self.checkout = checkout  # coupons and points paying for orders (issue 19); None: refused
         self.follow_s = follow_s
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -93,8 +97,10 @@ class OrderCenter:
 
     # Creation and reads ----------------------------------------------------------------------
 
-    async def create(self, new: NewOrder) -> tuple[Order, bool]:
-        """Stores a new order; a retry with the same body returns the stored one."""
+    async def create(self, new: NewOrder, caller: str = "") -> tuple[Order, bool]:
+        """Stores a new order; a retry with the same body returns the stored one. `caller` is who asks (the
+        coupon-code guess throttle counts per caller)."""
+        new = with_normal_codes(new)  # what a retry is compared with, however it writes the codes
         if self.terms is not None:
             new = await self._apply_terms(new)
         elif new.delivery_quote:
@@ -104,10 +110,27 @@ class OrderCenter:
         check_new_order(new)
         now_ms = self.clock.now_ms()
         order = Order(spec=new, created_ms=now_ms, updated_ms=now_ms)
+        if new.coupon_codes or new.points:
+            order, stored = await self._with_checkout(order, caller)
+            if stored:
+                return order, False  # a retry
         created, fingerprint = await self.store.create(order, OrderEvent(now_ms, OrderStatus.CREATED, "created"))
         if not created and fingerprint != new.fingerprint():
             raise InvalidArgument.field("order_id", f"order {new.order_id} exists with a different body")
         return (order, True) if created else (await self.store.get(new.order_id), False)
+
+    async def _with_checkout(self, order: Order, caller: str) -> tuple[Order, bool]:
+        """The new order with its coupons and points priced (commerce.orders.checkout), or the stored one (True)."""
+        new = order.spec
+        if self.checkout is None:
+            raise FailedPrecondition("orders with coupons or points need loyalty and coupons in this process")
+        existing = await self.store.find(new.order_id)
+        if existing is not None:  # a retry: its coupons may be redeemed by now
+            if existing.spec.fingerprint() != new.fingerprint():
+                raise InvalidArgument.field("order_id", f"order {new.order_id} exists with a different body")
+            return existing, True
+        coupons, points_fen = await self.checkout.price(new, caller)
+        return order.evolve(coupons=coupons, points_fen=points_fen), False
 
     async def _price_and_reserve(self, new: NewOrder) -> NewOrder:
         """An order of catalogue lines: priced from the catalogue and its stock reserved (issue 20)."""
@@ -172,9 +195,9 @@ class OrderCenter:
             raise InvalidArgument(bad)
         for _ in range(MAX_ATTEMPTS):
             order = await self._known(order_id)
-            if amount_fen != order.spec.total_fen:
+            if amount_fen != order.due_fen:
                 raise InvalidArgument.field(
-                    "amount_fen", f"must equal the order's total of {order.spec.total_fen} fen, got {amount_fen}"
+                    "amount_fen", f"must equal what the order leaves to pay, {order.due_fen} fen, got {amount_fen}"
                 )
             if order.payment_id:
                 if order.payment_id != payment_id:
@@ -191,7 +214,8 @@ class OrderCenter:
                 status=OrderStatus.PAID, paid_fen=amount_fen, paid_at_ms=now_ms, payment_id=payment_id,
                 version=order.version + 1, updated_ms=now_ms,
             )  # fmt: skip
-            if await self.store.pay(order, after, OrderEvent(now_ms, OrderStatus.PAID, f"payment {payment_id}")):
+            event = OrderEvent(now_ms, OrderStatus.PAID, f"payment {payment_id}")
+            if await self._pay_script(order, after, event):
                 order, retry = after, False
                 break
         else:
@@ -204,6 +228,8 @@ class OrderCenter:
                 changed = True  # replayed or split meanwhile: read it back
             else:
                 order = order.evolve(split_state=state)
+        if order.coupons and self.checkout is not None:
+            await self.checkout.tell_paid(order)
         if self.delivery is not None and not order.dispatch_status and order.status in BEFORE_PICKUP:
             status, rider = await self.delivery.hand_over(order)
             await self.store.set_delivery(order_id, status, rider, in_delivery=status not in DISPATCH_DONE)
@@ -222,6 +248,14 @@ class OrderCenter:
         if quoted and self.terms is not None:
             s = order.spec
             self.terms.check_quote(quoted, s.merchant_id, s.dropoff_lat, s.dropoff_lng, self.clock.now_ms())
+
+    async def _pay_script(self, order: Order, after: Order, event: OrderEvent) -> bool:
+        """The payment's script: with the order's coupons and points in it when it has any."""
+        if not order.coupons and not order.spec.points:
+            return await self.store.pay(order, after, event)
+        if self.checkout is None:
+            raise FailedPrecondition("orders with coupons or points need loyalty and coupons in this process")
+        return await self.checkout.pay(*self.store.pay_call(order, after, event), after)
 
     async def _tell(self, order: Order) -> Order:
         """Tells the followers the order as it stands (on retries too: their changes are idempotent)."""
@@ -331,7 +365,7 @@ class OrderCenter:
                     continue
             try:
                 plan = (
-                    await self.ledger.plan_refund(order_id, amount_fen)
+                    await self.ledger.plan_refund(order_id, amount_fen, money_view(order))
                     if order.split_state == "posted"
                     else RefundPlan((), 0)
                 )
@@ -341,16 +375,17 @@ class OrderCenter:
             event = OrderEvent(
                 self.clock.now_ms(), new_status, f"refund {key}: {amount_fen} fen" + (f" ({reason})" if reason else "")
             )
-            status, stored = await self.ledger.post_refund(
-                money_view(order),
-                key,
-                fingerprint,
-                record.to_json(),
-                amount_fen,
-                new_status.value,
-                event.to_json(),
-                plan,
-            )
+            call = (money_view(order), key, fingerprint, record.to_json(), amount_fen, new_status.value,
+                    event.to_json(), plan)  # fmt: skip
+            if (order.coupons or order.spec.points) and self.checkout is not None:
+                # Coupons and points go back with a cancel, a rejection or a refund of all that is left, in the
+                # refund's own script (a partial refund keeps them).
+                reply = await self.checkout.refund(
+                    *self.ledger.refund_call(*call), order, give_back=new_status is not order.status
+                )
+                status, stored = self.ledger.refund_outcome(reply)
+            else:
+                status, stored = await self.ledger.post_refund(*call)
             if status == "refunded":
                 after = await self.store.get(order_id)
                 if new_status is OrderStatus.REFUNDED and order.status in BEFORE_PICKUP and self.delivery is not None:

@@ -1,5 +1,6 @@
-"""What follows an order's money besides the ledger: loyalty points earned on it, alliance offers it triggers,
-the coupons and points that paid for it (given back when it is cancelled, rejected or refunded in full).
+"""What follows an order's money besides the ledger: loyalty points earned on it, alliance offers it triggers
+(and the member aggregates its refunds take back), coupons and points used with its id outside its checkout
+(given back when it is cancelled, rejected or refunded in full).
 
 The order center tells each follower an order as it stands after a payment, a completion, a refund, a
 cancellation or a rejection, on first attempts and on retries alike: a follower's change is idempotent on
@@ -18,7 +19,7 @@ from alliance import Alliances
 from commerce.orders.flow import FINAL, OrderStatus
 from commerce.orders.models import Order
 from core.errors import InvalidArgument
-from coupons import Coupons
+from coupons import Coupons, CouponState
 from loyalty import Loyalty, OrderState
 
 log = logging.getLogger("tongcheng.orders")
@@ -57,7 +58,8 @@ class LoyaltyFollower:
 
 class AllianceFollower:
     """Partner offers follow orders: a paid order (still standing) or a completed one at an alliance merchant
-    issues the partner coupons its offers give the member, once per offer and order."""
+    issues the partner coupons its offers give the member, once per offer and order; a refund takes the order
+    back out of the member's aggregates (in proportion; wholly when refunded in full)."""
 
     def __init__(self, alliances: Alliances) -> None:
         self.alliances = alliances
@@ -66,12 +68,16 @@ class AllianceFollower:
         spec = order.spec
         if not spec.customer_id or order.paid_fen <= 0:
             return
+        if order.refunded_fen:
+            await self.alliances.order_refunded(
+                spec.order_id, spec.merchant_id, spec.customer_id, order.paid_fen - order.refunded_fen
+            )
         completed = order.status is OrderStatus.COMPLETED
         if not completed and (order.status is not OrderStatus.PAID or order.status in FINAL):
             return  # issued at payment (PAID) and completion; cancelled, rejected or refunded orders issue nothing
         await self.alliances.order_event(
             spec.order_id, spec.merchant_id, spec.customer_id, order.paid_fen - order.refunded_fen, order.paid_at_ms,
-            completed,
+            completed, place=(spec.dropoff_lat, spec.dropoff_lng),
         )  # fmt: skip
 
 
@@ -80,9 +86,13 @@ GIVEN_BACK = frozenset({OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus
 
 
 class CheckoutFollower:
-    """Coupons locked or redeemed and points spent for an order (at checkout, with the order's id and its
-    merchant) go back when the order is cancelled, rejected or refunded in full: each coupon rolled back, each
-    spend given back, idempotently, in the call that ended the order. A partial refund keeps them."""
+    """Coupons locked or redeemed and points spent with an order's id outside its own checkout (a counter's
+    RedeemCoupon, SpendPoints naming the order, the locks of an unpaid order) go back when the order is
+    cancelled, rejected or refunded in full: each coupon rolled back, each spend given back, idempotently, in
+    the call that ended the order, after its script. What the order named at creation is taken in its payment
+    and given back in its refund's own script (commerce.orders.checkout); by the time this follower runs those
+    are no longer held by the order, and the checkout's spend (key `#checkout:<order>`) is left to that script.
+    A partial refund keeps them."""
 
     def __init__(self, coupons: Coupons, loyalty: Loyalty) -> None:
         self.coupons = coupons
@@ -93,3 +103,7 @@ class CheckoutFollower:
             return
         await self.coupons.release_order(order.spec.merchant_id, order.order_id)
         await self.loyalty.release_order(order.spec.merchant_id, order.order_id)
+        for c in order.coupons:  # the checkout's, rolled back in the refund's script: tell the observers
+            coupon = await self.coupons.coupon(c.code)
+            if coupon.state is CouponState.CLAIMED:  # not since locked or redeemed for another order
+                await self.coupons.tell_rolled_back(c.code)

@@ -45,6 +45,11 @@ class NewOrder:
     delivery_quote: str = ""
     # The riders' share of the quote's busy-area fee (set from the quote; the split pays it to the fleet).
     rider_surge_fen: int = 0
+    # Checkout (commerce.orders.checkout): coupons locked to this order, applied in this order, and points of
+    # the merchant's programme to spend; the customer pays what is left.
+    coupon_codes: tuple[str, ...] = ()
+    points: int = 0
+    points_programme_id: str = ""
 
     @property
     def total_fen(self) -> int:
@@ -56,6 +61,11 @@ class NewOrder:
         if not self.delivery_quote:
             del fields["delivery_quote"]  # likewise orders without a quote
         del fields["rider_surge_fen"]  # the quote's, which the token binds
+        for name in ("coupon_codes", "points", "points_programme_id"):  # and those without a checkout too
+            if not fields[name]:
+                del fields[name]
+        if self.coupon_codes:
+            fields["coupon_codes"] = list(self.coupon_codes)
         if self.lines:
             # What the client sent: the lines, not the prices found for them (a retry after a price
             # change is the same order).
@@ -63,6 +73,18 @@ class NewOrder:
             fields["lines"] = [[x.item_id, x.variant_id, x.quantity] for x in self.lines]
         body = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.blake2b(body.encode(), digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True)
+class CheckoutCoupon:
+    """A coupon that pays for part of an order, as found at creation."""
+
+    code: str
+    campaign_id: str
+    discount_fen: int
+    # Who bears the discount besides the merchant: "" (the merchant), else the ledger account that funds
+    # it (`platform:<id>`, or `merchant:<partner>`): a subsidy in the split (settlement.split).
+    funder: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,10 +104,30 @@ class Order:
     dispatch_status: str = ""
     rider_id: str = ""
     reason: str = ""
+    coupons: tuple[CheckoutCoupon, ...] = ()
+    points_fen: int = 0  # what the spent points are worth
 
     @property
     def order_id(self) -> str:
         return self.spec.order_id
+
+    @property
+    def discount_fen(self) -> int:
+        return sum(c.discount_fen for c in self.coupons)
+
+    @property
+    def due_fen(self) -> int:
+        """What the customer pays: the total less the coupons and the points."""
+        return self.spec.total_fen - self.discount_fen - self.points_fen
+
+    @property
+    def subsidies(self) -> list[tuple[str, int]]:
+        """(funder, fen) of the discounts others than the merchant fund, one per funder."""
+        out: dict[str, int] = {}
+        for c in self.coupons:
+            if c.funder:
+                out[c.funder] = out.get(c.funder, 0) + c.discount_fen
+        return sorted(out.items())
 
     @property
     def refundable_fen(self) -> int:
@@ -123,6 +165,19 @@ class Order:
             **({"lines": _lines_json(s.lines)} if s.lines else {}),
             **({"delivery_quote": s.delivery_quote} if s.delivery_quote else {}),
             **({"rider_surge_fen": str(s.rider_surge_fen)} if s.rider_surge_fen else {}),
+            **(self._checkout_fields() if s.coupon_codes or s.points else {}),
+        }
+
+    def _checkout_fields(self) -> dict[str, str]:
+        s = self.spec
+        coupons = [[c.code, c.campaign_id, c.discount_fen, c.funder] for c in self.coupons]
+        return {
+            "coupons": json.dumps(coupons, separators=(",", ":")),
+            "points": str(s.points),
+            "points_programme_id": s.points_programme_id,
+            "points_fen": str(self.points_fen),
+            # Read by the ledger (settlement.ledger.OrderMoney): what others fund of the discount.
+            "subsidies": json.dumps(self.subsidies, separators=(",", ":")),
         }
 
     @classmethod
@@ -144,6 +199,12 @@ class Order:
             delivery_quote=h.get("delivery_quote", ""),
             rider_surge_fen=int(h.get("rider_surge_fen") or 0),
         )
+        coupons = tuple(CheckoutCoupon(*x) for x in json.loads(h["coupons"])) if h.get("coupons") else ()
+        if coupons or h.get("points"):
+            spec = replace(
+                spec, coupon_codes=tuple(c.code for c in coupons), points=int(h.get("points") or 0),
+                points_programme_id=h.get("points_programme_id", ""),
+            )  # fmt: skip
         return cls(
             spec=spec,
             status=OrderStatus(h["status"]),
@@ -158,6 +219,8 @@ class Order:
             dispatch_status=h.get("dispatch_status", ""),
             rider_id=h.get("rider_id", ""),
             reason=h.get("reason", ""),
+            coupons=coupons,
+            points_fen=int(h.get("points_fen") or 0),
         )
 
     def evolve(self, **changes: object) -> Order:

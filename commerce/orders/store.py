@@ -116,18 +116,15 @@ class OrderStore:
         )
 
     async def pay(self, before: Order, after: Order, event: OrderEvent) -> bool:
+        keys, args = self.pay_call(before, after, event)
+        return bool(await self._pay(keys=keys, args=args))
+
+    def pay_call(self, before: Order, after: Order, event: OrderEvent) -> tuple[list[str], list[str | int]]:
+        """Keys and arguments of the payment (_PAY_LUA; checkout's script takes the same)."""
         oid = after.order_id
-        return bool(
-            await self._pay(
-                keys=[self.keys.order(oid), self.keys.order_history(oid), self.keys.unsplit, self.keys.orders_paid],
-                args=[
-                    str(before.version),
-                    event.to_json(),
-                    after.paid_at_ms,
-                    oid,
-                    *_flat(_changed_fields(before, after)),
-                ],
-            )
+        return (
+            [self.keys.order(oid), self.keys.order_history(oid), self.keys.unsplit, self.keys.orders_paid],
+            [str(before.version), event.to_json(), after.paid_at_ms, oid, *_flat(_changed_fields(before, after))],
         )
 
     async def set_delivery(self, order_id: str, dispatch_status: str, rider_id: str, in_delivery: bool) -> None:

@@ -17,7 +17,7 @@ from serving.auth import Role, TokenIssuer
 from serving.embedded_redis import EmbeddedRedis
 from tests.conftest import redis_snapshot, server_config
 from tests.dispatch.api.helpers import bad_request_fields
-from tests.settlement.helpers import KAMPPI, Money, create_and_pay, rule, set_rule
+from tests.settlement.helpers import KAMPPI, Money, create_and_pay, new_order, rule, set_rule
 from tongcheng.alliance.v1 import alliance_pb2 as pb
 from tongcheng.alliance.v1 import alliance_pb2_grpc
 from tongcheng.coupons.v1 import coupons_pb2 as cpb
@@ -117,3 +117,37 @@ async def test_bad_input_names_the_field_and_changes_nothing(client, redis_sync:
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert set(bad_request_fields(err.value)) == fields
     assert redis_snapshot(redis_sync) == before
+
+
+async def test_a_partner_coupon_paid_at_checkout_credits_the_source(client, redis_sync: redis.Redis) -> None:  # type: ignore[no-untyped-def]
+    """The yoga coupon a coffee order issued pays for part of a yoga order at checkout (PayOrder redeems it): the
+    coffee shop is credited 10% of the order; cancelling the yoga order claws it back, and a retried payment
+    credits nothing again."""
+    await setup(client)
+    ops, m1 = client(), client(Role.MERCHANT, "m1")
+    await create_and_pay(ops, "o1", customer_id="u1")
+    for step in ("AcceptOrder", "MarkReady", "MarkPickedUp", "MarkDelivered", "CompleteOrder"):
+        await getattr(ops.orders, step)(getattr(opb, f"{step}Request")(order_id="o1"), metadata=ops.md)
+    (key,) = redis_sync.keys("tc:{money}:coupons:code:*")  # the coupon the completed coffee order issued
+    code = key.rsplit(":", 1)[1]
+    await ops.coupons.LockCoupon(
+        cpb.LockCouponRequest(code=code, merchant_id="yoga", order_id="y1", order_amount_fen=9_500), metadata=ops.md
+    )
+    created = await ops.orders.CreateOrder(
+        new_order("y1", merchant_id="yoga", customer_id="u1", coupon_codes=[code]), metadata=ops.md
+    )
+    pay = opb.PayOrderRequest(order_id="y1", payment_id="pay-y1", amount_fen=created.order.amount_due_fen)
+    await ops.orders.PayOrder(pay, metadata=ops.md)
+
+    async def contribution() -> tuple[int, int]:
+        report = await m1.alliance.GetContribution(
+            pb.GetContributionRequest(alliance_id="a1", merchant_id="m1"), metadata=m1.md
+        )
+        (offer,) = report.offers
+        return offer.redeemed, offer.commission_fen
+
+    assert await contribution() == (1, 950)
+    await ops.orders.CancelOrder(opb.CancelOrderRequest(order_id="y1"), metadata=ops.md)
+    assert await contribution() == (0, 0)
+    await ops.orders.PayOrder(pay, metadata=ops.md)  # a late retry of the payment
+    assert await contribution() == (0, 0)

@@ -122,3 +122,33 @@ async def test_commissions_post_into_the_ledger_t_plus_1_and_claw_backs_follow(e
     await engine._redis.rpush(engine.keys.commission_log("a1", "2026-03-16"), '["coffee","yoga",1,"x",0]')
     kinds = sorted(d.kind for d in (await settlement.reconciler.reconcile()).differences)
     assert kinds == ["commission_mismatch", "commission_mismatch"]
+
+
+async def test_offers_reach_partners_near_the_order_place(engine: Alliances) -> None:
+    """The order's place (the member's drop-off), not the source merchant's, decides which partners are near: an
+    order dropped off beside the bakery gets the bakery's offer, one dropped off beside the coffee shop does not."""
+    await engine.create_offer(Offer("bakery-near", "a1", "coffee", "bakery-trial", Trigger.PAID, 1_000))
+    assert await engine.order_event("o1", "coffee", "u1", 3_800, START_MS, False, place=(31.2310, 121.4740)) == []
+    (code,) = await engine.order_event("o2", "coffee", "u1", 3_800, START_MS, False, place=(31.3005, 121.5505))
+    assert (await engine.coupons.coupon(code)).campaign_id == "bakery-trial"
+
+
+async def test_a_refund_takes_the_order_back_out_of_the_segment(engine: Alliances) -> None:
+    """A completed order counts once; a partial refund lowers the spend, a full one removes the order, its hour and
+    its category; replays and older views change nothing."""
+    await engine.order_event("o1", "coffee", "u1", 3_800, START_MS, completed=True)
+    await engine.order_event("o2", "yoga", "u1", 10_000, START_MS - 6 * 3_600_000, completed=True)
+    before = await engine.segment("a1", "u1")
+    assert (before.orders, before.spend_fen, before.categories) == (2, 13_800, ("coffee", "fitness"))
+    assert before.hours_mask == (1 << 15) | (1 << 9)
+    assert await engine.order_refunded("o1", "coffee", "u1", 1_800)
+    assert not await engine.order_refunded("o1", "coffee", "u1", 1_800)  # a replay
+    assert not await engine.order_refunded("o1", "coffee", "u1", 3_000)  # an older view
+    after = await engine.segment("a1", "u1")
+    assert (after.orders, after.spend_fen, after.categories) == (2, 11_800, ("coffee", "fitness"))
+    assert await engine.order_refunded("o1", "coffee", "u1", 0)
+    assert not await engine.order_refunded("o1", "coffee", "u1", 0)
+    await engine.order_event("o1", "coffee", "u1", 0, START_MS, completed=True)  # the follower's retry
+    after = await engine.segment("a1", "u1")
+    assert (after.orders, after.spend_fen, after.categories, after.hours_mask) == (1, 10_000, ("fitness",), 1 << 9)
+    assert not await engine.order_refunded("o9", "coffee", "u1", 0)  # never counted: nothing to take out

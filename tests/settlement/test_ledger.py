@@ -106,10 +106,11 @@ async def test_script_refuses_legs_off_by_one_fen_and_alerts(
         [reply] = await settlement.ledger._split(
             client,
             keys=[k.split_keys, k.balances, k.day_postings("2026-01-01"), k.posting_days, k.unsplit, k.alerts,
-                  k.alerts_raised, k.rules_generation, k.order("o1"), k.split("o1"), k.split_postings("o1")],
+                  k.alerts_raised, k.rules_generation, k.subsidised, k.order("o1"), k.split("o1"),
+                  k.split_postings("o1")],
             args=[str(await client.get(k.rules_generation)), "2026-01-01", 1, 1,
                   "key1", "o1", str(paid.version), "merchant:m1#1", 3000,
-                  posting_json("o1", "m1", 1, "split", 1, "2026-01-01", legs, 1), len(legs), *flat],
+                  posting_json("o1", "m1", 1, "split", 1, "2026-01-01", legs, 1), "", len(legs), 0, *flat],
         )  # fmt: skip
         assert reply[0] == "halted" and "off by -1 fen" in reply[1]
         assert redis_sync.exists(k.split("o1"), k.split_postings("o1"), k.balances) == 0

@@ -10,7 +10,16 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from settlement.rules import Share, SplitRule
-from settlement.split import Parties, SplitHalt, largest_remainder, receiver_rank, refund_reversal, split_legs
+from settlement.split import (
+    Parties,
+    SplitHalt,
+    largest_remainder,
+    receiver_rank,
+    refund_reversal,
+    split_legs,
+    subsidy_back_fen,
+    subsidy_kept_fen,
+)
 
 bp = st.integers(0, 3_000)
 fixed = st.integers(0, 2_000)
@@ -105,3 +114,40 @@ def test_reversals_are_proportional_and_never_exceed_a_leg(case: tuple[dict[str,
         assert given_back == received
     with pytest.raises(ValueError):
         refund_reversal(total - refunded + 1, received, given_back)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 1_000_000),
+    st.integers(0, 1_000_000),
+    st.lists(st.integers(1, 1_000_000), min_size=1, max_size=6),
+    st.booleans(),
+)
+def test_a_subsidy_goes_back_in_proportion_and_wholly_at_the_end(
+    paid_fen: int, subsidy_fen: int, weights: list[int], refund_before_split: bool
+) -> None:
+    """Refunds in any pieces give the funder back, cumulatively, floor(subsidy x refunded / paid): never more than
+    the split took of it, all of it once all is refunded (also when a first refund came before the split); each
+    refund's legs then give back the refund plus that, within what the legs hold."""
+    total = sum(weights)
+    pieces = [paid_fen * w // total for w in weights]
+    pieces[-1] += paid_fen - sum(pieces)
+    pieces = [p for p in pieces if p > 0]
+    refunded = 0
+    if refund_before_split and len(pieces) > 1:
+        refunded = pieces.pop(0)  # refunded while the split waited: the split takes only what is left of it
+    taken = subsidy_kept_fen(subsidy_fen, paid_fen, refunded)
+    base = paid_fen - refunded
+    legs = {"merchant:m1": (base + taken) * 9 // 10, "platform:tongcheng": (base + taken) - (base + taken) * 9 // 10}
+    reversed_: dict[str, int] = {}
+    back_total = 0
+    for piece in pieces:
+        back = subsidy_back_fen(subsidy_fen, paid_fen, refunded, piece)
+        assert back >= 0 and back_total + back <= taken
+        legs_back = refund_reversal(piece + back, legs, reversed_)
+        assert sum(leg.amount_fen for leg in legs_back) == piece + back
+        for leg in legs_back:
+            reversed_[leg.receiver] = reversed_.get(leg.receiver, 0) + leg.amount_fen
+        back_total += back
+        refunded += piece
+    assert refunded == paid_fen and back_total == taken and reversed_ == {r: a for r, a in legs.items() if a}

@@ -108,7 +108,9 @@ class CouponServiceServicer:
 
     def LockCoupon(self, request, context):
         """LockCoupon holds a coupon for an order at checkout for ttl_minutes, with its discount and its
-        share of the budget. Locking it again for the same order extends the lock.
+        share of the budget. Locking it again for the same order extends the lock. An order that names
+        the coupon in OrderService.CreateOrder (coupon_codes) redeems the lock in its PayOrder and gives
+        it back with its cancel or full refund.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -57,7 +57,7 @@ class LatLng(_message.Message):
     def __init__(self, lat: _Optional[float] = ..., lng: _Optional[float] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("order_id", "merchant_id", "chain_id", "group_leader_id", "customer_id", "items_fen", "delivery_fee_fen", "total_fen", "pickup", "dropoff", "status", "paid_fen", "refunded_fen", "payment_id", "split_state", "dispatch_status", "rider_id", "reason", "created_at", "paid_at", "updated_at", "version", "lines", "delivery_quote")
+    __slots__ = ("order_id", "merchant_id", "chain_id", "group_leader_id", "customer_id", "items_fen", "delivery_fee_fen", "total_fen", "pickup", "dropoff", "status", "paid_fen", "refunded_fen", "payment_id", "split_state", "dispatch_status", "rider_id", "reason", "created_at", "paid_at", "updated_at", "version", "lines", "delivery_quote", "coupons", "discount_fen", "points", "points_programme_id", "points_fen", "amount_due_fen")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -82,6 +82,12 @@ class Order(_message.Message):
     VERSION_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_QUOTE_FIELD_NUMBER: _ClassVar[int]
+    COUPONS_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    POINTS_PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FEN_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_DUE_FEN_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     merchant_id: str
     chain_id: str
@@ -106,7 +112,25 @@ class Order(_message.Message):
     version: int
     lines: _containers.RepeatedCompositeFieldContainer[OrderLine]
     delivery_quote: str
-    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., chain_id: _Optional[str] = ..., group_leader_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., items_fen: _Optional[int] = ..., delivery_fee_fen: _Optional[int] = ..., total_fen: _Optional[int] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., paid_fen: _Optional[int] = ..., refunded_fen: _Optional[int] = ..., payment_id: _Optional[str] = ..., split_state: _Optional[_Union[SplitState, str]] = ..., dispatch_status: _Optional[str] = ..., rider_id: _Optional[str] = ..., reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., delivery_quote: _Optional[str] = ...) -> None: ...
+    coupons: _containers.RepeatedCompositeFieldContainer[OrderCoupon]
+    discount_fen: int
+    points: int
+    points_programme_id: str
+    points_fen: int
+    amount_due_fen: int
+    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., chain_id: _Optional[str] = ..., group_leader_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., items_fen: _Optional[int] = ..., delivery_fee_fen: _Optional[int] = ..., total_fen: _Optional[int] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., paid_fen: _Optional[int] = ..., refunded_fen: _Optional[int] = ..., payment_id: _Optional[str] = ..., split_state: _Optional[_Union[SplitState, str]] = ..., dispatch_status: _Optional[str] = ..., rider_id: _Optional[str] = ..., reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., delivery_quote: _Optional[str] = ..., coupons: _Optional[_Iterable[_Union[OrderCoupon, _Mapping]]] = ..., discount_fen: _Optional[int] = ..., points: _Optional[int] = ..., points_programme_id: _Optional[str] = ..., points_fen: _Optional[int] = ..., amount_due_fen: _Optional[int] = ...) -> None: ...
+
+class OrderCoupon(_message.Message):
+    __slots__ = ("code", "campaign_id", "discount_fen", "funded_by")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    FUNDED_BY_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    campaign_id: str
+    discount_fen: int
+    funded_by: str
+    def __init__(self, code: _Optional[str] = ..., campaign_id: _Optional[str] = ..., discount_fen: _Optional[int] = ..., funded_by: _Optional[str] = ...) -> None: ...
 
 class OrderLine(_message.Message):
     __slots__ = ("item_id", "variant_id", "quantity", "unit_price_fen")
@@ -131,7 +155,7 @@ class OrderEvent(_message.Message):
     def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., note: _Optional[str] = ...) -> None: ...
 
 class CreateOrderRequest(_message.Message):
-    __slots__ = ("order_id", "merchant_id", "chain_id", "group_leader_id", "customer_id", "items_fen", "delivery_fee_fen", "pickup", "dropoff", "item_count", "lines", "delivery_quote")
+    __slots__ = ("order_id", "merchant_id", "chain_id", "group_leader_id", "customer_id", "items_fen", "delivery_fee_fen", "pickup", "dropoff", "item_count", "lines", "delivery_quote", "coupon_codes", "points", "points_programme_id")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -144,6 +168,9 @@ class CreateOrderRequest(_message.Message):
     ITEM_COUNT_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_QUOTE_FIELD_NUMBER: _ClassVar[int]
+    COUPON_CODES_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    POINTS_PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     merchant_id: str
     chain_id: str
@@ -156,7 +183,10 @@ class CreateOrderRequest(_message.Message):
     item_count: int
     lines: _containers.RepeatedCompositeFieldContainer[OrderLine]
     delivery_quote: str
-    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., chain_id: _Optional[str] = ..., group_leader_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., items_fen: _Optional[int] = ..., delivery_fee_fen: _Optional[int] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., item_count: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., delivery_quote: _Optional[str] = ...) -> None: ...
+    coupon_codes: _containers.RepeatedScalarFieldContainer[str]
+    points: int
+    points_programme_id: str
+    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., chain_id: _Optional[str] = ..., group_leader_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., items_fen: _Optional[int] = ..., delivery_fee_fen: _Optional[int] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., item_count: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., delivery_quote: _Optional[str] = ..., coupon_codes: _Optional[_Iterable[str]] = ..., points: _Optional[int] = ..., points_programme_id: _Optional[str] = ...) -> None: ...
 
 class CreateOrderResponse(_message.Message):
     __slots__ = ("order", "created")

@@ -117,10 +117,19 @@ class OrderServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def PayOrder(self, request, context):
-        """PayOrder records the payment (amount_fen must equal the order's total), splits it at once among
-        the receivers (settlement) and hands the order to dispatch. Idempotent on payment_id. An order of
-        catalogue lines sells its reserved stock first (FAILED_PRECONDITION if the reservation expired and
-        the stock went).
+        """CreateOrder with coupon_codes and points (checkout): each coupon must be locked to this order
+        beforehand (CouponService.LockCoupon, order_amount_fen = what the coupons listed before it leave)
+        and be the customer's; the points must be available. A code of no coupon of the merchant is
+        NOT_FOUND; another member's coupon, one not locked to this order, a lock for another amount, a
+        discount or points that leave nothing to pay, points beyond the balance: INVALID_ARGUMENT naming
+        the field. Nothing is taken before PayOrder.
+
+        PayOrder records the payment (amount_fen must equal the order's amount_due_fen), splits it at once
+        among the receivers (settlement) and hands the order to dispatch. Idempotent on payment_id. An order
+        of catalogue lines sells its reserved stock first (FAILED_PRECONDITION if the reservation expired
+        and the stock went). An order with coupons and points redeems their locks and spends the points in
+        the payment's own step; a lock that expired since creation or points spent meanwhile is
+        FAILED_PRECONDITION naming the field (coupon_codes[i], points), and nothing is paid.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -169,7 +178,8 @@ class OrderServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelOrder(self, request, context):
-        """CancelOrder cancels an order before pickup; a paid one is refunded in full.
+        """CancelOrder cancels an order before pickup; a paid one is refunded in full, and its coupons and
+        points are given back in the same step (as with RejectOrder and a refund of all that is left).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
