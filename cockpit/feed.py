@@ -12,8 +12,9 @@ and writes nothing:
 - *KPIs* from the same events (orders per minute, intake rate, click-to-door and late share of the last
   hour) and from the zones' tick records (`tick`: pool size and the last tick's duration, written by the
   zone's worker).
-- *Heat*: placements by pickup cell and late deliveries by drop-off cell, in 5-minute buckets at H3
-  resolution 9 over the last hours; coarser resolutions are the parents' sums.
+- *Heat*: placements by pickup cell, deliveries and late deliveries by drop-off cell, and coupons redeemed
+  and points spent at checkout by the counter's cell (the order center's checkout events), in 5-minute
+  buckets at H3 resolution 9 over the last hours; coarser resolutions are the parents' sums.
 
 On start the feed reads back `history_s` of the streams (as far as their cap keeps them) so KPIs and heat
 have their past at once. Pages get a snapshot, then each step's delta (only riders that moved more than
@@ -32,6 +33,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import h3
 from redis.exceptions import RedisError
@@ -55,7 +57,7 @@ _STATE_OF = {
 }
 _STATE_RANK = {"free": 0, "offered": 1, "to_counter": 2, "riding": 3}
 RIDER_STATES = tuple(_STATE_RANK)
-HEAT_LAYERS = ("demand", "late", "delivered")
+HEAT_LAYERS = ("demand", "late", "delivered", "coupons", "points")
 BACKFILL_BATCH = 5_000
 POOL_READ_MAX = 20_000  # orders waiting in a zone's pool read per step (the oldest first)
 
@@ -136,8 +138,13 @@ class CityFeed:
         period_s: float = 1.0,
         history_s: float = 6 * 3600,
         idle_stop_s: float = 600.0,
+        checkout_events: tuple[Any, str] | None = None,
     ) -> None:
         self.dispatcher = dispatcher
+        # The order center's checkout events (a Redis client and the stream's key), for the coupons and points
+        # heat; None where the order center does not run.
+        self.checkout_events = checkout_events
+        self.checkout_last = "0-0"
         self.clock = clock
         self.period_s = period_s
         self.history_s = history_s
@@ -195,6 +202,7 @@ class CityFeed:
         except RedisError as exc:
             log.warning("cockpit: reading back history failed (%s); starting from now", exc)
         self._started.set()
+        next_at = time.perf_counter()
         while True:
             started = time.perf_counter()
             try:
@@ -208,7 +216,10 @@ class CityFeed:
                 log.info("cockpit feed: no page for %.0f s, stopping", self.idle_stop_s)
                 self._task = None
                 return
-            await asyncio.sleep(max(0.0, self.period_s - (time.perf_counter() - started)))
+            # A fixed cadence (one step per period on average, whatever each step and the loop's lag cost), or
+            # from now when a step ran past a whole period.
+            next_at = max(next_at + self.period_s, time.perf_counter() - self.period_s)
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
 
     def _publish(self, step: Step) -> None:
         if not self._subscribers:
@@ -242,6 +253,8 @@ class CityFeed:
             await self._read_pool(zone_id, None)
         await self._read_riders(now_ms, everyone=True)
         self._restate(set(self.riders), Step(at_ms=now_ms))
+        self.checkout_last = f"{since}-0"
+        await self._read_checkouts()
         await self._read_ticks()
         self._refresh_kpis(now_ms)
         self.last_step = None
@@ -263,6 +276,7 @@ class CityFeed:
             await self._read_pool(zone_id, step)
         moved = await self._read_riders(now_ms)
         self._restate(moved, step)
+        await self._read_checkouts()
         await self._read_ticks()
         self._refresh_kpis(now_ms)
         self._trim(now_ms)
@@ -411,6 +425,29 @@ class CityFeed:
         nxt = min(held, key=lambda o: o.eta_dropoff_ms or 0)
         return state, nxt.dropoff
 
+    async def _read_checkouts(self) -> None:
+        """Payments that used coupons or points since the last read: the coupons heat counts coupons redeemed,
+        the points heat the points spent, at the counter where the order was paid for."""
+        if self.checkout_events is None:
+            return
+        client, key = self.checkout_events
+        while True:
+            found = await client.xread({key: self.checkout_last}, count=BACKFILL_BATCH)
+            entries = [e for _, es in found or [] for e in es]
+            if not entries:
+                return
+            self.checkout_last = entries[-1][0]
+            for _, f in entries:
+                if not f.get("lat"):
+                    continue
+                at, lat, lng = int(f["t"]), float(f["lat"]), float(f["lng"])
+                if int(f.get("c") or 0):
+                    self._heat(at, "coupons", lat, lng, int(f["c"]))
+                if int(f.get("p") or 0):
+                    self._heat(at, "points", lat, lng, int(f["p"]))
+            if len(entries) < BACKFILL_BATCH:
+                return
+
     async def _read_ticks(self) -> None:
         """Each zone's pool size and last tick, as its worker recorded them."""
         for z in self.zones.values():
@@ -418,9 +455,9 @@ class CityFeed:
 
     # Aggregates --------------------------------------------------------------------------------
 
-    def _heat(self, at_ms: int, layer: str, lat: float, lng: float) -> None:
+    def _heat(self, at_ms: int, layer: str, lat: float, lng: float, weight: int = 1) -> None:
         bucket = at_ms - at_ms % (BUCKET_S * 1000)
-        self.heat.setdefault((bucket, layer), Counter())[h3.latlng_to_cell(lat, lng, HEAT_RESOLUTION)] += 1
+        self.heat.setdefault((bucket, layer), Counter())[h3.latlng_to_cell(lat, lng, HEAT_RESOLUTION)] += weight
 
     def _trim(self, now_ms: int) -> None:
         hour_ago = now_ms - 3_600_000

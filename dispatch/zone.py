@@ -159,6 +159,7 @@ class ZoneDispatcher:
             else None
         )
         self._tick_fence: Fence | None = None
+        self._recorded_busy = False  # a zone that never had work never writes its record
         self.last_tick: TickReport | None = None
         self.ticks = 0
 
@@ -300,7 +301,12 @@ class ZoneDispatcher:
 
     async def _record_tick(self, report: TickReport) -> None:
         """Leaves the tick's summary where any process can read it (the ops cockpit's backlog and tick
-        latency); a failure only costs the cockpit a second of staleness."""
+        latency); a failure only costs the cockpit a second of staleness. An idle zone writes it once, when it
+        falls idle: nothing writes to an idle store (what the tests' and the fuzzer's snapshots rely on)."""
+        busy = bool(report.pending or report.decided or report.offers_expired or report.riders_expired)
+        if not busy and not self._recorded_busy:
+            return
+        self._recorded_busy = busy
         try:
             await self._redis.hset(self.index.keys.tick, mapping={
                 "at_ms": report.at_ms, "total_ms": f"{report.total_s * 1000:.1f}", "pending": report.pending,

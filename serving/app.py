@@ -59,6 +59,7 @@ from serving.redis_cluster import cluster_from_url, parse_cluster_url
 from serving.status import REDIS_DOWN, StoreGuard
 from serving.supply import add_supply
 from settlement.api import SettlementServicer
+from settlement.keys import MoneyKeys
 from settlement.service import Settlement
 from tongcheng.alliance.v1 import alliance_pb2, alliance_pb2_grpc
 from tongcheng.coupons.v1 import coupons_pb2, coupons_pb2_grpc
@@ -434,7 +435,8 @@ class App:
         if self.dispatcher is not None and self.oracle is not None:
             c = self.dispatcher.config.city
             city = CityInfo(c.name, (c.center.lat, c.center.lng), c.service_radius_m)
-            feed = CityFeed(self.dispatcher, self.clock)
+            money = (self.redis, MoneyKeys().checkout_events) if self.orders is not None else None
+            feed = CityFeed(self.dispatcher, self.clock, checkout_events=money)
             roads = RoadLayer(self.oracle.graph)
         desk = None
         if self.orders is not None:

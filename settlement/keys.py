@@ -31,6 +31,12 @@ class MoneyKeys:
         return f"{self.prefix}orders:merchant:{merchant_id}"
 
     @property
+    def checkout_events(self) -> str:
+        """stream: one entry per payment that used coupons or points (order, merchant, counter, discount, points),
+        appended by the payment's script and capped: the ops cockpit's redemption and points heat maps."""
+        return f"{self.prefix}checkout:events"
+
+    @property
     def orders_in_delivery(self) -> str:
         """set: orders handed to dispatch whose delivery is not finished."""
         return f"{self.prefix}orders:in_delivery"

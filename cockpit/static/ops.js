@@ -76,7 +76,8 @@ function drawHeat() {
   const heat = state.heat;
   if (!heat || !heat.cells.length) return;
   const top = Math.max(...heat.cells.map(c => c.n));
-  const rgb = heat.layer === "late" ? "248,81,73" : heat.layer === "delivered" ? "88,166,255" : "255,166,0";
+  const rgb = {late: "248,81,73", delivered: "88,166,255", coupons: "163,113,247", points: "63,185,80"}[heat.layer]
+    || "255,166,0";
   for (const c of heat.cells) {
     ctx.beginPath();
     c.boundary.forEach(([lat, lng], i) => { const [x, y] = px(lat, lng); i ? ctx.lineTo(x, y) : ctx.moveTo(x, y); });

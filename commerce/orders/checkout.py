@@ -37,10 +37,14 @@ from loyalty import Loyalty
 from loyalty._scripts import _PRELUDE as _POINTS_PRELUDE
 from loyalty._scripts import REFUND_SPEND_FUNCTIONS, SPEND_FUNCTIONS
 from loyalty.models import MAX_SPEND_POINTS
+from settlement.keys import MoneyKeys
 from settlement.ledger import REFUND_FUNCTIONS, LuaScript
 from settlement.rules import PLATFORM_ID
 
 MAX_COUPONS_PER_ORDER = 20
+# Payments with coupons or points kept in the checkout events stream (about; trimmed by whole nodes): hours of
+# a busy city's checkouts, for the cockpit's heat maps.
+CHECKOUT_EVENTS_KEPT = 200_000
 
 _SLICE = """
 local function slice(t, from, n)
@@ -55,9 +59,10 @@ end
 """
 
 # Pays an order with its coupons and points. KEYS: order, history, unsplit, paid orders, then 7 per coupon
-# (USE_FUNCTIONS), then 9 for the spend (SPEND_FUNCTIONS) if any. ARGV: coupons, '1' if points are spent,
-# n payment args, then the payment's (version, history event, paid_at_ms, order id, field, value, ...),
-# 17 per coupon, 9 for the spend. Answers {'paid'}, {'stale'}, {'coupon', index, why, detail} or
+# (USE_FUNCTIONS), then 9 for the spend (SPEND_FUNCTIONS) if any, then the checkout events stream. ARGV:
+# coupons, '1' if points are spent, n payment args, then the payment's (version, history event, paid_at_ms,
+# order id, field, value, ...), 17 per coupon, 9 for the spend, then the event's discount fen, points, points'
+# fen and the stream's cap. Answers {'paid'}, {'stale'}, {'coupon', index, why, detail} or
 # {'points', 0, why, detail}.
 PAY_LUA = (
     USE_FUNCTIONS
@@ -89,6 +94,11 @@ redis.call('ZADD', KEYS[3], ARGV[6], ARGV[7])
 redis.call('ZADD', KEYS[4], ARGV[6], ARGV[7])
 for _, p in ipairs(parts) do use_write(p[1], p[2], p[3]) end
 if spends then spend_write(SK, SA, lots) end
+-- The payment's redemptions and points for analytics (the cockpit's heat maps), capped: an outbox entry
+-- written with the payment, so it is there exactly when the payment is.
+local o, n = redis.call('HMGET', KEYS[1], 'merchant_id', 'pickup_lat', 'pickup_lng'), #ARGV
+redis.call('XADD', KEYS[#KEYS], 'MAXLEN', '~', ARGV[n], '*', 'o', ARGV[7], 'm', o[1] or '', 'lat', o[2] or '',
+  'lng', o[3] or '', 'c', nc, 'd', ARGV[n - 3], 'p', ARGV[n - 2], 'pf', ARGV[n - 1], 't', ARGV[6])
 return {'paid'}
 """
 )
@@ -193,6 +203,7 @@ class Checkout:
         self.clock = clock
         self.coupons = coupons
         self.loyalty = loyalty
+        self.events_key = MoneyKeys().checkout_events
         self._pay = LuaScript(PAY_LUA)
         self._refund = LuaScript(REFUND_LUA)
 
@@ -270,6 +281,9 @@ class Checkout:
             )  # fmt: skip
             all_keys += k
             args += a
+        discount = sum(c.discount_fen for c in order.coupons)
+        all_keys.append(self.events_key)
+        args += [discount, spec.points, order.points_fen, CHECKOUT_EVENTS_KEPT]
         reply = await self._pay(self._redis, all_keys, args)
         status = str(reply[0])
         if status == "stale":

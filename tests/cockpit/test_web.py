@@ -6,18 +6,25 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import aiohttp
 import grpc
 import h3
+import redis
 
+from core.clock import ManualClock
 from serving.app import App
 from serving.auth import Role, TokenIssuer
-from tests.conftest import Caller
+from serving.embedded_redis import EmbeddedRedis
+from tests.cockpit.conftest import Web
+from tests.conftest import Caller, server_config
 from tests.dispatch.api.helpers import KAMPPI, TOOLO, fix, order, stream_fixes
+from tests.loyalty.conftest import Points
 from tests.merchants.helpers import Supply, create_merchant
 from tests.settlement.helpers import Money, create_and_pay, new_order, rule, set_rule
 from tongcheng.dispatch.v1 import dispatch_pb2 as dpb
+from tongcheng.orders.v1 import orders_pb2 as opb
 
 Make = Callable[..., object]
 
@@ -72,7 +79,7 @@ async def test_sign_in_sets_a_cookie_that_pages_and_streams_accept(web_app: App,
 async def test_bad_queries_are_400_naming_the_parameter(web: Make) -> None:
     ops = web(Role.OPS)
     for query, field in (
-        ("layer=coupons", "layer"),
+        ("layer=stock", "layer"),
         ("res=4", "res"),
         ("res=10", "res"),
         ("res=eight", "res"),
@@ -229,3 +236,36 @@ async def test_a_merchant_sees_its_day_and_a_head_office_its_branches(
     assert status == 200
     status, _ = await web(Role.MERCHANT, "c2").get("/api/merchant/b1/summary")
     assert status == 403
+
+
+async def test_coupons_and_points_used_at_checkout_heat_the_counters_cell(
+    tmp_path: Path, redis_server: EmbeddedRedis, redis_sync: redis.Redis
+) -> None:
+    """A checkout with two coupons and 300 points: the coupons heat counts 2 and the points heat 300 at the
+    counter's cell, read from the checkout events the payment's script appends."""
+    from tests.commerce.orders.test_checkout import START_MS, checkout, setup
+
+    app = App(server_config(tmp_path, redis_server.url, http_port=0), clock=ManualClock(START_MS))
+    await app.start()
+    try:
+        assert app.private_key_file is not None
+        issuer = TokenIssuer(app.private_key_file.read_bytes())
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as ch:
+            ops = Points(ch, issuer.mint(Role.OPS))
+            await setup(ops)
+            order, _ = await checkout(ops, "o1")
+            assert len(order.coupons) == 2 and order.points == 300
+            await ops.orders.PayOrder(
+                opb.PayOrderRequest(order_id="o1", payment_id="pay-o1", amount_fen=order.amount_due_fen),
+                metadata=ops.md,
+            )
+        async with aiohttp.ClientSession() as session:
+            web = Web(session, f"http://127.0.0.1:{app.http_port}", issuer.mint(Role.OPS))
+            window = f"&from_ms={START_MS - 3_600_000}&to_ms={START_MS + 60_000}"
+            cell = h3.latlng_to_cell(*KAMPPI, 9)
+            status, heat = await web.get("/api/ops/heat?layer=coupons&res=9" + window)
+            assert status == 200 and [(c["cell"], c["n"]) for c in heat["cells"]] == [(cell, 2)]
+            status, heat = await web.get("/api/ops/heat?layer=points&res=9" + window)
+            assert [(c["cell"], c["n"]) for c in heat["cells"]] == [(cell, 300)]
+    finally:
+        await app.stop()
