@@ -8,6 +8,7 @@ import grpc
 
 from core.errors import InvalidArgument, PermissionDenied
 from core.schedule import DateException, Period, WeeklyPeriod
+from coupons.api import campaign_to_pb
 from merchants.models import (
     DEFAULT_RESERVATION_TTL_S,
     CatalogItem,
@@ -137,6 +138,7 @@ def suggestion_to_pb(merchant_id: str, s: PromotionSuggestion) -> pb.PromotionSu
         suggestion_id=s.lot.lot_id, merchant_id=merchant_id, variant_id=s.lot.variant_id, lot_id=s.lot.lot_id,
         quantity=s.lot.quantity, expires_on=s.lot.expires_on.isoformat(), discount_bp=s.discount_bp,
         price_fen=s.price_fen, promotion_price_fen=s.promotion_price_fen, created_at=opt_ms_to_ts(s.created_ms),
+        campaign_id=s.campaign_id,
     )  # fmt: skip
 
 
@@ -302,3 +304,19 @@ class MerchantServicer(merchants_pb2_grpc.MerchantServiceServicer):
         await self._m.directory.known(request.merchant_id)
         kept = await self._m.stock.promotions(request.merchant_id)
         return pb.ListPromotionSuggestionsResponse(suggestions=[suggestion_to_pb(request.merchant_id, s) for s in kept])
+
+    @rpc
+    async def CreatePromotionCampaign(
+        self, request: pb.CreatePromotionCampaignRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreatePromotionCampaignResponse:
+        # The merchant's own decision to fund a markdown: its token only, not a service's or ops'.
+        caller = self._caller(context)
+        caller.require(Role.MERCHANT)
+        if request.merchant_id != caller.subject_id:
+            raise PermissionDenied(f"merchant {caller.subject_id} may not act for merchant {request.merchant_id}")
+        suggestion, campaign, created = await self._m.promote(request.merchant_id, request.suggestion_id)
+        return pb.CreatePromotionCampaignResponse(
+            suggestion=suggestion_to_pb(request.merchant_id, suggestion),
+            campaign=campaign_to_pb(campaign),
+            created=created,
+        )

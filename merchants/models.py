@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core.schedule import DateException, Period, Schedule, WeeklyPeriod
 
@@ -234,13 +234,14 @@ class Lot:
 
 @dataclass(frozen=True)
 class PromotionSuggestion:
-    """A markdown proposed for a lot near its expiry: a record until CouponService can run it as a campaign."""
+    """A markdown proposed for a lot near its expiry; the merchant may turn it into a coupon campaign
+    (`campaign_id` then names it, and the suggestion is kept as it was)."""
 
     lot: Lot
     discount_bp: int
     price_fen: int
     created_ms: int
-    extra: dict[str, object] = field(default_factory=dict)
+    campaign_id: str = ""
 
     @property
     def promotion_price_fen(self) -> int:
@@ -248,13 +249,14 @@ class PromotionSuggestion:
         return self.price_fen * (10_000 - self.discount_bp) // 10_000
 
     def to_json(self) -> str:
-        return json.dumps(
-            {"lot": self.lot.lot_id, "v": self.lot.variant_id, "q": self.lot.quantity,
-             "e": self.lot.expires_on.isoformat(), "bp": self.discount_bp, "p": self.price_fen, "t": self.created_ms},
-            separators=(",", ":"),
-        )  # fmt: skip
+        d = {"lot": self.lot.lot_id, "v": self.lot.variant_id, "q": self.lot.quantity,
+             "e": self.lot.expires_on.isoformat(), "bp": self.discount_bp, "p": self.price_fen, "t": self.created_ms}  # fmt: skip
+        if self.campaign_id:
+            d["c"] = self.campaign_id
+        return json.dumps(d, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str) -> PromotionSuggestion:
         d = json.loads(raw)
-        return cls(Lot(d["lot"], d["v"], d["q"], dt.date.fromisoformat(d["e"])), d["bp"], d["p"], d["t"])
+        lot = Lot(d["lot"], d["v"], d["q"], dt.date.fromisoformat(d["e"]))
+        return cls(lot, d["bp"], d["p"], d["t"], d.get("c", ""))

@@ -7,14 +7,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
 from core.clock import Clock
-from core.errors import FieldViolation, InvalidArgument
-from core.validation import count_violation, duplicate_violations, id_violation
+from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from core.validation import ID_MAX_CHARS, count_violation, duplicate_violations, id_violation
+from core.zones import load_zone
+from coupons import Campaign, Coupons, DiscountKind, Funder
 from merchants.catalog import Catalog
 from merchants.directory import Directory
 from merchants.models import (
@@ -55,11 +58,14 @@ class PricedLine:
 class Merchants:
     """Merchants, catalogue and stock over one Redis (every merchant's keys under its own hash tag)."""
 
-    def __init__(self, client: aioredis.Redis, clock: Clock) -> None:
+    def __init__(self, client: aioredis.Redis, clock: Clock, coupons: Coupons | None = None) -> None:
         self.clock = clock
         self.directory = Directory(client, clock)
         self.catalog = Catalog(client, clock)
         self.stock = Stock(client, clock)
+        # CouponService's engine as a library (campaigns made of promotion suggestions), as the order
+        # center uses the ledger: whether or not this process serves CouponService.
+        self.coupons = coupons or Coupons(client, clock)
 
     async def sync_catalog(
         self, merchant_id: str, idempotency_key: str, items: Sequence[CatalogItem]
@@ -87,6 +93,53 @@ class Merchants:
         return await self.stock.suggest_promotions(
             merchant_id, today, within_days or DEFAULT_PROMOTION_WINDOW_DAYS, prices
         )
+
+    async def promote(self, merchant_id: str, suggestion_id: str) -> tuple[PromotionSuggestion, Campaign, bool]:
+        """Turns a promotion suggestion into a coupon campaign of the merchant (the lot's item, the suggested
+        discount, valid from the suggestion until the end of the lot's expiry date in the merchant's zone)
+        and marks the suggestion used. Idempotent on the suggestion: the campaign is a function of the
+        suggestion, so a retry, or a retry after a crash between the two steps, makes the same one.
+        Returns the suggestion, its campaign and whether this call created the campaign."""
+        raise_if([id_violation("suggestion_id", suggestion_id)])
+        merchant = await self.directory.known(merchant_id)
+        for _ in range(3):  # a suggestion remade between the read and the mark is read again
+            suggestion = await self.stock.promotion(merchant_id, suggestion_id)
+            if suggestion is None:
+                raise NotFound(f"no promotion suggestion {suggestion_id} of merchant {merchant_id}")
+            campaign = await self._campaign_of(merchant_id, merchant.time_zone, suggestion)
+            if suggestion.campaign_id:
+                break
+            if campaign.valid_until_ms <= self.clock.now_ms():
+                raise FailedPrecondition(f"lot {suggestion_id} expired on {suggestion.lot.expires_on}")
+            outcome = await self.stock.mark_promotion_used(suggestion, merchant_id, campaign.campaign_id)
+            if outcome != "changed":
+                suggestion = await self.stock.promotion(merchant_id, suggestion_id) or suggestion
+                break
+        else:
+            raise FailedPrecondition(f"promotion suggestion {suggestion_id} keeps changing; try again")
+        stored, created = await self.coupons.create_campaign(campaign)
+        return suggestion, stored, created
+
+    async def _campaign_of(self, merchant_id: str, time_zone: str, s: PromotionSuggestion) -> Campaign:
+        """The campaign a suggestion makes: percent off the lot's item, one coupon per unit of the lot, the
+        lot's whole markdown as both one coupon's cap and the campaign's budget."""
+        (item_id,) = await self.catalog.item_of_variants(merchant_id, [s.lot.variant_id])
+        if item_id is None:
+            raise FailedPrecondition(f"variant {s.lot.variant_id} of lot {s.lot.lot_id} left the catalogue")
+        campaign_id = s.campaign_id or f"promo:{merchant_id}:{s.lot.lot_id}"
+        if len(campaign_id) > ID_MAX_CHARS:
+            digest = hashlib.blake2b(f"{merchant_id}|{s.lot.lot_id}".encode(), digest_size=16).hexdigest()
+            campaign_id = f"promo:{digest}"
+        day_after = s.lot.expires_on + dt.timedelta(days=1)
+        # The first instant of the local day after the expiry date (a midnight in a DST gap maps forward).
+        until = dt.datetime(day_after.year, day_after.month, day_after.day, tzinfo=load_zone(time_zone))
+        markdown_fen = (s.price_fen - s.promotion_price_fen) * s.lot.quantity
+        return Campaign(
+            campaign_id=campaign_id, merchant_id=merchant_id, kind=DiscountKind.PERCENT_OFF,
+            valid_from_ms=s.created_ms, valid_until_ms=int(until.timestamp() * 1000), max_coupons=s.lot.quantity,
+            discount_percent=s.discount_bp // 100, max_discount_fen=markdown_fen, max_amount_fen=markdown_fen,
+            time_zone=time_zone, funded_by=Funder.MERCHANT, item_ids=(item_id,),
+        )  # fmt: skip
 
     # The order center's view ---------------------------------------------------------------------
 

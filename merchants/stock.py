@@ -220,6 +220,19 @@ def _reservation_json(lines: Sequence[tuple[str, int]], state: ReservationState,
 
 # Markdowns by days left to the expiry date: a starting point in the range supermarkets use for
 # near-date stock (20-50% off, deeper on the last day); the merchant edits the campaign it makes of it.
+# Marks a suggestion turned into a campaign. KEYS: promotions. ARGV: lot id, created ms as read, marked JSON.
+# Returns 'ok', 'used:<campaign id>' when marked before, or 'changed' (gone or remade since it was read).
+_MARK_USED_LUA = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 'changed' end
+local d = cjson.decode(raw)
+if d['c'] then return 'used:' .. d['c'] end
+if d['t'] ~= tonumber(ARGV[2]) then return 'changed' end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 'ok'
+"""
+
+
 def discount_bp_for(days_left: int) -> int:
     if days_left <= 0:
         return 5_000
@@ -239,6 +252,7 @@ class Stock:
         self._record = client.register_script(_RECORD_LUA)
         self._reserve = client.register_script(_RESERVE_LUA)
         self._settle = client.register_script(_SETTLE_LUA)
+        self._mark_used = client.register_script(_MARK_USED_LUA)
 
     # POS uploads -----------------------------------------------------------------------------
 
@@ -419,11 +433,13 @@ class Stock:
         now_ms = self.clock.now_ms()
         made, stale = [], []
         existing = await self._redis.hgetall(keys.promotions)
+        # A suggestion already turned into a campaign is a record of that campaign: never remade or dropped.
+        used = {k for k, v in existing.items() if PromotionSuggestion.from_json(v).campaign_id}
         for lot in await self.lots(merchant_id):
             days_left = (lot.expires_on - today).days
-            if 0 <= days_left <= within_days and lot.variant_id in prices:
+            if lot.lot_id not in used and 0 <= days_left <= within_days and lot.variant_id in prices:
                 made.append(PromotionSuggestion(lot, discount_bp_for(days_left), prices[lot.variant_id], now_ms))
-        kept = {s.lot.lot_id for s in made}
+        kept = {s.lot.lot_id for s in made} | used
         stale = [k for k in existing if k not in kept]
         async with self._redis.pipeline(transaction=True, shard_hint=keys.merchant) as pipe:
             if stale:
@@ -432,6 +448,21 @@ class Stock:
                 pipe.hset(keys.promotions, mapping={s.lot.lot_id: s.to_json() for s in made})
             await pipe.execute()
         return made
+
+    async def promotion(self, merchant_id: str, suggestion_id: str) -> PromotionSuggestion | None:
+        raw = await self._redis.hget(MerchantKeys(merchant_id).promotions, suggestion_id)
+        return None if raw is None else PromotionSuggestion.from_json(raw)
+
+    async def mark_promotion_used(self, suggestion: PromotionSuggestion, merchant_id: str, campaign_id: str) -> str:
+        """Records the campaign made of the suggestion as read (its created time must still match: a remade
+        suggestion is another offer). Returns 'ok', 'used:<campaign>' (already marked) or 'changed'."""
+        marked = PromotionSuggestion(suggestion.lot, suggestion.discount_bp, suggestion.price_fen,
+                                     suggestion.created_ms, campaign_id)  # fmt: skip
+        reply = await self._mark_used(
+            keys=[MerchantKeys(merchant_id).promotions],
+            args=[suggestion.lot.lot_id, str(suggestion.created_ms), marked.to_json()],
+        )
+        return str(reply)
 
     async def promotions(self, merchant_id: str) -> list[PromotionSuggestion]:
         raw = await self._redis.hgetall(MerchantKeys(merchant_id).promotions)

@@ -306,16 +306,16 @@ class App:
             if serves_api:
                 dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(DispatchServicer(self.dispatcher, auth), server)
                 served.append(DISPATCH_SERVICE)
+        coupons = Coupons(self.redis, self.clock)  # a library of loyalty's rewards and alliances' offers too
         # Issue 20: merchants (catalogue, stock) and bookings, wired in serving/supply.py.
         self.merchants, self.bookings, supply = add_supply(
-            cfg.services, self.redis, self.clock, auth, server if serves_api else None
+            cfg.services, self.redis, self.clock, auth, server if serves_api else None, coupons
         )
         served += supply
         if "orders" in cfg.services or "settlement" in cfg.services:
             # The ledger is a library over the money keys: the order center splits payments with it even
             # when this process does not serve SettlementService.
             self.settlement = Settlement(self.redis, self.clock)
-        coupons = Coupons(self.redis, self.clock)  # a library of loyalty's rewards and alliances' offers too
         # Partner offers follow orders and attribution follows redemptions wherever orders or coupons run.
         alliances = Alliances(self.redis, self.clock, coupons)
         coupons.observers.append(alliances)
@@ -330,7 +330,7 @@ class App:
             assert self.settlement is not None and self.loyalty is not None
             delivery = InProcessDispatch(self.dispatcher) if self.dispatcher is not None else None
             # Catalogue and stock are a library to the order center, as the ledger is (issue 20).
-            catalogue = OrderStockGateway(self.merchants or Merchants(self.redis, self.clock))
+            catalogue = OrderStockGateway(self.merchants or Merchants(self.redis, self.clock, coupons))
             self.orders = OrderCenter(
                 OrderStore(self.redis, self.settlement.keys), self.settlement.ledger, self.clock, delivery,
                 followers=(

@@ -180,6 +180,7 @@ def supply_seeds(now_ms: int) -> list[Seed]:
             "lines": [{"variant_id": "crayfish-500g", "quantity": 1}], "ttl_s": 60}]),
         (m + "CommitReservation", Role.ORDER_SERVICE, "", [{"merchant_id": "m1", "reservation_id": "r1"}]),
         (m + "SuggestPromotions", Role.MERCHANT, "m1", [{"merchant_id": "m1", "within_days": 3}]),
+        (m + "CreatePromotionCampaign", Role.MERCHANT, "m1", [{"merchant_id": "m1", "suggestion_id": "lot-1"}]),
         (m + "GetStock", Role.MERCHANT, "m1", [{"merchant_id": "m1", "variant_ids": ["milk-1l"], "include_ledger": True}]),
         (b + "UpsertResource", Role.MERCHANT, "m2", [{"resource": {"merchant_id": "m2", "resource_id": "dr1",
             "name": "Dr Li", "kind": "RESOURCE_KIND_DOCTOR", "slot_minutes": 30, "capacity": 1,

@@ -16,7 +16,7 @@ from serving.embedded_redis import EmbeddedRedis
 from tests.conftest import server_config
 from tests.merchants.helpers import Supply
 
-SUPPLY_SERVICES = ("merchants", "bookings", "orders", "settlement")
+SUPPLY_SERVICES = ("merchants", "bookings", "orders", "settlement", "coupons")
 # The supply tests' clock starts here (a Sunday), so dates in them are fixed: the DST changes of 2026
 # (Europe/Helsinki 2026-03-29 and 2026-10-25, America/New_York 2026-03-08) lie ahead of it.
 SUPPLY_CLOCK_START_MS = 1_772_323_200_000  # 2026-03-01T00:00:00Z

@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from tongcheng.coupons.v1 import coupons_pb2 as _coupons_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -423,7 +424,7 @@ class ReleaseReservationResponse(_message.Message):
     def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ...) -> None: ...
 
 class PromotionSuggestion(_message.Message):
-    __slots__ = ("suggestion_id", "merchant_id", "variant_id", "lot_id", "quantity", "expires_on", "discount_bp", "price_fen", "promotion_price_fen", "created_at")
+    __slots__ = ("suggestion_id", "merchant_id", "variant_id", "lot_id", "quantity", "expires_on", "discount_bp", "price_fen", "promotion_price_fen", "created_at", "campaign_id")
     SUGGESTION_ID_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -434,6 +435,7 @@ class PromotionSuggestion(_message.Message):
     PRICE_FEN_FIELD_NUMBER: _ClassVar[int]
     PROMOTION_PRICE_FEN_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     suggestion_id: str
     merchant_id: str
     variant_id: str
@@ -444,7 +446,8 @@ class PromotionSuggestion(_message.Message):
     price_fen: int
     promotion_price_fen: int
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, suggestion_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., lot_id: _Optional[str] = ..., quantity: _Optional[int] = ..., expires_on: _Optional[str] = ..., discount_bp: _Optional[int] = ..., price_fen: _Optional[int] = ..., promotion_price_fen: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    campaign_id: str
+    def __init__(self, suggestion_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., lot_id: _Optional[str] = ..., quantity: _Optional[int] = ..., expires_on: _Optional[str] = ..., discount_bp: _Optional[int] = ..., price_fen: _Optional[int] = ..., promotion_price_fen: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., campaign_id: _Optional[str] = ...) -> None: ...
 
 class SuggestPromotionsRequest(_message.Message):
     __slots__ = ("merchant_id", "within_days")
@@ -471,3 +474,21 @@ class ListPromotionSuggestionsResponse(_message.Message):
     SUGGESTIONS_FIELD_NUMBER: _ClassVar[int]
     suggestions: _containers.RepeatedCompositeFieldContainer[PromotionSuggestion]
     def __init__(self, suggestions: _Optional[_Iterable[_Union[PromotionSuggestion, _Mapping]]] = ...) -> None: ...
+
+class CreatePromotionCampaignRequest(_message.Message):
+    __slots__ = ("merchant_id", "suggestion_id")
+    MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTION_ID_FIELD_NUMBER: _ClassVar[int]
+    merchant_id: str
+    suggestion_id: str
+    def __init__(self, merchant_id: _Optional[str] = ..., suggestion_id: _Optional[str] = ...) -> None: ...
+
+class CreatePromotionCampaignResponse(_message.Message):
+    __slots__ = ("suggestion", "campaign", "created")
+    SUGGESTION_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    suggestion: PromotionSuggestion
+    campaign: _coupons_pb2.Campaign
+    created: bool
+    def __init__(self, suggestion: _Optional[_Union[PromotionSuggestion, _Mapping]] = ..., campaign: _Optional[_Union[_coupons_pb2.Campaign, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...

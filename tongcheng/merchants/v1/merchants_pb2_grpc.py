@@ -102,6 +102,11 @@ class MerchantServiceStub:
                 request_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListPromotionSuggestionsRequest.SerializeToString,
                 response_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListPromotionSuggestionsResponse.FromString,
                 _registered_method=True)
+        self.CreatePromotionCampaign = channel.unary_unary(
+                '/tongcheng.merchants.v1.MerchantService/CreatePromotionCampaign',
+                request_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.CreatePromotionCampaignRequest.SerializeToString,
+                response_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.CreatePromotionCampaignResponse.FromString,
+                _registered_method=True)
 
 
 class MerchantServiceServicer:
@@ -211,6 +216,17 @@ class MerchantServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreatePromotionCampaign(self, request, context):
+        """CreatePromotionCampaign turns a suggestion into a CouponService campaign of the merchant, for the lot's
+        item only, at the suggested discount, valid until the end of the lot's expiry date (merchant's zone),
+        and marks the suggestion used. Idempotent on the suggestion: a second call returns the same campaign.
+        The merchant's own token only. An unknown suggestion is NOT_FOUND; one whose lot has expired, or
+        whose item left the catalogue, FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MerchantServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -278,6 +294,11 @@ def add_MerchantServiceServicer_to_server(servicer, server):
                     servicer.ListPromotionSuggestions,
                     request_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListPromotionSuggestionsRequest.FromString,
                     response_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListPromotionSuggestionsResponse.SerializeToString,
+            ),
+            'CreatePromotionCampaign': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePromotionCampaign,
+                    request_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.CreatePromotionCampaignRequest.FromString,
+                    response_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.CreatePromotionCampaignResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -634,6 +655,33 @@ class MerchantService:
             '/tongcheng.merchants.v1.MerchantService/ListPromotionSuggestions',
             tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListPromotionSuggestionsRequest.SerializeToString,
             tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListPromotionSuggestionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePromotionCampaign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongcheng.merchants.v1.MerchantService/CreatePromotionCampaign',
+            tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.CreatePromotionCampaignRequest.SerializeToString,
+            tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.CreatePromotionCampaignResponse.FromString,
             options,
             channel_credentials,
             insecure,
