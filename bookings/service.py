@@ -17,20 +17,25 @@ from bookings.models import (
     DEFAULT_HOLD_S,
     MAX_AVAILABILITY_DAYS,
     MAX_CAPACITY,
+    MAX_FREE_CANCEL_MINUTES,
     MAX_HOLD_S,
     MAX_OFFER_MINUTES,
+    MAX_PRICE_FEN,
     MAX_SLOT_MINUTES,
     MIN_HOLD_S,
     MIN_SLOT_MINUTES,
     Booking,
     BookingState,
+    PaymentKind,
     Resource,
     ResourceKind,
     Slot,
     SlotView,
 )
+from bookings.payments import OrderDesk, booking_order_id
 from bookings.slots import slot_at, slots_between
 from bookings.store import BookingStore
+from commerce.orders.flow import OrderStatus, Step
 from core.clock import Clock
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
 from core.schedule import Period, schedule_violations
@@ -57,6 +62,8 @@ class Bookings:
         self.clock = clock
         self.store = BookingStore(client)
         self.directory = Directory(client, clock)
+        # The order center, for bookings that carry a payment (wired by serving.supply where orders run).
+        self.orders: OrderDesk | None = None
 
     # Resources -------------------------------------------------------------------------------
 
@@ -74,6 +81,12 @@ class Bookings:
             None if 1 <= r.offer_minutes <= MAX_OFFER_MINUTES
             else FieldViolation(p + "offer_minutes", f"must be within [1, {MAX_OFFER_MINUTES}] (0: the default)"),
             None if r.version >= 0 else FieldViolation(p + "version", "must not be negative"),
+            None if 0 <= r.price_fen <= MAX_PRICE_FEN
+            else FieldViolation(p + "price_fen", f"must be within [0, {MAX_PRICE_FEN}]"),
+            None if 0 <= r.deposit_fen <= max(0, r.price_fen) and (r.deposit_fen < r.price_fen or not r.deposit_fen)
+            else FieldViolation(p + "deposit_fen", "must be 0 or less than price_fen (a deposit is part of the price)"),
+            None if 0 <= r.free_cancel_minutes <= MAX_FREE_CANCEL_MINUTES
+            else FieldViolation(p + "free_cancel_minutes", f"must be within [0, {MAX_FREE_CANCEL_MINUTES}]"),
         ]  # fmt: skip
         _raise_if(bad)
         merchant = await self.directory.known(r.merchant_id, p + "merchant_id")
@@ -216,20 +229,89 @@ class Bookings:
                 b = Booking.from_json(merchant_id, booking_id, reply[1], self.clock.now_ms())
         return await self._with_position(b)
 
+    async def confirm(
+        self, merchant_id: str, booking_id: str, kind: PaymentKind | None, amount_fen: int = 0, payment_id: str = ""
+    ) -> Booking:
+        """Confirms a held or offered booking; with a payment (kind), first creates and pays its order through the
+        order center. Every refusal is decided before anything is written; idempotent on the booking."""
+        if kind is None:
+            if amount_fen or payment_id:
+                raise InvalidArgument.field("payment.kind", "required with an amount or a payment id: DEPOSIT or FULL")
+            return await self.step(merchant_id, booking_id, "confirm")
+        _raise_if([id_violation("payment.payment_id", payment_id)])
+        b = await self._read(merchant_id, booking_id)
+        r = await self.resource(merchant_id, b.resource_id)
+        if not r.price_fen:
+            raise InvalidArgument.field("payment.kind", f"resource {r.resource_id} takes no payment: confirm without")
+        if kind is PaymentKind.DEPOSIT and not r.deposit_fen:
+            raise InvalidArgument.field("payment.kind", f"resource {r.resource_id} takes no deposit: pay FULL")
+        expected = r.deposit_fen if kind is PaymentKind.DEPOSIT else r.price_fen
+        if amount_fen != expected:
+            raise InvalidArgument.field(
+                "payment.amount_fen", f"must be the resource's {kind.value} price of {expected} fen, got {amount_fen}"
+            )
+        if self.orders is None:
+            raise FailedPrecondition("booking payments need OrderService in this process")
+        order_id = booking_order_id(merchant_id, booking_id)
+        now_ms = self.clock.now_ms()
+        if b.state is BookingState.CONFIRMED and b.order_id != order_id:
+            raise FailedPrecondition(f"booking {booking_id} was confirmed without a payment")
+        if b.state is BookingState.EXPIRED:
+            await self._refund_stranded(b, order_id)
+        if b.state not in (BookingState.HELD, BookingState.OFFERED, BookingState.CONFIRMED):
+            raise FailedPrecondition(_refusal(booking_id, "confirm", b.state.value))
+        if b.state is not BookingState.CONFIRMED and b.start_ms <= now_ms:
+            raise FailedPrecondition(_refusal(booking_id, "confirm", "started"))
+        await self.orders.pay_booking(merchant_id, booking_id, order_id, amount_fen, payment_id)
+        for _ in range(MAX_ATTEMPTS):
+            b = await self._read(merchant_id, booking_id)
+            now_ms = self.clock.now_ms()
+            reply = await self.store.step(b, "confirm", now_ms, order_id)
+            if reply[0] in ("ok", "as_is"):
+                return Booking.from_json(merchant_id, booking_id, reply[1], now_ms)
+            if reply[0] == "refused":  # the hold ran out between the check and the confirm: give the money back
+                await self._refund_stranded(b, order_id)
+                raise FailedPrecondition(_refusal(booking_id, "confirm", reply[1]))
+            if reply[0] == "missing":
+                raise NotFound(f"booking {booking_id} of merchant {merchant_id} not found")
+        raise Unavailable(f"booking {booking_id} changed too often")
+
+    async def _refund_stranded(self, b: Booking, order_id: str) -> None:
+        """An order paid for a booking that never got confirmed (its hold ran out meanwhile) is cancelled and
+        refunded in full."""
+        assert self.orders is not None
+        order = await self.orders.find(order_id)
+        if order is not None and order.status not in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
+            await self.orders.end_booking(order_id, Step.CANCEL, 0, f"booking {b.booking_id} was never confirmed")
+
     async def step(self, merchant_id: str, booking_id: str, action: str) -> Booking:
-        """confirm, cancel or no_show."""
+        """confirm (without a payment), cancel, no_show or complete; a booking's paid order follows its end."""
         for _ in range(MAX_ATTEMPTS):
             b = await self._read(merchant_id, booking_id)
             now_ms = self.clock.now_ms()
             reply = await self.store.step(b, action, now_ms)
             if reply[0] in ("ok", "as_is"):
-                return await self._with_position(Booking.from_json(merchant_id, booking_id, reply[1], now_ms))
+                after = Booking.from_json(merchant_id, booking_id, reply[1], now_ms)
+                await self._end_order(after, action)
+                return await self._with_position(after)
             if reply[0] == "missing":
                 raise NotFound(f"booking {booking_id} of merchant {merchant_id} not found")
             if reply[0] == "refused":
                 raise FailedPrecondition(_refusal(booking_id, action, reply[1]))
             # moved: rescheduled meanwhile; read again
         raise Unavailable(f"booking {booking_id} changed too often")
+
+    async def _end_order(self, b: Booking, action: str) -> None:
+        """The booking's order follows its end, by the resource's policy (`Resource.kept_fen`); a retry of the
+        booking's step repeats the order's, which is a no-op once done."""
+        steps = {"cancel": Step.CANCEL, "no_show": Step.NO_SHOW, "complete": Step.COMPLETE}
+        if not b.order_id or action not in steps or self.orders is None:
+            return
+        r = await self.store.find_resource(b.merchant_id, b.resource_id)
+        cancelled_ms = b.updated_ms if action == "cancel" else None
+        keep = r.kept_fen(b.start_ms, cancelled_ms) if r is not None and action != "complete" else 0
+        note = {"cancel": "booking cancelled", "no_show": "customer did not come", "complete": "service given"}
+        await self.orders.end_booking(b.order_id, steps[action], keep, note[action])
 
     async def reschedule(self, merchant_id: str, booking_id: str, resource_id: str, start_ms: int) -> Booking:
         _raise_if([id_violation("resource_id", resource_id, required=False)])

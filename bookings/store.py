@@ -73,8 +73,9 @@ return {'ok'}
 """
 )
 
-# Confirm, cancel, no-show and the sweep of a booking's slot. KEYS: bookings, slot, wait list, resource.
-# ARGV: booking id, now, resource id, start (as read), action. Returns {'ok', JSON}, {'as_is', JSON},
+# Confirm, cancel, no-show, complete and the sweep of a booking's slot. KEYS: bookings, slot, wait list,
+# resource. ARGV: booking id, now, resource id, start (as read), action, the paying order's id ('' for none:
+# a confirm records it). Returns {'ok', JSON}, {'as_is', JSON},
 # {'missing'}, {'moved'} (read again) or {'refused', why}.
 _STEP_LUA = (
     _COMMON_LUA
@@ -95,15 +96,23 @@ elseif action == 'confirm' then
     if not live then return {'refused', 'expired'} end
     if b.s <= now then return {'refused', 'started'} end
     redis.call('ZADD', KEYS[2], CONFIRMED, ARGV[1])
-    set_state(KEYS[1], ARGV[1], 'confirmed', 0, now)
+    b.st, b.x, b.t = 'confirmed', 0, now
+    if ARGV[6] ~= '' then b.o = ARGV[6] end
+    redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(b))
     return {'ok', redis.call('HGET', KEYS[1], ARGV[1])}
   end
   return {'refused', b.st}
+elseif action == 'complete' then
+  if b.st == 'completed' then return {'as_is', raw} end
+  if b.st ~= 'confirmed' then return {'refused', b.st} end
+  if b.s > now then return {'refused', 'not_started'} end
+  set_state(KEYS[1], ARGV[1], 'completed', 0, now)
+  return {'ok', redis.call('HGET', KEYS[1], ARGV[1])}
 elseif action == 'cancel' then
   if b.st == 'cancelled' or b.st == 'expired' or ((b.st == 'held' or b.st == 'offered') and not live) then
     return {'as_is', raw}
   end
-  if b.st == 'no_show' then return {'refused', b.st} end
+  if b.st == 'no_show' or b.st == 'completed' then return {'refused', b.st} end
   if b.st == 'waiting' then redis.call('LREM', KEYS[3], 1, ARGV[1]) else redis.call('ZREM', KEYS[2], ARGV[1]) end
   set_state(KEYS[1], ARGV[1], 'cancelled', 0, now)
   sweep(KEYS[1], KEYS[2], KEYS[3], cap, now, offer)
@@ -272,7 +281,7 @@ class BookingStore:
             )
         )
 
-    async def step(self, b: Booking, action: str, now_ms: int) -> list[str]:
+    async def step(self, b: Booking, action: str, now_ms: int, order_id: str = "") -> list[str]:
         k = BookingKeys(b.merchant_id)
         return list(
             await self._step(
@@ -282,7 +291,7 @@ class BookingStore:
                     k.waitlist(b.resource_id, b.start_ms),
                     k.resource(b.resource_id),
                 ],
-                args=[b.booking_id, now_ms, b.resource_id, b.start_ms, action],
+                args=[b.booking_id, now_ms, b.resource_id, b.start_ms, action, order_id],
             )
         )
 

@@ -28,8 +28,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from alliance import Alliances
 from alliance.api import AllianceServicer
-from bookings import Bookings
-from commerce.orders import InProcessDispatch, OrderCenter, OrderStore
+from bookings import BookingOrderGateway, Bookings
+from commerce.orders import BookingOrderDesk, InProcessDispatch, OrderCenter, OrderStore
 from commerce.orders.api import OrderServicer
 from commerce.orders.followers import AllianceFollower, CheckoutFollower, LoyaltyFollower
 from core.clock import Clock, ScaledClock, SystemClock
@@ -337,7 +337,10 @@ class App:
                     LoyaltyFollower(self.loyalty), AllianceFollower(alliances), CheckoutFollower(coupons, self.loyalty)
                 ),
                 catalogue=catalogue,
+                bookings=BookingOrderGateway(self.bookings) if self.bookings is not None else None,
             )  # fmt: skip
+            if self.bookings is not None:
+                self.bookings.orders = BookingOrderDesk(self.orders)  # a booking's payment (issue 20)
             if serves_api:
                 orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(self.orders, auth), server)
                 served.append(ORDER_SERVICE)

@@ -194,6 +194,18 @@ def supply_seeds(now_ms: int) -> list[Seed]:
             "booking_id": "bk2", "customer_id": "u2"}]),
         (b + "ConfirmBooking", Role.ORDER_SERVICE, "", [{"merchant_id": "m2", "booking_id": "bk1"}]),
         (b + "GetBooking", Role.ORDER_SERVICE, "", [{"merchant_id": "m2", "booking_id": "bk2"}]),
+        (b + "UpsertResource", Role.MERCHANT, "m2", [{"resource": {"merchant_id": "m2", "resource_id": "dr2",
+            "name": "Dr Wang", "kind": "RESOURCE_KIND_DOCTOR", "slot_minutes": 30, "capacity": 1, "price_fen": 20_000,
+            "deposit_fen": 5_000, "free_cancel_minutes": 1_440,
+            "weekly_schedule": [{"day": f"DAY_OF_WEEK_{d}", "start_minute": 540, "end_minute": 720}
+                                for d in ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY")]}}]),
+        (b + "HoldSlot", Role.ORDER_SERVICE, "", [{"merchant_id": "m2", "resource_id": "dr2", "start_at": slot,
+            "booking_id": "bk3", "customer_id": "u3"}]),
+        ("tongcheng.orders.v1.OrderService/CreateOrder", Role.ORDER_SERVICE, "", [{"order_id": "o-bk3",
+            "merchant_id": "m2", "items_fen": 5_000, "kind": "ORDER_KIND_BOOKING", "booking_id": "bk3"}]),
+        (b + "ConfirmBooking", Role.ORDER_SERVICE, "", [{"merchant_id": "m2", "booking_id": "bk3",
+            "payment": {"kind": "PAYMENT_KIND_DEPOSIT", "amount_fen": 5_000, "payment_id": "wx-bk3"}}]),
+        (b + "CompleteBooking", Role.MERCHANT, "m2", [{"merchant_id": "m2", "booking_id": "bk3"}]),
     ]  # fmt: skip
 
 

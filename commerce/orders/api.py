@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 
 from commerce.orders.center import OrderCenter
-from commerce.orders.flow import OrderStatus, Step
+from commerce.orders.flow import OrderKind, OrderStatus, Step
 from commerce.orders.models import NewOrder, Order, OrderEvent, OrderLine
 from commerce.orders.validation import check_ids
 from core.errors import InvalidArgument, PermissionDenied
@@ -23,6 +23,9 @@ SPLIT_STATE_TO_PB = {
     "nothing_to_split": pb.SPLIT_STATE_NOTHING_TO_SPLIT,
 }
 SERVICES = (Role.ORDER_SERVICE, Role.OPS)
+KIND_FROM_PB = {pb.ORDER_KIND_UNSPECIFIED: OrderKind.DELIVERY, pb.ORDER_KIND_DELIVERY: OrderKind.DELIVERY,
+                pb.ORDER_KIND_BOOKING: OrderKind.BOOKING}  # fmt: skip
+KIND_TO_PB = {OrderKind.DELIVERY: pb.ORDER_KIND_DELIVERY, OrderKind.BOOKING: pb.ORDER_KIND_BOOKING}
 
 
 def order_to_pb(o: Order) -> pb.Order:
@@ -37,6 +40,7 @@ def order_to_pb(o: Order) -> pb.Order:
         updated_at=opt_ms_to_ts(o.updated_ms), version=o.version,
         lines=[pb.OrderLine(item_id=x.item_id, variant_id=x.variant_id, quantity=x.quantity,
                             unit_price_fen=x.unit_price_fen) for x in s.lines],
+        kind=KIND_TO_PB[s.kind], booking_id=s.booking_id,
     )  # fmt: skip
 
 
@@ -70,12 +74,16 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
         self, request: pb.CreateOrderRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateOrderResponse:
         self._caller(context).require(*SERVICES)
+        kind = KIND_FROM_PB.get(request.kind)
+        if kind is None:
+            raise InvalidArgument.field("kind", "must be DELIVERY or BOOKING")
         new = NewOrder(
             order_id=request.order_id, merchant_id=request.merchant_id, chain_id=request.chain_id,
             group_leader_id=request.group_leader_id, customer_id=request.customer_id, items_fen=request.items_fen,
             delivery_fee_fen=request.delivery_fee_fen, pickup_lat=request.pickup.lat, pickup_lng=request.pickup.lng,
             dropoff_lat=request.dropoff.lat, dropoff_lng=request.dropoff.lng, item_count=request.item_count or 1,
             lines=tuple(OrderLine(x.item_id, x.variant_id, x.quantity) for x in request.lines[:101]),
+            kind=kind, booking_id=request.booking_id,
         )  # fmt: skip
         if len(request.lines) > len(new.lines):
             raise InvalidArgument.field("lines", f"at most 100 entries, got {len(request.lines)}")

@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 
-from commerce.orders.flow import OrderStatus
+from commerce.orders.flow import OrderKind, OrderStatus
 
 # 10 million yuan: above any single order here, and it keeps fen x basis points far inside 2^53, so
 # the Lua checks (Redis numbers are doubles) stay exact.
@@ -41,14 +41,23 @@ class NewOrder:
     item_count: int = 1
     # Catalogue lines: items_fen is then their sum at the catalogue's prices.
     lines: tuple[OrderLine, ...] = ()
+    # A booking's payment (issue 20): no pickup, drop-off or delivery fee; items_fen is the deposit or price.
+    kind: OrderKind = OrderKind.DELIVERY
+    booking_id: str = ""
 
     @property
     def total_fen(self) -> int:
         return self.items_fen + self.delivery_fee_fen
 
+    @property
+    def is_booking(self) -> bool:
+        return self.kind is OrderKind.BOOKING
+
     def fingerprint(self) -> str:
         fields = dict(self.__dict__)
         del fields["lines"]  # orders without lines keep the fingerprints they were stored with
+        if not self.is_booking:  # and delivery orders the ones they had before booking orders
+            del fields["kind"], fields["booking_id"]
         if self.lines:
             # What the client sent: the lines, not the prices found for them (a retry after a price
             # change is the same order).
@@ -114,6 +123,7 @@ class Order:
             "rider_id": self.rider_id,
             "reason": self.reason,
             **({"lines": _lines_json(s.lines)} if s.lines else {}),
+            **({"kind": s.kind.value, "booking_id": s.booking_id} if s.is_booking else {}),
         }
 
     @classmethod
@@ -132,6 +142,8 @@ class Order:
             dropoff_lng=float(h["dropoff_lng"]),
             item_count=int(h.get("item_count", "1")),
             lines=tuple(OrderLine(*x) for x in json.loads(h["lines"])) if h.get("lines") else (),
+            kind=OrderKind(h.get("kind", "delivery")),
+            booking_id=h.get("booking_id", ""),
         )
         return cls(
             spec=spec,
