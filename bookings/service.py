@@ -8,11 +8,15 @@ was read makes the call read again (bounded), as the order center does.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import logging
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
+from bookings.keys import DUE_SHARDS
 from bookings.models import (
     DEFAULT_HOLD_S,
     MAX_AVAILABILITY_DAYS,
@@ -43,7 +47,14 @@ from core.validation import EARLIEST_MS, id_violation, instant_violation, local_
 from merchants import Directory
 from merchants.models import fingerprint
 
+log = logging.getLogger("tongcheng.bookings")
+
 MAX_ATTEMPTS = 20
+# The sweeper (waiting-list offers on a timer): a pass every SWEEP_S reads up to SWEEP_MERCHANTS due merchants
+# per shard and up to SWEEP_SLOTS due slots per merchant; what is left waits for the next pass.
+SWEEP_S = 0.5
+SWEEP_MERCHANTS = 100
+SWEEP_SLOTS = 200
 MAX_NAME_CHARS = 200
 # A slot further ahead than this is a typo (a clinic opens registration weeks ahead, not years).
 BOOKING_HORIZON_MS = 366 * 24 * 3600 * 1000
@@ -64,6 +75,42 @@ class Bookings:
         self.directory = Directory(client, clock)
         # The order center, for bookings that carry a payment (wired by serving.supply where orders run).
         self.orders: OrderDesk | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    # The sweeper -----------------------------------------------------------------------------
+
+    def start(self, sweep_s: float = SWEEP_S) -> None:
+        """Runs the sweeper: a place freed by an expired hold or offer is offered to the next in line within
+        about sweep_s of the expiry, with no call touching the slot."""
+        if self._sweeper is None and sweep_s > 0:
+            self._stopping.clear()
+            self._sweeper = asyncio.create_task(self._sweep_loop(sweep_s), name="bookings-sweeper")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._sweeper is not None:
+            await self._sweeper
+            self._sweeper = None
+
+    async def _sweep_loop(self, sweep_s: float) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.sweep_due_once()
+            except Exception as exc:  # the loop must outlive a Redis outage
+                log.warning("sweeping due booking slots failed: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=sweep_s)
+
+    async def sweep_due_once(self) -> int:
+        """One pass over every shard of the due index; returns the slots swept. Several processes may run it:
+        each slot's sweep is one script that rechecks the slot is still due."""
+        swept = 0
+        now_ms = self.clock.now_ms()
+        for shard in range(DUE_SHARDS):
+            for merchant_id, score in await self.store.due_merchants(shard, now_ms, SWEEP_MERCHANTS):
+                swept += await self.store.sweep_merchant(merchant_id, score, now_ms, SWEEP_SLOTS)
+        return swept
 
     # Resources -------------------------------------------------------------------------------
 
@@ -99,6 +146,7 @@ class Bookings:
         for _ in range(MAX_ATTEMPTS):
             reply = await self.store.upsert_resource(stored, self.clock.now_ms())
             if reply[0] == "ok":
+                await self.store.mark_due(r.merchant_id, self.clock.now_ms())  # more places: the line may move
                 return Resource(**{**stored.__dict__, "version": int(reply[1])})
             if reply[0] == "stale":
                 raise FailedPrecondition(
@@ -205,6 +253,8 @@ class Bookings:
             )  # fmt: skip
             reply = await self.store.take(b, slot, r.version, mode)
             if reply[0] == "ok":
+                if waitlist:
+                    await self.store.mark_due(merchant_id, now_ms)
                 return await self._with_position(b)
             if reply[0] == "exists":
                 stored = Booking.from_json(merchant_id, booking_id, reply[1], now_ms)
@@ -226,6 +276,7 @@ class Bookings:
         if b.state in (BookingState.WAITING, BookingState.HELD, BookingState.OFFERED, BookingState.EXPIRED):
             reply = await self.store.step(b, "sweep", self.clock.now_ms())
             if reply[0] == "ok":
+                await self.store.mark_due(merchant_id, self.clock.now_ms())
                 b = Booking.from_json(merchant_id, booking_id, reply[1], self.clock.now_ms())
         return await self._with_position(b)
 
@@ -292,6 +343,8 @@ class Bookings:
             reply = await self.store.step(b, action, now_ms)
             if reply[0] in ("ok", "as_is"):
                 after = Booking.from_json(merchant_id, booking_id, reply[1], now_ms)
+                if reply[0] == "ok" and action == "cancel":
+                    await self.store.mark_due(merchant_id, now_ms)
                 await self._end_order(after, action)
                 return await self._with_position(after)
             if reply[0] == "missing":
@@ -320,6 +373,8 @@ class Bookings:
             r, slot = await self._slot(merchant_id, resource_id or b.resource_id, start_ms)
             now_ms = self.clock.now_ms()
             reply = await self.store.move(b, slot, r.version, now_ms)
+            if reply[0] == "ok":
+                await self.store.mark_due(merchant_id, now_ms)
             if reply[0] in ("ok", "as_is"):
                 return await self._with_position(Booking.from_json(merchant_id, booking_id, reply[1], now_ms))
             if reply[0] == "missing":

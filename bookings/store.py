@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
-from bookings.keys import BookingKeys
+from bookings.keys import BookingKeys, due_shard_key, due_shard_key_of
 from bookings.models import CONFIRMED_SCORE, Booking, Resource, Slot
 
 _COMMON_LUA = f"""
@@ -35,8 +35,21 @@ local function set_state(kb, id, state, expires, now)
   b.t = now
   redis.call('HSET', kb, id, cjson.encode(b))
 end
--- Marks expired holds and offers, then offers freed places to the waiting list, first in line first.
-local function sweep(kb, ks, kw, cap, now, offer_ms)
+-- The slot's entry in the merchant's due index (what the sweeper reads): while people wait, the time its
+-- earliest live hold or offer runs out; else none.
+local function track(kd, member, ks, kw, now)
+  if redis.call('LLEN', kw) > 0 then
+    local nxt = redis.call('ZRANGEBYSCORE', ks, '(' .. now, '(' .. CONFIRMED, 'WITHSCORES', 'LIMIT', 0, 1)
+    if nxt[2] then
+      redis.call('ZADD', kd, nxt[2], member)
+      return
+    end
+  end
+  redis.call('ZREM', kd, member)
+end
+-- Marks expired holds and offers, then offers freed places to the waiting list, first in line first; then
+-- keeps the slot's due entry.
+local function sweep(kb, ks, kw, cap, now, offer_ms, kd, member)
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', ks, '-inf', now)) do set_state(kb, id, 'expired', 0, now) end
   redis.call('ZREMRANGEBYSCORE', ks, '-inf', now)
   local n = math.min(cap - redis.call('ZCARD', ks), redis.call('LLEN', kw))
@@ -45,6 +58,7 @@ local function sweep(kb, ks, kw, cap, now, offer_ms)
     set_state(kb, id, 'offered', now + offer_ms, now)
     redis.call('ZADD', ks, now + offer_ms, id)
   end
+  track(kd, member, ks, kw, now)
 end
 local function resource(kr)
   local r = redis.call('HMGET', kr, 'version', 'capacity', 'offer_ms')
@@ -52,8 +66,8 @@ local function resource(kr)
 end
 """
 
-# KEYS: bookings, resource, slot, wait list, index. ARGV: booking id, now, start, score, JSON, resource
-# version, mode ('hold' or 'wait'). Returns {'ok'}, {'exists', JSON}, {'stale'}, {'full'} or {'free'}.
+# KEYS: bookings, resource, slot, wait list, index, due index. ARGV: booking id, now, start, score, JSON,
+# resource version, mode ('hold' or 'wait'), the slot's due member. Returns {'ok'}, {'exists', JSON}, {'stale'}, {'full'} or {'free'}.
 _TAKE_LUA = (
     _COMMON_LUA
     + """
@@ -65,17 +79,18 @@ local now = tonumber(ARGV[2])
 local free = free_places(KEYS[3], KEYS[4], cap, now)
 if ARGV[7] == 'hold' and free < 1 then return {'full'} end
 if ARGV[7] == 'wait' and free > 0 then return {'free'} end
-sweep(KEYS[1], KEYS[3], KEYS[4], cap, now, offer)
+sweep(KEYS[1], KEYS[3], KEYS[4], cap, now, offer, KEYS[6], ARGV[8])
 if ARGV[7] == 'hold' then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1]) else redis.call('RPUSH', KEYS[4], ARGV[1]) end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[5])
 redis.call('ZADD', KEYS[5], ARGV[3], ARGV[3])
+track(KEYS[6], ARGV[8], KEYS[3], KEYS[4], now)
 return {'ok'}
 """
 )
 
 # Confirm, cancel, no-show, complete and the sweep of a booking's slot. KEYS: bookings, slot, wait list,
-# resource. ARGV: booking id, now, resource id, start (as read), action, the paying order's id ('' for none:
-# a confirm records it). Returns {'ok', JSON}, {'as_is', JSON},
+# resource, due index. ARGV: booking id, now, resource id, start (as read), action, the paying order's id
+# ('' for none: a confirm records it), the slot's due member. Returns {'ok', JSON}, {'as_is', JSON},
 # {'missing'}, {'moved'} (read again) or {'refused', why}.
 _STEP_LUA = (
     _COMMON_LUA
@@ -88,7 +103,7 @@ local now, action = tonumber(ARGV[2]), ARGV[5]
 local _, cap, offer = resource(KEYS[4])
 local live = (b.st == 'held' or b.st == 'offered') and b.x > now
 if action == 'sweep' then
-  sweep(KEYS[1], KEYS[2], KEYS[3], cap, now, offer)
+  sweep(KEYS[1], KEYS[2], KEYS[3], cap, now, offer, KEYS[5], ARGV[7])
   return {'ok', redis.call('HGET', KEYS[1], ARGV[1])}
 elseif action == 'confirm' then
   if b.st == 'confirmed' then return {'as_is', raw} end
@@ -115,7 +130,7 @@ elseif action == 'cancel' then
   if b.st == 'no_show' or b.st == 'completed' then return {'refused', b.st} end
   if b.st == 'waiting' then redis.call('LREM', KEYS[3], 1, ARGV[1]) else redis.call('ZREM', KEYS[2], ARGV[1]) end
   set_state(KEYS[1], ARGV[1], 'cancelled', 0, now)
-  sweep(KEYS[1], KEYS[2], KEYS[3], cap, now, offer)
+  sweep(KEYS[1], KEYS[2], KEYS[3], cap, now, offer, KEYS[5], ARGV[7])
   return {'ok', redis.call('HGET', KEYS[1], ARGV[1])}
 elseif action == 'no_show' then
   if b.st == 'no_show' then return {'as_is', raw} end
@@ -129,8 +144,9 @@ return {'refused', 'unknown action'}
 )
 
 # Reschedule: the new place is taken before the old one is freed, in one script. KEYS: bookings, old slot,
-# old wait list, old resource, new slot, new wait list, new resource, new index. ARGV: booking id, now,
-# old resource id, old start, new resource id, new start, new end, new resource version.
+# old wait list, old resource, new slot, new wait list, new resource, new index, due index. ARGV: booking id,
+# now, old resource id, old start, new resource id, new start, new end, new resource version, the new and
+# the old slot's due members.
 _MOVE_LUA = (
     _COMMON_LUA
     + """
@@ -146,7 +162,7 @@ if KEYS[2] == KEYS[5] then return {'as_is', raw} end
 local version, cap, offer = resource(KEYS[7])
 if version ~= ARGV[8] then return {'stale'} end
 if free_places(KEYS[5], KEYS[6], cap, now) < 1 then return {'full'} end
-sweep(KEYS[1], KEYS[5], KEYS[6], cap, now, offer)
+sweep(KEYS[1], KEYS[5], KEYS[6], cap, now, offer, KEYS[9], ARGV[9])
 local score = CONFIRMED
 if b.st ~= 'confirmed' then score = b.x end
 redis.call('ZADD', KEYS[5], score, ARGV[1])
@@ -158,7 +174,7 @@ b.t = now
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(b))
 redis.call('ZADD', KEYS[8], ARGV[6], ARGV[6])
 local _, old_cap, old_offer = resource(KEYS[4])
-sweep(KEYS[1], KEYS[2], KEYS[3], old_cap, now, old_offer)
+sweep(KEYS[1], KEYS[2], KEYS[3], old_cap, now, old_offer, KEYS[9], ARGV[10])
 return {'ok', redis.call('HGET', KEYS[1], ARGV[1])}
 """
 )
@@ -190,16 +206,16 @@ return {'ok', tostring(version)}
 # Places taken and waiting of many slots in one command (a pipeline of two commands per slot was a third of
 # a 30-day availability call, profiled). A slot where a hold expired while people wait is swept on the way,
 # so the freed place is offered to the first in line as soon as anyone looks at the slot. KEYS: bookings,
-# resource, then slot, wait list, slot, wait list, ... ARGV: now.
+# resource, due index, then slot, wait list, slot, wait list, ... ARGV: now, then each slot's due member.
 _COUNTS_LUA = (
     _COMMON_LUA
     + """
 local now = tonumber(ARGV[1])
 local _, cap, offer = resource(KEYS[2])
 local out = {}
-for i = 3, #KEYS, 2 do
+for i = 4, #KEYS, 2 do
   if redis.call('LLEN', KEYS[i + 1]) > 0 and redis.call('ZCOUNT', KEYS[i], '-inf', now) > 0 then
-    sweep(KEYS[1], KEYS[i], KEYS[i + 1], cap, now, offer)
+    sweep(KEYS[1], KEYS[i], KEYS[i + 1], cap, now, offer, KEYS[3], ARGV[(i - 4) / 2 + 2])
   end
   out[#out + 1] = redis.call('ZCOUNT', KEYS[i], '(' .. now, '+inf')
   out[#out + 1] = redis.call('LLEN', KEYS[i + 1])
@@ -207,6 +223,42 @@ end
 return out
 """
 )
+
+
+# The sweeper's pass over one merchant's due slots. KEYS: bookings, due index, then per slot: slot, wait list,
+# resource. ARGV: now, then each slot's due member. A slot still due (its entry at or before now) is swept:
+# expired holds and offers go, freed places are offered to the next in line, its entry moves to its next
+# expiry (or out). Returns the index's earliest entry after, or '' when it is empty.
+_SWEEP_DUE_LUA = (
+    _COMMON_LUA
+    + """
+local now = tonumber(ARGV[1])
+for i = 3, #KEYS, 3 do
+  local member = ARGV[(i - 3) / 3 + 2]
+  local due = redis.call('ZSCORE', KEYS[2], member)
+  if due and tonumber(due) <= now then
+    local _, cap, offer = resource(KEYS[i + 2])
+    sweep(KEYS[1], KEYS[i], KEYS[i + 1], cap, now, offer, KEYS[2], member)
+  end
+end
+local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if first[2] then return first[2] end
+return ''
+"""
+)
+
+# The merchant's entry in a shard of the sweeper's index, set to its next due time (or removed: '') only if
+# no call registered it anew since the sweeper read it. KEYS: shard. ARGV: merchant, score read, new score.
+_SHARD_SET_LUA = """
+local cur = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not cur or tonumber(cur) ~= tonumber(ARGV[2]) then return 0 end
+if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1]) end
+return 1
+"""
+
+
+def due_member(resource_id: str, start_ms: int) -> str:
+    return f"{resource_id}|{start_ms}"
 
 
 class BookingStore:
@@ -219,6 +271,8 @@ class BookingStore:
         self._move = client.register_script(_MOVE_LUA)
         self._upsert = client.register_script(_UPSERT_LUA)
         self._counts = client.register_script(_COUNTS_LUA)
+        self._sweep_due = client.register_script(_SWEEP_DUE_LUA)
+        self._shard_set = client.register_script(_SHARD_SET_LUA)
 
     # Resources -------------------------------------------------------------------------------
 
@@ -276,8 +330,18 @@ class BookingStore:
                     k.slot(slot.resource_id, slot.start_ms),
                     k.waitlist(slot.resource_id, slot.start_ms),
                     k.index(slot.resource_id),
+                    k.due,
                 ],
-                args=[b.booking_id, b.updated_ms, slot.start_ms, score, b.to_json(), str(resource_version), mode],
+                args=[
+                    b.booking_id,
+                    b.updated_ms,
+                    slot.start_ms,
+                    score,
+                    b.to_json(),
+                    str(resource_version),
+                    mode,
+                    due_member(slot.resource_id, slot.start_ms),
+                ],
             )
         )
 
@@ -290,8 +354,17 @@ class BookingStore:
                     k.slot(b.resource_id, b.start_ms),
                     k.waitlist(b.resource_id, b.start_ms),
                     k.resource(b.resource_id),
+                    k.due,
                 ],
-                args=[b.booking_id, now_ms, b.resource_id, b.start_ms, action, order_id],
+                args=[
+                    b.booking_id,
+                    now_ms,
+                    b.resource_id,
+                    b.start_ms,
+                    action,
+                    order_id,
+                    due_member(b.resource_id, b.start_ms),
+                ],
             )
         )
 
@@ -308,6 +381,7 @@ class BookingStore:
                     k.waitlist(to.resource_id, to.start_ms),
                     k.resource(to.resource_id),
                     k.index(to.resource_id),
+                    k.due,
                 ],
                 args=[
                     b.booking_id,
@@ -318,6 +392,8 @@ class BookingStore:
                     to.start_ms,
                     to.end_ms,
                     str(resource_version),
+                    due_member(to.resource_id, to.start_ms),
+                    due_member(b.resource_id, b.start_ms),
                 ],
             )
         )
@@ -337,5 +413,33 @@ class BookingStore:
             return {}
         ordered = sorted(booked)
         keys = [key for s in ordered for key in (k.slot(resource_id, s), k.waitlist(resource_id, s))]
-        raw = await self._counts(keys=[k.bookings, k.resource(resource_id), *keys], args=[now_ms])
+        members = [due_member(resource_id, s) for s in ordered]
+        raw = await self._counts(keys=[k.bookings, k.resource(resource_id), k.due, *keys], args=[now_ms, *members])
         return {s: (int(raw[2 * i]), int(raw[2 * i + 1])) for i, s in enumerate(ordered)}
+
+    # The sweeper's index ---------------------------------------------------------------------------
+
+    async def mark_due(self, merchant_id: str, now_ms: int) -> None:
+        """Puts the merchant in its shard of the sweeper's index, due now (after a call that may have given one
+        of its slots an earlier due time): the sweeper's next pass reads its due slots."""
+        await self._redis.zadd(due_shard_key(merchant_id), {merchant_id: now_ms})
+
+    async def due_merchants(self, shard: int, now_ms: int, limit: int) -> list[tuple[str, float]]:
+        return list(
+            await self._redis.zrangebyscore(
+                due_shard_key_of(shard), "-inf", now_ms, start=0, num=limit, withscores=True
+            )
+        )
+
+    async def sweep_merchant(self, merchant_id: str, read_score: float, now_ms: int, limit: int) -> int:
+        """Sweeps the merchant's slots due by now (up to limit); returns how many were due. Then sets the
+        merchant's entry in the shard to its next due time, unless a call registered it meanwhile."""
+        k = BookingKeys(merchant_id)
+        members = list(await self._redis.zrangebyscore(k.due, "-inf", now_ms, start=0, num=limit))
+        keys = [k.bookings, k.due]
+        for member in members:
+            resource_id, _, start = member.rpartition("|")
+            keys += [k.slot(resource_id, int(start)), k.waitlist(resource_id, int(start)), k.resource(resource_id)]
+        nxt = await self._sweep_due(keys=keys, args=[now_ms, *members])
+        await self._shard_set(keys=[due_shard_key(merchant_id)], args=[merchant_id, repr(read_score), nxt or ""])
+        return len(members)

@@ -124,6 +124,9 @@ class ServerConfig:
     clock_speed: float | None = None
     clock_start_ms: int | None = None
     clock_anchor_ms: int | None = None
+    # The bookings sweeper's period: a place freed by an expired hold or offer reaches the waiting list within
+    # about this long with no call touching the slot (0: off; places then move at the next call that does).
+    booking_sweep_s: float = 0.5
 
     def __post_init__(self) -> None:
         unknown = set(self.services) - set(KNOWN_SERVICES)
@@ -379,6 +382,8 @@ class App:
             await self.dispatcher.lease_tried()
         if self.orders is not None and ticks:
             self.orders.start()  # one process follows dispatch for the order center: the one that ticks
+        if self.bookings is not None:
+            self.bookings.start(cfg.booking_sweep_s)  # waiting-list offers on a timer (issue 20)
         self._monitor = asyncio.create_task(self._watch_redis(), name="redis-health")
         if isinstance(self.clock, ScaledClock):
             log.warning(
@@ -438,6 +443,8 @@ class App:
         if self._monitor is not None:
             await self._monitor
         await self.health.enter_graceful_shutdown()
+        if self.bookings is not None:
+            await self.bookings.stop()
         if self.orders is not None:
             await self.orders.stop()  # stops following dispatch before dispatch stops
         if self.dispatcher is not None:

@@ -27,7 +27,10 @@ async def supply_app(tmp_path: Path, redis_server: EmbeddedRedis, redis_sync: re
     """The real server with MerchantService, BookingService, OrderService and SettlementService, on a clock the
     test moves (`supply_app.clock.advance(s)`), against the session's Redis (emptied)."""
     application = App(
-        server_config(tmp_path, redis_server.url, services=SUPPLY_SERVICES), ManualClock(SUPPLY_CLOCK_START_MS)
+        # No bookings sweeper on a manual clock: these tests check what calls alone do (tests/bookings/
+        # test_sweeper.py runs it on real time).
+        server_config(tmp_path, redis_server.url, services=SUPPLY_SERVICES, booking_sweep_s=0),
+        ManualClock(SUPPLY_CLOCK_START_MS),
     )
     await application.start()
     yield application
