@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.schedule import DateException, Period, Schedule, WeeklyPeriod
 
@@ -112,6 +112,10 @@ class CatalogItem:
     status: ItemStatus = ItemStatus.ACTIVE
     version: int = 0
     updated_ms: int = 0
+    # In a branch's merged view only (never stored with the item): the chain it is inherited from, and
+    # whether the branch overrides its status or a price.
+    chain_id: str = ""
+    overridden: bool = False
 
     def body(self) -> list[object]:
         """What a sync sends for this item (its fingerprint's part)."""
@@ -137,6 +141,31 @@ class CatalogItem:
 
     def variant(self, variant_id: str) -> Variant | None:
         return next((v for v in self.variants if v.variant_id == variant_id), None)
+
+
+@dataclass(frozen=True)
+class ItemOverride:
+    """A branch's own availability and prices for an item of its chain's catalogue (None, absent: inherited)."""
+
+    item_id: str
+    status: ItemStatus | None = None
+    prices_fen: tuple[tuple[str, int], ...] = ()  # (variant id, price)
+
+    def to_json(self) -> str:
+        return json.dumps({"st": self.status.value if self.status else None, "p": [list(p) for p in self.prices_fen]},
+                          separators=(",", ":"))  # fmt: skip
+
+    @classmethod
+    def from_json(cls, item_id: str, raw: str) -> ItemOverride:
+        d = json.loads(raw)
+        return cls(item_id, ItemStatus(d["st"]) if d["st"] else None, tuple((v, p) for v, p in d["p"]))
+
+    def apply(self, item: CatalogItem) -> CatalogItem:
+        prices = dict(self.prices_fen)
+        return replace(
+            item, status=self.status or item.status, overridden=True,
+            variants=tuple(Variant(v.variant_id, v.name, prices.get(v.variant_id, v.price_fen)) for v in item.variants),
+        )  # fmt: skip
 
 
 class StockEventKind(enum.StrEnum):

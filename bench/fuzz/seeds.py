@@ -166,6 +166,11 @@ def supply_seeds(now_ms: int) -> list[Seed]:
             "category": "MERCHANT_CATEGORY_CLINIC", "location": place, "time_zone": "Asia/Shanghai",
             "weekly_hours": [{"day": "DAY_OF_WEEK_MONDAY", "start_minute": 480, "end_minute": 1080}]}}]),
         (m + "SyncCatalog", Role.MERCHANT, "m1", [{"merchant_id": "m1", "idempotency_key": "pos-1", "items": menu}]),
+        (m + "SyncChainCatalog", Role.MERCHANT, "c1", [{"chain_id": "c1", "idempotency_key": "hq-1", "items": [
+            {"item_id": "tea", "name": "jasmine tea", "variants": [{"variant_id": "tea-500ml", "name": "500 ml", "price_fen": 1_500}]}]}]),
+        (m + "GetChainCatalog", Role.OPS, "", [{"chain_id": "c1", "item_ids": ["tea"]}]),
+        (m + "SetItemOverrides", Role.MERCHANT, "m1", [{"merchant_id": "m1", "overrides": [{"item_id": "tea",
+            "status": "ITEM_STATUS_ACTIVE", "prices": [{"variant_id": "tea-500ml", "price_fen": 1_200}]}]}]),
         (m + "RecordStockEvents", Role.MERCHANT, "m1", [{"merchant_id": "m1", "events": [
             {"event_id": "count-1", "variant_id": "milk-1l", "kind": "STOCK_EVENT_KIND_PHYSICAL_COUNT", "quantity": 12,
              "occurred_at": _iso(now_ms - 600_000)},

@@ -226,7 +226,7 @@ class Variant(_message.Message):
     def __init__(self, variant_id: _Optional[str] = ..., name: _Optional[str] = ..., price_fen: _Optional[int] = ...) -> None: ...
 
 class CatalogItem(_message.Message):
-    __slots__ = ("item_id", "name", "category", "status", "variants", "version", "updated_at")
+    __slots__ = ("item_id", "name", "category", "status", "variants", "version", "updated_at", "chain_id", "overridden")
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
@@ -234,6 +234,8 @@ class CatalogItem(_message.Message):
     VARIANTS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDDEN_FIELD_NUMBER: _ClassVar[int]
     item_id: str
     name: str
     category: str
@@ -241,7 +243,75 @@ class CatalogItem(_message.Message):
     variants: _containers.RepeatedCompositeFieldContainer[Variant]
     version: int
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, item_id: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., status: _Optional[_Union[ItemStatus, str]] = ..., variants: _Optional[_Iterable[_Union[Variant, _Mapping]]] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    chain_id: str
+    overridden: bool
+    def __init__(self, item_id: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., status: _Optional[_Union[ItemStatus, str]] = ..., variants: _Optional[_Iterable[_Union[Variant, _Mapping]]] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., chain_id: _Optional[str] = ..., overridden: _Optional[bool] = ...) -> None: ...
+
+class SyncChainCatalogRequest(_message.Message):
+    __slots__ = ("chain_id", "idempotency_key", "items")
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    chain_id: str
+    idempotency_key: str
+    items: _containers.RepeatedCompositeFieldContainer[CatalogItem]
+    def __init__(self, chain_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., items: _Optional[_Iterable[_Union[CatalogItem, _Mapping]]] = ...) -> None: ...
+
+class SyncChainCatalogResponse(_message.Message):
+    __slots__ = ("items", "replayed")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[CatalogItem]
+    replayed: bool
+    def __init__(self, items: _Optional[_Iterable[_Union[CatalogItem, _Mapping]]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class GetChainCatalogRequest(_message.Message):
+    __slots__ = ("chain_id", "item_ids")
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    chain_id: str
+    item_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, chain_id: _Optional[str] = ..., item_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetChainCatalogResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[CatalogItem]
+    def __init__(self, items: _Optional[_Iterable[_Union[CatalogItem, _Mapping]]] = ...) -> None: ...
+
+class VariantPrice(_message.Message):
+    __slots__ = ("variant_id", "price_fen")
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FEN_FIELD_NUMBER: _ClassVar[int]
+    variant_id: str
+    price_fen: int
+    def __init__(self, variant_id: _Optional[str] = ..., price_fen: _Optional[int] = ...) -> None: ...
+
+class ItemOverride(_message.Message):
+    __slots__ = ("item_id", "status", "prices")
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PRICES_FIELD_NUMBER: _ClassVar[int]
+    item_id: str
+    status: ItemStatus
+    prices: _containers.RepeatedCompositeFieldContainer[VariantPrice]
+    def __init__(self, item_id: _Optional[str] = ..., status: _Optional[_Union[ItemStatus, str]] = ..., prices: _Optional[_Iterable[_Union[VariantPrice, _Mapping]]] = ...) -> None: ...
+
+class SetItemOverridesRequest(_message.Message):
+    __slots__ = ("merchant_id", "overrides", "cleared_item_ids")
+    MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    CLEARED_ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    merchant_id: str
+    overrides: _containers.RepeatedCompositeFieldContainer[ItemOverride]
+    cleared_item_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, merchant_id: _Optional[str] = ..., overrides: _Optional[_Iterable[_Union[ItemOverride, _Mapping]]] = ..., cleared_item_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SetItemOverridesResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[CatalogItem]
+    def __init__(self, items: _Optional[_Iterable[_Union[CatalogItem, _Mapping]]] = ...) -> None: ...
 
 class SyncCatalogRequest(_message.Message):
     __slots__ = ("merchant_id", "idempotency_key", "items")
