@@ -12,6 +12,7 @@ the change. So capacity is never exceeded whatever the concurrency, and the line
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
@@ -257,6 +258,33 @@ return 1
 """
 
 
+# Retention: trims bookings that ended before the cutoff, and their slots. KEYS: bookings, due index, then per
+# slot: slot, wait list, index. ARGV: cutoff ms, n booking ids, the ids, then per slot: start, end, due member.
+# Every booking and slot is checked against the cutoff here. Returns the number of bookings trimmed.
+_TRIM_LUA = """
+local cutoff = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+local trimmed = 0
+for i = 1, n do
+  local raw = redis.call('HGET', KEYS[1], ARGV[2 + i])
+  if raw and cjson.decode(raw).e < cutoff then
+    redis.call('HDEL', KEYS[1], ARGV[2 + i])
+    trimmed = trimmed + 1
+  end
+end
+local a = 3 + n
+for i = 3, #KEYS, 3 do
+  if tonumber(ARGV[a + 1]) < cutoff then
+    redis.call('DEL', KEYS[i], KEYS[i + 1])
+    redis.call('ZREM', KEYS[i + 2], ARGV[a])
+    redis.call('ZREM', KEYS[2], ARGV[a + 2])
+  end
+  a = a + 3
+end
+return trimmed
+"""
+
+
 def due_member(resource_id: str, start_ms: int) -> str:
     return f"{resource_id}|{start_ms}"
 
@@ -273,6 +301,7 @@ class BookingStore:
         self._counts = client.register_script(_COUNTS_LUA)
         self._sweep_due = client.register_script(_SWEEP_DUE_LUA)
         self._shard_set = client.register_script(_SHARD_SET_LUA)
+        self._trim = client.register_script(_TRIM_LUA)
 
     # Resources -------------------------------------------------------------------------------
 
@@ -443,3 +472,26 @@ class BookingStore:
         nxt = await self._sweep_due(keys=keys, args=[now_ms, *members])
         await self._shard_set(keys=[due_shard_key(merchant_id)], args=[merchant_id, repr(read_score), nxt or ""])
         return len(members)
+
+    # Retention -------------------------------------------------------------------------------------
+
+    async def trim(self, merchant_id: str, cutoff_ms: int, batch: int = 500) -> int:
+        """Deletes the merchant's bookings that ended before cutoff_ms, whatever their state, and their slots'
+        keys; returns how many. A booking's paid order stays in the order center."""
+        k = BookingKeys(merchant_id)
+        trimmed = 0
+        old: list[tuple[str, dict[str, object]]] = []
+        async for booking_id, raw in self._redis.hscan_iter(k.bookings, count=batch):
+            b = json.loads(raw)
+            if b["e"] < cutoff_ms:
+                old.append((booking_id, b))
+        for i in range(0, len(old), batch):
+            chunk = old[i : i + batch]
+            slots = sorted({(str(b["r"]), int(b["s"]), int(b["e"])) for _, b in chunk})  # type: ignore[call-overload]
+            keys = [k.bookings, k.due]
+            args: list[object] = [cutoff_ms, len(chunk), *(booking_id for booking_id, _ in chunk)]
+            for resource_id, start, end in slots:
+                keys += [k.slot(resource_id, start), k.waitlist(resource_id, start), k.index(resource_id)]
+                args += [start, end, due_member(resource_id, start)]
+            trimmed += int(await self._trim(keys=keys, args=args))
+        return trimmed

@@ -220,6 +220,20 @@ def _reservation_json(lines: Sequence[tuple[str, int]], state: ReservationState,
 
 # Markdowns by days left to the expiry date: a starting point in the range supermarkets use for
 # near-date stock (20-50% off, deeper on the last day); the merchant edits the campaign it makes of it.
+# Retention: folds away a variant's ledger events before both its last physical count and the cutoff (on hand
+# is that count plus what came after it, so they no longer count), with their POS ids' idempotency records.
+# KEYS: stock, ledger, stock events. ARGV: cutoff ms. Returns the number folded.
+_COMPACT_LUA = """
+local count_ms = redis.call('HGET', KEYS[1], 'count_ms')
+if not count_ms then return 0 end
+local upto = math.min(tonumber(count_ms), tonumber(ARGV[1]))
+local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. upto)
+if #old == 0 then return 0 end
+for _, m in ipairs(old) do redis.call('HDEL', KEYS[3], cjson.decode(m).id) end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. upto)
+return #old
+"""
+
 # Marks a suggestion turned into a campaign. KEYS: promotions. ARGV: lot id, created ms as read, marked JSON.
 # Returns 'ok', 'used:<campaign id>' when marked before, or 'changed' (gone or remade since it was read).
 _MARK_USED_LUA = """
@@ -253,6 +267,7 @@ class Stock:
         self._reserve = client.register_script(_RESERVE_LUA)
         self._settle = client.register_script(_SETTLE_LUA)
         self._mark_used = client.register_script(_MARK_USED_LUA)
+        self._compact = client.register_script(_COMPACT_LUA)
 
     # POS uploads -----------------------------------------------------------------------------
 
@@ -417,6 +432,23 @@ class Stock:
         raise FailedPrecondition(
             f"reservation {reservation_id} expired and only {reply[2]} of variant {before.lines[i][0]} is left"
         )
+
+    # Retention -----------------------------------------------------------------------------------
+
+    async def compact(self, merchant_id: str, before_ms: int) -> int:
+        """Folds away every variant's ledger events older than both before_ms and the variant's last physical
+        count; returns how many. On hand, availability and the recomputation from the ledger are unchanged (the
+        count and everything after it stay). A POS resending a folded event records it again, where it changes
+        nothing on hand (it is before the count) and the next compaction folds it again."""
+        keys = MerchantKeys(merchant_id)
+        folded = 0
+        for variant_id in await self._redis.hkeys(keys.variants):
+            folded += int(
+                await self._compact(
+                    keys=[keys.stock(variant_id), keys.ledger(variant_id), keys.stock_events], args=[before_ms]
+                )
+            )
+        return folded
 
     # Lots and promotions ---------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
 from serving.embedded_redis import EmbeddedRedis, RestartBackoff
 from serving.metrics import serve_metrics
 from serving.redis_cluster import cluster_from_url, parse_cluster_url
+from serving.retention import Retention, RetentionConfig
 from serving.status import REDIS_DOWN, StoreGuard
 from serving.supply import add_supply
 from settlement.api import SettlementServicer
@@ -127,6 +128,8 @@ class ServerConfig:
     # The bookings sweeper's period: a place freed by an expired hold or offer reaches the waiting list within
     # about this long with no call touching the slot (0: off; places then move at the next call that does).
     booking_sweep_s: float = 0.5
+    # How long the stock ledger and finished bookings are kept, and how often a pass folds and trims them.
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
 
     def __post_init__(self) -> None:
         unknown = set(self.services) - set(KNOWN_SERVICES)
@@ -227,6 +230,7 @@ class App:
         self.settlement: Settlement | None = None
         self.orders: OrderCenter | None = None
         self.loyalty: Loyalty | None = None
+        self.retention: Retention | None = None
         self.merchants: Merchants | None = None
         self.bookings: Bookings | None = None
         self.oracle = None
@@ -315,6 +319,8 @@ class App:
             cfg.services, self.redis, self.clock, auth, server if serves_api else None, coupons
         )
         served += supply
+        if self.merchants is not None or self.bookings is not None:
+            self.retention = Retention(self.redis, self.clock, self.merchants, self.bookings, cfg.retention)
         if "orders" in cfg.services or "settlement" in cfg.services:
             # The ledger is a library over the money keys: the order center splits payments with it even
             # when this process does not serve SettlementService.
@@ -384,6 +390,8 @@ class App:
             self.orders.start()  # one process follows dispatch for the order center: the one that ticks
         if self.bookings is not None:
             self.bookings.start(cfg.booking_sweep_s)  # waiting-list offers on a timer (issue 20)
+        if self.retention is not None:
+            self.retention.start()
         self._monitor = asyncio.create_task(self._watch_redis(), name="redis-health")
         if isinstance(self.clock, ScaledClock):
             log.warning(
@@ -445,6 +453,8 @@ class App:
         await self.health.enter_graceful_shutdown()
         if self.bookings is not None:
             await self.bookings.stop()
+        if self.retention is not None:
+            await self.retention.stop()
         if self.orders is not None:
             await self.orders.stop()  # stops following dispatch before dispatch stops
         if self.dispatcher is not None:

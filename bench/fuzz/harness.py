@@ -390,6 +390,11 @@ class FuzzTarget:
                 self.server.run(app.orders.follow_dispatch_once())
             except Exception as exc:
                 problems.append(f"following dispatch failed: {type(exc).__name__}: {str(exc)[:300]}")
+        if app.retention is not None:
+            try:
+                self.server.run(app.retention.run_once())
+            except Exception as exc:
+                problems.append(f"the retention pass failed: {type(exc).__name__}: {str(exc)[:300]}")
         if app.bookings is not None:
             try:
                 self.server.run(app.bookings.sweep_due_once())
