@@ -58,4 +58,4 @@ class BookingOrderGateway:
         r = await self.bookings.store.find_resource(merchant_id, b.resource_id)
         if r is None:
             raise InvalidArgument.field("booking_id", f"booking {booking_id}'s resource is gone")
-        return BookingTerms(b.customer_id, r.deposit_fen, r.price_fen)
+        return BookingTerms(b.customer_id, r.deposit_fen, r.price_fen, booking_order_id(merchant_id, booking_id))

@@ -206,7 +206,7 @@ def supply_seeds(now_ms: int) -> list[Seed]:
                                 for d in ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY")]}}]),
         (b + "HoldSlot", Role.ORDER_SERVICE, "", [{"merchant_id": "m2", "resource_id": "dr2", "start_at": slot,
             "booking_id": "bk3", "customer_id": "u3"}]),
-        ("tongcheng.orders.v1.OrderService/CreateOrder", Role.ORDER_SERVICE, "", [{"order_id": "o-bk3",
+        ("tongcheng.orders.v1.OrderService/CreateOrder", Role.ORDER_SERVICE, "", [{"order_id": "bk:m2:bk3",
             "merchant_id": "m2", "items_fen": 5_000, "kind": "ORDER_KIND_BOOKING", "booking_id": "bk3"}]),
         (b + "ConfirmBooking", Role.ORDER_SERVICE, "", [{"merchant_id": "m2", "booking_id": "bk3",
             "payment": {"kind": "PAYMENT_KIND_DEPOSIT", "amount_fen": 5_000, "payment_id": "wx-bk3"}}]),

@@ -19,11 +19,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class BookingTerms:
-    """What a booking costs: its customer, the resource's deposit (0: none) and full price (0: not paid online)."""
+    """What a booking costs: its customer, the resource's deposit (0: none) and full price (0: not paid online),
+    and the one order id that may pay for it (so a booking is never paid by two orders)."""
 
     customer_id: str
     deposit_fen: int
     price_fen: int
+    order_id: str
 
     def amounts_fen(self) -> tuple[int, ...]:
         return tuple(a for a in (self.deposit_fen, self.price_fen) if a)

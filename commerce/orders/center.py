@@ -130,6 +130,8 @@ class OrderCenter:
         if self.bookings is None:
             raise FailedPrecondition("booking orders need BookingService in this process")
         terms = await self.bookings.terms(new.merchant_id, new.booking_id)
+        if new.order_id != terms.order_id:
+            raise InvalidArgument.field("order_id", f"booking {new.booking_id}'s order is {terms.order_id}")
         if new.customer_id and new.customer_id != terms.customer_id:
             raise InvalidArgument.field("customer_id", f"booking {new.booking_id} is another customer's")
         new = replace(new, customer_id=terms.customer_id)

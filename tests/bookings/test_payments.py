@@ -143,7 +143,7 @@ async def test_bad_payments_are_refused_naming_the_field_and_change_nothing(  # 
     assert await field_of(confirm_paying(s, "b1", pb.PAYMENT_KIND_DEPOSIT, DEPOSIT, "")) == ["payment.payment_id"]
 
     def booking_order(**kw: object) -> opb.CreateOrderRequest:
-        body = {"order_id": "o1", "merchant_id": "clinic", "items_fen": DEPOSIT, "kind": opb.ORDER_KIND_BOOKING,
+        body = {"order_id": "bk:clinic:b1", "merchant_id": "clinic", "items_fen": DEPOSIT, "kind": opb.ORDER_KIND_BOOKING,
                 "booking_id": "b1", **kw}  # fmt: skip
         return opb.CreateOrderRequest(**body)  # type: ignore[arg-type]
 
@@ -152,8 +152,10 @@ async def test_bad_payments_are_refused_naming_the_field_and_change_nothing(  # 
     assert await field_of(create(booking_order(delivery_fee_fen=500), metadata=s.md)) == ["delivery_fee_fen"]
     assert await field_of(create(booking_order(items_fen=4_999), metadata=s.md)) == ["items_fen"]
     assert await field_of(create(booking_order(booking_id="nope"), metadata=s.md)) == ["booking_id"]
+    assert await field_of(create(booking_order(order_id="o-other"), metadata=s.md)) == ["order_id"]
     assert await field_of(create(booking_order(customer_id="someone-else"), metadata=s.md)) == ["customer_id"]
-    assert await field_of(create(booking_order(booking_id="b3", items_fen=1), metadata=s.md)) == ["booking_id"]
+    b3 = booking_order(booking_id="b3", order_id="bk:clinic:b3", items_fen=1)
+    assert await field_of(create(b3, metadata=s.md)) == ["booking_id"]
     supply_app.clock.advance(61)  # b3's hold ran out; b1's (5 minutes) has not
     assert redis_snapshot(redis_sync) == before
     supply_app.clock.advance(300)
@@ -162,20 +164,27 @@ async def test_bad_payments_are_refused_naming_the_field_and_change_nothing(  # 
 
 
 async def test_a_booking_order_created_through_order_service_pays_the_confirm(supply_app: App, supply) -> None:  # type: ignore[no-untyped-def]
-    """CreateOrder of kind BOOKING with the resource's price takes the booking's customer and no address."""
+    """CreateOrder of kind BOOKING with the resource's price takes the booking's customer and no address, is never
+    accepted like a delivery, and the booking's confirm with that payment finds it paid."""
     s: Supply = supply()
     await paid_clinic(s)
     await hold(s, "b1", NINE, customer_id="u1")
-    request = opb.CreateOrderRequest(order_id="o-b1", merchant_id="clinic", items_fen=PRICE,
+    request = opb.CreateOrderRequest(order_id="bk:clinic:b1", merchant_id="clinic", items_fen=PRICE,
                                      kind=opb.ORDER_KIND_BOOKING, booking_id="b1")  # fmt: skip
     created = (await s.orders.CreateOrder(request, metadata=s.md)).order
     assert (created.customer_id, created.kind, created.total_fen) == ("u1", opb.ORDER_KIND_BOOKING, PRICE)
     again = await s.orders.CreateOrder(request, metadata=s.md)
     assert not again.created
-    paid = (await s.orders.PayOrder(opb.PayOrderRequest(order_id="o-b1", payment_id="wx-9", amount_fen=PRICE),
+    paid = (await s.orders.PayOrder(opb.PayOrderRequest(order_id="bk:clinic:b1", payment_id="wx-9", amount_fen=PRICE),
                                     metadata=s.md)).order  # fmt: skip
     assert (paid.status, paid.dispatch_status) == (opb.ORDER_STATUS_PAID, "")
     await refused(
-        s.orders.AcceptOrder(opb.AcceptOrderRequest(order_id="o-b1"), metadata=s.md),
+        s.orders.AcceptOrder(opb.AcceptOrderRequest(order_id="bk:clinic:b1"), metadata=s.md),
         grpc.StatusCode.FAILED_PRECONDITION,
     )
+    # The confirm then finds the booking's one order paid by that payment: nothing is paid twice.
+    confirmed = (await confirm_paying(s, "b1", pb.PAYMENT_KIND_FULL, PRICE, "wx-9")).booking
+    assert (confirmed.state, confirmed.order_id) == (pb.BOOKING_STATE_CONFIRMED, "bk:clinic:b1")
+    after = await order(s, "bk:clinic:b1")
+    assert (after.paid_fen, after.version) == (PRICE, paid.version)
+    await refused(confirm_paying(s, "b1", pb.PAYMENT_KIND_FULL, PRICE, "wx-other"), grpc.StatusCode.FAILED_PRECONDITION)
