@@ -116,12 +116,13 @@ return out
 # generation, split keys, then the orders. ARGV: the idempotency keys. The fields, in the script's order:
 ORDER_MONEY_FIELDS = (
     "version", "merchant_id", "chain_id", "group_leader_id", "paid_fen", "refunded_fen", "paid_at_ms", "split_state",
+    "kind",
 )  # fmt: skip
 _READ_ORDERS_LUA = """
 local rows = {}
 for i = 3, #KEYS do
   rows[i - 2] = redis.call('HMGET', KEYS[i], 'version', 'merchant_id', 'chain_id', 'group_leader_id', 'paid_fen',
-    'refunded_fen', 'paid_at_ms', 'split_state')
+    'refunded_fen', 'paid_at_ms', 'split_state', 'kind')
 end
 return {redis.call('GET', KEYS[1]), redis.call('HMGET', KEYS[2], unpack(ARGV)), rows}
 """
@@ -262,6 +263,7 @@ class OrderMoney:
     refunded_fen: int
     paid_at_ms: int
     split_state: str
+    delivered: bool = True  # the order's `kind` is not "booking" (issue 20): a rider leg applies
 
     @classmethod
     def from_redis(cls, order_id: str, h: dict[str, str]) -> OrderMoney:
@@ -275,6 +277,7 @@ class OrderMoney:
             refunded_fen=int(h.get("refunded_fen") or 0),
             paid_at_ms=int(h.get("paid_at_ms") or 0),
             split_state=h.get("split_state", "none"),
+            delivered=h.get("kind", "delivery") != "booking",
         )
 
 
@@ -431,7 +434,9 @@ class Ledger:
                 continue
             try:
                 legs: list[LegAmount] | SplitHalt = (
-                    split_legs(base, rule, Parties(order.merchant_id, order.chain_id, order.group_leader_id))
+                    split_legs(
+                        base, rule, Parties(order.merchant_id, order.chain_id, order.group_leader_id, order.delivered)
+                    )
                     if base > 0
                     else []
                 )

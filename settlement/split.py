@@ -24,6 +24,8 @@ class Parties:
     merchant_id: str
     chain_id: str = ""
     group_leader_id: str = ""
+    # False for an order nobody delivers (a booking's payment, issue 20): no rider leg.
+    delivered: bool = True
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,10 @@ def split_legs(paid_fen: int, rule: SplitRule, parties: Parties) -> list[LegAmou
     """
     shares: list[tuple[str, int, int]] = [
         (f"platform:{PLATFORM_ID}", rule.platform_commission.basis_points, rule.platform_commission.fixed_fen),
-        (f"rider:{rule.rider_fleet_id}", rule.rider_delivery_fee.basis_points, rule.rider_delivery_fee.fixed_fen),
     ]
+    if parties.delivered:
+        r = rule.rider_delivery_fee
+        shares.append((f"rider:{rule.rider_fleet_id}", r.basis_points, r.fixed_fen))
     if parties.group_leader_id:
         g = rule.group_leader_commission
         shares.append((f"group_leader:{parties.group_leader_id}", g.basis_points, g.fixed_fen))

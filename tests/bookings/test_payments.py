@@ -31,7 +31,10 @@ def priced(resource_id: str = "dr-li", **kw: object) -> pb.Resource:
 
 async def paid_clinic(s: Supply, *resources: pb.Resource) -> None:
     await clinic(s, *(resources or (priced(),)))
-    rule = spb.SplitRule(merchant_id="clinic", platform_commission=spb.Share(basis_points=500))
+    rule = spb.SplitRule(
+        merchant_id="clinic", platform_commission=spb.Share(basis_points=500),
+        rider_delivery_fee=spb.Share(basis_points=800, fixed_fen=100),  # the clinic's deliveries: none on bookings
+    )  # fmt: skip
     await s.settlement.SetSplitRule(spb.SetSplitRuleRequest(rule=rule), metadata=s.md)
 
 
@@ -71,6 +74,9 @@ async def test_a_deposit_becomes_a_booking_order_and_a_late_cancel_keeps_it(supp
         "",
         opb.SPLIT_STATE_POSTED,
     )
+    split = await s.settlement.GetSplit(spb.GetSplitRequest(order_id="bk:clinic:b1"), metadata=s.md)
+    legs = {leg.receiver: leg.amount_fen for leg in split.split.legs}
+    assert legs == {"merchant:clinic": DEPOSIT - 250, "platform:tongcheng": 250}  # 5 %; nobody delivers: no rider leg
     again = (await confirm_paying(s, "b1", pb.PAYMENT_KIND_DEPOSIT, DEPOSIT)).booking
     assert again == confirmed and (await order(s, "bk:clinic:b1")).version == o.version
     supply_app.clock.advance(2 * 3600)  # now 23 hours before the slot: inside the policy's 24
