@@ -123,6 +123,8 @@ async def test_policy_refunds_in_time_keeps_the_deposit_on_a_no_show_and_complet
     assert (await order(s, "bk:clinic:came")).status == opb.ORDER_STATUS_COMPLETED
     balance = await supply_app.loyalty.balance("p1", "u-came")
     assert (balance.available, balance.pending) == (DEPOSIT // 100, 0)  # 1 % of 5,000 fen
+    absent = await supply_app.loyalty.balance("p1", "u-absent")  # pending at payment, reversed at the no-show
+    assert (absent.available, absent.pending) == (0, 0)
     await reconciled(s)
 
 
