@@ -371,6 +371,19 @@ class Bookings:
         for _ in range(MAX_ATTEMPTS):
             b = await self._read(merchant_id, booking_id)
             r, slot = await self._slot(merchant_id, resource_id or b.resource_id, start_ms)
+            if b.order_id and r.resource_id != b.resource_id:
+                # The payment follows the booking: only to a resource on the same terms.
+                paid_for = await self.store.find_resource(merchant_id, b.resource_id)
+                terms = (r.price_fen, r.deposit_fen, r.free_cancel_minutes)
+                if paid_for is None or terms != (
+                    paid_for.price_fen,
+                    paid_for.deposit_fen,
+                    paid_for.free_cancel_minutes,
+                ):
+                    raise FailedPrecondition(
+                        f"booking {booking_id} is paid for {b.resource_id}'s terms: move it to a resource with the "
+                        "same price, deposit and cancel time, or cancel it and book again"
+                    )
             now_ms = self.clock.now_ms()
             reply = await self.store.move(b, slot, r.version, now_ms)
             if reply[0] == "ok":

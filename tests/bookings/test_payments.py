@@ -10,6 +10,7 @@ import redis
 from loyalty import Programme, ProgrammeKind
 from serving.app import App
 from serving.auth import Role
+from serving.timestamps import ms_to_ts
 from tests.bookings.test_api import clinic, hold, refused, resource, utc
 from tests.conftest import redis_snapshot
 from tests.dispatch.api.helpers import bad_request_fields
@@ -196,3 +197,22 @@ async def test_a_booking_order_created_through_order_service_pays_the_confirm(su
     after = await order(s, "bk:clinic:b1")
     assert (after.paid_fen, after.version) == (PRICE, paid.version)
     await refused(confirm_paying(s, "b1", pb.PAYMENT_KIND_FULL, PRICE, "wx-other"), grpc.StatusCode.FAILED_PRECONDITION)
+
+
+async def test_a_paid_booking_moves_only_to_a_resource_on_the_same_terms(supply) -> None:  # type: ignore[no-untyped-def]
+    """Rescheduling a paid booking to the same doctor or one on the same terms keeps its order; to a cheaper one
+    it is refused and nothing changes."""
+    s: Supply = supply()
+    await paid_clinic(s, priced(), priced("dr-wu"), priced("dr-cheap", price_fen=9_000, deposit_fen=2_000))
+    await hold(s, "b1", NINE)
+    await confirm_paying(s, "b1", pb.PAYMENT_KIND_DEPOSIT, DEPOSIT)
+
+    def move(resource_id: str, start_ms: int):  # type: ignore[no-untyped-def]
+        request = pb.RescheduleBookingRequest(merchant_id="clinic", booking_id="b1", resource_id=resource_id,
+                                              start_at=ms_to_ts(start_ms))  # fmt: skip
+        return s.bookings.RescheduleBooking(request, metadata=s.md)
+
+    await refused(move("dr-cheap", NINE), grpc.StatusCode.FAILED_PRECONDITION)
+    moved = (await move("dr-wu", HALF_PAST)).booking
+    assert (moved.resource_id, moved.order_id) == ("dr-wu", "bk:clinic:b1")
+    assert (await order(s, "bk:clinic:b1")).status == opb.ORDER_STATUS_PAID
