@@ -1,5 +1,6 @@
 """The supply side in `make demo` (issue 20): a shop's POS syncs its menu and stock, an order takes the last
-crayfish and the next is refused, a clinic's slot is booked and its waiting list is offered a freed place."""
+crayfish and the next is refused, a near-expiry lot's promotion suggestion becomes a coupon campaign, a clinic's
+slot is booked with a deposit paid through the order center, and its waiting list is offered a freed place."""
 
 from __future__ import annotations
 
@@ -46,10 +47,11 @@ async def run_supply_demo(channel: grpc.aio.Channel, issuer: TokenIssuer) -> lis
     ):
         m = mpb.Merchant(merchant_id=merchant_id, name=name, category=category, location=place, time_zone=ZONE)
         await merchants.UpsertMerchant(mpb.UpsertMerchantRequest(merchant=m), metadata=ops)
-    await settlement.SetSplitRule(
-        spb.SetSplitRuleRequest(rule=spb.SplitRule(merchant_id="crayfish-shop",
-                                                   platform_commission=spb.Share(basis_points=600))), metadata=ops,
-    )  # fmt: skip
+    for merchant_id in ("crayfish-shop", "clinic"):
+        await settlement.SetSplitRule(
+            spb.SetSplitRuleRequest(rule=spb.SplitRule(merchant_id=merchant_id,
+                                                       platform_commission=spb.Share(basis_points=600))), metadata=ops,
+        )  # fmt: skip
     menu = [
         mpb.CatalogItem(item_id="crayfish", name="麻辣小龙虾 spicy crayfish",
                         variants=[mpb.Variant(variant_id="crayfish-1kg", name="1 kg", price_fen=16_800)]),
@@ -66,7 +68,8 @@ async def run_supply_demo(channel: grpc.aio.Channel, issuer: TokenIssuer) -> lis
                            quantity=1, occurred_at=ms_to_ts(now_ms - 60_000)),
             mpb.StockEvent(event_id="count-2", variant_id="beer-500ml", kind=mpb.STOCK_EVENT_KIND_PHYSICAL_COUNT,
                            quantity=48, occurred_at=ms_to_ts(now_ms - 60_000)),
-        ]), metadata=pos,
+        ], lots=[mpb.StockLot(lot_id="beer-lot-7", variant_id="beer-500ml", quantity=12,
+                              expires_on=(dt.date.today() + dt.timedelta(days=1)).isoformat())]), metadata=pos,
     )  # fmt: skip
     out.append(
         f"POS sync          {len(synced.items)} items at version {synced.items[0].version}, stock counted "
@@ -100,12 +103,32 @@ async def run_supply_demo(channel: grpc.aio.Channel, issuer: TokenIssuer) -> lis
     lv = stock.levels[0]
     out.append(f"order 1 paid      the reservation is a sale: crayfish on hand {lv.on_hand}, reserved {lv.reserved}")
 
-    # A clinic's doctor: one place per 20-minute slot on weekdays 09:00-12:00, Helsinki time.
+    # Twelve beers expire tomorrow: the suggestion becomes a coupon campaign with one call of the shop's own.
+    suggested = await merchants.SuggestPromotions(
+        mpb.SuggestPromotionsRequest(merchant_id="crayfish-shop"), metadata=pos
+    )
+    s = suggested.suggestions[0]
+    out.append(
+        f"promotion         lot {s.lot_id} ({s.quantity} x {s.variant_id}) expires {s.expires_on}: "
+        f"{s.discount_bp // 100}% off suggested, {s.price_fen} -> {s.promotion_price_fen} fen"
+    )
+    made = await merchants.CreatePromotionCampaign(
+        mpb.CreatePromotionCampaignRequest(merchant_id="crayfish-shop", suggestion_id=s.suggestion_id), metadata=pos
+    )
+    c = made.campaign
+    out.append(
+        f"campaign          {c.campaign_id}: {c.discount_percent}% off {', '.join(c.item_ids)}, {c.max_coupons} coupons, "
+        f"budget {c.max_amount_fen} fen, valid until {c.valid_until.ToDatetime():%Y-%m-%d %H:%M} UTC"
+    )
+
+    # A clinic's doctor: one place per 20-minute slot on weekdays 09:00-12:00, Helsinki time; 60 yuan,
+    # a 20-yuan deposit, free cancel until 24 hours before.
     weekly = [bpb.WeeklyPeriod(day=d, start_minute=540, end_minute=720) for d in range(1, 6)]  # type: ignore[arg-type]
     await bookings.UpsertResource(
         bpb.UpsertResourceRequest(resource=bpb.Resource(
             merchant_id="clinic", resource_id="dr-virtanen", name="Dr Virtanen, paediatrics",
-            kind=bpb.RESOURCE_KIND_DOCTOR, slot_minutes=20, capacity=1, weekly_schedule=weekly)), metadata=ops,
+            kind=bpb.RESOURCE_KIND_DOCTOR, slot_minutes=20, capacity=1, weekly_schedule=weekly, price_fen=6_000,
+            deposit_fen=2_000, free_cancel_minutes=1_440)), metadata=ops,
     )  # fmt: skip
     day = dt.date.today() + dt.timedelta(days=1)
     while day.isoweekday() > 5:
@@ -122,9 +145,15 @@ async def run_supply_demo(channel: grpc.aio.Channel, issuer: TokenIssuer) -> lis
         bpb.HoldSlotRequest(merchant_id="clinic", resource_id="dr-virtanen", start_at=start, booking_id="bk-anna",
                             customer_id="anna"), metadata=svc,
     )  # fmt: skip
-    await bookings.ConfirmBooking(bpb.ConfirmBookingRequest(merchant_id="clinic", booking_id="bk-anna"), metadata=svc)
+    deposit = bpb.BookingPayment(kind=bpb.PAYMENT_KIND_DEPOSIT, amount_fen=2_000, payment_id="wx-anna-1")
+    confirmed = await bookings.ConfirmBooking(
+        bpb.ConfirmBookingRequest(merchant_id="clinic", booking_id="bk-anna", payment=deposit), metadata=svc
+    )
+    paid = (await orders.GetOrder(opb.GetOrderRequest(order_id=confirmed.booking.order_id), metadata=svc)).order
     out.append(
-        f"booking           anna holds the slot ({held.booking.hold_expires_at.ToDatetime():%H:%M:%S} UTC hold) and confirms"
+        f"booking           anna holds the slot ({held.booking.hold_expires_at.ToDatetime():%H:%M:%S} UTC hold) and confirms "
+        f"paying the deposit: order {paid.order_id} {opb.OrderKind.Name(paid.kind)} {opb.OrderStatus.Name(paid.status)} "
+        f"{paid.paid_fen} fen, split {opb.SplitState.Name(paid.split_state)}, no dispatch"
     )
     waiting = await bookings.JoinWaitlist(
         bpb.JoinWaitlistRequest(merchant_id="clinic", resource_id="dr-virtanen", start_at=start, booking_id="bk-ben",
@@ -132,11 +161,16 @@ async def run_supply_demo(channel: grpc.aio.Channel, issuer: TokenIssuer) -> lis
     )  # fmt: skip
     out.append(f"waiting list      the slot is full: ben waits, position {waiting.booking.waitlist_position}")
     await bookings.CancelBooking(bpb.CancelBookingRequest(merchant_id="clinic", booking_id="bk-anna"), metadata=svc)
+    refunded = (await orders.GetOrder(opb.GetOrderRequest(order_id=paid.order_id), metadata=svc)).order
+    out.append(
+        f"anna cancels      order {opb.OrderStatus.Name(refunded.status)}: {refunded.refunded_fen} of {refunded.paid_fen} fen "
+        "refunded (in full up to 24 h before the slot; the deposit is kept after)"
+    )
     ben = (
         await bookings.GetBooking(bpb.GetBookingRequest(merchant_id="clinic", booking_id="bk-ben"), metadata=svc)
     ).booking
     out.append(
-        f"anna cancels      ben is offered the place: {bpb.BookingState.Name(ben.state)} until "
+        f"waiting list      ben is offered the place: {bpb.BookingState.Name(ben.state)} until "
         f"{ben.hold_expires_at.ToDatetime():%H:%M:%S} UTC"
     )
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from bookings.models import DEFAULT_OFFER_MINUTES, Booking, BookingState, Resource, ResourceKind, SlotView
+from bookings.models import DEFAULT_OFFER_MINUTES, Booking, BookingState, PaymentKind, Resource, ResourceKind, SlotView
 from bookings.service import Bookings
 from core.errors import InvalidArgument, PermissionDenied
 from core.schedule import Period, WeeklyPeriod
@@ -23,6 +23,7 @@ KIND_FROM_PB = {
 KIND_TO_PB = {v: k for k, v in KIND_FROM_PB.items()}
 STATE_TO_PB = {s: pb.BookingState.Value(f"BOOKING_STATE_{s.name}") for s in BookingState}
 SERVICES = (Role.ORDER_SERVICE, Role.OPS)
+PAYMENT_KIND_FROM_PB = {pb.PAYMENT_KIND_DEPOSIT: PaymentKind.DEPOSIT, pb.PAYMENT_KIND_FULL: PaymentKind.FULL}
 
 
 def resource_to_pb(r: Resource) -> pb.Resource:
@@ -36,7 +37,8 @@ def resource_to_pb(r: Resource) -> pb.Resource:
                              periods=[pb.TimeRange(start_minute=p.start_minute, end_minute=p.end_minute) for p in e.periods])
             for e in r.exceptions
         ],
-        offer_minutes=r.offer_minutes, version=r.version,
+        offer_minutes=r.offer_minutes, version=r.version, price_fen=r.price_fen, deposit_fen=r.deposit_fen,
+        free_cancel_minutes=r.free_cancel_minutes,
     )  # fmt: skip
 
 
@@ -46,7 +48,7 @@ def booking_to_pb(b: Booking) -> pb.Booking:
         booking_id=b.booking_id, merchant_id=b.merchant_id, resource_id=b.resource_id, customer_id=b.customer_id,
         start_at=opt_ms_to_ts(b.start_ms), end_at=opt_ms_to_ts(b.end_ms), state=STATE_TO_PB[b.state],
         hold_expires_at=opt_ms_to_ts(b.expires_ms) if live else None, waitlist_position=b.waitlist_position,
-        updated_at=opt_ms_to_ts(b.updated_ms),
+        updated_at=opt_ms_to_ts(b.updated_ms), order_id=b.order_id,
     )  # fmt: skip
 
 
@@ -102,7 +104,8 @@ class BookingServicer(bookings_pb2_grpc.BookingServiceServicer):
             merchant_id=m.merchant_id, resource_id=m.resource_id, name=m.name, kind=kind, time_zone=m.time_zone,
             slot_minutes=m.slot_minutes, capacity=m.capacity, offer_minutes=m.offer_minutes or DEFAULT_OFFER_MINUTES,
             weekly=tuple(WeeklyPeriod(w.day, w.start_minute, w.end_minute) for w in m.weekly_schedule[:29]),
-            version=m.version,
+            version=m.version, price_fen=m.price_fen, deposit_fen=m.deposit_fen,
+            free_cancel_minutes=m.free_cancel_minutes,
         )  # fmt: skip
         if len(m.weekly_schedule) > 28:
             raise InvalidArgument.field("resource.weekly_schedule", f"at most 28 entries, got {len(m.weekly_schedule)}")
@@ -159,7 +162,11 @@ class BookingServicer(bookings_pb2_grpc.BookingServiceServicer):
         self, request: pb.ConfirmBookingRequest, context: grpc.aio.ServicerContext
     ) -> pb.ConfirmBookingResponse:
         self._for_merchant(context, request.merchant_id)
-        b = await self._b.step(request.merchant_id, request.booking_id, "confirm")
+        p = request.payment
+        kind = PAYMENT_KIND_FROM_PB.get(p.kind)
+        if p.kind and kind is None:
+            raise InvalidArgument.field("payment.kind", "must be DEPOSIT or FULL")
+        b = await self._b.confirm(request.merchant_id, request.booking_id, kind, p.amount_fen, p.payment_id)
         return pb.ConfirmBookingResponse(booking=booking_to_pb(b))
 
     @rpc
@@ -177,6 +184,14 @@ class BookingServicer(bookings_pb2_grpc.BookingServiceServicer):
         self._for_merchant(context, request.merchant_id)
         b = await self._b.step(request.merchant_id, request.booking_id, "no_show")
         return pb.MarkNoShowResponse(booking=booking_to_pb(b))
+
+    @rpc
+    async def CompleteBooking(
+        self, request: pb.CompleteBookingRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CompleteBookingResponse:
+        self._for_merchant(context, request.merchant_id)
+        b = await self._b.step(request.merchant_id, request.booking_id, "complete")
+        return pb.CompleteBookingResponse(booking=booking_to_pb(b))
 
     @rpc
     async def RescheduleBooking(

@@ -6,7 +6,13 @@ resources to another is one script, and its bookings never contend with another 
 
 from __future__ import annotations
 
+import zlib
+
 from merchants.keys import merchant_tag
+
+# Shards of the sweeper's index of merchants with due slots: a few keys, so no one key takes every
+# registration, and few enough that a pass reads them all.
+DUE_SHARDS = 8
 
 
 class BookingKeys:
@@ -40,3 +46,18 @@ class BookingKeys:
     def index(self, resource_id: str) -> str:
         """zset: slot starts of the resource that ever had a booking (what availability and capacity checks read)."""
         return f"{self.prefix}index:{resource_id}"
+
+    @property
+    def due(self) -> str:
+        """zset: `<resource id>|<slot start ms>` -> when the slot's earliest hold or offer runs out while people
+        wait on its list (what the sweeper reads)."""
+        return f"{self.prefix}due"
+
+
+def due_shard_key_of(shard: int) -> str:
+    """zset: merchant id -> when the sweeper should next read the merchant's due index."""
+    return f"tc:{{bkdue:{shard}}}:merchants"
+
+
+def due_shard_key(merchant_id: str) -> str:
+    return due_shard_key_of(zlib.crc32(merchant_id.encode()) % DUE_SHARDS)

@@ -20,6 +20,9 @@ MIN_SLOT_MINUTES, MAX_SLOT_MINUTES = 5, 480
 MAX_CAPACITY = 1_000
 # Availability over at most 62 local dates (two months: a clinic opens registration weeks ahead).
 MAX_AVAILABILITY_DAYS = 62
+# Payment terms of a resource (issue 20): fen as the order center's orders; a free cancel window of up to 30 days.
+MAX_PRICE_FEN = 1_000_000_000
+MAX_FREE_CANCEL_MINUTES = 30 * 1_440
 # A confirmed booking's score in its slot: beyond any expiry (year 9999 is 2.5e14 ms), exact as a double.
 CONFIRMED_SCORE = 9_000_000_000_000_000
 
@@ -44,10 +47,22 @@ class Resource:
     exceptions: tuple[DateException, ...] = ()
     offer_minutes: int = DEFAULT_OFFER_MINUTES
     version: int = 0
+    # Paid online through the order center (0: not): the full price, and the deposit a customer may pay
+    # instead (0: none). A cancel at least free_cancel_minutes before the start is refunded in full; a later
+    # cancel, or a no-show, keeps the deposit and refunds the rest of what was paid.
+    price_fen: int = 0
+    deposit_fen: int = 0
+    free_cancel_minutes: int = 0
 
     @property
     def schedule(self) -> Schedule:
         return Schedule(self.time_zone, self.weekly, self.exceptions)
+
+    def kept_fen(self, start_ms: int, cancelled_ms: int | None) -> int:
+        """What the merchant keeps of a paid booking cancelled at cancelled_ms (None: a no-show)."""
+        if cancelled_ms is not None and cancelled_ms <= start_ms - self.free_cancel_minutes * 60_000:
+            return 0
+        return self.deposit_fen
 
     def body_json(self) -> str:
         return json.dumps(
@@ -56,6 +71,7 @@ class Resource:
                 "tz": self.time_zone, "slot": self.slot_minutes, "cap": self.capacity, "offer": self.offer_minutes,
                 "weekly": [[w.day, w.start_minute, w.end_minute] for w in self.weekly],
                 "ex": [[e.date.isoformat(), [[p.start_minute, p.end_minute] for p in e.periods]] for e in self.exceptions],
+                **({"pay": [self.price_fen, self.deposit_fen, self.free_cancel_minutes]} if self.price_fen else {}),
             },
             separators=(",", ":"), ensure_ascii=False,
         )  # fmt: skip
@@ -71,6 +87,7 @@ class Resource:
                 DateException(dt.date.fromisoformat(d), tuple(Period(s, e) for s, e in ps)) for d, ps in b["ex"]
             ),
             version=int(h["version"]),
+            **dict(zip(("price_fen", "deposit_fen", "free_cancel_minutes"), b.get("pay", ()), strict=False)),
         )  # fmt: skip
 
 
@@ -99,6 +116,12 @@ class BookingState(enum.StrEnum):
     EXPIRED = "expired"
     NO_SHOW = "no_show"
     WAITING = "waiting"
+    COMPLETED = "completed"  # the merchant gave the service
+
+
+class PaymentKind(enum.StrEnum):
+    DEPOSIT = "deposit"
+    FULL = "full"
 
 
 @dataclass(frozen=True)
@@ -114,11 +137,13 @@ class Booking:
     updated_ms: int = 0
     fingerprint: str = ""
     waitlist_position: int = 0
+    order_id: str = ""  # the order center's order paying for it (set at a confirm with a payment)
 
     def to_json(self) -> str:
         return json.dumps(
             {"r": self.resource_id, "c": self.customer_id, "s": self.start_ms, "e": self.end_ms, "st": self.state.value,
-             "x": self.expires_ms, "t": self.updated_ms, "f": self.fingerprint},
+             "x": self.expires_ms, "t": self.updated_ms, "f": self.fingerprint,
+             **({"o": self.order_id} if self.order_id else {})},
             separators=(",", ":"),
         )  # fmt: skip
 
@@ -130,5 +155,6 @@ class Booking:
         if state in (BookingState.HELD, BookingState.OFFERED) and int(d["x"]) <= now_ms:
             state = BookingState.EXPIRED
         return cls(
-            booking_id, merchant_id, d["r"], d["c"], int(d["s"]), int(d["e"]), state, int(d["x"]), int(d["t"]), d["f"]
-        )
+            booking_id, merchant_id, d["r"], d["c"], int(d["s"]), int(d["e"]), state, int(d["x"]), int(d["t"]), d["f"],
+            order_id=d.get("o", ""),
+        )  # fmt: skip

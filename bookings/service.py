@@ -8,29 +8,38 @@ was read makes the call read again (bounded), as the order center does.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import logging
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
+from bookings.keys import DUE_SHARDS
 from bookings.models import (
     DEFAULT_HOLD_S,
     MAX_AVAILABILITY_DAYS,
     MAX_CAPACITY,
+    MAX_FREE_CANCEL_MINUTES,
     MAX_HOLD_S,
     MAX_OFFER_MINUTES,
+    MAX_PRICE_FEN,
     MAX_SLOT_MINUTES,
     MIN_HOLD_S,
     MIN_SLOT_MINUTES,
     Booking,
     BookingState,
+    PaymentKind,
     Resource,
     ResourceKind,
     Slot,
     SlotView,
 )
+from bookings.payments import OrderDesk, booking_order_id
 from bookings.slots import slot_at, slots_between
 from bookings.store import BookingStore
+from commerce.orders.flow import OrderStatus, Step
 from core.clock import Clock
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Unavailable
 from core.schedule import Period, schedule_violations
@@ -38,7 +47,14 @@ from core.validation import EARLIEST_MS, id_violation, instant_violation, local_
 from merchants import Directory
 from merchants.models import fingerprint
 
+log = logging.getLogger("tongcheng.bookings")
+
 MAX_ATTEMPTS = 20
+# The sweeper (waiting-list offers on a timer): a pass every SWEEP_S reads up to SWEEP_MERCHANTS due merchants
+# per shard and up to SWEEP_SLOTS due slots per merchant; what is left waits for the next pass.
+SWEEP_S = 0.5
+SWEEP_MERCHANTS = 100
+SWEEP_SLOTS = 200
 MAX_NAME_CHARS = 200
 # A slot further ahead than this is a typo (a clinic opens registration weeks ahead, not years).
 BOOKING_HORIZON_MS = 366 * 24 * 3600 * 1000
@@ -57,6 +73,44 @@ class Bookings:
         self.clock = clock
         self.store = BookingStore(client)
         self.directory = Directory(client, clock)
+        # The order center, for bookings that carry a payment (wired by serving.supply where orders run).
+        self.orders: OrderDesk | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    # The sweeper -----------------------------------------------------------------------------
+
+    def start(self, sweep_s: float = SWEEP_S) -> None:
+        """Runs the sweeper: a place freed by an expired hold or offer is offered to the next in line within
+        about sweep_s of the expiry, with no call touching the slot."""
+        if self._sweeper is None and sweep_s > 0:
+            self._stopping.clear()
+            self._sweeper = asyncio.create_task(self._sweep_loop(sweep_s), name="bookings-sweeper")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._sweeper is not None:
+            await self._sweeper
+            self._sweeper = None
+
+    async def _sweep_loop(self, sweep_s: float) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.sweep_due_once()
+            except Exception as exc:  # the loop must outlive a Redis outage
+                log.warning("sweeping due booking slots failed: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=sweep_s)
+
+    async def sweep_due_once(self) -> int:
+        """One pass over every shard of the due index; returns the slots swept. Several processes may run it:
+        each slot's sweep is one script that rechecks the slot is still due."""
+        swept = 0
+        now_ms = self.clock.now_ms()
+        for shard in range(DUE_SHARDS):
+            for merchant_id, score in await self.store.due_merchants(shard, now_ms, SWEEP_MERCHANTS):
+                swept += await self.store.sweep_merchant(merchant_id, score, now_ms, SWEEP_SLOTS)
+        return swept
 
     # Resources -------------------------------------------------------------------------------
 
@@ -74,6 +128,12 @@ class Bookings:
             None if 1 <= r.offer_minutes <= MAX_OFFER_MINUTES
             else FieldViolation(p + "offer_minutes", f"must be within [1, {MAX_OFFER_MINUTES}] (0: the default)"),
             None if r.version >= 0 else FieldViolation(p + "version", "must not be negative"),
+            None if 0 <= r.price_fen <= MAX_PRICE_FEN
+            else FieldViolation(p + "price_fen", f"must be within [0, {MAX_PRICE_FEN}]"),
+            None if 0 <= r.deposit_fen <= max(0, r.price_fen) and (r.deposit_fen < r.price_fen or not r.deposit_fen)
+            else FieldViolation(p + "deposit_fen", "must be 0 or less than price_fen (a deposit is part of the price)"),
+            None if 0 <= r.free_cancel_minutes <= MAX_FREE_CANCEL_MINUTES
+            else FieldViolation(p + "free_cancel_minutes", f"must be within [0, {MAX_FREE_CANCEL_MINUTES}]"),
         ]  # fmt: skip
         _raise_if(bad)
         merchant = await self.directory.known(r.merchant_id, p + "merchant_id")
@@ -86,6 +146,7 @@ class Bookings:
         for _ in range(MAX_ATTEMPTS):
             reply = await self.store.upsert_resource(stored, self.clock.now_ms())
             if reply[0] == "ok":
+                await self.store.mark_due(r.merchant_id, self.clock.now_ms())  # more places: the line may move
                 return Resource(**{**stored.__dict__, "version": int(reply[1])})
             if reply[0] == "stale":
                 raise FailedPrecondition(
@@ -192,6 +253,8 @@ class Bookings:
             )  # fmt: skip
             reply = await self.store.take(b, slot, r.version, mode)
             if reply[0] == "ok":
+                if waitlist:
+                    await self.store.mark_due(merchant_id, now_ms)
                 return await self._with_position(b)
             if reply[0] == "exists":
                 stored = Booking.from_json(merchant_id, booking_id, reply[1], now_ms)
@@ -213,17 +276,77 @@ class Bookings:
         if b.state in (BookingState.WAITING, BookingState.HELD, BookingState.OFFERED, BookingState.EXPIRED):
             reply = await self.store.step(b, "sweep", self.clock.now_ms())
             if reply[0] == "ok":
+                await self.store.mark_due(merchant_id, self.clock.now_ms())
                 b = Booking.from_json(merchant_id, booking_id, reply[1], self.clock.now_ms())
         return await self._with_position(b)
 
+    async def confirm(
+        self, merchant_id: str, booking_id: str, kind: PaymentKind | None, amount_fen: int = 0, payment_id: str = ""
+    ) -> Booking:
+        """Confirms a held or offered booking; with a payment (kind), first creates and pays its order through the
+        order center. Every refusal is decided before anything is written; idempotent on the booking."""
+        if kind is None:
+            if amount_fen or payment_id:
+                raise InvalidArgument.field("payment.kind", "required with an amount or a payment id: DEPOSIT or FULL")
+            return await self.step(merchant_id, booking_id, "confirm")
+        _raise_if([id_violation("payment.payment_id", payment_id)])
+        b = await self._read(merchant_id, booking_id)
+        r = await self.resource(merchant_id, b.resource_id)
+        if not r.price_fen:
+            raise InvalidArgument.field("payment.kind", f"resource {r.resource_id} takes no payment: confirm without")
+        if kind is PaymentKind.DEPOSIT and not r.deposit_fen:
+            raise InvalidArgument.field("payment.kind", f"resource {r.resource_id} takes no deposit: pay FULL")
+        expected = r.deposit_fen if kind is PaymentKind.DEPOSIT else r.price_fen
+        if amount_fen != expected:
+            raise InvalidArgument.field(
+                "payment.amount_fen", f"must be the resource's {kind.value} price of {expected} fen, got {amount_fen}"
+            )
+        if self.orders is None:
+            raise FailedPrecondition("booking payments need OrderService in this process")
+        order_id = booking_order_id(merchant_id, booking_id)
+        now_ms = self.clock.now_ms()
+        if b.state is BookingState.CONFIRMED and b.order_id != order_id:
+            raise FailedPrecondition(f"booking {booking_id} was confirmed without a payment")
+        if b.state is BookingState.EXPIRED:
+            await self._refund_stranded(b, order_id)
+        if b.state not in (BookingState.HELD, BookingState.OFFERED, BookingState.CONFIRMED):
+            raise FailedPrecondition(_refusal(booking_id, "confirm", b.state.value))
+        if b.state is not BookingState.CONFIRMED and b.start_ms <= now_ms:
+            raise FailedPrecondition(_refusal(booking_id, "confirm", "started"))
+        await self.orders.pay_booking(merchant_id, booking_id, order_id, amount_fen, payment_id)
+        for _ in range(MAX_ATTEMPTS):
+            b = await self._read(merchant_id, booking_id)
+            now_ms = self.clock.now_ms()
+            reply = await self.store.step(b, "confirm", now_ms, order_id)
+            if reply[0] in ("ok", "as_is"):
+                return Booking.from_json(merchant_id, booking_id, reply[1], now_ms)
+            if reply[0] == "refused":  # the hold ran out between the check and the confirm: give the money back
+                await self._refund_stranded(b, order_id)
+                raise FailedPrecondition(_refusal(booking_id, "confirm", reply[1]))
+            if reply[0] == "missing":
+                raise NotFound(f"booking {booking_id} of merchant {merchant_id} not found")
+        raise Unavailable(f"booking {booking_id} changed too often")
+
+    async def _refund_stranded(self, b: Booking, order_id: str) -> None:
+        """An order paid for a booking that never got confirmed (its hold ran out meanwhile) is cancelled and
+        refunded in full."""
+        assert self.orders is not None
+        order = await self.orders.find(order_id)
+        if order is not None and order.status not in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
+            await self.orders.end_booking(order_id, Step.CANCEL, 0, f"booking {b.booking_id} was never confirmed")
+
     async def step(self, merchant_id: str, booking_id: str, action: str) -> Booking:
-        """confirm, cancel or no_show."""
+        """confirm (without a payment), cancel, no_show or complete; a booking's paid order follows its end."""
         for _ in range(MAX_ATTEMPTS):
             b = await self._read(merchant_id, booking_id)
             now_ms = self.clock.now_ms()
             reply = await self.store.step(b, action, now_ms)
             if reply[0] in ("ok", "as_is"):
-                return await self._with_position(Booking.from_json(merchant_id, booking_id, reply[1], now_ms))
+                after = Booking.from_json(merchant_id, booking_id, reply[1], now_ms)
+                if reply[0] == "ok" and action == "cancel":
+                    await self.store.mark_due(merchant_id, now_ms)
+                await self._end_order(after, action)
+                return await self._with_position(after)
             if reply[0] == "missing":
                 raise NotFound(f"booking {booking_id} of merchant {merchant_id} not found")
             if reply[0] == "refused":
@@ -231,13 +354,40 @@ class Bookings:
             # moved: rescheduled meanwhile; read again
         raise Unavailable(f"booking {booking_id} changed too often")
 
+    async def _end_order(self, b: Booking, action: str) -> None:
+        """The booking's order follows its end, by the resource's policy (`Resource.kept_fen`); a retry of the
+        booking's step repeats the order's, which is a no-op once done."""
+        steps = {"cancel": Step.CANCEL, "no_show": Step.NO_SHOW, "complete": Step.COMPLETE}
+        if not b.order_id or action not in steps or self.orders is None:
+            return
+        r = await self.store.find_resource(b.merchant_id, b.resource_id)
+        cancelled_ms = b.updated_ms if action == "cancel" else None
+        keep = r.kept_fen(b.start_ms, cancelled_ms) if r is not None and action != "complete" else 0
+        note = {"cancel": "booking cancelled", "no_show": "customer did not come", "complete": "service given"}
+        await self.orders.end_booking(b.order_id, steps[action], keep, note[action])
+
     async def reschedule(self, merchant_id: str, booking_id: str, resource_id: str, start_ms: int) -> Booking:
         _raise_if([id_violation("resource_id", resource_id, required=False)])
         for _ in range(MAX_ATTEMPTS):
             b = await self._read(merchant_id, booking_id)
             r, slot = await self._slot(merchant_id, resource_id or b.resource_id, start_ms)
+            if b.order_id and r.resource_id != b.resource_id:
+                # The payment follows the booking: only to a resource on the same terms.
+                paid_for = await self.store.find_resource(merchant_id, b.resource_id)
+                terms = (r.price_fen, r.deposit_fen, r.free_cancel_minutes)
+                if paid_for is None or terms != (
+                    paid_for.price_fen,
+                    paid_for.deposit_fen,
+                    paid_for.free_cancel_minutes,
+                ):
+                    raise FailedPrecondition(
+                        f"booking {booking_id} is paid for {b.resource_id}'s terms: move it to a resource with the "
+                        "same price, deposit and cancel time, or cancel it and book again"
+                    )
             now_ms = self.clock.now_ms()
             reply = await self.store.move(b, slot, r.version, now_ms)
+            if reply[0] == "ok":
+                await self.store.mark_due(merchant_id, now_ms)
             if reply[0] in ("ok", "as_is"):
                 return await self._with_position(Booking.from_json(merchant_id, booking_id, reply[1], now_ms))
             if reply[0] == "missing":

@@ -54,7 +54,7 @@ def campaign_from_pb(c: pb.Campaign) -> Campaign:
         max_amount_fen=c.max_amount_fen, max_redemptions_per_day=c.max_redemptions_per_day,
         weekdays_mask=c.weekdays_mask, start_minute=c.start_minute, end_minute=c.end_minute,
         time_zone=c.time_zone or DEFAULT_ZONE, funded_by=FUNDER_FROM_PB[c.funded_by], partner_id=c.partner_id,
-        exclusive=c.exclusive, max_coupons_per_order=c.max_coupons_per_order,
+        exclusive=c.exclusive, max_coupons_per_order=c.max_coupons_per_order, item_ids=tuple(c.item_ids),
     )  # fmt: skip
 
 
@@ -67,7 +67,7 @@ def campaign_to_pb(c: Campaign) -> pb.Campaign:
         valid_from=opt_ms_to_ts(c.valid_from_ms), valid_until=opt_ms_to_ts(c.valid_until_ms),
         weekdays_mask=c.weekdays_mask, start_minute=c.start_minute, end_minute=c.end_minute, time_zone=c.time_zone,
         funded_by=FUNDER_TO_PB[c.funded_by], partner_id=c.partner_id, exclusive=c.exclusive,
-        max_coupons_per_order=c.max_coupons_per_order, created_at=opt_ms_to_ts(c.created_ms),
+        max_coupons_per_order=c.max_coupons_per_order, created_at=opt_ms_to_ts(c.created_ms), item_ids=c.item_ids,
     )  # fmt: skip
 
 

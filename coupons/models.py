@@ -78,6 +78,9 @@ class Campaign:
     partner_id: str = ""
     exclusive: bool = False
     max_coupons_per_order: int = 0  # 0: no limit
+    # The catalogue items the campaign is for (a near-expiry lot's markdown, merchants.Merchants.promote):
+    # empty, the whole order. The caller of lock and redeem states the amount of those items.
+    item_ids: tuple[str, ...] = ()
     created_ms: int = 0
 
     def violations(self, prefix: str = "campaign.") -> list[FieldViolation]:
@@ -133,6 +136,7 @@ class Campaign:
             out.append(FieldViolation(f"{p}valid_until", "must be within two years of valid_from"))
         if self.funded_by is not Funder.PARTNER and self.partner_id:
             out.append(FieldViolation(f"{p}partner_id", "only for a partner-funded campaign"))
+        out += [v for i, item_id in enumerate(self.item_ids) if (v := id_violation(f"{p}item_ids[{i}]", item_id))]
         return out
 
     def discount_fen(self, order_fen: int, delivery_fee_fen: int) -> int:
@@ -148,6 +152,8 @@ class Campaign:
     def body(self) -> dict[str, object]:
         d = asdict(self)
         d.pop("created_ms")
+        if not self.item_ids:
+            d.pop("item_ids")  # so a campaign of the whole order keeps the body (and fingerprint) it always had
         d["kind"], d["funded_by"] = self.kind.value, self.funded_by.value
         return d
 
@@ -161,6 +167,7 @@ class Campaign:
     def from_json(cls, raw: str) -> Campaign:
         d = json.loads(raw)
         d["kind"], d["funded_by"] = DiscountKind(d["kind"]), Funder(d["funded_by"])
+        d["item_ids"] = tuple(d.get("item_ids", ()))
         return cls(**d)
 
 

@@ -8,9 +8,11 @@ import grpc
 
 from core.errors import InvalidArgument, PermissionDenied
 from core.schedule import DateException, Period, WeeklyPeriod
+from coupons.api import campaign_to_pb
 from merchants.models import (
     DEFAULT_RESERVATION_TTL_S,
     CatalogItem,
+    ItemOverride,
     ItemStatus,
     Merchant,
     MerchantStatus,
@@ -93,7 +95,7 @@ def item_to_pb(it: CatalogItem) -> pb.CatalogItem:
     return pb.CatalogItem(
         item_id=it.item_id, name=it.name, category=it.category, status=ITEM_STATUS_TO_PB[it.status],
         variants=[pb.Variant(variant_id=v.variant_id, name=v.name, price_fen=v.price_fen) for v in it.variants],
-        version=it.version, updated_at=opt_ms_to_ts(it.updated_ms),
+        version=it.version, updated_at=opt_ms_to_ts(it.updated_ms), chain_id=it.chain_id, overridden=it.overridden,
     )  # fmt: skip
 
 
@@ -137,6 +139,7 @@ def suggestion_to_pb(merchant_id: str, s: PromotionSuggestion) -> pb.PromotionSu
         suggestion_id=s.lot.lot_id, merchant_id=merchant_id, variant_id=s.lot.variant_id, lot_id=s.lot.lot_id,
         quantity=s.lot.quantity, expires_on=s.lot.expires_on.isoformat(), discount_bp=s.discount_bp,
         price_fen=s.price_fen, promotion_price_fen=s.promotion_price_fen, created_at=opt_ms_to_ts(s.created_ms),
+        campaign_id=s.campaign_id,
     )  # fmt: skip
 
 
@@ -181,6 +184,7 @@ class MerchantServicer(merchants_pb2_grpc.MerchantServiceServicer):
         check_merchant(merchant, raw_exceptions)
         exceptions = tuple(DateException(dt.date.fromisoformat(d), tuple(ps)) for d, ps in raw_exceptions)
         stored = await self._m.directory.upsert(Merchant(**{**merchant.__dict__, "exceptions": exceptions}))
+        await self._m.adopt_chain(stored)  # a branch's stock may name its chain's variants
         return pb.UpsertMerchantResponse(merchant=merchant_to_pb(stored))
 
     @rpc
@@ -227,8 +231,55 @@ class MerchantServicer(merchants_pb2_grpc.MerchantServiceServicer):
         self, request: pb.GetCatalogRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetCatalogResponse:
         self._for_merchant(context, request.merchant_id)
-        items = await self._m.catalog.items(request.merchant_id, list(request.item_ids))
+        items = await self._m.catalog_view(request.merchant_id, list(request.item_ids))
         return pb.GetCatalogResponse(items=[item_to_pb(it) for it in items])
+
+    def _for_chain(self, context: grpc.aio.ServicerContext, chain_id: str) -> Principal:
+        """Services and ops act for any chain; a merchant token only for the chain whose head office it is."""
+        caller = self._caller(context)
+        caller.require(Role.MERCHANT, *SERVICES)
+        if caller.role is Role.MERCHANT and chain_id != caller.subject_id:
+            raise PermissionDenied(f"merchant {caller.subject_id} is not the head office of chain {chain_id}")
+        return caller
+
+    @rpc
+    async def SyncChainCatalog(
+        self, request: pb.SyncChainCatalogRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SyncChainCatalogResponse:
+        self._for_chain(context, request.chain_id)
+        items = [item_from_pb(it, f"items[{i}]") for i, it in enumerate(request.items[: 1 + 1_000])]
+        if len(request.items) > len(items):
+            raise InvalidArgument.field("items", f"at most 1000 entries, got {len(request.items)}")
+        stored, replayed = await self._m.sync_chain_catalog(request.chain_id, request.idempotency_key, items)
+        return pb.SyncChainCatalogResponse(items=[item_to_pb(it) for it in stored], replayed=replayed)
+
+    @rpc
+    async def GetChainCatalog(
+        self, request: pb.GetChainCatalogRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetChainCatalogResponse:
+        self._for_chain(context, request.chain_id)
+        if not request.chain_id:
+            raise InvalidArgument.field("chain_id", "required")
+        items = await self._m.chain_catalog.items(request.chain_id, list(request.item_ids))
+        return pb.GetChainCatalogResponse(items=[item_to_pb(it) for it in items])
+
+    @rpc
+    async def SetItemOverrides(
+        self, request: pb.SetItemOverridesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SetItemOverridesResponse:
+        self._for_merchant(context, request.merchant_id)
+        overrides = []
+        for i, o in enumerate(request.overrides[:1_001]):
+            if o.status not in (pb.ITEM_STATUS_UNSPECIFIED, pb.ITEM_STATUS_ACTIVE, pb.ITEM_STATUS_PAUSED):
+                raise InvalidArgument.field(f"overrides[{i}].status", "must be ACTIVE, PAUSED or unset")
+            status = {pb.ITEM_STATUS_ACTIVE: ItemStatus.ACTIVE, pb.ITEM_STATUS_PAUSED: ItemStatus.PAUSED}.get(o.status)
+            prices = tuple((p.variant_id, p.price_fen) for p in o.prices[:21])
+            overrides.append(ItemOverride(o.item_id, status, prices))
+        cleared = list(request.cleared_item_ids[:1_001])
+        await self._m.set_overrides(request.merchant_id, overrides, cleared)
+        named = [o.item_id for o in overrides] + cleared
+        items = await self._m.catalog_view(request.merchant_id, named)
+        return pb.SetItemOverridesResponse(items=[item_to_pb(it) for it in items])
 
     @rpc
     async def RecordStockEvents(
@@ -302,3 +353,19 @@ class MerchantServicer(merchants_pb2_grpc.MerchantServiceServicer):
         await self._m.directory.known(request.merchant_id)
         kept = await self._m.stock.promotions(request.merchant_id)
         return pb.ListPromotionSuggestionsResponse(suggestions=[suggestion_to_pb(request.merchant_id, s) for s in kept])
+
+    @rpc
+    async def CreatePromotionCampaign(
+        self, request: pb.CreatePromotionCampaignRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreatePromotionCampaignResponse:
+        # The merchant's own decision to fund a markdown: its token only, not a service's or ops'.
+        caller = self._caller(context)
+        caller.require(Role.MERCHANT)
+        if request.merchant_id != caller.subject_id:
+            raise PermissionDenied(f"merchant {caller.subject_id} may not act for merchant {request.merchant_id}")
+        suggestion, campaign, created = await self._m.promote(request.merchant_id, request.suggestion_id)
+        return pb.CreatePromotionCampaignResponse(
+            suggestion=suggestion_to_pb(request.merchant_id, suggestion),
+            campaign=campaign_to_pb(campaign),
+            created=created,
+        )

@@ -9,14 +9,14 @@ item's version and that no variant id belongs to another item, before its first 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import redis.asyncio as aioredis
 
 from core.clock import Clock
 from core.errors import FailedPrecondition, InvalidArgument
 from core.validation import count_violation, id_violation
-from merchants.keys import MerchantKeys
+from merchants.keys import ChainKeys, MerchantKeys
 from merchants.models import MAX_BATCH_OBJECTS, CatalogItem, fingerprint
 from merchants.validation import check_sync, raise_if
 
@@ -67,9 +67,13 @@ return {'ok'}
 class Catalog:
     """Every merchant's catalogue."""
 
-    def __init__(self, client: aioredis.Redis, clock: Clock) -> None:
+    def __init__(
+        self, client: aioredis.Redis, clock: Clock, keys_of: Callable[[str], MerchantKeys | ChainKeys] = MerchantKeys
+    ) -> None:
+        """keys_of: a merchant's keys, or (ChainKeys) a chain head office's, whose catalogue its branches inherit."""
         self._redis = client
         self.clock = clock
+        self._keys_of = keys_of
         self._sync = client.register_script(_SYNC_LUA)
 
     async def sync(
@@ -77,7 +81,7 @@ class Catalog:
     ) -> tuple[list[CatalogItem], bool]:
         """Applies a POS batch whole; returns the stored items and whether this was a replay of the key."""
         check_sync(merchant_id, idempotency_key, items)
-        keys = MerchantKeys(merchant_id)
+        keys = self._keys_of(merchant_id)
         body_fp = fingerprint([merchant_id, [it.body() for it in items]])
         ids = [it.item_id for it in items]
         # The variants each item holds now: those the batch drops are unmapped (if the item is still at the
@@ -123,7 +127,7 @@ class Catalog:
         """The named items that exist (all when none are named), sorted by id."""
         raise_if([id_violation("merchant_id", merchant_id), count_violation("item_ids", item_ids, MAX_BATCH_OBJECTS)])
         raise_if([id_violation(f"item_ids[{i}]", v) for i, v in enumerate(item_ids)])
-        keys = MerchantKeys(merchant_id)
+        keys = self._keys_of(merchant_id)
         if item_ids:
             raws = [r for r in await self._redis.hmget(keys.items, list(item_ids)) if r is not None]
         else:
@@ -131,4 +135,4 @@ class Catalog:
         return sorted((CatalogItem.from_json(r) for r in raws), key=lambda it: it.item_id)
 
     async def item_of_variants(self, merchant_id: str, variant_ids: Sequence[str]) -> list[str | None]:
-        return list(await self._redis.hmget(MerchantKeys(merchant_id).variants, list(variant_ids)))
+        return list(await self._redis.hmget(self._keys_of(merchant_id).variants, list(variant_ids)))

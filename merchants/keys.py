@@ -78,9 +78,38 @@ class MerchantKeys:
         return f"{self.prefix}lots"
 
     @property
+    def overrides(self) -> str:
+        """hash: item id -> JSON: a branch's own status and variant prices over its chain's item."""
+        return f"{self.prefix}overrides"
+
+    @property
     def promotions(self) -> str:
         """hash: suggestion id (the lot id) -> JSON."""
         return f"{self.prefix}promotions"
+
+
+class ChainKeys:
+    """The head office's catalogue of a chain, which its branches inherit: the same keys as a merchant's
+    catalogue, under the chain's tag."""
+
+    def __init__(self, chain_id: str) -> None:
+        self.prefix = f"tc:{{chain:{chain_id}}}:"
+
+    @property
+    def items(self) -> str:
+        return f"{self.prefix}items"
+
+    @property
+    def item_versions(self) -> str:
+        return f"{self.prefix}items:versions"
+
+    @property
+    def variants(self) -> str:
+        return f"{self.prefix}variants"
+
+    @property
+    def sync_keys(self) -> str:
+        return f"{self.prefix}sync_keys"
 
 
 def chain_branches_key(chain_id: str) -> str:

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 from core.schedule import DateException, Period, Schedule, WeeklyPeriod
 
@@ -112,6 +112,10 @@ class CatalogItem:
     status: ItemStatus = ItemStatus.ACTIVE
     version: int = 0
     updated_ms: int = 0
+    # In a branch's merged view only (never stored with the item): the chain it is inherited from, and
+    # whether the branch overrides its status or a price.
+    chain_id: str = ""
+    overridden: bool = False
 
     def body(self) -> list[object]:
         """What a sync sends for this item (its fingerprint's part)."""
@@ -137,6 +141,31 @@ class CatalogItem:
 
     def variant(self, variant_id: str) -> Variant | None:
         return next((v for v in self.variants if v.variant_id == variant_id), None)
+
+
+@dataclass(frozen=True)
+class ItemOverride:
+    """A branch's own availability and prices for an item of its chain's catalogue (None, absent: inherited)."""
+
+    item_id: str
+    status: ItemStatus | None = None
+    prices_fen: tuple[tuple[str, int], ...] = ()  # (variant id, price)
+
+    def to_json(self) -> str:
+        return json.dumps({"st": self.status.value if self.status else None, "p": [list(p) for p in self.prices_fen]},
+                          separators=(",", ":"))  # fmt: skip
+
+    @classmethod
+    def from_json(cls, item_id: str, raw: str) -> ItemOverride:
+        d = json.loads(raw)
+        return cls(item_id, ItemStatus(d["st"]) if d["st"] else None, tuple((v, p) for v, p in d["p"]))
+
+    def apply(self, item: CatalogItem) -> CatalogItem:
+        prices = dict(self.prices_fen)
+        return replace(
+            item, status=self.status or item.status, overridden=True,
+            variants=tuple(Variant(v.variant_id, v.name, prices.get(v.variant_id, v.price_fen)) for v in item.variants),
+        )  # fmt: skip
 
 
 class StockEventKind(enum.StrEnum):
@@ -234,13 +263,14 @@ class Lot:
 
 @dataclass(frozen=True)
 class PromotionSuggestion:
-    """A markdown proposed for a lot near its expiry: a record until CouponService can run it as a campaign."""
+    """A markdown proposed for a lot near its expiry; the merchant may turn it into a coupon campaign
+    (`campaign_id` then names it, and the suggestion is kept as it was)."""
 
     lot: Lot
     discount_bp: int
     price_fen: int
     created_ms: int
-    extra: dict[str, object] = field(default_factory=dict)
+    campaign_id: str = ""
 
     @property
     def promotion_price_fen(self) -> int:
@@ -248,13 +278,14 @@ class PromotionSuggestion:
         return self.price_fen * (10_000 - self.discount_bp) // 10_000
 
     def to_json(self) -> str:
-        return json.dumps(
-            {"lot": self.lot.lot_id, "v": self.lot.variant_id, "q": self.lot.quantity,
-             "e": self.lot.expires_on.isoformat(), "bp": self.discount_bp, "p": self.price_fen, "t": self.created_ms},
-            separators=(",", ":"),
-        )  # fmt: skip
+        d = {"lot": self.lot.lot_id, "v": self.lot.variant_id, "q": self.lot.quantity,
+             "e": self.lot.expires_on.isoformat(), "bp": self.discount_bp, "p": self.price_fen, "t": self.created_ms}  # fmt: skip
+        if self.campaign_id:
+            d["c"] = self.campaign_id
+        return json.dumps(d, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str) -> PromotionSuggestion:
         d = json.loads(raw)
-        return cls(Lot(d["lot"], d["v"], d["q"], dt.date.fromisoformat(d["e"])), d["bp"], d["p"], d["t"])
+        lot = Lot(d["lot"], d["v"], d["q"], dt.date.fromisoformat(d["e"]))
+        return cls(lot, d["bp"], d["p"], d["t"], d.get("c", ""))

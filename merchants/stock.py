@@ -220,6 +220,33 @@ def _reservation_json(lines: Sequence[tuple[str, int]], state: ReservationState,
 
 # Markdowns by days left to the expiry date: a starting point in the range supermarkets use for
 # near-date stock (20-50% off, deeper on the last day); the merchant edits the campaign it makes of it.
+# Retention: folds away a variant's ledger events before both its last physical count and the cutoff (on hand
+# is that count plus what came after it, so they no longer count), with their POS ids' idempotency records.
+# KEYS: stock, ledger, stock events. ARGV: cutoff ms. Returns the number folded.
+_COMPACT_LUA = """
+local count_ms = redis.call('HGET', KEYS[1], 'count_ms')
+if not count_ms then return 0 end
+local upto = math.min(tonumber(count_ms), tonumber(ARGV[1]))
+local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. upto)
+if #old == 0 then return 0 end
+for _, m in ipairs(old) do redis.call('HDEL', KEYS[3], cjson.decode(m).id) end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. upto)
+return #old
+"""
+
+# Marks a suggestion turned into a campaign. KEYS: promotions. ARGV: lot id, created ms as read, marked JSON.
+# Returns 'ok', 'used:<campaign id>' when marked before, or 'changed' (gone or remade since it was read).
+_MARK_USED_LUA = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 'changed' end
+local d = cjson.decode(raw)
+if d['c'] then return 'used:' .. d['c'] end
+if d['t'] ~= tonumber(ARGV[2]) then return 'changed' end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 'ok'
+"""
+
+
 def discount_bp_for(days_left: int) -> int:
     if days_left <= 0:
         return 5_000
@@ -239,6 +266,8 @@ class Stock:
         self._record = client.register_script(_RECORD_LUA)
         self._reserve = client.register_script(_RESERVE_LUA)
         self._settle = client.register_script(_SETTLE_LUA)
+        self._mark_used = client.register_script(_MARK_USED_LUA)
+        self._compact = client.register_script(_COMPACT_LUA)
 
     # POS uploads -----------------------------------------------------------------------------
 
@@ -404,6 +433,23 @@ class Stock:
             f"reservation {reservation_id} expired and only {reply[2]} of variant {before.lines[i][0]} is left"
         )
 
+    # Retention -----------------------------------------------------------------------------------
+
+    async def compact(self, merchant_id: str, before_ms: int) -> int:
+        """Folds away every variant's ledger events older than both before_ms and the variant's last physical
+        count; returns how many. On hand, availability and the recomputation from the ledger are unchanged (the
+        count and everything after it stay). A POS resending a folded event records it again, where it changes
+        nothing on hand (it is before the count) and the next compaction folds it again."""
+        keys = MerchantKeys(merchant_id)
+        folded = 0
+        for variant_id in await self._redis.hkeys(keys.variants):
+            folded += int(
+                await self._compact(
+                    keys=[keys.stock(variant_id), keys.ledger(variant_id), keys.stock_events], args=[before_ms]
+                )
+            )
+        return folded
+
     # Lots and promotions ---------------------------------------------------------------------
 
     async def lots(self, merchant_id: str) -> list[Lot]:
@@ -419,11 +465,13 @@ class Stock:
         now_ms = self.clock.now_ms()
         made, stale = [], []
         existing = await self._redis.hgetall(keys.promotions)
+        # A suggestion already turned into a campaign is a record of that campaign: never remade or dropped.
+        used = {k for k, v in existing.items() if PromotionSuggestion.from_json(v).campaign_id}
         for lot in await self.lots(merchant_id):
             days_left = (lot.expires_on - today).days
-            if 0 <= days_left <= within_days and lot.variant_id in prices:
+            if lot.lot_id not in used and 0 <= days_left <= within_days and lot.variant_id in prices:
                 made.append(PromotionSuggestion(lot, discount_bp_for(days_left), prices[lot.variant_id], now_ms))
-        kept = {s.lot.lot_id for s in made}
+        kept = {s.lot.lot_id for s in made} | used
         stale = [k for k in existing if k not in kept]
         async with self._redis.pipeline(transaction=True, shard_hint=keys.merchant) as pipe:
             if stale:
@@ -432,6 +480,21 @@ class Stock:
                 pipe.hset(keys.promotions, mapping={s.lot.lot_id: s.to_json() for s in made})
             await pipe.execute()
         return made
+
+    async def promotion(self, merchant_id: str, suggestion_id: str) -> PromotionSuggestion | None:
+        raw = await self._redis.hget(MerchantKeys(merchant_id).promotions, suggestion_id)
+        return None if raw is None else PromotionSuggestion.from_json(raw)
+
+    async def mark_promotion_used(self, suggestion: PromotionSuggestion, merchant_id: str, campaign_id: str) -> str:
+        """Records the campaign made of the suggestion as read (its created time must still match: a remade
+        suggestion is another offer). Returns 'ok', 'used:<campaign>' (already marked) or 'changed'."""
+        marked = PromotionSuggestion(suggestion.lot, suggestion.discount_bp, suggestion.price_fen,
+                                     suggestion.created_ms, campaign_id)  # fmt: skip
+        reply = await self._mark_used(
+            keys=[MerchantKeys(merchant_id).promotions],
+            args=[suggestion.lot.lot_id, str(suggestion.created_ms), marked.to_json()],
+        )
+        return str(reply)
 
     async def promotions(self, merchant_id: str) -> list[PromotionSuggestion]:
         raw = await self._redis.hgetall(MerchantKeys(merchant_id).promotions)

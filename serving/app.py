@@ -28,12 +28,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from alliance import Alliances
 from alliance.api import AllianceServicer
-from bookings import Bookings
+from bookings import BookingOrderGateway, Bookings
 from cockpit.feed import CityFeed
 from cockpit.merchant import MerchantDesk
 from cockpit.roads import RoadLayer
 from cockpit.web import CityInfo, Cockpit
-from commerce.orders import InProcessDispatch, OrderCenter, OrderStore
+from commerce.orders import BookingOrderDesk, InProcessDispatch, OrderCenter, OrderStore
 from commerce.orders.api import OrderServicer
 from commerce.orders.checkout import Checkout
 from commerce.orders.followers import AllianceFollower, CheckoutFollower, LoyaltyFollower
@@ -56,6 +56,7 @@ from serving.embedded_redis import EmbeddedRedis, RestartBackoff
 from serving.metrics import serve_metrics
 from serving.pricing import add_pricing
 from serving.redis_cluster import cluster_from_url, parse_cluster_url
+from serving.retention import Retention, RetentionConfig
 from serving.status import REDIS_DOWN, StoreGuard
 from serving.supply import add_supply
 from settlement.api import SettlementServicer
@@ -138,6 +139,11 @@ class ServerConfig:
     clock_speed: float | None = None
     clock_start_ms: int | None = None
     clock_anchor_ms: int | None = None
+    # The bookings sweeper's period: a place freed by an expired hold or offer reaches the waiting list within
+    # about this long with no call touching the slot (0: off; places then move at the next call that does).
+    booking_sweep_s: float = 0.5
+    # How long the stock ledger and finished bookings are kept, and how often a pass folds and trims them.
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
 
     def __post_init__(self) -> None:
         unknown = set(self.services) - set(KNOWN_SERVICES)
@@ -242,6 +248,7 @@ class App:
         self.settlement: Settlement | None = None
         self.orders: OrderCenter | None = None
         self.loyalty: Loyalty | None = None
+        self.retention: Retention | None = None
         self.merchants: Merchants | None = None
         self.bookings: Bookings | None = None
         self.pricing: Pricing | None = None
@@ -331,9 +338,10 @@ class App:
             if serves_api:
                 dispatch_pb2_grpc.add_DispatchServiceServicer_to_server(DispatchServicer(self.dispatcher, auth), server)
                 served.append(DISPATCH_SERVICE)
+        coupons = Coupons(self.redis, self.clock)  # a library of loyalty's rewards and alliances' offers too
         # Issue 20: merchants (catalogue, stock) and bookings, wired in serving/supply.py.
         self.merchants, self.bookings, supply = add_supply(
-            cfg.services, self.redis, self.clock, auth, server if serves_api else None
+            cfg.services, self.redis, self.clock, auth, server if serves_api else None, coupons
         )
         served += supply
         # Issue 21: delivery areas and quotes, wired in serving/pricing.py.
@@ -345,11 +353,12 @@ class App:
             city, self.oracle, zoning, self.dispatcher,
         )  # fmt: skip
         served += priced
+        if self.merchants is not None or self.bookings is not None:
+            self.retention = Retention(self.redis, self.clock, self.merchants, self.bookings, cfg.retention)
         if "orders" in cfg.services or "settlement" in cfg.services:
             # The ledger is a library over the money keys: the order center splits payments with it even
             # when this process does not serve SettlementService.
             self.settlement = Settlement(self.redis, self.clock)
-        coupons = Coupons(self.redis, self.clock)  # a library of loyalty's rewards and alliances' offers too
         # Partner offers follow orders and attribution follows redemptions wherever orders or coupons run.
         alliances = Alliances(self.redis, self.clock, coupons)
         coupons.observers.append(alliances)
@@ -364,7 +373,7 @@ class App:
             assert self.settlement is not None and self.loyalty is not None
             delivery = InProcessDispatch(self.dispatcher) if self.dispatcher is not None else None
             # Catalogue and stock are a library to the order center, as the ledger is (issue 20).
-            catalogue = OrderStockGateway(self.merchants or Merchants(self.redis, self.clock))
+            catalogue = OrderStockGateway(self.merchants or Merchants(self.redis, self.clock, coupons))
             self.orders = OrderCenter(
                 OrderStore(self.redis, self.settlement.keys), self.settlement.ledger, self.clock, delivery,
                 followers=(
@@ -372,7 +381,10 @@ class App:
                 ),
                 catalogue=catalogue, terms=self.pricing,
                 checkout=Checkout(self.redis, self.clock, coupons, self.loyalty),
+                bookings=BookingOrderGateway(self.bookings) if self.bookings is not None else None,
             )  # fmt: skip
+            if self.bookings is not None:
+                self.bookings.orders = BookingOrderDesk(self.orders)  # a booking's payment (issue 20)
             if serves_api:
                 orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(self.orders, auth), server)
                 served.append(ORDER_SERVICE)
@@ -413,6 +425,10 @@ class App:
             self.orders.start()  # one process follows dispatch for the order center: the one that ticks
         if self.pricing is not None and ticks:
             self.pricing.start(cfg.pricing_refresh_s)  # surge and area shrinking: the ticking process only
+        if self.bookings is not None:
+            self.bookings.start(cfg.booking_sweep_s)  # waiting-list offers on a timer (issue 20)
+        if self.retention is not None:
+            self.retention.start()
         self._monitor = asyncio.create_task(self._watch_redis(), name="redis-health")
         if cfg.http_port is not None and serves_api:
             await self._serve_cockpit(cfg.http_port)
@@ -498,6 +514,10 @@ class App:
         await self.health.enter_graceful_shutdown()
         if self.cockpit is not None:
             await self.cockpit.stop()  # pages reconnect to another process; live streams end here
+        if self.bookings is not None:
+            await self.bookings.stop()
+        if self.retention is not None:
+            await self.retention.stop()
         if self.orders is not None:
             await self.orders.stop()  # stops following dispatch before dispatch stops
         if self.pricing is not None:

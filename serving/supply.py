@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 from bookings import Bookings
 from bookings.api import BookingServicer
 from core.clock import Clock
+from coupons import Coupons
 from merchants import Merchants
 from merchants.api import MerchantServicer
 from serving.auth import Authenticator
@@ -20,11 +21,17 @@ BOOKING_SERVICE = bookings_pb2.DESCRIPTOR.services_by_name["BookingService"].ful
 
 
 def add_supply(
-    services: tuple[str, ...], client: aioredis.Redis, clock: Clock, auth: Authenticator, server: grpc.aio.Server | None
+    services: tuple[str, ...],
+    client: aioredis.Redis,
+    clock: Clock,
+    auth: Authenticator,
+    server: grpc.aio.Server | None,
+    coupons: Coupons | None = None,
 ) -> tuple[Merchants | None, Bookings | None, list[str]]:
     """The engines of `merchants` and `bookings` when named in `services`, and their servicers on `server`
-    (None: a process that serves no API); returns them with the names of the services added."""
-    merchants = Merchants(client, clock) if "merchants" in services else None
+    (None: a process that serves no API); returns them with the names of the services added. `coupons` is
+    the process's coupon engine, which turns promotion suggestions into campaigns."""
+    merchants = Merchants(client, clock, coupons) if "merchants" in services else None
     bookings = Bookings(client, clock) if "bookings" in services else None
     served: list[str] = []
     if server is not None and merchants is not None:

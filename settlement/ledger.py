@@ -155,12 +155,13 @@ return out
 ORDER_MONEY_FIELDS = (
     "version", "merchant_id", "chain_id", "group_leader_id", "paid_fen", "refunded_fen", "paid_at_ms", "split_state",
     "subsidies",
+    "kind",
 )  # fmt: skip
 _READ_ORDERS_LUA = """
 local rows = {}
 for i = 3, #KEYS do
   rows[i - 2] = redis.call('HMGET', KEYS[i], 'version', 'merchant_id', 'chain_id', 'group_leader_id', 'paid_fen',
-    'refunded_fen', 'paid_at_ms', 'split_state', 'subsidies')
+    'refunded_fen', 'paid_at_ms', 'split_state', 'subsidies', 'kind')
 end
 return {redis.call('GET', KEYS[1]), redis.call('HMGET', KEYS[2], unpack(ARGV)), rows}
 """
@@ -355,6 +356,8 @@ class OrderMoney:
                 for s in self.subsidies]  # fmt: skip
         return [s for s in kept if s.amount_fen > 0]
 
+    delivered: bool = True  # the order's `kind` is not "booking" (issue 20): a rider leg applies
+
     @classmethod
     def from_redis(cls, order_id: str, h: dict[str, str]) -> OrderMoney:
         return cls(
@@ -369,6 +372,7 @@ class OrderMoney:
             split_state=h.get("split_state") or "none",
             rider_surge_fen=int(h.get("rider_surge_fen") or 0),
             subsidies=subsidies_from_json(h.get("subsidies") or ""),
+            delivered=h.get("kind", "delivery") != "booking",
         )
 
 
@@ -539,7 +543,13 @@ class Ledger:
                     split_legs(
                         base + subsidy,
                         rule,
-                        Parties(order.merchant_id, order.chain_id, order.group_leader_id, order.rider_surge_fen),
+                        Parties(
+                            order.merchant_id,
+                            order.chain_id,
+                            order.group_leader_id,
+                            order.rider_surge_fen,
+                            order.delivered,
+                        ),
                     )
                     if base > 0
                     else []

@@ -27,6 +27,8 @@ class Parties:
     # Fen of a quoted busy-area (surge) fee that the delivery quote gives riders (issue 21): moved from the
     # merchant's leg to the rider fleet's, like a fixed fee.
     rider_surge_fen: int = 0
+    # False for an order nobody delivers (a booking's payment, issue 20): no rider leg.
+    delivered: bool = True
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,10 @@ def split_legs(paid_fen: int, rule: SplitRule, parties: Parties) -> list[LegAmou
     """
     shares: list[tuple[str, int, int]] = [
         (f"platform:{PLATFORM_ID}", rule.platform_commission.basis_points, rule.platform_commission.fixed_fen),
-        (f"rider:{rule.rider_fleet_id}", rule.rider_delivery_fee.basis_points, rule.rider_delivery_fee.fixed_fen),
     ]
+    if parties.delivered:
+        r = rule.rider_delivery_fee
+        shares.append((f"rider:{rule.rider_fleet_id}", r.basis_points, r.fixed_fen))
     if parties.group_leader_id:
         g = rule.group_leader_commission
         shares.append((f"group_leader:{parties.group_leader_id}", g.basis_points, g.fixed_fen))
@@ -91,8 +95,9 @@ def split_legs(paid_fen: int, rule: SplitRule, parties: Parties) -> list[LegAmou
     for i, (_, _, fixed) in enumerate(shares, start=1):
         parts[i] += fixed
         parts[0] -= fixed
-    parts[2] += parties.rider_surge_fen  # the rider fleet's leg (shares[1])
-    parts[0] -= parties.rider_surge_fen
+    if parties.delivered and parties.rider_surge_fen:
+        parts[2] += parties.rider_surge_fen  # the rider fleet's leg (shares[1]: there only when delivered)
+        parts[0] -= parties.rider_surge_fen
     if parts[0] < 0:
         demanded = paid_fen - parts[0]
         raise SplitHalt(

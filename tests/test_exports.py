@@ -61,8 +61,9 @@ def test_money_exports_and_no_grpc_below_api() -> None:
     import settlement
 
     assert sorted(commerce.orders.__all__) == sorted(
-        ["MAX_ORDER_FEN", "TRANSITIONS", "DeliveryGateway", "InProcessDispatch", "NewOrder", "Order", "OrderCenter",
-         "OrderEvent", "OrderStatus", "OrderStore", "Refund", "Step"]
+        ["MAX_ORDER_FEN", "TRANSITIONS", "BookingGateway", "BookingOrderDesk", "BookingTerms", "DeliveryGateway",
+         "InProcessDispatch", "NewOrder", "Order", "OrderCenter", "OrderEvent", "OrderKind", "OrderStatus",
+         "OrderStore", "Refund", "Step"]
     )  # fmt: skip
     assert sorted(settlement.__all__) == sorted(
         ["DEFAULT_MAX_RECEIVER_SHARE_BP", "Alert", "Alerts", "DailyRuns", "Difference", "Entry", "Invoice", "Ledger",
@@ -128,8 +129,8 @@ def test_supply_exports_and_no_grpc_below_api() -> None:
          "merchant_tag"]
     )  # fmt: skip
     assert sorted(bookings.__all__) == sorted(
-        ["Booking", "BookingState", "Bookings", "Resource", "ResourceKind", "Slot", "SlotView", "slot_at",
-         "slots_between"]
+        ["Booking", "BookingOrderGateway", "BookingState", "Bookings", "OrderDesk", "PaymentKind", "Resource",
+         "ResourceKind", "Slot", "SlotView", "booking_order_id", "slot_at", "slots_between"]
     )  # fmt: skip
     for package in (merchants, bookings):
         for name in package.__all__:

@@ -224,6 +224,7 @@ class FuzzTarget:
             # The zone's lease is held for a day: its renewals (PEXPIRE, every third of the TTL) would change
             # the keyspace's digest between calls by themselves.
             dispatch_overrides={"assign_wait_s": 0.01, "offer_timeout_s": 60.0, "lease": LeaseConfig(ttl_s=86_400)},
+            booking_sweep_s=0,  # the bookings sweeper too runs in `background`
         )  # fmt: skip
         self.server = _ServerThread(config, self.clock)
         self.server.start()
@@ -397,6 +398,16 @@ class FuzzTarget:
                 self.server.run(app.pricing.refresh_surge())
             except Exception as exc:
                 problems.append(f"the surge refresh failed: {type(exc).__name__}: {str(exc)[:300]}")
+        if app.retention is not None:
+            try:
+                self.server.run(app.retention.run_once())
+            except Exception as exc:
+                problems.append(f"the retention pass failed: {type(exc).__name__}: {str(exc)[:300]}")
+        if app.bookings is not None:
+            try:
+                self.server.run(app.bookings.sweep_due_once())
+            except Exception as exc:
+                problems.append(f"sweeping due booking slots failed: {type(exc).__name__}: {str(exc)[:300]}")
         self.digest = self.state_digest()
         return problems
 

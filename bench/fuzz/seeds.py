@@ -264,6 +264,11 @@ def supply_seeds(now_ms: int) -> list[Seed]:
             "category": "MERCHANT_CATEGORY_CLINIC", "location": place, "time_zone": "Asia/Shanghai",
             "weekly_hours": [{"day": "DAY_OF_WEEK_MONDAY", "start_minute": 480, "end_minute": 1080}]}}]),
         (m + "SyncCatalog", Role.MERCHANT, "m1", [{"merchant_id": "m1", "idempotency_key": "pos-1", "items": menu}]),
+        (m + "SyncChainCatalog", Role.MERCHANT, "c1", [{"chain_id": "c1", "idempotency_key": "hq-1", "items": [
+            {"item_id": "tea", "name": "jasmine tea", "variants": [{"variant_id": "tea-500ml", "name": "500 ml", "price_fen": 1_500}]}]}]),
+        (m + "GetChainCatalog", Role.OPS, "", [{"chain_id": "c1", "item_ids": ["tea"]}]),
+        (m + "SetItemOverrides", Role.MERCHANT, "m1", [{"merchant_id": "m1", "overrides": [{"item_id": "tea",
+            "status": "ITEM_STATUS_ACTIVE", "prices": [{"variant_id": "tea-500ml", "price_fen": 1_200}]}]}]),
         (m + "RecordStockEvents", Role.MERCHANT, "m1", [{"merchant_id": "m1", "events": [
             {"event_id": "count-1", "variant_id": "milk-1l", "kind": "STOCK_EVENT_KIND_PHYSICAL_COUNT", "quantity": 12,
              "occurred_at": _iso(now_ms - 600_000)},
@@ -278,6 +283,7 @@ def supply_seeds(now_ms: int) -> list[Seed]:
             "lines": [{"variant_id": "crayfish-500g", "quantity": 1}], "ttl_s": 60}]),
         (m + "CommitReservation", Role.ORDER_SERVICE, "", [{"merchant_id": "m1", "reservation_id": "r1"}]),
         (m + "SuggestPromotions", Role.MERCHANT, "m1", [{"merchant_id": "m1", "within_days": 3}]),
+        (m + "CreatePromotionCampaign", Role.MERCHANT, "m1", [{"merchant_id": "m1", "suggestion_id": "lot-1"}]),
         (m + "GetStock", Role.MERCHANT, "m1", [{"merchant_id": "m1", "variant_ids": ["milk-1l"], "include_ledger": True}]),
         (b + "UpsertResource", Role.MERCHANT, "m2", [{"resource": {"merchant_id": "m2", "resource_id": "dr1",
             "name": "Dr Li", "kind": "RESOURCE_KIND_DOCTOR", "slot_minutes": 30, "capacity": 1,
@@ -291,6 +297,18 @@ def supply_seeds(now_ms: int) -> list[Seed]:
             "booking_id": "bk2", "customer_id": "u2"}]),
         (b + "ConfirmBooking", Role.ORDER_SERVICE, "", [{"merchant_id": "m2", "booking_id": "bk1"}]),
         (b + "GetBooking", Role.ORDER_SERVICE, "", [{"merchant_id": "m2", "booking_id": "bk2"}]),
+        (b + "UpsertResource", Role.MERCHANT, "m2", [{"resource": {"merchant_id": "m2", "resource_id": "dr2",
+            "name": "Dr Wang", "kind": "RESOURCE_KIND_DOCTOR", "slot_minutes": 30, "capacity": 1, "price_fen": 20_000,
+            "deposit_fen": 5_000, "free_cancel_minutes": 1_440,
+            "weekly_schedule": [{"day": f"DAY_OF_WEEK_{d}", "start_minute": 540, "end_minute": 720}
+                                for d in ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY")]}}]),
+        (b + "HoldSlot", Role.ORDER_SERVICE, "", [{"merchant_id": "m2", "resource_id": "dr2", "start_at": slot,
+            "booking_id": "bk3", "customer_id": "u3"}]),
+        ("tongcheng.orders.v1.OrderService/CreateOrder", Role.ORDER_SERVICE, "", [{"order_id": "bk:m2:bk3",
+            "merchant_id": "m2", "items_fen": 5_000, "kind": "ORDER_KIND_BOOKING", "booking_id": "bk3"}]),
+        (b + "ConfirmBooking", Role.ORDER_SERVICE, "", [{"merchant_id": "m2", "booking_id": "bk3",
+            "payment": {"kind": "PAYMENT_KIND_DEPOSIT", "amount_fen": 5_000, "payment_id": "wx-bk3"}}]),
+        (b + "CompleteBooking", Role.MERCHANT, "m2", [{"merchant_id": "m2", "booking_id": "bk3"}]),
     ]  # fmt: skip
 
 

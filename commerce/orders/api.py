@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 
 from commerce.orders.center import OrderCenter
-from commerce.orders.flow import OrderStatus, Step
+from commerce.orders.flow import OrderKind, OrderStatus, Step
 from commerce.orders.models import NewOrder, Order, OrderEvent, OrderLine
 from commerce.orders.validation import check_ids
 from core.errors import InvalidArgument, PermissionDenied
@@ -23,6 +23,9 @@ SPLIT_STATE_TO_PB = {
     "nothing_to_split": pb.SPLIT_STATE_NOTHING_TO_SPLIT,
 }
 SERVICES = (Role.ORDER_SERVICE, Role.OPS)
+KIND_FROM_PB = {pb.ORDER_KIND_UNSPECIFIED: OrderKind.DELIVERY, pb.ORDER_KIND_DELIVERY: OrderKind.DELIVERY,
+                pb.ORDER_KIND_BOOKING: OrderKind.BOOKING}  # fmt: skip
+KIND_TO_PB = {OrderKind.DELIVERY: pb.ORDER_KIND_DELIVERY, OrderKind.BOOKING: pb.ORDER_KIND_BOOKING}
 
 
 def order_to_pb(o: Order) -> pb.Order:
@@ -42,6 +45,7 @@ def order_to_pb(o: Order) -> pb.Order:
                                 funded_by=c.funder) for c in o.coupons],
         discount_fen=o.discount_fen, points=s.points, points_programme_id=s.points_programme_id,
         points_fen=o.points_fen, amount_due_fen=o.due_fen,
+        kind=KIND_TO_PB[s.kind], booking_id=s.booking_id,
     )  # fmt: skip
 
 
@@ -76,6 +80,9 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
     ) -> pb.CreateOrderResponse:
         caller = self._caller(context)
         caller.require(*SERVICES)
+        kind = KIND_FROM_PB.get(request.kind)
+        if kind is None:
+            raise InvalidArgument.field("kind", "must be DELIVERY or BOOKING")
         new = NewOrder(
             order_id=request.order_id, merchant_id=request.merchant_id, chain_id=request.chain_id,
             group_leader_id=request.group_leader_id, customer_id=request.customer_id, items_fen=request.items_fen,
@@ -85,6 +92,7 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
             delivery_quote=request.delivery_quote,
             coupon_codes=tuple(request.coupon_codes[:21]), points=request.points,
             points_programme_id=request.points_programme_id,
+            kind=kind, booking_id=request.booking_id,
         )  # fmt: skip
         if len(request.lines) > len(new.lines):
             raise InvalidArgument.field("lines", f"at most 100 entries, got {len(request.lines)}")

@@ -14,10 +14,11 @@ import contextlib
 import logging
 from dataclasses import replace
 
+from commerce.orders.booking import BookingGateway
 from commerce.orders.catalogue import CatalogueGateway, priced_lines, release_quietly
 from commerce.orders.checkout import Checkout, with_normal_codes
 from commerce.orders.delivery import DeliveryGateway
-from commerce.orders.flow import BEFORE_PICKUP, FINAL, TRANSITIONS, OrderStatus, Step, is_allowed, is_repeat
+from commerce.orders.flow import BEFORE_PICKUP, FINAL, OrderStatus, Step, is_allowed, is_repeat, transitions
 from commerce.orders.followers import OrderFollower
 from commerce.orders.models import NewOrder, Order, OrderEvent, Refund
 from commerce.orders.store import OrderStore
@@ -69,6 +70,7 @@ class OrderCenter:
         catalogue: CatalogueGateway | None = None,
         terms: DeliveryTerms | None = None,
         checkout: Checkout | None = None,
+        bookings: BookingGateway | None = None,
     ) -> None:
         self.store = store
         self.ledger = ledger
@@ -79,6 +81,7 @@ class OrderCenter:
         self.catalogue = catalogue  # orders of catalogue lines (issue 20); None: only priced orders
         self.terms = terms  # delivery areas and quotes (issue 21); None: any drop-off, the caller's fee
         self.checkout = checkout  # coupons and points paying for orders (issue 19); None: refused
+        self.bookings = bookings  # orders paying for a booking (issue 20); None: no booking orders
         self.follow_s = follow_s
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -101,12 +104,17 @@ class OrderCenter:
         """Stores a new order; a retry with the same body returns the stored one. `caller` is who asks (the
         coupon-code guess throttle counts per caller)."""
         new = with_normal_codes(new)  # what a retry is compared with, however it writes the codes
-        if self.terms is not None:
+        if new.is_booking:
+            if new.delivery_quote:  # nothing is delivered: no area to check, no fee to quote
+                raise InvalidArgument.field("delivery_quote", "a booking's order has no delivery")
+        elif self.terms is not None:
             new = await self._apply_terms(new)
         elif new.delivery_quote:
             raise FailedPrecondition("orders with a delivery quote need PricingService in this process")
         if new.lines:
             new = await self._price_and_reserve(new)
+        elif new.is_booking:
+            new = await self._check_booking(new)
         check_new_order(new)
         now_ms = self.clock.now_ms()
         order = Order(spec=new, created_ms=now_ms, updated_ms=now_ms)
@@ -173,6 +181,27 @@ class OrderCenter:
             await self.terms.check_dropoff(new.merchant_id, LatLng(new.dropoff_lat, new.dropoff_lng))
         return replace(new, delivery_fee_fen=quote.fee_fen, rider_surge_fen=quote.rider_surge_fen)
 
+    async def _check_booking(self, new: NewOrder) -> NewOrder:
+        """A booking's order: its amount the resource's deposit or price, its customer the booking's."""
+        check_new_order(new)  # no delivery, a booking id: before the booking is read
+        if self.bookings is None:
+            raise FailedPrecondition("booking orders need BookingService in this process")
+        terms = await self.bookings.terms(new.merchant_id, new.booking_id)
+        if new.order_id != terms.order_id:
+            raise InvalidArgument.field("order_id", f"booking {new.booking_id}'s order is {terms.order_id}")
+        if new.customer_id and new.customer_id != terms.customer_id:
+            raise InvalidArgument.field("customer_id", f"booking {new.booking_id} is another customer's")
+        new = replace(new, customer_id=terms.customer_id)
+        existing = await self.store.find(new.order_id)
+        if existing is not None and existing.spec.fingerprint() == new.fingerprint():
+            return existing.spec  # a retry: the amount was checked when it was created
+        if not terms.price_fen:
+            raise InvalidArgument.field("booking_id", f"booking {new.booking_id}'s resource takes no payment")
+        if new.items_fen not in terms.amounts_fen():
+            allowed = " or ".join(f"{a} fen" for a in terms.amounts_fen())
+            raise InvalidArgument.field("items_fen", f"must be the resource's deposit or price: {allowed}")
+        return new
+
     async def get(self, order_id: str) -> tuple[Order, list[OrderEvent]]:
         check_ids(order_id=order_id)
         return await self.store.get(order_id), await self.store.history(order_id)
@@ -230,7 +259,8 @@ class OrderCenter:
                 order = order.evolve(split_state=state)
         if order.coupons and self.checkout is not None:
             await self.checkout.tell_paid(order)
-        if self.delivery is not None and not order.dispatch_status and order.status in BEFORE_PICKUP:
+        delivers = not order.spec.is_booking  # a booking's order is never handed to dispatch
+        if delivers and self.delivery is not None and not order.dispatch_status and order.status in BEFORE_PICKUP:
             status, rider = await self.delivery.hand_over(order)
             await self.store.set_delivery(order_id, status, rider, in_delivery=status not in DISPATCH_DONE)
             order = order.evolve(dispatch_status=status, rider_id=rider)
@@ -265,24 +295,26 @@ class OrderCenter:
 
     # Plain steps -----------------------------------------------------------------------------
 
-    async def step(self, order_id: str, step: Step, note: str = "") -> Order:
-        """Runs one step of the state machine (cancelling or rejecting a paid order also refunds what is left);
-        FAILED_PRECONDITION if the order's status forbids it."""
-        return await self._tell(await self._step(order_id, step, note))
+    async def step(self, order_id: str, step: Step, note: str = "", keep_fen: int = 0) -> Order:
+        """Runs one step of the state machine (cancelling or rejecting a paid order also refunds what is left,
+        less keep_fen: a booking's deposit kept on a late cancel or a no-show); FAILED_PRECONDITION if the
+        order's status forbids it."""
+        return await self._tell(await self._step(order_id, step, note, keep_fen))
 
-    async def _step(self, order_id: str, step: Step, note: str) -> Order:
+    async def _step(self, order_id: str, step: Step, note: str, keep_fen: int = 0) -> Order:
         check_ids(order_id=order_id)
         check_reason(note)
         for _ in range(MAX_ATTEMPTS):
             order = await self.store.get(order_id)
-            if is_repeat(order.status, step):
+            kind = order.spec.kind
+            if is_repeat(order.status, step, kind):
                 await self._give_back_stock(order, step)  # a retried cancel finishes what the first began
                 return order
-            if not is_allowed(order.status, step):
+            if not is_allowed(order.status, step, kind):
                 raise FailedPrecondition(f"order {order_id} is {order.status.value}: cannot {step.value}")
-            if order.paid_fen and step in (Step.CANCEL, Step.REJECT):
-                return await self._refund_rest(order, step, note)
-            target = TRANSITIONS[step].target
+            if order.paid_fen and step in (Step.CANCEL, Step.REJECT, Step.NO_SHOW):
+                return await self._refund_rest(order, step, note, keep_fen)
+            target = transitions(kind)[step].target
             now_ms = self.clock.now_ms()
             after = order.evolve(
                 status=target, version=order.version + 1, updated_ms=now_ms, reason=note or order.reason
@@ -294,11 +326,11 @@ class OrderCenter:
                 return after
         raise Unavailable(f"order {order_id} changed too often")
 
-    async def _refund_rest(self, order: Order, step: Step, note: str) -> Order:
+    async def _refund_rest(self, order: Order, step: Step, note: str, keep_fen: int = 0) -> Order:
         """Cancel or reject of a paid order: the status change and the refund of what is left, together."""
-        reason = note or f"order {TRANSITIONS[step].target.value}"
+        reason = note or f"order {transitions(order.spec.kind)[step].target.value}"
         # "#" cannot start a client's key: this refund never collides with one.
-        order, _, _ = await self._refund(order.order_id, f"#{step.value}", None, reason, step)
+        order, _, _ = await self._refund(order.order_id, f"#{step.value}", None, reason, step, keep_fen)
         if self._in_dispatch(order):
             await self.delivery.call_off(order.order_id, reason)
         await self._give_back_stock(order, step)
@@ -330,7 +362,7 @@ class OrderCenter:
         return await self._tell(order), refunded, legs
 
     async def _refund(
-        self, order_id: str, key: str, amount_fen: int | None, reason: str, step: Step | None
+        self, order_id: str, key: str, amount_fen: int | None, reason: str, step: Step | None, keep_fen: int = 0
     ) -> tuple[Order, bool, tuple[LegAmount, ...]]:
         """A refund of amount_fen (step None), or the refund of whatever is left that comes with cancelling or
         rejecting a paid order (amount None, step CANCEL or REJECT: the status changes in the same script)."""
@@ -342,7 +374,7 @@ class OrderCenter:
                 fingerprint = Refund(key, amount_fen, reason, ()).fingerprint(order_id)
                 if previous is not None:
                     return self._replay(order, fingerprint, *previous)
-                if order.paid_fen == 0 or not is_allowed(order.status, Step.REFUND):
+                if order.paid_fen == 0 or not is_allowed(order.status, Step.REFUND, order.spec.kind):
                     raise FailedPrecondition(f"order {order_id} is {order.status.value}: cannot refund")
                 if amount_fen > order.refundable_fen:
                     raise InvalidArgument.field(
@@ -350,12 +382,13 @@ class OrderCenter:
                     )
                 new_status = OrderStatus.REFUNDED if amount_fen == order.refundable_fen else order.status
             else:
-                if previous is not None or is_repeat(order.status, step):
+                if previous is not None or is_repeat(order.status, step, order.spec.kind):
                     return order, False, ()
-                if not is_allowed(order.status, step):
+                if not is_allowed(order.status, step, order.spec.kind):
                     raise FailedPrecondition(f"order {order_id} is {order.status.value}: cannot {step.value}")
-                new_status = TRANSITIONS[step].target
-                amount_fen = order.refundable_fen  # what is left now, read again on every attempt
+                new_status = transitions(order.spec.kind)[step].target
+                # What is left now (read again on every attempt), less what the merchant keeps.
+                amount_fen = max(0, order.refundable_fen - keep_fen)
                 fingerprint = Refund(key, amount_fen, reason, ()).fingerprint(order_id)
                 if amount_fen == 0:
                     now_ms = self.clock.now_ms()
@@ -388,7 +421,12 @@ class OrderCenter:
                 status, stored = await self.ledger.post_refund(*call)
             if status == "refunded":
                 after = await self.store.get(order_id)
-                if new_status is OrderStatus.REFUNDED and order.status in BEFORE_PICKUP and self.delivery is not None:
+                if (
+                    new_status is OrderStatus.REFUNDED
+                    and order.status in BEFORE_PICKUP
+                    and self.delivery is not None
+                    and not order.spec.is_booking
+                ):
                     await self.delivery.call_off(order_id, "refunded in full")
                 return after, True, plan.legs
             if status == "replayed":

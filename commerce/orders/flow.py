@@ -8,6 +8,14 @@
             refund of all that is left moves the order to REFUNDED. Not while the goods are on the road
             (PICKED_UP): the delivery finishes first.
 
+A booking's order (kind BOOKING, issue 20: a deposit or the full price of a booked slot) has no delivery and
+is never handed to dispatch:
+
+    CREATED ─pay─▶ PAID ─complete─▶ COMPLETED      (the merchant gave the service)
+                    ├─no_show─▶ NO_SHOW            (the deposit kept, the rest refunded)
+                    └─cancel─▶ CANCELLED           (refunded, less the deposit when late: bookings' policy)
+    refund: from PAID, COMPLETED or NO_SHOW, as for any order.
+
 A rider picking up from ACCEPTED is allowed: the rider holding the goods proves they were ready.
 Repeating a step whose target is the current status is a harmless no-op (clients retry).
 """
@@ -29,6 +37,12 @@ class OrderStatus(enum.StrEnum):
     CANCELLED = "cancelled"
     REJECTED = "rejected"
     REFUNDED = "refunded"
+    NO_SHOW = "no_show"  # a booking's customer did not come (booking orders only)
+
+
+class OrderKind(enum.StrEnum):
+    DELIVERY = "delivery"  # goods handed to dispatch (pickup and drop-off)
+    BOOKING = "booking"  # a booked slot's payment: no delivery, ends at completion or no-show
 
 
 class Step(enum.StrEnum):
@@ -41,6 +55,7 @@ class Step(enum.StrEnum):
     COMPLETE = "complete"
     CANCEL = "cancel"
     REFUND = "refund"
+    NO_SHOW = "no_show"
 
 
 S = OrderStatus
@@ -65,15 +80,30 @@ TRANSITIONS: dict[Step, Transition] = {
     Step.REFUND: Transition(frozenset({S.PAID, S.ACCEPTED, S.READY, S.DELIVERED, S.COMPLETED}), S.REFUNDED),
 }
 
+# A booking's order: no accept, ready, pickup or delivery steps.
+BOOKING_TRANSITIONS: dict[Step, Transition] = {
+    **{step: Transition(frozenset(), t.target) for step, t in TRANSITIONS.items()},
+    Step.PAY: Transition(frozenset({S.CREATED}), S.PAID),
+    Step.COMPLETE: Transition(frozenset({S.PAID}), S.COMPLETED),
+    Step.NO_SHOW: Transition(frozenset({S.PAID}), S.NO_SHOW),
+    Step.CANCEL: Transition(frozenset({S.CREATED, S.PAID}), S.CANCELLED),
+    Step.REFUND: Transition(frozenset({S.PAID, S.COMPLETED, S.NO_SHOW}), S.REFUNDED),
+}
+TRANSITIONS[Step.NO_SHOW] = Transition(frozenset(), S.NO_SHOW)  # never for a delivery
+
 # Statuses in which the goods have not left the merchant: dispatch can still be called off.
 BEFORE_PICKUP = frozenset({S.CREATED, S.PAID, S.ACCEPTED, S.READY})
-FINAL = frozenset({S.COMPLETED, S.CANCELLED, S.REJECTED, S.REFUNDED})
+FINAL = frozenset({S.COMPLETED, S.CANCELLED, S.REJECTED, S.REFUNDED, S.NO_SHOW})
 
 
-def is_repeat(status: OrderStatus, step: Step) -> bool:
+def transitions(kind: OrderKind = OrderKind.DELIVERY) -> dict[Step, Transition]:
+    return BOOKING_TRANSITIONS if kind is OrderKind.BOOKING else TRANSITIONS
+
+
+def is_repeat(status: OrderStatus, step: Step, kind: OrderKind = OrderKind.DELIVERY) -> bool:
     """A step whose target is already the status (a client's retry): answered with the order as it is."""
-    return step is not Step.REFUND and TRANSITIONS[step].target is status
+    return step is not Step.REFUND and transitions(kind)[step].target is status
 
 
-def is_allowed(status: OrderStatus, step: Step) -> bool:
-    return status in TRANSITIONS[step].sources
+def is_allowed(status: OrderStatus, step: Step, kind: OrderKind = OrderKind.DELIVERY) -> bool:
+    return status in transitions(kind)[step].sources

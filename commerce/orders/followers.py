@@ -41,16 +41,16 @@ class LoyaltyFollower:
         spec = order.spec
         if not spec.customer_id or order.paid_fen <= 0:
             return  # nobody to credit, or nothing paid
-        if (
-            order.status is not OrderStatus.COMPLETED
-            and order.status is not OrderStatus.PAID
-            and not order.refunded_fen
-        ):
+        # An order that ended without the goods or the service earns nothing, even where the merchant kept
+        # money (a booking's deposit on a late cancel or a no-show): its points are reversed as if refunded.
+        ended_unserved = order.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.NO_SHOW)
+        refunded_fen = order.paid_fen if ended_unserved else order.refunded_fen
+        if order.status is not OrderStatus.COMPLETED and order.status is not OrderStatus.PAID and not refunded_fen:
             return  # steps between payment and completion change nothing for points
         state = OrderState.COMPLETED if order.status is OrderStatus.COMPLETED else OrderState.PAID
         try:
             await self.loyalty.sync_order(
-                spec.order_id, spec.merchant_id, spec.customer_id, state, order.paid_fen, order.refunded_fen
+                spec.order_id, spec.merchant_id, spec.customer_id, state, order.paid_fen, refunded_fen
             )
         except InvalidArgument as exc:
             log.error("points of order %s not synced: %s", spec.order_id, exc, extra={"order_id": spec.order_id})

@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 
-from commerce.orders.flow import OrderStatus
+from commerce.orders.flow import OrderKind, OrderStatus
 
 # 10 million yuan: above any single order here, and it keeps fen x basis points far inside 2^53, so
 # the Lua checks (Redis numbers are doubles) stay exact.
@@ -50,10 +50,17 @@ class NewOrder:
     coupon_codes: tuple[str, ...] = ()
     points: int = 0
     points_programme_id: str = ""
+    # A booking's payment (issue 20): no pickup, drop-off or delivery fee; items_fen is the deposit or price.
+    kind: OrderKind = OrderKind.DELIVERY
+    booking_id: str = ""
 
     @property
     def total_fen(self) -> int:
         return self.items_fen + self.delivery_fee_fen
+
+    @property
+    def is_booking(self) -> bool:
+        return self.kind is OrderKind.BOOKING
 
     def fingerprint(self) -> str:
         fields = dict(self.__dict__)
@@ -66,6 +73,8 @@ class NewOrder:
                 del fields[name]
         if self.coupon_codes:
             fields["coupon_codes"] = list(self.coupon_codes)
+        if not self.is_booking:  # and delivery orders the ones they had before booking orders
+            del fields["kind"], fields["booking_id"]
         if self.lines:
             # What the client sent: the lines, not the prices found for them (a retry after a price
             # change is the same order).
@@ -163,6 +172,7 @@ class Order:
             "rider_id": self.rider_id,
             "reason": self.reason,
             **({"lines": _lines_json(s.lines)} if s.lines else {}),
+            **({"kind": s.kind.value, "booking_id": s.booking_id} if s.is_booking else {}),
             **({"delivery_quote": s.delivery_quote} if s.delivery_quote else {}),
             **({"rider_surge_fen": str(s.rider_surge_fen)} if s.rider_surge_fen else {}),
             **(self._checkout_fields() if s.coupon_codes or s.points else {}),
@@ -198,6 +208,8 @@ class Order:
             lines=tuple(OrderLine(*x) for x in json.loads(h["lines"])) if h.get("lines") else (),
             delivery_quote=h.get("delivery_quote", ""),
             rider_surge_fen=int(h.get("rider_surge_fen") or 0),
+            kind=OrderKind(h.get("kind", "delivery")),
+            booking_id=h.get("booking_id", ""),
         )
         coupons = tuple(CheckoutCoupon(*x) for x in json.loads(h["coupons"])) if h.get("coupons") else ()
         if coupons or h.get("points"):

@@ -46,6 +46,13 @@ def check_new_order(o: NewOrder) -> None:
     violations = [v for v in out if v]
     if not violations and o.total_fen > MAX_ORDER_FEN:
         violations.append(FieldViolation("items_fen", f"the order's total must be at most {MAX_ORDER_FEN} fen"))
+    if o.is_booking:
+        violations += booking_order_violations(o)
+        if violations:
+            raise InvalidArgument(violations)
+        return
+    if o.booking_id:
+        violations.append(FieldViolation("booking_id", "only for an order of kind BOOKING"))
     for name, lat, lng in (("pickup", o.pickup_lat, o.pickup_lng), ("dropoff", o.dropoff_lat, o.dropoff_lng)):
         if (lat, lng) == (0.0, 0.0):
             violations.append(FieldViolation(name, "required"))
@@ -55,3 +62,19 @@ def check_new_order(o: NewOrder) -> None:
         violations.append(FieldViolation("item_count", f"must be within [1, {MAX_ITEM_COUNT}]"))
     if violations:
         raise InvalidArgument(violations)
+
+
+def booking_order_violations(o: NewOrder) -> list[FieldViolation]:
+    """A booking's order is paid for a slot, not delivered: no addresses, no delivery fee, no catalogue lines."""
+    out = [v for v in (id_violation("booking_id", o.booking_id),) if v]
+    nothing = "must be empty: a booking order has no delivery"
+    for name, lat, lng in (("pickup", o.pickup_lat, o.pickup_lng), ("dropoff", o.dropoff_lat, o.dropoff_lng)):
+        if (lat, lng) != (0.0, 0.0):
+            out.append(FieldViolation(name, nothing))
+    if o.delivery_fee_fen:
+        out.append(FieldViolation("delivery_fee_fen", "must be 0: a booking order has no delivery"))
+    if o.lines:
+        out.append(FieldViolation("lines", "must be empty: a booking order pays for a slot, not catalogue lines"))
+    if o.item_count != 1:
+        out.append(FieldViolation("item_count", "must be 1 (or unset) for a booking order"))
+    return out

@@ -16,7 +16,7 @@ from serving.embedded_redis import EmbeddedRedis
 from tests.conftest import server_config
 from tests.merchants.helpers import Supply
 
-SUPPLY_SERVICES = ("merchants", "bookings", "orders", "settlement")
+SUPPLY_SERVICES = ("merchants", "bookings", "orders", "settlement", "coupons")
 # The supply tests' clock starts here (a Sunday), so dates in them are fixed: the DST changes of 2026
 # (Europe/Helsinki 2026-03-29 and 2026-10-25, America/New_York 2026-03-08) lie ahead of it.
 SUPPLY_CLOCK_START_MS = 1_772_323_200_000  # 2026-03-01T00:00:00Z
@@ -27,7 +27,10 @@ async def supply_app(tmp_path: Path, redis_server: EmbeddedRedis, redis_sync: re
     """The real server with MerchantService, BookingService, OrderService and SettlementService, on a clock the
     test moves (`supply_app.clock.advance(s)`), against the session's Redis (emptied)."""
     application = App(
-        server_config(tmp_path, redis_server.url, services=SUPPLY_SERVICES), ManualClock(SUPPLY_CLOCK_START_MS)
+        # No bookings sweeper on a manual clock: these tests check what calls alone do (tests/bookings/
+        # test_sweeper.py runs it on real time).
+        server_config(tmp_path, redis_server.url, services=SUPPLY_SERVICES, booking_sweep_s=0),
+        ManualClock(SUPPLY_CLOCK_START_MS),
     )
     await application.start()
     yield application

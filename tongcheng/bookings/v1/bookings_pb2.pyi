@@ -39,6 +39,13 @@ class BookingState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BOOKING_STATE_EXPIRED: _ClassVar[BookingState]
     BOOKING_STATE_NO_SHOW: _ClassVar[BookingState]
     BOOKING_STATE_WAITING: _ClassVar[BookingState]
+    BOOKING_STATE_COMPLETED: _ClassVar[BookingState]
+
+class PaymentKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PAYMENT_KIND_UNSPECIFIED: _ClassVar[PaymentKind]
+    PAYMENT_KIND_DEPOSIT: _ClassVar[PaymentKind]
+    PAYMENT_KIND_FULL: _ClassVar[PaymentKind]
 RESOURCE_KIND_UNSPECIFIED: ResourceKind
 RESOURCE_KIND_DOCTOR: ResourceKind
 RESOURCE_KIND_TABLE: ResourceKind
@@ -60,6 +67,10 @@ BOOKING_STATE_CANCELLED: BookingState
 BOOKING_STATE_EXPIRED: BookingState
 BOOKING_STATE_NO_SHOW: BookingState
 BOOKING_STATE_WAITING: BookingState
+BOOKING_STATE_COMPLETED: BookingState
+PAYMENT_KIND_UNSPECIFIED: PaymentKind
+PAYMENT_KIND_DEPOSIT: PaymentKind
+PAYMENT_KIND_FULL: PaymentKind
 
 class WeeklyPeriod(_message.Message):
     __slots__ = ("day", "start_minute", "end_minute")
@@ -88,7 +99,7 @@ class DateException(_message.Message):
     def __init__(self, date: _Optional[str] = ..., periods: _Optional[_Iterable[_Union[TimeRange, _Mapping]]] = ...) -> None: ...
 
 class Resource(_message.Message):
-    __slots__ = ("merchant_id", "resource_id", "name", "kind", "time_zone", "slot_minutes", "capacity", "weekly_schedule", "exceptions", "offer_minutes", "version")
+    __slots__ = ("merchant_id", "resource_id", "name", "kind", "time_zone", "slot_minutes", "capacity", "weekly_schedule", "exceptions", "offer_minutes", "version", "price_fen", "deposit_fen", "free_cancel_minutes")
     MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -100,6 +111,9 @@ class Resource(_message.Message):
     EXCEPTIONS_FIELD_NUMBER: _ClassVar[int]
     OFFER_MINUTES_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FEN_FIELD_NUMBER: _ClassVar[int]
+    DEPOSIT_FEN_FIELD_NUMBER: _ClassVar[int]
+    FREE_CANCEL_MINUTES_FIELD_NUMBER: _ClassVar[int]
     merchant_id: str
     resource_id: str
     name: str
@@ -111,7 +125,10 @@ class Resource(_message.Message):
     exceptions: _containers.RepeatedCompositeFieldContainer[DateException]
     offer_minutes: int
     version: int
-    def __init__(self, merchant_id: _Optional[str] = ..., resource_id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[ResourceKind, str]] = ..., time_zone: _Optional[str] = ..., slot_minutes: _Optional[int] = ..., capacity: _Optional[int] = ..., weekly_schedule: _Optional[_Iterable[_Union[WeeklyPeriod, _Mapping]]] = ..., exceptions: _Optional[_Iterable[_Union[DateException, _Mapping]]] = ..., offer_minutes: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...
+    price_fen: int
+    deposit_fen: int
+    free_cancel_minutes: int
+    def __init__(self, merchant_id: _Optional[str] = ..., resource_id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[ResourceKind, str]] = ..., time_zone: _Optional[str] = ..., slot_minutes: _Optional[int] = ..., capacity: _Optional[int] = ..., weekly_schedule: _Optional[_Iterable[_Union[WeeklyPeriod, _Mapping]]] = ..., exceptions: _Optional[_Iterable[_Union[DateException, _Mapping]]] = ..., offer_minutes: _Optional[int] = ..., version: _Optional[int] = ..., price_fen: _Optional[int] = ..., deposit_fen: _Optional[int] = ..., free_cancel_minutes: _Optional[int] = ...) -> None: ...
 
 class UpsertResourceRequest(_message.Message):
     __slots__ = ("resource",)
@@ -181,8 +198,18 @@ class GetAvailabilityResponse(_message.Message):
     slots: _containers.RepeatedCompositeFieldContainer[Slot]
     def __init__(self, slots: _Optional[_Iterable[_Union[Slot, _Mapping]]] = ...) -> None: ...
 
+class BookingPayment(_message.Message):
+    __slots__ = ("kind", "amount_fen", "payment_id")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    kind: PaymentKind
+    amount_fen: int
+    payment_id: str
+    def __init__(self, kind: _Optional[_Union[PaymentKind, str]] = ..., amount_fen: _Optional[int] = ..., payment_id: _Optional[str] = ...) -> None: ...
+
 class Booking(_message.Message):
-    __slots__ = ("booking_id", "merchant_id", "resource_id", "customer_id", "start_at", "end_at", "state", "hold_expires_at", "waitlist_position", "updated_at")
+    __slots__ = ("booking_id", "merchant_id", "resource_id", "customer_id", "start_at", "end_at", "state", "hold_expires_at", "waitlist_position", "updated_at", "order_id")
     BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -193,6 +220,7 @@ class Booking(_message.Message):
     HOLD_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     WAITLIST_POSITION_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     booking_id: str
     merchant_id: str
     resource_id: str
@@ -203,7 +231,8 @@ class Booking(_message.Message):
     hold_expires_at: _timestamp_pb2.Timestamp
     waitlist_position: int
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, booking_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., resource_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[BookingState, str]] = ..., hold_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., waitlist_position: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    order_id: str
+    def __init__(self, booking_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., resource_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[BookingState, str]] = ..., hold_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., waitlist_position: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., order_id: _Optional[str] = ...) -> None: ...
 
 class HoldSlotRequest(_message.Message):
     __slots__ = ("merchant_id", "resource_id", "start_at", "booking_id", "customer_id", "hold_s")
@@ -228,12 +257,14 @@ class HoldSlotResponse(_message.Message):
     def __init__(self, booking: _Optional[_Union[Booking, _Mapping]] = ...) -> None: ...
 
 class ConfirmBookingRequest(_message.Message):
-    __slots__ = ("merchant_id", "booking_id")
+    __slots__ = ("merchant_id", "booking_id", "payment")
     MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_FIELD_NUMBER: _ClassVar[int]
     merchant_id: str
     booking_id: str
-    def __init__(self, merchant_id: _Optional[str] = ..., booking_id: _Optional[str] = ...) -> None: ...
+    payment: BookingPayment
+    def __init__(self, merchant_id: _Optional[str] = ..., booking_id: _Optional[str] = ..., payment: _Optional[_Union[BookingPayment, _Mapping]] = ...) -> None: ...
 
 class ConfirmBookingResponse(_message.Message):
     __slots__ = ("booking",)
@@ -268,6 +299,20 @@ class RescheduleBookingRequest(_message.Message):
     def __init__(self, merchant_id: _Optional[str] = ..., booking_id: _Optional[str] = ..., resource_id: _Optional[str] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RescheduleBookingResponse(_message.Message):
+    __slots__ = ("booking",)
+    BOOKING_FIELD_NUMBER: _ClassVar[int]
+    booking: Booking
+    def __init__(self, booking: _Optional[_Union[Booking, _Mapping]] = ...) -> None: ...
+
+class CompleteBookingRequest(_message.Message):
+    __slots__ = ("merchant_id", "booking_id")
+    MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
+    BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
+    merchant_id: str
+    booking_id: str
+    def __init__(self, merchant_id: _Optional[str] = ..., booking_id: _Optional[str] = ...) -> None: ...
+
+class CompleteBookingResponse(_message.Message):
     __slots__ = ("booking",)
     BOOKING_FIELD_NUMBER: _ClassVar[int]
     booking: Booking

@@ -77,6 +77,11 @@ class BookingServiceStub:
                 request_serializer=tongcheng_dot_bookings_dot_v1_dot_bookings__pb2.MarkNoShowRequest.SerializeToString,
                 response_deserializer=tongcheng_dot_bookings_dot_v1_dot_bookings__pb2.MarkNoShowResponse.FromString,
                 _registered_method=True)
+        self.CompleteBooking = channel.unary_unary(
+                '/tongcheng.bookings.v1.BookingService/CompleteBooking',
+                request_serializer=tongcheng_dot_bookings_dot_v1_dot_bookings__pb2.CompleteBookingRequest.SerializeToString,
+                response_deserializer=tongcheng_dot_bookings_dot_v1_dot_bookings__pb2.CompleteBookingResponse.FromString,
+                _registered_method=True)
         self.JoinWaitlist = channel.unary_unary(
                 '/tongcheng.bookings.v1.BookingService/JoinWaitlist',
                 request_serializer=tongcheng_dot_bookings_dot_v1_dot_bookings__pb2.JoinWaitlistRequest.SerializeToString,
@@ -127,7 +132,11 @@ class BookingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ConfirmBooking(self, request, context):
-        """ConfirmBooking confirms a held or offered booking before its hold expires. Idempotent.
+        """ConfirmBooking confirms a held or offered booking before its hold expires. Idempotent. With a payment
+        (a deposit or the full price of a priced resource), it first creates and pays the booking's order
+        through OrderService (kind BOOKING, id "bk:<merchant>:<booking>"); the booking's cancel, no-show or
+        completion then ends that order: a cancel at least free_cancel_minutes before the start is refunded in
+        full, a later one or a no-show keeps the deposit and refunds the rest.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -151,6 +160,14 @@ class BookingServiceServicer:
 
     def MarkNoShow(self, request, context):
         """MarkNoShow marks a confirmed booking whose slot has started as a no-show.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteBooking(self, request, context):
+        """CompleteBooking records that the merchant gave the service (a confirmed booking whose slot has started);
+        its paid order is completed (points become available). Idempotent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -213,6 +230,11 @@ def add_BookingServiceServicer_to_server(servicer, server):
                     servicer.MarkNoShow,
                     request_deserializer=tongcheng_dot_bookings_dot_v1_dot_bookings__pb2.MarkNoShowRequest.FromString,
                     response_serializer=tongcheng_dot_bookings_dot_v1_dot_bookings__pb2.MarkNoShowResponse.SerializeToString,
+            ),
+            'CompleteBooking': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteBooking,
+                    request_deserializer=tongcheng_dot_bookings_dot_v1_dot_bookings__pb2.CompleteBookingRequest.FromString,
+                    response_serializer=tongcheng_dot_bookings_dot_v1_dot_bookings__pb2.CompleteBookingResponse.SerializeToString,
             ),
             'JoinWaitlist': grpc.unary_unary_rpc_method_handler(
                     servicer.JoinWaitlist,
@@ -444,6 +466,33 @@ class BookingService:
             '/tongcheng.bookings.v1.BookingService/MarkNoShow',
             tongcheng_dot_bookings_dot_v1_dot_bookings__pb2.MarkNoShowRequest.SerializeToString,
             tongcheng_dot_bookings_dot_v1_dot_bookings__pb2.MarkNoShowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteBooking(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongcheng.bookings.v1.BookingService/CompleteBooking',
+            tongcheng_dot_bookings_dot_v1_dot_bookings__pb2.CompleteBookingRequest.SerializeToString,
+            tongcheng_dot_bookings_dot_v1_dot_bookings__pb2.CompleteBookingResponse.FromString,
             options,
             channel_credentials,
             insecure,

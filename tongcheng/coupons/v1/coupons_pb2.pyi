@@ -1,10 +1,11 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -43,7 +44,7 @@ COUPON_STATE_LOCKED: CouponState
 COUPON_STATE_REDEEMED: CouponState
 
 class Campaign(_message.Message):
-    __slots__ = ("campaign_id", "merchant_id", "kind", "amount_off_fen", "transaction_minimum_fen", "discount_percent", "max_discount_fen", "max_coupons", "max_coupons_per_member", "max_amount_fen", "max_redemptions_per_day", "valid_from", "valid_until", "weekdays_mask", "start_minute", "end_minute", "time_zone", "funded_by", "partner_id", "exclusive", "created_at", "max_coupons_per_order")
+    __slots__ = ("campaign_id", "merchant_id", "kind", "amount_off_fen", "transaction_minimum_fen", "discount_percent", "max_discount_fen", "max_coupons", "max_coupons_per_member", "max_amount_fen", "max_redemptions_per_day", "valid_from", "valid_until", "weekdays_mask", "start_minute", "end_minute", "time_zone", "funded_by", "partner_id", "exclusive", "created_at", "max_coupons_per_order", "item_ids")
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -66,6 +67,7 @@ class Campaign(_message.Message):
     EXCLUSIVE_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     MAX_COUPONS_PER_ORDER_FIELD_NUMBER: _ClassVar[int]
+    ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     merchant_id: str
     kind: DiscountKind
@@ -88,7 +90,8 @@ class Campaign(_message.Message):
     exclusive: bool
     created_at: _timestamp_pb2.Timestamp
     max_coupons_per_order: int
-    def __init__(self, campaign_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., kind: _Optional[_Union[DiscountKind, str]] = ..., amount_off_fen: _Optional[int] = ..., transaction_minimum_fen: _Optional[int] = ..., discount_percent: _Optional[int] = ..., max_discount_fen: _Optional[int] = ..., max_coupons: _Optional[int] = ..., max_coupons_per_member: _Optional[int] = ..., max_amount_fen: _Optional[int] = ..., max_redemptions_per_day: _Optional[int] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., weekdays_mask: _Optional[int] = ..., start_minute: _Optional[int] = ..., end_minute: _Optional[int] = ..., time_zone: _Optional[str] = ..., funded_by: _Optional[_Union[Funder, str]] = ..., partner_id: _Optional[str] = ..., exclusive: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_coupons_per_order: _Optional[int] = ...) -> None: ...
+    item_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, campaign_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., kind: _Optional[_Union[DiscountKind, str]] = ..., amount_off_fen: _Optional[int] = ..., transaction_minimum_fen: _Optional[int] = ..., discount_percent: _Optional[int] = ..., max_discount_fen: _Optional[int] = ..., max_coupons: _Optional[int] = ..., max_coupons_per_member: _Optional[int] = ..., max_amount_fen: _Optional[int] = ..., max_redemptions_per_day: _Optional[int] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., weekdays_mask: _Optional[int] = ..., start_minute: _Optional[int] = ..., end_minute: _Optional[int] = ..., time_zone: _Optional[str] = ..., funded_by: _Optional[_Union[Funder, str]] = ..., partner_id: _Optional[str] = ..., exclusive: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_coupons_per_order: _Optional[int] = ..., item_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateCampaignRequest(_message.Message):
     __slots__ = ("campaign",)

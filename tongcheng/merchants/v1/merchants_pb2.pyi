@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from tongcheng.coupons.v1 import coupons_pb2 as _coupons_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -225,7 +226,7 @@ class Variant(_message.Message):
     def __init__(self, variant_id: _Optional[str] = ..., name: _Optional[str] = ..., price_fen: _Optional[int] = ...) -> None: ...
 
 class CatalogItem(_message.Message):
-    __slots__ = ("item_id", "name", "category", "status", "variants", "version", "updated_at")
+    __slots__ = ("item_id", "name", "category", "status", "variants", "version", "updated_at", "chain_id", "overridden")
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
@@ -233,6 +234,8 @@ class CatalogItem(_message.Message):
     VARIANTS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDDEN_FIELD_NUMBER: _ClassVar[int]
     item_id: str
     name: str
     category: str
@@ -240,7 +243,75 @@ class CatalogItem(_message.Message):
     variants: _containers.RepeatedCompositeFieldContainer[Variant]
     version: int
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, item_id: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., status: _Optional[_Union[ItemStatus, str]] = ..., variants: _Optional[_Iterable[_Union[Variant, _Mapping]]] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    chain_id: str
+    overridden: bool
+    def __init__(self, item_id: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., status: _Optional[_Union[ItemStatus, str]] = ..., variants: _Optional[_Iterable[_Union[Variant, _Mapping]]] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., chain_id: _Optional[str] = ..., overridden: _Optional[bool] = ...) -> None: ...
+
+class SyncChainCatalogRequest(_message.Message):
+    __slots__ = ("chain_id", "idempotency_key", "items")
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    chain_id: str
+    idempotency_key: str
+    items: _containers.RepeatedCompositeFieldContainer[CatalogItem]
+    def __init__(self, chain_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., items: _Optional[_Iterable[_Union[CatalogItem, _Mapping]]] = ...) -> None: ...
+
+class SyncChainCatalogResponse(_message.Message):
+    __slots__ = ("items", "replayed")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[CatalogItem]
+    replayed: bool
+    def __init__(self, items: _Optional[_Iterable[_Union[CatalogItem, _Mapping]]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class GetChainCatalogRequest(_message.Message):
+    __slots__ = ("chain_id", "item_ids")
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    chain_id: str
+    item_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, chain_id: _Optional[str] = ..., item_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetChainCatalogResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[CatalogItem]
+    def __init__(self, items: _Optional[_Iterable[_Union[CatalogItem, _Mapping]]] = ...) -> None: ...
+
+class VariantPrice(_message.Message):
+    __slots__ = ("variant_id", "price_fen")
+    VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FEN_FIELD_NUMBER: _ClassVar[int]
+    variant_id: str
+    price_fen: int
+    def __init__(self, variant_id: _Optional[str] = ..., price_fen: _Optional[int] = ...) -> None: ...
+
+class ItemOverride(_message.Message):
+    __slots__ = ("item_id", "status", "prices")
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PRICES_FIELD_NUMBER: _ClassVar[int]
+    item_id: str
+    status: ItemStatus
+    prices: _containers.RepeatedCompositeFieldContainer[VariantPrice]
+    def __init__(self, item_id: _Optional[str] = ..., status: _Optional[_Union[ItemStatus, str]] = ..., prices: _Optional[_Iterable[_Union[VariantPrice, _Mapping]]] = ...) -> None: ...
+
+class SetItemOverridesRequest(_message.Message):
+    __slots__ = ("merchant_id", "overrides", "cleared_item_ids")
+    MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    CLEARED_ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    merchant_id: str
+    overrides: _containers.RepeatedCompositeFieldContainer[ItemOverride]
+    cleared_item_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, merchant_id: _Optional[str] = ..., overrides: _Optional[_Iterable[_Union[ItemOverride, _Mapping]]] = ..., cleared_item_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SetItemOverridesResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[CatalogItem]
+    def __init__(self, items: _Optional[_Iterable[_Union[CatalogItem, _Mapping]]] = ...) -> None: ...
 
 class SyncCatalogRequest(_message.Message):
     __slots__ = ("merchant_id", "idempotency_key", "items")
@@ -423,7 +494,7 @@ class ReleaseReservationResponse(_message.Message):
     def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ...) -> None: ...
 
 class PromotionSuggestion(_message.Message):
-    __slots__ = ("suggestion_id", "merchant_id", "variant_id", "lot_id", "quantity", "expires_on", "discount_bp", "price_fen", "promotion_price_fen", "created_at")
+    __slots__ = ("suggestion_id", "merchant_id", "variant_id", "lot_id", "quantity", "expires_on", "discount_bp", "price_fen", "promotion_price_fen", "created_at", "campaign_id")
     SUGGESTION_ID_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -434,6 +505,7 @@ class PromotionSuggestion(_message.Message):
     PRICE_FEN_FIELD_NUMBER: _ClassVar[int]
     PROMOTION_PRICE_FEN_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     suggestion_id: str
     merchant_id: str
     variant_id: str
@@ -444,7 +516,8 @@ class PromotionSuggestion(_message.Message):
     price_fen: int
     promotion_price_fen: int
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, suggestion_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., lot_id: _Optional[str] = ..., quantity: _Optional[int] = ..., expires_on: _Optional[str] = ..., discount_bp: _Optional[int] = ..., price_fen: _Optional[int] = ..., promotion_price_fen: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    campaign_id: str
+    def __init__(self, suggestion_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., lot_id: _Optional[str] = ..., quantity: _Optional[int] = ..., expires_on: _Optional[str] = ..., discount_bp: _Optional[int] = ..., price_fen: _Optional[int] = ..., promotion_price_fen: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., campaign_id: _Optional[str] = ...) -> None: ...
 
 class SuggestPromotionsRequest(_message.Message):
     __slots__ = ("merchant_id", "within_days")
@@ -471,3 +544,21 @@ class ListPromotionSuggestionsResponse(_message.Message):
     SUGGESTIONS_FIELD_NUMBER: _ClassVar[int]
     suggestions: _containers.RepeatedCompositeFieldContainer[PromotionSuggestion]
     def __init__(self, suggestions: _Optional[_Iterable[_Union[PromotionSuggestion, _Mapping]]] = ...) -> None: ...
+
+class CreatePromotionCampaignRequest(_message.Message):
+    __slots__ = ("merchant_id", "suggestion_id")
+    MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTION_ID_FIELD_NUMBER: _ClassVar[int]
+    merchant_id: str
+    suggestion_id: str
+    def __init__(self, merchant_id: _Optional[str] = ..., suggestion_id: _Optional[str] = ...) -> None: ...
+
+class CreatePromotionCampaignResponse(_message.Message):
+    __slots__ = ("suggestion", "campaign", "created")
+    SUGGESTION_FIELD_NUMBER: _ClassVar[int]
+    CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    suggestion: PromotionSuggestion
+    campaign: _coupons_pb2.Campaign
+    created: bool
+    def __init__(self, suggestion: _Optional[_Union[PromotionSuggestion, _Mapping]] = ..., campaign: _Optional[_Union[_coupons_pb2.Campaign, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...

@@ -67,6 +67,21 @@ class MerchantServiceStub:
                 request_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetCatalogRequest.SerializeToString,
                 response_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetCatalogResponse.FromString,
                 _registered_method=True)
+        self.SyncChainCatalog = channel.unary_unary(
+                '/tongcheng.merchants.v1.MerchantService/SyncChainCatalog',
+                request_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SyncChainCatalogRequest.SerializeToString,
+                response_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SyncChainCatalogResponse.FromString,
+                _registered_method=True)
+        self.GetChainCatalog = channel.unary_unary(
+                '/tongcheng.merchants.v1.MerchantService/GetChainCatalog',
+                request_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetChainCatalogRequest.SerializeToString,
+                response_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetChainCatalogResponse.FromString,
+                _registered_method=True)
+        self.SetItemOverrides = channel.unary_unary(
+                '/tongcheng.merchants.v1.MerchantService/SetItemOverrides',
+                request_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SetItemOverridesRequest.SerializeToString,
+                response_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SetItemOverridesResponse.FromString,
+                _registered_method=True)
         self.RecordStockEvents = channel.unary_unary(
                 '/tongcheng.merchants.v1.MerchantService/RecordStockEvents',
                 request_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.RecordStockEventsRequest.SerializeToString,
@@ -101,6 +116,11 @@ class MerchantServiceStub:
                 '/tongcheng.merchants.v1.MerchantService/ListPromotionSuggestions',
                 request_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListPromotionSuggestionsRequest.SerializeToString,
                 response_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListPromotionSuggestionsResponse.FromString,
+                _registered_method=True)
+        self.CreatePromotionCampaign = channel.unary_unary(
+                '/tongcheng.merchants.v1.MerchantService/CreatePromotionCampaign',
+                request_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.CreatePromotionCampaignRequest.SerializeToString,
+                response_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.CreatePromotionCampaignResponse.FromString,
                 _registered_method=True)
 
 
@@ -150,7 +170,33 @@ class MerchantServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCatalog(self, request, context):
-        """GetCatalog returns a merchant's items (all, or those named), with their current prices.
+        """GetCatalog returns a merchant's items (all, or those named), with their current prices. A chain's
+        branch sees the merged view: its chain's head-office items (chain_id set), with the branch's own
+        status and prices where it overrides them (overridden set), and its own items, which win over the
+        chain's of the same id. A head-office change is visible at every branch's next read.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SyncChainCatalog(self, request, context):
+        """SyncChainCatalog is SyncCatalog for a chain's head office: one catalogue its branches inherit. Services,
+        ops, or the head office's own merchant token (its subject is the chain id).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetChainCatalog(self, request, context):
+        """GetChainCatalog returns a chain's head-office catalogue as stored (no branch's overrides).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetItemOverrides(self, request, context):
+        """SetItemOverrides sets a branch's own availability and prices for items of its chain's catalogue (each
+        replaces the item's previous override), or clears them; all or nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -211,6 +257,17 @@ class MerchantServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreatePromotionCampaign(self, request, context):
+        """CreatePromotionCampaign turns a suggestion into a CouponService campaign of the merchant, for the lot's
+        item only, at the suggested discount, valid until the end of the lot's expiry date (merchant's zone),
+        and marks the suggestion used. Idempotent on the suggestion: a second call returns the same campaign.
+        The merchant's own token only. An unknown suggestion is NOT_FOUND; one whose lot has expired, or
+        whose item left the catalogue, FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MerchantServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -243,6 +300,21 @@ def add_MerchantServiceServicer_to_server(servicer, server):
                     servicer.GetCatalog,
                     request_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetCatalogRequest.FromString,
                     response_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetCatalogResponse.SerializeToString,
+            ),
+            'SyncChainCatalog': grpc.unary_unary_rpc_method_handler(
+                    servicer.SyncChainCatalog,
+                    request_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SyncChainCatalogRequest.FromString,
+                    response_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SyncChainCatalogResponse.SerializeToString,
+            ),
+            'GetChainCatalog': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetChainCatalog,
+                    request_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetChainCatalogRequest.FromString,
+                    response_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetChainCatalogResponse.SerializeToString,
+            ),
+            'SetItemOverrides': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetItemOverrides,
+                    request_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SetItemOverridesRequest.FromString,
+                    response_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SetItemOverridesResponse.SerializeToString,
             ),
             'RecordStockEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordStockEvents,
@@ -278,6 +350,11 @@ def add_MerchantServiceServicer_to_server(servicer, server):
                     servicer.ListPromotionSuggestions,
                     request_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListPromotionSuggestionsRequest.FromString,
                     response_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListPromotionSuggestionsResponse.SerializeToString,
+            ),
+            'CreatePromotionCampaign': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePromotionCampaign,
+                    request_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.CreatePromotionCampaignRequest.FromString,
+                    response_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.CreatePromotionCampaignResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -445,6 +522,87 @@ class MerchantService:
             '/tongcheng.merchants.v1.MerchantService/GetCatalog',
             tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetCatalogRequest.SerializeToString,
             tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetCatalogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SyncChainCatalog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongcheng.merchants.v1.MerchantService/SyncChainCatalog',
+            tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SyncChainCatalogRequest.SerializeToString,
+            tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SyncChainCatalogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetChainCatalog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongcheng.merchants.v1.MerchantService/GetChainCatalog',
+            tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetChainCatalogRequest.SerializeToString,
+            tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetChainCatalogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetItemOverrides(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongcheng.merchants.v1.MerchantService/SetItemOverrides',
+            tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SetItemOverridesRequest.SerializeToString,
+            tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SetItemOverridesResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -634,6 +792,33 @@ class MerchantService:
             '/tongcheng.merchants.v1.MerchantService/ListPromotionSuggestions',
             tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListPromotionSuggestionsRequest.SerializeToString,
             tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListPromotionSuggestionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePromotionCampaign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongcheng.merchants.v1.MerchantService/CreatePromotionCampaign',
+            tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.CreatePromotionCampaignRequest.SerializeToString,
+            tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.CreatePromotionCampaignResponse.FromString,
             options,
             channel_credentials,
             insecure,
