@@ -50,6 +50,7 @@ from dispatch.validation import MAX_ORDER_AGE_MS, check_orders
 from dispatch.worker import ZoneWorker
 from dispatch.zone import TickReport, ZoneDispatcher
 from dispatch.zones import make_zoning
+from forecast import DemandForecast
 
 log = logging.getLogger("tongcheng.dispatch")
 
@@ -137,6 +138,10 @@ class Dispatcher:
     @property
     def guidance(self) -> Guidance | None:
         return self._only().guidance
+
+    @property
+    def forecast(self) -> DemandForecast | None:
+        return self._only().forecast
 
     @property
     def last_tick(self) -> TickReport | None:

@@ -41,6 +41,7 @@ from dispatch.dispatcher import Dispatcher
 from dispatch.guidance import GuidanceConfig
 from dispatch.policies import DEFAULT_POLICY, make_policy
 from dispatch.zones import DEFAULT_ZONE_RESOLUTION, ZoneSpec
+from forecast import ForecastConfig
 from loyalty import Loyalty
 from loyalty.api import LoyaltyServicer
 from merchants import Merchants, OrderStockGateway
@@ -296,8 +297,8 @@ class App:
             # seconds lasts tick_s / speed real seconds. Every other period (offer timeout, rider TTL,
             # pending limit) is compared with the clock's own time and needs no scaling.
             tick_s = self.clock.wall_s(cfg.tick_s) if isinstance(self.clock, ScaledClock) else cfg.tick_s
-            # Idle-rider guidance is on in a served city unless a setting turns it off.
-            settings = {"guidance": GuidanceConfig(), **cfg.dispatch_overrides}
+            # Idle-rider guidance and the demand forecast are on in a served city unless a setting turns them off.
+            settings = {"guidance": GuidanceConfig(), "forecast": ForecastConfig(), **cfg.dispatch_overrides}
             dispatch_config = DispatchConfig(
                 city=city, tick_s=tick_s, h3_resolution=cfg.h3_resolution, zones=ZoneSpec.parse(cfg.zones),
                 rider_ttl_s=cfg.rider_ttl_s, **settings,  # type: ignore[arg-type]
