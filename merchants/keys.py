@@ -82,6 +82,11 @@ class MerchantKeys:
         """hash: suggestion id (the lot id) -> JSON."""
         return f"{self.prefix}promotions"
 
+    @property
+    def restock(self) -> str:
+        """hash: item category -> restock suggestion JSON (`forecast.restock`)."""
+        return f"{self.prefix}restock"
+
 
 def chain_branches_key(chain_id: str) -> str:
     """set: the merchant ids that name the chain as theirs."""

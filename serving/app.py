@@ -42,6 +42,7 @@ from dispatch.guidance import GuidanceConfig
 from dispatch.policies import DEFAULT_POLICY, make_policy
 from dispatch.zones import DEFAULT_ZONE_RESOLUTION, ZoneSpec
 from forecast import ForecastConfig
+from forecast.api import ForecastServicer
 from loyalty import Loyalty
 from loyalty.api import LoyaltyServicer
 from merchants import Merchants, OrderStockGateway
@@ -57,13 +58,16 @@ from settlement.service import Settlement
 from tongcheng.alliance.v1 import alliance_pb2, alliance_pb2_grpc
 from tongcheng.coupons.v1 import coupons_pb2, coupons_pb2_grpc
 from tongcheng.dispatch.v1 import dispatch_pb2, dispatch_pb2_grpc
+from tongcheng.forecast.v1 import forecast_pb2, forecast_pb2_grpc
 from tongcheng.loyalty.v1 import loyalty_pb2, loyalty_pb2_grpc
 from tongcheng.orders.v1 import orders_pb2, orders_pb2_grpc
 from tongcheng.settlement.v1 import settlement_pb2, settlement_pb2_grpc
 
 log = logging.getLogger("tongcheng.server")
 
-KNOWN_SERVICES = ("dispatch", "orders", "settlement", "loyalty", "coupons", "alliance", "merchants", "bookings")
+KNOWN_SERVICES = (
+    "dispatch", "orders", "settlement", "loyalty", "coupons", "alliance", "merchants", "bookings", "forecast",
+)  # fmt: skip
 # What one process does: `all` (serve the API and tick, one process), `intake` (serve the API; several may
 # share a port), `worker` (tick the zone and follow dispatch for the order center; serves health only).
 ROLES = ("all", "intake", "worker")
@@ -72,6 +76,7 @@ MIN_TICK_WALL_MS = 5
 DISPATCH_SERVICE = dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name
 ORDER_SERVICE = orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name
 SETTLEMENT_SERVICE = settlement_pb2.DESCRIPTOR.services_by_name["SettlementService"].full_name
+FORECAST_SERVICE = forecast_pb2.DESCRIPTOR.services_by_name["ForecastService"].full_name
 LOYALTY_SERVICE = loyalty_pb2.DESCRIPTOR.services_by_name["LoyaltyService"].full_name
 COUPON_SERVICE = coupons_pb2.DESCRIPTOR.services_by_name["CouponService"].full_name
 ALLIANCE_SERVICE = alliance_pb2.DESCRIPTOR.services_by_name["AllianceService"].full_name
@@ -130,6 +135,8 @@ class ServerConfig:
         unknown = set(self.services) - set(KNOWN_SERVICES)
         if unknown or not self.services:
             raise ValueError(f"--services takes a comma list of {', '.join(KNOWN_SERVICES)}; got {self.services}")
+        if "forecast" in self.services and "dispatch" not in self.services:
+            raise ValueError("--services: forecast reads dispatch's zones, so it needs dispatch too")
         if self.role not in ROLES:
             raise ValueError(f"--role takes one of {', '.join(ROLES)}; got {self.role}")
         resolve(self.city)  # a known city with its extract present, or a path to a .pbf
@@ -312,6 +319,13 @@ class App:
             cfg.services, self.redis, self.clock, auth, server if serves_api else None
         )
         served += supply
+        if "forecast" in cfg.services and self.dispatcher is not None and serves_api:
+            # Demand forecasts, guidance decisions and restock hints (forecast/api.py: why a service of its own).
+            merchants = self.merchants or Merchants(self.redis, self.clock)
+            forecast_pb2_grpc.add_ForecastServiceServicer_to_server(
+                ForecastServicer(self.redis, self.dispatcher, merchants, auth), server
+            )
+            served.append(FORECAST_SERVICE)
         if "orders" in cfg.services or "settlement" in cfg.services:
             # The ledger is a library over the money keys: the order center splits payments with it even
             # when this process does not serve SettlementService.
