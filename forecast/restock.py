@@ -7,7 +7,7 @@ platform sales sold (sale events of the stock ledger, less the returns of those 
 `history_days`, divided by the orders behind those sales (distinct reservations sold). A category the
 merchant sold nothing of has no demand to forecast, and gets no hint. On hand is what is available now
 (on hand less live reservations) over the category's variants. Cover = on hand / (forecast units per
-hour). A hint is made when the forecast units exceed on hand, and suggests the difference, rounded up.
+hour), over the `horizon_h` hours from the next 15-minute slot. A hint is made when the forecast units exceed on hand, and suggests the difference, rounded up.
 """
 
 from __future__ import annotations
@@ -96,7 +96,9 @@ async def suggest_restock(
     fc = await forecast_of(merchant.lat, merchant.lng)
     if fc is not None and sold_orders:
         slots = math.ceil(horizon_h * 3_600_000 / SLOT_MS)
-        got = await fc.merchants([merchant_id], now_ms, slots)
+        # From the next slot on: the current one's orders are still coming in (the forecast counts a slot once
+        # it is complete), and a restock takes some time anyway.
+        got = await fc.merchants([merchant_id], now_ms + SLOT_MS, slots)
         expected = got[0].total if got else 0.0
         for category in sorted(units):
             per_order = units[category] / len(sold_orders)
