@@ -74,7 +74,9 @@ class GuidanceConfig:
     beyond_m: float = 1_500.0
     # A guided rider counts at its destination (and is not sent again) for this long.
     hold_s: float = 900.0
-    # Where demand comes from: "recent" orders or the "forecast" (see the module docstring).
+    # Where demand comes from: "recent" orders or the "forecast" (see the module docstring). Recent by
+    # default: on the Liechtenstein lunch replay (ortools, seeds 7-9) the forecast placed riders no better
+    # (docs/architecture.md, "Demand forecast"), and it needs weeks of history that recent orders do not.
     mode: str = "recent"
     # Forecast mode: demand is the forecast for this many 15-minute slots, from `lead_s` ahead (a guided
     # rider needs some minutes to get there).

@@ -155,7 +155,7 @@ class DemandForecast:
                               round(cfg.seen_s * 1000)]  # fmt: skip
         seen: set[str] = set()
         for o in orders:
-            if o.order_id in seen or "|" in o.merchant_id:
+            if o.order_id in seen:
                 continue
             seen.add(o.order_id)
             s = slot_at(o.placed_at_ms, self.tz)
