@@ -8,15 +8,19 @@ stays what rider apps and order services need.
 
 from __future__ import annotations
 
+import json
+
 import grpc
 import redis.asyncio as aioredis
 
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from core.geo import LatLng
 from dispatch import Dispatcher
+from dispatch.keys import ZoneKeys
+from forecast.model import ForecastConfig
 from forecast.restock import RestockSuggestion, restock_suggestions, suggest_restock
 from forecast.slots import slots_from
-from forecast.store import DemandForecast
+from forecast.store import DemandForecast, UnitForecast
 from merchants import Merchants
 from serving.auth import Authenticator, Principal, Role
 from serving.status import rpc
@@ -61,10 +65,15 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
         return zone_id
 
     def _forecast(self, zone_id: str) -> DemandForecast:
-        fc = self._d.zone(zone_id).forecast
-        if fc is None:
+        """The zone's forecast as its dispatcher keeps it (read straight from Redis: this process need not
+        serve the zone)."""
+        cfg = self._d.config
+        config = cfg.forecast
+        if config is None and cfg.guidance is not None and cfg.guidance.mode == "forecast":
+            config = ForecastConfig()
+        if config is None:
             raise FailedPrecondition("the demand forecast is off in this city (--dispatch-setting forecast=on)")
-        return fc
+        return DemandForecast(self._redis, zone_id, config, getattr(self._d.oracle, "tz", None))
 
     @rpc
     async def GetDemandForecast(
@@ -81,23 +90,32 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
             bad.append(FieldViolation("slots", f"must be within 1..{MAX_SLOTS} (15-minute slots)"))
         if bad:
             raise InvalidArgument(bad)
-        zone_id = self._zone_id(request.zone_id)
-        fc = self._forecast(zone_id)
-        own = fc.config.resolution
+        # One zone, or every zone of the city (a coarse cell across a zone border sums both sides).
+        zone_ids = [self._zone_id(request.zone_id)] if request.zone_id or len(self._d.zoning) == 1 else []
+        fcs = [self._forecast(z) for z in zone_ids or self._d.zoning.ids]
+        own = fcs[0].config.resolution
         resolution = request.resolution or own
         if not 1 <= resolution <= own:
             raise InvalidArgument.field("resolution", f"must be within 1..{own} (the forecast's cells or coarser)")
         at_ms = now_ms if start_ms is None else start_ms
-        cells = await fc.cells(at_ms, slots, resolution)
-        starts = [s.start_ms for s in slots_from(at_ms, fc.tz, slots)]
+        merged: dict[str, UnitForecast] = {}
+        for fc in fcs:
+            for c in await fc.cells(at_ms, slots, resolution):
+                had = merged.get(c.unit)
+                if had is not None:
+                    summed = tuple(a + b for a, b in zip(had.expected, c.expected, strict=True))
+                    c = UnitForecast(c.unit, summed, had.place if had.total >= c.total else c.place)
+                merged[c.unit] = c
+        starts = [s.start_ms for s in slots_from(at_ms, fcs[0].tz, slots)]
         return pb.GetDemandForecastResponse(
-            zone_id=zone_id, resolution=resolution, slot_starts=[ms_to_ts(ms) for ms in starts],
+            zone_id=zone_ids[0] if zone_ids else "", resolution=resolution,
+            slot_starts=[ms_to_ts(ms) for ms in starts],
             cells=[
                 pb.CellForecast(
                     cell=c.unit, expected_orders=[round(x, 4) for x in c.expected],
                     place=pb.LatLng(lat=c.place.lat, lng=c.place.lng) if c.place else None,
                 )
-                for c in cells
+                for _, c in sorted(merged.items())
             ],
         )  # fmt: skip
 
@@ -107,8 +125,8 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
     ) -> pb.GetGuidanceDecisionResponse:
         self._caller(context).require(Role.OPS)
         zone_id = self._zone_id(request.zone_id)
-        guidance = self._d.zone(zone_id).guidance
-        decision = await guidance.last_decision() if guidance is not None else None
+        raw = await self._redis.get(ZoneKeys(zone_id).guidance_last)
+        decision = json.loads(raw) if raw else None
         if decision is None:
             return pb.GetGuidanceDecisionResponse(zone_id=zone_id, found=False)
         return pb.GetGuidanceDecisionResponse(
@@ -127,7 +145,10 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
             raise PermissionDenied(f"merchant {caller.subject_id} may not act for merchant {merchant_id}")
 
     async def _forecast_at(self, lat: float, lng: float) -> DemandForecast | None:
-        return self._d.zone(self._d.zoning.zone_of(LatLng(lat, lng))).forecast
+        try:
+            return self._forecast(self._d.zoning.zone_of(LatLng(lat, lng)))
+        except FailedPrecondition:
+            return None
 
     @rpc
     async def SuggestRestock(

@@ -188,6 +188,13 @@ async def test_bad_restock_requests_change_nothing(app: App, caller, redis_sync)
     """Another merchant's token, an unknown merchant, a horizon past a day: refused, Redis as it was."""
     await stocked_shop(caller)
     await place(caller, 8)
+    # The orders' tick and guidance's first step come and go before the snapshot (the clock stands still
+    # after them: nothing else is due).
+    for _ in range(100):
+        if redis_sync.exists("tc:{helsinki}:guidance:last"):
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
     before = redis_snapshot(redis_sync)
     other = caller(Role.MERCHANT, "other")
     with pytest.raises(grpc.aio.AioRpcError) as err:
@@ -201,3 +208,27 @@ async def test_bad_restock_requests_change_nothing(app: App, caller, redis_sync)
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert bad_request_fields(err.value) == [field]
     assert redis_snapshot(redis_sync) == before
+
+
+async def test_a_city_of_several_zones_is_forecast_whole(tmp_path: Path, redis_server: EmbeddedRedis,
+                                                          redis_sync: redis.Redis) -> None:  # fmt: skip
+    """Cut into res-6 zones: the forecast without a zone covers every zone; guidance's decision needs one."""
+    config = server_config(tmp_path, redis_server.url, zones="6", services=("dispatch", "merchants", "forecast"))
+    application = App(config, ManualClock(START_MS))
+    await application.start()
+    try:
+        assert application.private_key_file is not None
+        issuer = TokenIssuer(application.private_key_file.read_bytes())
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{application.port}") as ch:
+            svc, ops = Caller(ch, issuer.mint(Role.ORDER_SERVICE)), Caller(ch, issuer.mint(Role.OPS))
+            orders = [order(f"z{k}", placed_at_ms=START_MS) for k in range(4)]
+            await svc.dispatch.AssignRiders(dpb.AssignRidersRequest(orders=orders, no_wait=True), metadata=svc.md)
+            application.clock.advance(20 * 60)  # type: ignore[attr-defined]
+            reply = await ops.forecast.GetDemandForecast(pb.GetDemandForecastRequest(), metadata=ops.md)
+            assert reply.zone_id == "" and [list(c.expected_orders) for c in reply.cells] == [[1.0] * 4]
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await ops.forecast.GetGuidanceDecision(pb.GetGuidanceDecisionRequest(), metadata=ops.md)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert bad_request_fields(err.value) == ["zone_id"]
+    finally:
+        await application.stop()
