@@ -17,7 +17,6 @@ from core.errors import FailedPrecondition, FieldViolation, InvalidArgument, Not
 from core.geo import LatLng
 from dispatch import Dispatcher
 from dispatch.keys import ZoneKeys
-from forecast.model import ForecastConfig
 from forecast.restock import RestockSuggestion, restock_suggestions, suggest_restock
 from forecast.slots import slots_from
 from forecast.store import DemandForecast, UnitForecast
@@ -67,13 +66,10 @@ class ForecastServicer(forecast_pb2_grpc.ForecastServiceServicer):
     def _forecast(self, zone_id: str) -> DemandForecast:
         """The zone's forecast as its dispatcher keeps it (read straight from Redis: this process need not
         serve the zone)."""
-        cfg = self._d.config
-        config = cfg.forecast
-        if config is None and cfg.guidance is not None and cfg.guidance.mode == "forecast":
-            config = ForecastConfig()
-        if config is None:
+        fc = self._d.forecast_of(zone_id)
+        if fc is None:
             raise FailedPrecondition("the demand forecast is off in this city (--dispatch-setting forecast=on)")
-        return DemandForecast(self._redis, zone_id, config, getattr(self._d.oracle, "tz", None))
+        return fc
 
     @rpc
     async def GetDemandForecast(
