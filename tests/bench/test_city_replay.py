@@ -68,7 +68,9 @@ async def test_idle_riders_go_where_the_engine_guides_them(
     central Helsinki extract is small: riders are sent from 300 m away rather than the default 1.5 km.)"""
     made = simulator.replay_config
     monkeypatch.setattr(
-        simulator, "replay_config", lambda g, s: replace(made(g, s), guidance=GuidanceConfig(beyond_m=300.0))
+        simulator,
+        "replay_config",
+        lambda g, s, mode="recent": replace(made(g, s, mode), guidance=GuidanceConfig(beyond_m=300.0)),
     )
     guided, plain = await replays(redis_server, "ortools", "greedy")
     assert guided.guided > 0 and plain.guided == 0
