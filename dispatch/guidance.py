@@ -23,7 +23,7 @@ Where demand comes from is `mode`:
 - `recent` (above): the orders of the last `window_s`.
 - `forecast` (prepositioning): the demand forecast (`forecast.DemandForecast`) for the `forecast_slots`
   15-minute slots from `lead_s` ahead, summed per cell at `resolution`; a cell's point is the counter of
-  its busiest child cell. Riders are placed where orders are about to come, not where they came.
+  its merchant with the most orders (decayed over two weeks). Riders are placed where orders are about to come, not where they came.
 
 Each step's decision (mode, cells targeted with their weights, riders sent) is kept for ops
 (`guidance:last`, JSON). Riders get the place in their feed (`GUIDED`); an offer always overrides it. Redis: the recent
@@ -155,7 +155,13 @@ class Guidance:
         assert self.forecast is not None
         cfg = self.config
         cells = await self.forecast.cells(now_ms + round(cfg.lead_s * 1000), cfg.forecast_slots, cfg.resolution)
-        return [Target(f.unit, f.place, f.total) for f in cells if f.place is not None and f.total > 0]
+        # A cell's point: its busiest counter (as for recent orders), else its latest.
+        counters = await self.forecast.busiest_counters(now_ms, cfg.resolution)
+        return [
+            Target(f.unit, counters.get(f.unit, f.place), f.total)  # type: ignore[arg-type]
+            for f in cells
+            if f.place is not None and f.total > 0
+        ]
 
     async def step(self, free: Sequence[NearbyRider], placed: Sequence[str], now_ms: int) -> list[Guide]:
         """Spreads the idle riders among `free` (riders free now; those holding tasks or ending their shift

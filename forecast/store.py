@@ -193,6 +193,20 @@ class DemandForecast:
         res = h3.get_resolution(cell)
         return sum(f.total for f in await self.cells(at_ms, 1, res) if f.unit == cell)
 
+    async def busiest_counters(self, now_ms: int, resolution: int) -> dict[str, LatLng]:
+        """Per H3 cell at `resolution`, the counter of the merchant with the most (decayed) orders in it: where
+        riders waiting for the cell's orders are best placed."""
+        raw = await self.client.hgetall(self.keys.totals(MERCHANTS))
+        best: dict[str, tuple[float, LatLng]] = {}
+        for value in raw.values():
+            _, _, lat, lng = value.split("|")
+            at = LatLng(float(lat), float(lng))
+            weight = _decayed(value, now_ms, self.config.share_half_life_s)
+            cell = h3.latlng_to_cell(at.lat, at.lng, resolution)
+            if cell not in best or weight > best[cell][0]:
+                best[cell] = (weight, at)
+        return {cell: at for cell, (_, at) in best.items()}
+
     async def zone(self, from_ms: int, slots: int = 1) -> tuple[float, ...]:
         got = await self._forecast(CELLS, [ZONE], from_ms, slots)
         return got[0].expected if got else tuple(0.0 for _ in range(slots))

@@ -129,3 +129,13 @@ def test_bad_settings_are_refused() -> None:
     for bad in ({"alpha": 0}, {"resolution": 16}, {"level_cap": 0.5}, {"max_units": 0}, {"level_slots": 0}):
         with pytest.raises(ValueError, match="forecast"):
             ForecastConfig(**bad)  # type: ignore[arg-type]
+
+
+async def test_a_cells_busiest_counter_is_its_merchant_with_most_orders(client: aioredis.Redis) -> None:
+    """Two shops 100 m apart in one res-7 cell: the one with three orders is the cell's point, not the one
+    with the latest order."""
+    fc = DemandForecast(client, "fz", ForecastConfig(), TZ)
+    near = LatLng(A.lat + 0.001, A.lng)
+    orders = [PlacedOrder(f"a{k}", "busy", A, at(0, 12) + k) for k in range(3)]
+    await fc.record([*orders, PlacedOrder("n1", "quiet", near, at(0, 12) + 10)], at(0, 12))
+    assert (await fc.busiest_counters(at(0, 12), 7)) == {h3.latlng_to_cell(A.lat, A.lng, 7): A}
