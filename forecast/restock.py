@@ -25,14 +25,14 @@ from forecast.slots import SLOT_MS
 from forecast.store import DemandForecast
 from merchants import Merchants
 from merchants.keys import MerchantKeys
-from merchants.models import StockEventKind
+from merchants.models import StockEvent, StockEventKind
 
 __all__ = ["MAX_HORIZON_H", "RestockSuggestion", "restock_suggestions", "suggest_restock"]
 
 MAX_HORIZON_H = 24
 DEFAULT_HORIZON_H = 4
 DEFAULT_HISTORY_DAYS = 28
-# Sale events read per variant (the newest): enough for weeks of a busy counter's sales of one variant.
+# Ledger events read per variant within the history (the oldest first): weeks of a busy counter's sales.
 LEDGER_EVENTS_READ = 5_000
 
 
@@ -77,10 +77,13 @@ async def suggest_restock(
     sold_orders: set[str] = set()
     sold: dict[tuple[str, str], int] = {}
     returned: dict[tuple[str, str], int] = {}
-    for v in variants:
-        for e in await merchants.stock.ledger(merchant_id, v, LEDGER_EVENTS_READ):
-            if e.occurred_ms < since_ms:
-                continue
+    # Every variant's newest ledger events in one round trip (the merchant's keys share its slot).
+    async with client.pipeline(transaction=False) as pipe:
+        for v in variants:
+            pipe.zrangebyscore(MerchantKeys(merchant_id).ledger(v), since_ms, "+inf", start=0, num=LEDGER_EVENTS_READ)
+        ledgers = await pipe.execute()
+    for v, raw in zip(variants, ledgers, strict=True):
+        for e in (StockEvent.from_member(v, m) for m in raw):
             if e.kind is StockEventKind.SALE:
                 sold[(v, e.reason)] = -e.quantity
                 sold_orders.add(e.reason)
