@@ -18,6 +18,7 @@ from dispatch.config import DispatchConfig
 from dispatch.guidance import GuidanceConfig
 from dispatch.policies import DEFAULT_POLICY
 from dispatch.zones import DEFAULT_ZONE_RESOLUTION
+from forecast import ForecastConfig
 from serving import logs
 from serving.app import KNOWN_SERVICES, ROLES, App, ServerConfig
 
@@ -252,10 +253,18 @@ def parse_dispatch_settings(items: list[str]) -> dict[str, object]:
             )
         kind = str(fields[name].type)
         text = value.strip().lower()
-        if name == "guidance":  # idle-rider guidance, with its default settings, or off
+        if name == "guidance":  # idle-rider guidance by mode (on: the default mode), or off (none)
+            if text in ("recent", "forecast"):
+                out[name] = GuidanceConfig(mode=text)
+                continue
+            if text != "none" and text not in _BOOLS:
+                raise ValueError(f"--dispatch-setting {item!r}: guidance takes none, recent, forecast, on or off")
+            out[name] = GuidanceConfig() if _BOOLS.get(text, False) else None
+            continue
+        if name == "forecast":  # the demand forecast, with its default settings, or off
             if text not in _BOOLS:
-                raise ValueError(f"--dispatch-setting {item!r}: guidance takes on or off")
-            out[name] = GuidanceConfig() if _BOOLS[text] else None
+                raise ValueError(f"--dispatch-setting {item!r}: forecast takes on or off")
+            out[name] = ForecastConfig() if _BOOLS[text] else None
             continue
         if kind == "bool":
             if text not in _BOOLS:

@@ -24,6 +24,7 @@ from pathlib import Path
 import grpc
 
 from bench._server import ServerProcess
+from bench.demo_forecast import run_forecast_demo
 from bench.demo_loyalty import loyalty_days
 from bench.demo_pricing import run_pricing_demo
 from bench.demo_supply import run_supply_demo
@@ -302,6 +303,7 @@ async def run(args: argparse.Namespace) -> int:
             await asyncio.gather(*rider_tasks, return_exceptions=True)
 
             supply_lines = await run_supply_demo(channel, issuer)  # issue 20: merchants, stock, bookings
+            forecast_lines = await run_forecast_demo(channel, issuer)  # issue 21: forecast, restock hints
 
             ops = pb_grpc.DispatchServiceStub(channel)
             ops_md = (("authorization", f"Bearer {issuer.mint(Role.OPS)}"),)
@@ -316,6 +318,8 @@ async def run(args: argparse.Namespace) -> int:
         print("\n".join(supply_lines))
         print("\n=== Delivery areas and prices (电子围栏 · 动态配送费) ===")
         print("\n".join(pricing_lines))
+        print("\n=== Demand forecast and restock hints ===")
+        print("\n".join(forecast_lines))
         exit_code = 0
     finally:
         code = server.stop()

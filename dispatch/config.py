@@ -9,6 +9,7 @@ from dispatch.bundles import BundleConfig
 from dispatch.guidance import GuidanceConfig
 from dispatch.lease import LeaseConfig
 from dispatch.zones import ZoneSpec
+from forecast import ForecastConfig
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,9 @@ class DispatchConfig:
     # Idle-rider guidance (`dispatch.guidance`): riders with nothing to do are spread over recent demand.
     # None: off (riders wait where they are, as in the MDRP).
     guidance: GuidanceConfig | None = None
+    # The demand forecast (`forecast`): every order served is counted per H3 cell and merchant. None: not
+    # kept (unless guidance is by forecast, which keeps one with the default settings).
+    forecast: ForecastConfig | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.h3_resolution <= 15:

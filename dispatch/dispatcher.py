@@ -50,6 +50,7 @@ from dispatch.validation import MAX_ORDER_AGE_MS, check_orders
 from dispatch.worker import ZoneWorker
 from dispatch.zone import TickReport, ZoneDispatcher
 from dispatch.zones import make_zoning
+from forecast import DemandForecast, ForecastConfig
 
 log = logging.getLogger("tongcheng.dispatch")
 
@@ -137,6 +138,20 @@ class Dispatcher:
     @property
     def guidance(self) -> Guidance | None:
         return self._only().guidance
+
+    @property
+    def forecast(self) -> DemandForecast | None:
+        return self._only().forecast
+
+    def forecast_of(self, zone_id: str) -> DemandForecast | None:
+        """A zone's demand forecast as its ticking process keeps it, read from Redis by any process (pricing's
+        expected demand: `forecast_of(zoning.zone_of(point)).expected_orders(cell, at_ms)`); None when off."""
+        config = self.config.forecast
+        if config is None and self.config.guidance is not None and self.config.guidance.mode == "forecast":
+            config = ForecastConfig()
+        if config is None:
+            return None
+        return DemandForecast(self._redis, zone_id, config, getattr(self.oracle, "tz", None))
 
     @property
     def last_tick(self) -> TickReport | None:

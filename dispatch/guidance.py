@@ -18,7 +18,15 @@ over recent demand:
   `MAX_MATCHED` idle riders only the farthest from demand are matched; the rest count at their nearest
   place. The pooling and the matching run off the event loop.
 
-Riders get the place in their feed (`GUIDED`); an offer always overrides it. Redis: the recent
+Where demand comes from is `mode`:
+
+- `recent` (above): the orders of the last `window_s`.
+- `forecast` (prepositioning): the demand forecast (`forecast.DemandForecast`) for the `forecast_slots`
+  15-minute slots from `lead_s` ahead, summed per cell at `resolution`; a cell's point is the counter of
+  its merchant with the most orders (decayed over two weeks). Riders are placed where orders are about to come, not where they came.
+
+Each step's decision (mode, cells targeted with their weights, riders sent) is kept for ops
+(`guidance:last`, JSON). Riders get the place in their feed (`GUIDED`); an offer always overrides it. Redis: the recent
 placements in a sorted set (`demand`, by placement time, trimmed to the window) and each guided rider's
 destination in a hash (`riders:guide`), written after the feed. The minute is kept per process: this
 assumes one process ticks a zone (as the tick itself does until zones have leases).
@@ -27,6 +35,7 @@ assumes one process ticks a zone (as the tick itself does until zones have lease
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,8 +49,12 @@ from scipy.spatial import cKDTree
 from core.geo import EARTH_RADIUS_M, LatLng, unit_vectors
 from dispatch.keys import ZoneKeys
 from dispatch.models import NearbyRider, OrderRequest
+from forecast import DemandForecast
 
-__all__ = ["Guidance", "GuidanceConfig", "Guide"]
+__all__ = ["GUIDANCE_MODES", "Guidance", "GuidanceConfig", "Guide", "Target"]
+
+# `none` is no guidance at all (DispatchConfig.guidance None): riders wait where they are freed.
+GUIDANCE_MODES = ("none", "recent", "forecast")
 
 # At most this many idle riders are matched per step (the farthest from demand); a 2,000 x 2,000 matching
 # takes a few tenths of a second.
@@ -61,8 +74,20 @@ class GuidanceConfig:
     beyond_m: float = 1_500.0
     # A guided rider counts at its destination (and is not sent again) for this long.
     hold_s: float = 900.0
+    # Where demand comes from: "recent" orders or the "forecast" (see the module docstring). Recent by
+    # default: on the Liechtenstein lunch replay (ortools, seeds 7-9) the forecast placed riders no better
+    # (docs/architecture.md, "Demand forecast"), and it needs weeks of history that recent orders do not.
+    mode: str = "recent"
+    # Forecast mode: demand is the forecast for this many 15-minute slots, from `lead_s` ahead (a guided
+    # rider needs some minutes to get there).
+    forecast_slots: int = 2
+    lead_s: float = 600.0
 
     def __post_init__(self) -> None:
+        if self.mode not in ("recent", "forecast"):
+            raise ValueError("guidance: mode must be recent or forecast (no guidance: no GuidanceConfig)")
+        if self.forecast_slots < 1 or self.lead_s < 0:
+            raise ValueError("guidance: forecast_slots must be at least 1 and lead_s not negative")
         if self.every_s <= 0 or self.window_s <= 0 or self.beyond_m < 0 or self.hold_s <= 0:
             raise ValueError("guidance: every_s, window_s and hold_s must be positive, beyond_m not negative")
         if not 0 <= self.resolution <= 15:
@@ -78,14 +103,30 @@ class Guide:
     distance_m: float
 
 
+@dataclass(frozen=True)
+class Target:
+    """A cell riders are spread toward: its point (a counter in it) and its weight (orders, recent or
+    expected)."""
+
+    cell: str
+    at: LatLng
+    weight: float
+
+
 class Guidance:
     """Recent demand and guided riders of one zone, in Redis."""
 
-    def __init__(self, client: aioredis.Redis, keys: ZoneKeys, config: GuidanceConfig) -> None:
+    def __init__(
+        self, client: aioredis.Redis, keys: ZoneKeys, config: GuidanceConfig, forecast: DemandForecast | None = None
+    ) -> None:
+        if config.mode == "forecast" and forecast is None:
+            raise ValueError("guidance: forecast mode needs a demand forecast")
         self.client = client
         self.keys = keys
         self.config = config
+        self.forecast = forecast
         self.last_ms: int | None = None
+        self._targets: list[Target] = []
 
     async def record(self, requests: Sequence[OrderRequest]) -> None:
         """Counts orders the engine serves as demand at their counters."""
@@ -106,13 +147,35 @@ class Guidance:
         _, placed = await pipe.execute()
         return list(placed)
 
+    async def targets(self, now_ms: int) -> list[Target]:
+        """Where demand is, by the configured mode: recent orders pooled by cell, or the forecast."""
+        if self.config.mode == "recent":
+            placed = await self.demand(now_ms)
+            return await asyncio.to_thread(_demand_places, placed, self.config.resolution) if placed else []
+        assert self.forecast is not None
+        cfg = self.config
+        cells = await self.forecast.cells(now_ms + round(cfg.lead_s * 1000), cfg.forecast_slots, cfg.resolution)
+        # A cell's point: its busiest counter (as for recent orders), else its latest.
+        counters = await self.forecast.busiest_counters(now_ms, cfg.resolution)
+        return [
+            Target(f.unit, counters.get(f.unit, f.place), f.total)  # type: ignore[arg-type]
+            for f in cells
+            if f.place is not None and f.total > 0
+        ]
+
     async def step(self, free: Sequence[NearbyRider], placed: Sequence[str], now_ms: int) -> list[Guide]:
         """Spreads the idle riders among `free` (riders free now; those holding tasks or ending their shift
-        within `hold_s` are skipped) over the demand `placed` (from `demand`); returns who is sent where
-        (`hold` records them once they are told)."""
+        within `hold_s` are skipped) over the recent orders `placed` (from `demand`); returns who is sent
+        where (`hold` records them once they are told)."""
+        places = await asyncio.to_thread(_demand_places, placed, self.config.resolution) if placed else []
+        return await self.step_to(free, places, now_ms)
+
+    async def step_to(self, free: Sequence[NearbyRider], targets: Sequence[Target], now_ms: int) -> list[Guide]:
+        """As `step`, toward `targets` (from `targets`)."""
         self.last_ms = now_ms
+        self._targets = list(targets)
         cfg = self.config
-        if not placed:
+        if not targets:
             return []
         guided_raw = await self.client.hgetall(self.keys.riders_guide)
         guided: dict[str, tuple[LatLng, int]] = {}
@@ -132,24 +195,34 @@ class Guidance:
         on_way = {r: at for r, (at, until) in guided.items() if until > now_ms and r in idle}
         movable = [r for rid, r in sorted(idle.items()) if rid not in on_way]
         # CPU (pooling up to a window of orders, a matching of up to MAX_MATCHED riders): off the event loop.
-        return await asyncio.to_thread(_plan, placed, movable, list(on_way.values()), cfg)
+        places = [(t.at, t.weight) for t in targets]
+        return await asyncio.to_thread(_spread, movable, list(on_way.values()), places, cfg.beyond_m)
 
     async def hold(self, guides: Sequence[Guide], now_ms: int) -> None:
-        """Records the riders just told where to wait: they count there, and are not sent again, for `hold_s`."""
+        """Records the riders just told where to wait: they count there, and are not sent again, for `hold_s`;
+        and the step's decision for ops (`last_decision`)."""
+        pipe = self.client.pipeline(transaction=False)
         if guides:
             until = now_ms + round(self.config.hold_s * 1000)
-            await self.client.hset(
+            pipe.hset(
                 self.keys.riders_guide, mapping={g.rider_id: f"{g.at.lat!r}|{g.at.lng!r}|{until}" for g in guides}
             )
+        decision = {
+            "at_ms": now_ms, "mode": self.config.mode,
+            "targets": [[t.cell, t.at.lat, t.at.lng, round(t.weight, 4)] for t in self._targets],
+            "sent": [[g.rider_id, g.at.lat, g.at.lng, round(g.distance_m)] for g in guides],
+        }  # fmt: skip
+        pipe.set(self.keys.guidance_last, json.dumps(decision, separators=(",", ":")))
+        await pipe.execute()
+
+    async def last_decision(self) -> dict | None:
+        """The latest step's decision: {at_ms, mode, targets: [[cell, lat, lng, weight]], sent: [[rider, lat,
+        lng, metres]]}, or None before the first."""
+        raw = await self.client.get(self.keys.guidance_last)
+        return json.loads(raw) if raw else None
 
 
-def _plan(
-    placed: Sequence[str], movable: Sequence[NearbyRider], on_way: Sequence[LatLng], cfg: GuidanceConfig
-) -> list[Guide]:
-    return _spread(movable, on_way, _demand_places(placed, cfg.resolution), cfg.beyond_m)
-
-
-def _demand_places(placed: Sequence[str], resolution: int) -> list[tuple[LatLng, int]]:
+def _demand_places(placed: Sequence[str], resolution: int) -> list[Target]:
     """Recent orders pooled by the H3 cell of their counter: (the cell's busiest counter, orders)."""
     by_cell: dict[str, Counter[tuple[float, float]]] = defaultdict(Counter)
     for member in placed:
@@ -160,7 +233,7 @@ def _demand_places(placed: Sequence[str], resolution: int) -> list[tuple[LatLng,
     for cell in sorted(by_cell):
         counters = by_cell[cell]
         (lat, lng), _ = max(counters.items(), key=lambda kv: (kv[1], kv[0]))
-        out.append((LatLng(lat, lng), sum(counters.values())))
+        out.append(Target(cell, LatLng(lat, lng), float(sum(counters.values()))))
     return out
 
 
@@ -174,7 +247,7 @@ def _largest_remainders(quota: np.ndarray, total: int) -> np.ndarray:
 
 
 def _spread(
-    movable: Sequence[NearbyRider], on_way: Sequence[LatLng], places: Sequence[tuple[LatLng, int]], beyond_m: float
+    movable: Sequence[NearbyRider], on_way: Sequence[LatLng], places: Sequence[tuple[LatLng, float]], beyond_m: float
 ) -> list[Guide]:
     """Shares of the riders (movable plus those counted somewhere) per place by demand; the places the
     counted riders leave open, shared among the movable riders (as many as they are); the movable riders

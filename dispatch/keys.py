@@ -58,6 +58,11 @@ class ZoneKeys:
         return f"{self.prefix}riders:guide"
 
     @property
+    def guidance_last(self) -> str:
+        """String: JSON of the latest guidance step (mode, cells targeted, riders sent), for ops."""
+        return f"{self.prefix}guidance:last"
+
+    @property
     def demand(self) -> str:
         """Sorted set: "order id|counter lat|counter lng" by placement ms, the recent orders (`dispatch.guidance`)."""
         return f"{self.prefix}demand"

@@ -59,6 +59,7 @@ from dispatch.prep import PrepModel, still_cooking
 from dispatch.rider_index import RiderIndex
 from dispatch.traffic import Traffic
 from dispatch.travel import TravelTimeOracle, matrices
+from forecast import DemandForecast, ForecastConfig, PlacedOrder
 
 log = logging.getLogger("tongcheng.dispatch")
 
@@ -153,8 +154,18 @@ class ZoneDispatcher:
         self.prep = PrepModel(client, zone)
         # Idle-rider guidance places supply for orders not yet placed: like soon-free riders and joins, it is
         # for policies that plan ahead (the baselines match what is there).
+        # The demand forecast learns from every order served (pricing reads it too); guidance by forecast
+        # needs it, with its default settings unless the config gives some.
+        forecast_config = config.forecast
+        if forecast_config is None and config.guidance is not None and config.guidance.mode == "forecast":
+            forecast_config = ForecastConfig()
+        self.forecast = (
+            DemandForecast(client, zone, forecast_config, getattr(oracle, "tz", None))
+            if forecast_config is not None
+            else None
+        )
         self.guidance = (
-            Guidance(client, self.index.keys, config.guidance)
+            Guidance(client, self.index.keys, config.guidance, self.forecast)
             if config.guidance is not None and getattr(policy, "plans_ahead", False)
             else None
         )
@@ -182,6 +193,12 @@ class ZoneDispatcher:
         if served:
             if self.guidance is not None:
                 await self.guidance.record([records[k].request for k in served])
+            if self.forecast is not None:
+                await self.forecast.record(
+                    [PlacedOrder(r.order_id, r.merchant_id, r.pickup, r.placed_at_ms)
+                     for r in (records[k].request for k in served)],
+                    now_ms,
+                )  # fmt: skip
             # The merchant's backlog counts the order, and the prep-time model predicts when it is ready.
             estimates = await self.prep.on_placed_many([
                 (r.merchant_id, r.order_id, r.placed_at_ms, r.item_count, r.merchant_category)
@@ -328,14 +345,14 @@ class ZoneDispatcher:
         logged and leaves the tick's decisions standing: guidance is advice, and the next minute retries."""
         assert self.guidance is not None
         try:
-            placed = await self.guidance.demand(report.at_ms)
-            if not placed:
+            targets = await self.guidance.targets(report.at_ms)
+            if not targets:
                 return  # nothing to guide toward: looked at again next tick
             free = await self.index.free_riders(report.at_ms, SNAPSHOT_MAX_FREE)
             if free is None:  # more free riders than that: every counter has some near
                 self.guidance.last_ms = report.at_ms
                 return
-            guides = await self.guidance.step(free, placed, report.at_ms)
+            guides = await self.guidance.step_to(free, targets, report.at_ms)
             # Told first, then held: a rider held but never told would idle for the hold.
             await self.orders.guide_riders(((g.rider_id, g.at) for g in guides), report.at_ms)
             for g in guides:

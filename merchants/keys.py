@@ -87,6 +87,11 @@ class MerchantKeys:
         """hash: suggestion id (the lot id) -> JSON."""
         return f"{self.prefix}promotions"
 
+    @property
+    def restock(self) -> str:
+        """hash: item category -> restock suggestion JSON (`forecast.restock`)."""
+        return f"{self.prefix}restock"
+
 
 class ChainKeys:
     """The head office's catalogue of a chain, which its branches inherit: the same keys as a merchant's

@@ -46,6 +46,8 @@ from dispatch.dispatcher import Dispatcher
 from dispatch.guidance import GuidanceConfig
 from dispatch.policies import DEFAULT_POLICY, make_policy
 from dispatch.zones import DEFAULT_ZONE_RESOLUTION, ZoneSpec, make_zoning
+from forecast import ForecastConfig
+from forecast.api import ForecastServicer
 from loyalty import Loyalty
 from loyalty.api import LoyaltyServicer
 from merchants import Merchants, OrderStockGateway
@@ -65,6 +67,7 @@ from settlement.service import Settlement
 from tongcheng.alliance.v1 import alliance_pb2, alliance_pb2_grpc
 from tongcheng.coupons.v1 import coupons_pb2, coupons_pb2_grpc
 from tongcheng.dispatch.v1 import dispatch_pb2, dispatch_pb2_grpc
+from tongcheng.forecast.v1 import forecast_pb2, forecast_pb2_grpc
 from tongcheng.loyalty.v1 import loyalty_pb2, loyalty_pb2_grpc
 from tongcheng.orders.v1 import orders_pb2, orders_pb2_grpc
 from tongcheng.settlement.v1 import settlement_pb2, settlement_pb2_grpc
@@ -73,6 +76,7 @@ log = logging.getLogger("tongcheng.server")
 
 KNOWN_SERVICES = (
     "dispatch", "orders", "settlement", "loyalty", "coupons", "alliance", "merchants", "bookings", "pricing",
+    "forecast",
 )  # fmt: skip
 # What one process does: `all` (serve the API and tick, one process), `intake` (serve the API; several may
 # share a port), `worker` (tick the zone and follow dispatch for the order center; serves health only).
@@ -82,6 +86,7 @@ MIN_TICK_WALL_MS = 5
 DISPATCH_SERVICE = dispatch_pb2.DESCRIPTOR.services_by_name["DispatchService"].full_name
 ORDER_SERVICE = orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name
 SETTLEMENT_SERVICE = settlement_pb2.DESCRIPTOR.services_by_name["SettlementService"].full_name
+FORECAST_SERVICE = forecast_pb2.DESCRIPTOR.services_by_name["ForecastService"].full_name
 LOYALTY_SERVICE = loyalty_pb2.DESCRIPTOR.services_by_name["LoyaltyService"].full_name
 COUPON_SERVICE = coupons_pb2.DESCRIPTOR.services_by_name["CouponService"].full_name
 ALLIANCE_SERVICE = alliance_pb2.DESCRIPTOR.services_by_name["AllianceService"].full_name
@@ -149,6 +154,8 @@ class ServerConfig:
         unknown = set(self.services) - set(KNOWN_SERVICES)
         if unknown or not self.services:
             raise ValueError(f"--services takes a comma list of {', '.join(KNOWN_SERVICES)}; got {self.services}")
+        if "forecast" in self.services and "dispatch" not in self.services:
+            raise ValueError("--services: forecast reads dispatch's zones, so it needs dispatch too")
         if self.role not in ROLES:
             raise ValueError(f"--role takes one of {', '.join(ROLES)}; got {self.role}")
         resolve(self.city)  # a known city with its extract present, or a path to a .pbf
@@ -328,8 +335,8 @@ class App:
             # seconds lasts tick_s / speed real seconds. Every other period (offer timeout, rider TTL,
             # pending limit) is compared with the clock's own time and needs no scaling.
             tick_s = self.clock.wall_s(cfg.tick_s) if isinstance(self.clock, ScaledClock) else cfg.tick_s
-            # Idle-rider guidance is on in a served city unless a setting turns it off.
-            settings = {"guidance": GuidanceConfig(), **cfg.dispatch_overrides}
+            # Idle-rider guidance and the demand forecast are on in a served city unless a setting turns them off.
+            settings = {"guidance": GuidanceConfig(), "forecast": ForecastConfig(), **cfg.dispatch_overrides}
             dispatch_config = DispatchConfig(
                 city=city, tick_s=tick_s, h3_resolution=cfg.h3_resolution, zones=ZoneSpec.parse(cfg.zones),
                 rider_ttl_s=cfg.rider_ttl_s, **settings,  # type: ignore[arg-type]
@@ -355,6 +362,13 @@ class App:
         served += priced
         if self.merchants is not None or self.bookings is not None:
             self.retention = Retention(self.redis, self.clock, self.merchants, self.bookings, cfg.retention)
+        if "forecast" in cfg.services and self.dispatcher is not None and serves_api:
+            # Demand forecasts, guidance decisions and restock hints (forecast/api.py: why a service of its own).
+            merchants = self.merchants or Merchants(self.redis, self.clock)
+            forecast_pb2_grpc.add_ForecastServiceServicer_to_server(
+                ForecastServicer(self.redis, self.dispatcher, merchants, auth), server
+            )
+            served.append(FORECAST_SERVICE)
         if "orders" in cfg.services or "settlement" in cfg.services:
             # The ledger is a library over the money keys: the order center splits payments with it even
             # when this process does not serve SettlementService.

@@ -164,3 +164,26 @@ def test_pricing_exports_and_no_grpc_below_api() -> None:
         if p.name != "api.py" and ("import grpc" in p.read_text() or "from grpc" in p.read_text())
     ]
     assert offenders == []
+
+
+def test_forecast_exports_and_no_grpc_below_api() -> None:
+    """What `forecast` offers (pricing reads expected orders through `DemandForecast`); only its `api`
+    module touches gRPC."""
+    import pathlib
+
+    import forecast
+    import forecast.api
+
+    assert sorted(forecast.__all__) == sorted(
+        ["SLOT_MS", "DemandForecast", "ForecastConfig", "PlacedOrder", "Slot", "UnitForecast", "slot_at", "slots_from"]
+    )
+    assert forecast.api.__all__ == ["ForecastServicer"]
+    for name in forecast.__all__:
+        assert hasattr(forecast, name), name
+    root = pathlib.Path(forecast.__file__).parent
+    offenders = [
+        p.name
+        for p in root.glob("*.py")
+        if p.name != "api.py" and ("import grpc" in p.read_text() or "from grpc" in p.read_text())
+    ]
+    assert offenders == []

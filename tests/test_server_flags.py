@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dispatch.guidance import GuidanceConfig
+from forecast import ForecastConfig
 from server import parse_args
 from serving.app import App
 
@@ -39,7 +40,8 @@ def test_scaled_clock_flags_build_a_scaled_clock() -> None:
         (["--dispatch-setting", "max_click_to_door_s=soon"], "max_click_to_door_s takes a number, or none"),
         (["--dispatch-setting", "max_click_to_door_s=0"], "max_click_to_door_s must be positive"),
         (["--dispatch-setting", "bundles=3"], "NAME=VALUE"),
-        (["--dispatch-setting", "guidance=3"], "guidance takes on or off"),
+        (["--dispatch-setting", "guidance=3"], "guidance takes none, recent, forecast, on or off"),
+        (["--dispatch-setting", "forecast=sometimes"], "forecast takes on or off"),
     ],
 )
 def test_nonsense_is_refused_with_one_clear_line(
@@ -68,3 +70,8 @@ def test_dispatch_settings_reach_the_engine_config() -> None:
     assert config.dispatch_overrides == {"guidance": None}
     config, *_ = parse_args(["--dispatch-setting", "guidance=on"])
     assert config.dispatch_overrides == {"guidance": GuidanceConfig()}
+    # Its modes by name (none: off), and the demand forecast on or off.
+    config, *_ = parse_args(["--dispatch-setting", "guidance=forecast", "--dispatch-setting", "forecast=off"])
+    assert config.dispatch_overrides == {"guidance": GuidanceConfig(mode="forecast"), "forecast": None}
+    config, *_ = parse_args(["--dispatch-setting", "guidance=none", "--dispatch-setting", "forecast=on"])
+    assert config.dispatch_overrides == {"guidance": None, "forecast": ForecastConfig()}

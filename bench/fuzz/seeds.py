@@ -140,7 +140,7 @@ def seed_requests(now_ms: int, center: LatLng) -> list[Seed]:
         ),
     ]
     seeds += _loyalty_and_coupon_seeds(now_ms, center)
-    return seeds + supply_seeds(now_ms) + pricing_seeds(now_ms, center)
+    return seeds + supply_seeds(now_ms) + pricing_seeds(now_ms, center) + forecast_seeds(now_ms)
 
 
 def pricing_seeds(now_ms: int, center: LatLng) -> list[Seed]:
@@ -238,6 +238,18 @@ def pricing_seeds(now_ms: int, center: LatLng) -> list[Seed]:
         ),
         (p + "RefreshSurge", Role.OPS, "", [{}]),
     ]
+
+
+def forecast_seeds(now_ms: int) -> list[Seed]:
+    """Ops reading the next hour's forecast and guidance's latest step; the shop asking for restock hints."""
+    f = "tongcheng.forecast.v1.ForecastService/"
+    return [
+        (f + "GetDemandForecast", Role.OPS, "", [{"slots": 4}, {"start_time": _iso(now_ms + 3_600_000), "slots": 8,
+                                                               "resolution": 7}]),
+        (f + "GetGuidanceDecision", Role.OPS, "", [{}]),
+        (f + "SuggestRestock", Role.MERCHANT, "m1", [{"merchant_id": "m1", "horizon_hours": 6}]),
+        (f + "ListRestockSuggestions", Role.MERCHANT, "m1", [{"merchant_id": "m1"}]),
+    ]  # fmt: skip
 
 
 def supply_seeds(now_ms: int) -> list[Seed]:

@@ -1,17 +1,24 @@
 """`python -m bench.replay --city helsinki|PATH.pbf --scenario lunch|short|FILE.json --policy greedy,hungarian
-[--via in-process,grpc] [--speed 60] [--server HOST:PORT ...]`
+[--guidance none,recent,forecast] [--seed N] [--via in-process,grpc] [--speed 60] [--server HOST:PORT ...]`
 
 Replays a scenario in a city through the real engine, once per policy on the same orders and riders,
 and writes metrics, a report, plots and heat maps under --out. `--via in-process` (the default) drives
 the engine in this process on a simulated clock; `--via grpc` drives a real server.py through its gRPC
 API (started here on a scaled clock, or a running one with --server); `--via in-process,grpc` runs both
 and puts them side by side.
+
+`--guidance` (in process) replays the same orders once per idle-rider guidance mode: none (riders wait
+where they are freed), recent (spread over the last 30 minutes of orders) or forecast (spread over the
+demand forecast of the next slots; the forecast has first learnt 28 earlier days of the same period,
+drawn from the scenario's demand model with seeds of their own). Runs are named policy/guidance when
+more than one mode is given. `--seed` replaces the scenario's seed (another draw of the same city).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
 import tempfile
 from pathlib import Path
@@ -20,6 +27,7 @@ from bench.replay.report import write_report
 from bench.replay.scenario import Scenario
 from bench.replay.simulator import ReplayResult, replay_city
 from bench.replay.via_grpc import SharedClock, check_speed, replay_city_grpc
+from dispatch.guidance import GUIDANCE_MODES
 from dispatch.policies import make_policy
 from routing_data.cities import resolve
 from serving.app import redis_client
@@ -31,17 +39,23 @@ DEFAULT_GRPC_SPEED = 60.0
 
 
 async def run(
-    city: str, scenario: Scenario, policies: list[str], out: Path, redis_url: str, progress: bool, speed: float = 0.0
-) -> dict:
-    """In-process replays of every policy, reported side by side."""
-    return write_report(await _in_process(city, scenario, policies, redis_url, progress, speed), out)
+    city: str, scenario: Scenario, policies: list[str], out: Path, redis_url: str, progress: bool, speed: float = 0.0,
+    guidance: tuple[str, ...] = ("recent",),
+) -> dict:  # fmt: skip
+    """In-process replays of every policy (and guidance mode), reported side by side."""
+    return write_report(await _in_process(city, scenario, policies, redis_url, progress, speed, guidance), out)
 
 
 async def _in_process(city: str, scenario: Scenario, policies: list[str], redis_url: str, progress: bool,
-                      speed: float) -> dict[str, ReplayResult]:  # fmt: skip
+                      speed: float, guidance: tuple[str, ...] = ("recent",)) -> dict[str, ReplayResult]:  # fmt: skip
     client = redis_client(redis_url)
     try:
-        return {p: await replay_city(city, scenario, p, client, progress=progress, speed=speed) for p in policies}
+        out = {}
+        for p in policies:
+            for g in guidance:
+                name = p if len(guidance) == 1 else f"{p}/{g}"
+                out[name] = await replay_city(city, scenario, p, client, progress=progress, speed=speed, guidance=g)
+        return out
     finally:
         await client.aclose()
 
@@ -62,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--city", default="helsinki")
     p.add_argument("--scenario", default="lunch")
     p.add_argument("--policy", default="greedy,hungarian,ortools")
+    p.add_argument(
+        "--guidance",
+        default="recent",
+        help="idle-rider guidance: none, recent, forecast, or several comma-separated (in process)",
+    )
+    p.add_argument("--seed", type=int, help="replaces the scenario's seed")
     p.add_argument("--out", type=Path, default=Path("out/replay"))
     p.add_argument("--via", default="in-process", help="in-process, grpc, or both: in-process,grpc")
     p.add_argument("--speed", type=float, help="times real time, e.g. 60; in process 0 (the default) = as fast as "
@@ -78,8 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     ns = p.parse_args(argv)
     policies = [x.strip() for x in ns.policy.split(",") if x.strip()]
     vias = [x.strip() for x in ns.via.split(",") if x.strip()]
+    guidance = tuple(x.strip() for x in ns.guidance.split(",") if x.strip())
     try:
         scenario = Scenario.load(ns.scenario)
+        if ns.seed is not None:
+            scenario = dataclasses.replace(scenario, seed=ns.seed)
+        if not guidance or set(guidance) - set(GUIDANCE_MODES):
+            raise ValueError(f"--guidance takes {', '.join(GUIDANCE_MODES)}, comma-separated; got {ns.guidance!r}")
+        if "grpc" in vias and guidance != ("recent",):
+            raise ValueError("--guidance other than recent runs in process only (--via in-process)")
         resolve(ns.city)
         for name in policies:
             make_policy(name)
@@ -103,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"no signing key at {ns.private_key}: pass the server's --private-key")
         server_clock = SharedClock(ns.clock_start, grpc_speed, ns.clock_anchor_ms)
         issuer = TokenIssuer(ns.private_key.read_bytes())
-    name = f"{Path(ns.city).name.split('.')[0]}-{scenario.name}"
+    name = f"{Path(ns.city).name.split('.')[0]}-{scenario.name}" + ("" if ns.seed is None else f"-seed{ns.seed}")
     out = ns.out / (name if vias == ["in-process"] else f"{name}-{'-'.join(vias)}")
     progress = sys.stderr.isatty()
     results: dict[str, ReplayResult] = {}
@@ -111,10 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         if "in-process" in vias:
             speed = ns.speed or 0.0
             if ns.redis_url:
-                got = asyncio.run(_in_process(ns.city, scenario, policies, ns.redis_url, progress, speed))
+                got = asyncio.run(_in_process(ns.city, scenario, policies, ns.redis_url, progress, speed, guidance))
             else:
                 with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp), appendfsync="no") as store:
-                    got = asyncio.run(_in_process(ns.city, scenario, policies, store.url, progress, speed))
+                    got = asyncio.run(_in_process(ns.city, scenario, policies, store.url, progress, speed, guidance))
             results.update(got if vias == ["in-process"] else {f"{k}-in-process": v for k, v in got.items()})
         if "grpc" in vias:
             got = asyncio.run(

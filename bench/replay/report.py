@@ -53,6 +53,9 @@ def metrics(r: ReplayResult) -> dict[str, float]:
         "utilisation_pct": 100 * busy_h / shift_h if shift_h else float("nan"),
         "offers_rejected": r.offers_rejected,
         "riders_guided": r.guided,
+        # The demand forecast over the period, summed over the counters' cells: the mean absolute error per
+        # cell of the period's total, and the forecast's total against the orders placed.
+        **_forecast_metrics(r),
         **tick_metrics(r.solve_ms, r.pending_per_tick),
         "wall_s": r.wall_s,
     }
@@ -63,13 +66,25 @@ def write_report(results: dict[str, ReplayResult], out: Path) -> dict[str, dict[
     out.mkdir(parents=True, exist_ok=True)
     table = {policy: metrics(r) for policy, r in results.items()}
     for policy, r in results.items():
-        folder = out / policy
+        folder = out / policy.replace("/", "-")
         folder.mkdir(exist_ok=True)
         (folder / "metrics.json").write_text(
-            json.dumps({"city": r.city, "policy": r.policy, "via": r.via, **table[policy], "api": r.api}, indent=2)
+            json.dumps(
+                {
+                    "city": r.city,
+                    "policy": r.policy,
+                    "guidance": r.guidance,
+                    "via": r.via,
+                    **table[policy],
+                    "api": r.api,
+                },
+                indent=2,
+            )
         )
         (folder / "scenario.json").write_text(r.scenario.to_json())
         _heat_map(r, folder / "heatmap.html")
+        if r.forecast_vs_actual:
+            _forecast_map(r, folder / "forecast.html")
     first = next(iter(results.values()))
     vias = list(dict.fromkeys(r.via for r in results.values()))
     lines = [f"Replay of {first.city}, scenario {first.scenario.name}, {' and '.join(vias)}"]
@@ -110,6 +125,52 @@ def _plots(results: dict[str, ReplayResult], out: Path) -> None:
         ax.plot(np.array(res.tick_s) / 60, res.solve_ms, linewidth=0.8, label=policy)
     save_plot(fig, ax, out / "solve_time.png", xlabel="minutes", ylabel="policy solve time per tick (ms)",
               title="solve time per tick")  # fmt: skip
+
+
+def _forecast_metrics(r: ReplayResult) -> dict[str, float]:
+    if not r.forecast_vs_actual:
+        return {}
+    pairs = list(r.forecast_vs_actual.values())
+    return {
+        "forecast_orders": sum(f for f, _ in pairs),
+        "forecast_cell_mae": statistics.fmean(abs(f - n) for f, n in pairs),
+    }
+
+
+def _leaflet(title: str, lat: float, lng: float, geo: str, style: str, tooltip: str) -> str:
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
+<link rel="stylesheet" href="https://unpkg.com/leaflet@1.9.4/dist/leaflet.css"/>
+<script src="https://unpkg.com/leaflet@1.9.4/dist/leaflet.js"></script>
+<style>html,body,#map{{height:100%;margin:0}}</style></head><body><div id="map"></div><script>
+const map = L.map('map').setView([{lat}, {lng}], 13);
+L.tileLayer('https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png', {{maxZoom: 19,
+  attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors (ODbL)'}}).addTo(map);
+L.geoJSON({geo}, {{style: {style}, onEachFeature: (f, l) => l.bindTooltip({tooltip})}}).addTo(map);
+</script></body></html>
+"""
+
+
+def _forecast_map(r: ReplayResult, path: Path) -> None:
+    """Forecast against actual orders per H3 cell of the counters (the forecast's resolution) over the
+    period: red where more orders came than forecast, blue where fewer; opacity by the orders."""
+    top = max((max(f, n) for f, n in r.forecast_vs_actual.values()), default=1.0) or 1.0
+    features = []
+    for cell, (f, n) in sorted(r.forecast_vs_actual.items()):
+        ring = [[lng, lat] for lat, lng in h3.cell_to_boundary(cell)]
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
+            "properties": {"cell": cell, "forecast": round(f, 1), "orders": n, "share": max(f, n) / top,
+                           "over": n > f},
+        })  # fmt: skip
+    lats = [h3.cell_to_latlng(c)[0] for c in r.forecast_vs_actual] or [0.0]
+    lngs = [h3.cell_to_latlng(c)[1] for c in r.forecast_vs_actual] or [0.0]
+    geo = json.dumps({"type": "FeatureCollection", "features": features})
+    style = ("f => ({color: f.properties.over ? '#c0392b' : '#2c7fb8', weight: 1, "
+             "fillOpacity: 0.1 + 0.6 * f.properties.share})")  # fmt: skip
+    tooltip = "`${f.properties.orders} orders, ${f.properties.forecast} forecast`"
+    path.write_text(_leaflet(f"{r.city} {r.policy} ({r.guidance} guidance): forecast against orders",
+                             statistics.fmean(lats), statistics.fmean(lngs), geo, style, tooltip))  # fmt: skip
 
 
 def _heat_map(r: ReplayResult, path: Path) -> None:

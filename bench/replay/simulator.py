@@ -17,7 +17,7 @@ import math
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -30,9 +30,10 @@ from core.clock import ManualClock
 from core.geo import LatLng
 from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher
-from dispatch.guidance import GuidanceConfig
+from dispatch.guidance import GUIDANCE_MODES, GuidanceConfig
 from dispatch.models import Availability, OrderRequest, OrderStatus, PositionFix, TaskAction
 from dispatch.policies import make_policy
+from forecast import SLOT_MS, ForecastConfig, PlacedOrder
 from routing_data.cities import load_graph, service_area
 from routing_data.graph import RoadGraph
 from routing_data.modes import Mode
@@ -88,6 +89,10 @@ class ReplayResult:
     pending_per_tick: list[int] = field(default_factory=list)
     offers_rejected: int = 0
     guided: int = 0  # idle riders the engine sent to wait near demand (and who set off)
+    guidance: str = "recent"  # none, recent or forecast (`dispatch.guidance`)
+    # Per H3 cell of the counters (the forecast's resolution): orders forecast for the period's 15-minute
+    # slots (each made at the slot's start, from the orders before it) and orders placed.
+    forecast_vs_actual: dict[str, tuple[float, int]] = field(default_factory=dict)
     wall_s: float = 0.0
     via: str = "in-process"
     api: dict[str, float] = field(default_factory=dict)  # calls made through the API (gRPC replays)
@@ -128,13 +133,17 @@ class Engine(Protocol):
         ...
 
 
-def replay_config(graph: RoadGraph, scenario: Scenario) -> DispatchConfig:
-    """The engine settings of a replay, in process or on the server it starts."""
+def replay_config(graph: RoadGraph, scenario: Scenario, guidance: str = "recent") -> DispatchConfig:
+    """The engine settings of a replay, in process or on the server it starts; `guidance` is none, recent
+    or forecast."""
+    if guidance not in GUIDANCE_MODES:
+        raise ValueError(f"guidance must be one of {', '.join(GUIDANCE_MODES)}, got {guidance!r}")
     return DispatchConfig(
         city=service_area(graph), tick_s=scenario.tick_s, rider_ttl_s=60, offer_timeout_s=30,
         max_pending_s=scenario.promise_min * 60, learn_traffic_s=0,
         backlog_ticks=None,  # a replay measures dispatch, not intake: every order of the scenario is placed
-        guidance=GuidanceConfig(),
+        guidance=None if guidance == "none" else GuidanceConfig(mode=guidance),
+        forecast=ForecastConfig(),  # kept in every mode, for the forecast-vs-actual map
     )  # fmt: skip
 
 
@@ -146,7 +155,7 @@ class CityWorld:
     random stream of their own, so that the order in which offers arrive does not change the orders.
     """
 
-    def __init__(self, city: str, scenario: Scenario, policy: str) -> None:
+    def __init__(self, city: str, scenario: Scenario, policy: str, guidance: str = "recent") -> None:
         self.scenario = scenario
         rng = random.Random(scenario.seed)
         self.accept_rng = random.Random(f"{scenario.seed}/accept")
@@ -163,10 +172,10 @@ class CityWorld:
             ]
         merchants: list[Merchant] = draw_merchants(found_merchants, rng, scenario.prep_mean_min)
         self.merchant_of = {m.id: m for m in merchants}
-        day = dt.datetime(2026, 6, 10, tzinfo=ZoneInfo(source.timezone))  # a Wednesday
-        self.t0_ms = int((day + dt.timedelta(hours=scenario.start_hour)).timestamp() * 1000)
+        self.day = dt.datetime(2026, 6, 10, tzinfo=ZoneInfo(source.timezone))  # a Wednesday
+        self.t0_ms = int((self.day + dt.timedelta(hours=scenario.start_hour)).timestamp() * 1000)
         self.end_s = scenario.duration_h * 3600
-        self.config = replay_config(graph, scenario)
+        self.config = replay_config(graph, scenario, guidance)
         self.refused: dict[str, str] = {}  # order -> the engine's reason
         self._seq = itertools.count()
         self.events: list[tuple[float, int, str, object]] = []
@@ -185,20 +194,43 @@ class CityWorld:
             self.at(on, "on", r.id)
             self.at(off, "off", r.id)
         self.orders: dict[str, OrderLog] = {}
+        self.merchants = merchants
+        for t in self._arrivals(rng):
+            m = rng.choice(merchants)
+            oid = f"o{len(self.orders):05d}"
+            ready = t + m.prep_mean_s * math.exp(rng.gauss(0, scenario.prep_sigma) - scenario.prep_sigma**2 / 2)
+            self.orders[oid] = OrderLog(oid, m.id, t, ready, t + scenario.promise_min * 60, rng.choice(customers),
+                                        item_count=rng.randint(1, 4))  # fmt: skip
+            self.at(t, "place", oid)
+        self.result = ReplayResult(scenario, policy, graph.name, list(self.orders.values()), list(self.riders.values()),
+                                   guidance=guidance)  # fmt: skip
+
+    def _arrivals(self, rng: random.Random) -> Iterator[float]:
+        """Poisson arrival times along the scenario's demand curve (thinning), in scenario seconds; draws a
+        merchant (and for the replay's own orders, the order's details) between arrivals."""
+        scenario = self.scenario
         t = 0.0
         peak = max(scenario.demand_per_hour.values())
-        while True:  # Poisson arrivals along the demand curve (thinning)
+        while True:
             t += rng.expovariate(peak / 3600)
             if t >= self.end_s:
-                break
+                return
             if rng.random() <= scenario.demand_at(scenario.start_hour + t / 3600) / peak:
-                m = rng.choice(merchants)
-                oid = f"o{len(self.orders):05d}"
-                ready = t + m.prep_mean_s * math.exp(rng.gauss(0, scenario.prep_sigma) - scenario.prep_sigma**2 / 2)
-                self.orders[oid] = OrderLog(oid, m.id, t, ready, t + scenario.promise_min * 60, rng.choice(customers),
-                                            item_count=rng.randint(1, 4))  # fmt: skip
-                self.at(t, "place", oid)
-        self.result = ReplayResult(scenario, policy, graph.name, list(self.orders.values()), list(self.riders.values()))
+                yield t
+
+    def history(self, days: int) -> list[PlacedOrder]:
+        """The orders of the same period on each of the `days` days before the replay's, drawn from the same
+        demand model (curve, merchants chosen alike) with a seed per day: what the demand forecast has
+        learnt by the replay's day. None of them is an order of the replay."""
+        out = []
+        for back in range(days, 0, -1):
+            rng = random.Random(f"{self.scenario.seed}/history/{back}")
+            day = self.day - dt.timedelta(days=back)
+            t0_ms = int((day + dt.timedelta(hours=self.scenario.start_hour)).timestamp() * 1000)
+            for k, t in enumerate(self._arrivals(rng)):
+                m = rng.choice(self.merchants)
+                out.append(PlacedOrder(f"h{back}-{k}", m.id, m.position, t0_ms + round(t * 1000)))
+        return out
 
     def ms(self, s: float) -> int:
         """Scenario seconds as the engine's clock time."""
@@ -393,16 +425,28 @@ class InProcessEngine:
         pass  # the dispatcher pushes nothing: the replay reads each tick's decisions itself
 
 
+# Days of the same period the demand forecast has seen before a replay's day (four of each weekday).
+HISTORY_DAYS = 28
+
+
 async def replay_city(
-    city: str, scenario: Scenario, policy: str, client: aioredis.Redis, progress: bool = False, speed: float = 0.0
-) -> ReplayResult:
-    """Replays `scenario` in process; speed > 0 paces simulated time at that many times real time (0: flat out)."""
+    city: str, scenario: Scenario, policy: str, client: aioredis.Redis, progress: bool = False, speed: float = 0.0,
+    guidance: str = "recent",
+) -> ReplayResult:  # fmt: skip
+    """Replays `scenario` in process; speed > 0 paces simulated time at that many times real time (0: flat out).
+    `guidance`: none, recent or forecast (idle riders spread over recent orders or the demand forecast)."""
     started = time.perf_counter()
-    world = CityWorld(city, scenario, policy)
+    world = CityWorld(city, scenario, policy, guidance)
     clock = ManualClock(world.t0_ms)
     await client.flushdb()
     dispatcher = Dispatcher(client, world.config, clock, world.oracle, make_policy(policy))
     dispatcher.positions.start()
+    forecast = dispatcher.forecast
+    assert forecast is not None
+    history = world.history(HISTORY_DAYS)
+    for k in range(0, len(history), 1_000):
+        await forecast.record(history[k : k + 1_000], world.t0_ms)
+    next_slot_ms = world.t0_ms
     engine = InProcessEngine(dispatcher, world)
     result = world.result
     events = world.events
@@ -424,6 +468,13 @@ async def replay_city(
             continue
         await pace(next_tick)
         clock.set(world.ms(next_tick))
+        if world.ms(next_tick) >= next_slot_ms and next_tick < world.end_s:
+            # The forecast of the slot starting now, from the orders before it (the map's forecast side).
+            slot_start = next_slot_ms - (next_slot_ms - world.t0_ms) % SLOT_MS
+            for f in await forecast.cells(slot_start, 1):
+                got, n = result.forecast_vs_actual.get(f.unit, (0.0, 0))
+                result.forecast_vs_actual[f.unit] = (got + f.expected[0], n)
+            next_slot_ms = slot_start + SLOT_MS
         tick = await dispatcher.tick()
         result.tick_s.append(next_tick)
         result.solve_ms.append(tick.solve_s * 1000)
@@ -449,6 +500,9 @@ async def replay_city(
     for o in world.orders.values():
         record = await dispatcher.get(o.order_id)
         o.final_status, o.reason = record.status.value, record.reason
+        cell = forecast.cell_of(world.merchant_of[o.merchant].position)
+        got, n = result.forecast_vs_actual.get(cell, (0.0, 0))
+        result.forecast_vs_actual[cell] = (got, n + 1)
     await dispatcher.close()
     world.oracle.close()
     result.wall_s = time.perf_counter() - started

@@ -388,7 +388,7 @@ def server_args(world: CityWorld, policy: str, city: str) -> list[str]:
             "--redis-appendfsync", "no"]  # fmt: skip
     for name, value in settings.items():
         args += ["--dispatch-setting", f"{name}={value:g}"]
-    args += ["--dispatch-setting", f"guidance={'on' if c.guidance is not None else 'off'}"]
+    args += ["--dispatch-setting", f"guidance={c.guidance.mode if c.guidance is not None else 'none'}"]
     return args + args_off
 
 

@@ -68,7 +68,9 @@ async def test_idle_riders_go_where_the_engine_guides_them(
     central Helsinki extract is small: riders are sent from 300 m away rather than the default 1.5 km.)"""
     made = simulator.replay_config
     monkeypatch.setattr(
-        simulator, "replay_config", lambda g, s: replace(made(g, s), guidance=GuidanceConfig(beyond_m=300.0))
+        simulator,
+        "replay_config",
+        lambda g, s, mode="recent": replace(made(g, s, mode), guidance=GuidanceConfig(beyond_m=300.0)),
     )
     guided, plain = await replays(redis_server, "ortools", "greedy")
     assert guided.guided > 0 and plain.guided == 0
@@ -184,3 +186,32 @@ async def test_a_guided_ride_reports_the_rider_free_and_gives_way_to_work() -> N
         s, _, kind, data = heapq.heappop(world.events)
         await world.handle(engine, s, kind, data)
     assert len(engine.fixes) == reported
+
+
+async def test_guidance_modes_replay_the_same_orders(tmp_path: Path, redis_server: EmbeddedRedis) -> None:
+    """none, recent and forecast guidance serve the same orders; only guidance sends riders anywhere, and
+    each run maps the forecast (learnt from earlier days) against the orders placed."""
+    table = await run("helsinki", TINY, ["ortools"], tmp_path, redis_server.url, progress=False,
+                      guidance=("none", "recent", "forecast"))  # fmt: skip
+    assert set(table) == {"ortools/none", "ortools/recent", "ortools/forecast"}
+    assert len({m["orders"] for m in table.values()}) == 1
+    assert table["ortools/none"]["riders_guided"] == 0
+    for name, m in table.items():
+        folder = tmp_path / name.replace("/", "-")
+        assert json.loads((folder / "metrics.json").read_text())["guidance"] == name.split("/")[1]
+        # The forecast had 28 days of the same period to learn from: it expects orders (fewer than came: the
+        # 6-minute period fills part of one slot, smoothed with empty neighbours), never more than came.
+        assert 0.1 * m["orders"] < m["forecast_orders"] < m["orders"], name
+        assert "forecast" in (folder / "forecast.html").read_text()
+
+
+def test_history_is_earlier_days_of_the_same_period() -> None:
+    """The forecast's history: orders of the replay's period on earlier days, none of them the replay's."""
+    world = CityWorld("helsinki", TINY, "ortools", "forecast")
+    history = world.history(3)
+    day_ms = 86_400_000
+    days = {(world.t0_ms - o.placed_at_ms) // day_ms for o in history}
+    assert days == {0, 1, 2}  # 1, 2 and 3 days before (floored)
+    assert all((world.t0_ms - o.placed_at_ms) % day_ms > day_ms - TINY.duration_h * 3_600_000 for o in history)
+    assert not {o.order_id for o in history} & set(world.orders)
+    assert {o.merchant_id for o in history} <= set(world.merchant_of)

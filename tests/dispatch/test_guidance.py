@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
+from zoneinfo import ZoneInfo
 
 import h3
 import numpy as np
@@ -22,6 +23,7 @@ from dispatch.keys import ZoneKeys
 from dispatch.models import Availability, NearbyRider, OrderRequest, PositionFix, TaskEventType
 from dispatch.policies import make_policy
 from dispatch.travel import StraightLineOracle
+from forecast import DemandForecast, ForecastConfig, PlacedOrder
 from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis
 
@@ -214,3 +216,33 @@ async def test_a_guidance_failure_leaves_the_tick_standing(
         assert event.type is TaskEventType.GUIDED and event.order is None and event.wait_at == A
     finally:
         await dispatcher.close()
+
+
+async def test_guidance_by_forecast_places_riders_where_orders_are_about_to_come(
+    client: aioredis.Redis, redis_sync: redis.Redis
+) -> None:
+    """Three weeks of orders at B in the coming half hour, none at A; the last half hour's orders were at A.
+    By recent orders the idle rider goes to A; by forecast (prepositioning) to B; the decision is kept for ops."""
+    tz = ZoneInfo("Europe/Helsinki")
+    forecast = DemandForecast(client, "g9", ForecastConfig(), tz)
+    history = [
+        PlacedOrder(f"h{w}-{k}", "mb", B, NOW - w * 7 * 86_400_000 + k * 60_000)
+        for w in (1, 2, 3) for k in range(10, 40)
+    ]  # fmt: skip
+    await forecast.record(history, NOW - 86_400_000)
+    recent = Guidance(client, ZoneKeys("g9"), GuidanceConfig(mode="recent"))
+    await recent.record([placed("o1", A), placed("o2", A)])
+    ahead = Guidance(client, ZoneKeys("g9"), GuidanceConfig(mode="forecast"), forecast)
+    by_recent = await recent.step_to([rider("r1", FAR)], await recent.targets(NOW), NOW)
+    by_forecast = await ahead.step_to([rider("r1", FAR)], await ahead.targets(NOW), NOW)
+    assert [g.at for g in by_recent] == [A]
+    assert [g.at for g in by_forecast] == [B]
+    await ahead.hold(by_forecast, NOW)
+    decision = await ahead.last_decision()
+    assert decision is not None and decision["mode"] == "forecast"
+    assert [t[0] for t in decision["targets"]] == [h3.latlng_to_cell(B.lat, B.lng, 7)]
+    assert decision["sent"][0][0] == "r1"
+    with pytest.raises(ValueError, match="forecast"):
+        Guidance(client, ZoneKeys("g9"), GuidanceConfig(mode="forecast"))
+    with pytest.raises(ValueError, match="mode"):
+        GuidanceConfig(mode="none")
