@@ -46,10 +46,10 @@ class SupplyDemand(Protocol):
 
 
 class DemandForecast(Protocol):
-    """Expected orders per H3 cell and 15 minutes (issue 21, item 4: the `forecast/` package). Until one is
-    passed to `Pricing` (none is yet), surge uses live demand only."""
+    """Expected orders per H3 cell and 15 minutes (issue 21, item 4: the `forecast/` package, read over every
+    zone by `serving.pricing.ZonesForecast`). Without one, surge uses live demand only."""
 
-    def expected_orders(self, resolution: int, start_ms: int) -> Mapping[str, float]:
+    async def expected_orders(self, resolution: int, start_ms: int) -> Mapping[str, float]:
         """Expected orders per H3 cell of `resolution` placed in the 15 minutes from start_ms (cells with none
         may be left out)."""
         ...
@@ -165,7 +165,7 @@ class SurgeBoard:
     ) -> tuple[list[CellState], int]:
         """One refresh; returns the cells kept and how many areas changed their rings."""
         riders, orders = await source.snapshot(now_ms)
-        expected = forecast.expected_orders(SURGE_RESOLUTION, now_ms) if forecast is not None else None
+        expected = await forecast.expected_orders(SURGE_RESOLUTION, now_ms) if forecast is not None else None
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(keys.SURGE)
             pipe.hgetall(keys.AREAS)

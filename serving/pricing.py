@@ -22,6 +22,26 @@ from tongcheng.pricing.v1 import pricing_pb2, pricing_pb2_grpc
 PRICING_SERVICE = pricing_pb2.DESCRIPTOR.services_by_name["PricingService"].full_name
 
 
+class ZonesForecast:
+    """Pricing's expected demand (`pricing.surge.DemandForecast`) from the zones' demand forecasts (`forecast/`,
+    kept in Redis by the ticking process): expected orders per cell of a resolution over every zone; none
+    when the forecast is off."""
+
+    def __init__(self, dispatcher: object) -> None:
+        self.dispatcher = dispatcher
+
+    async def expected_orders(self, resolution: int, start_ms: int) -> dict[str, float]:
+        out: dict[str, float] = {}
+        d = self.dispatcher
+        for zone_id in d.zoning.ids:  # type: ignore[attr-defined]
+            fc = d.forecast_of(zone_id)  # type: ignore[attr-defined]
+            if fc is None:
+                return {}
+            for f in await fc.cells(start_ms, 1, resolution):
+                out[f.unit] = out.get(f.unit, 0.0) + f.total
+        return out
+
+
 def add_pricing(
     services: tuple[str, ...],
     client: aioredis.Redis,
@@ -46,6 +66,7 @@ def add_pricing(
         client, clock, QuoteSigner(ensure_quote_key(key_dir)),
         zoning=zoning, oracle=oracle, edge=edge,
         supply_demand=DispatchSupplyDemand(dispatcher) if dispatcher is not None else None,
+        forecast=ZonesForecast(dispatcher) if dispatcher is not None else None,
     )  # fmt: skip
     if server is None or "pricing" not in services:
         return pricing, []

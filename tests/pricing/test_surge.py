@@ -8,9 +8,11 @@ import time
 import h3
 
 from core.geo import LatLng
+from forecast import PlacedOrder
 from pricing.models import PricingRules
 from pricing.surge import FORECAST_WEIGHT, cell_ratios, next_factor, next_shrink, target_factor
 from serving.app import App
+from serving.pricing import ZonesForecast
 from serving.timestamps import ms_to_ts
 from tests.pricing.helpers import KAMPPI, NEAR, Priced, helsinki_merchant, order, quote, set_radius
 from tongcheng.dispatch.v1 import dispatch_pb2 as dpb
@@ -127,3 +129,28 @@ def test_a_forecast_adds_half_its_expected_orders_to_the_demand() -> None:
     assert cell_ratios(riders, [], {cell: 8.0})[cell][2] == 8.0 * FORECAST_WEIGHT / 2
     neighbour = next(iter(h3.grid_ring(cell, 1)))
     assert cell_ratios([], [], {neighbour: 2.0})[cell][2] == 2.0 * FORECAST_WEIGHT  # a neighbour's count too
+
+
+async def test_surge_reads_the_zones_demand_forecast(pricing_app: App, priced) -> None:  # type: ignore[no-untyped-def]
+    """Orders the forecast learnt (the last hour's rate, before a week of history) raise the merchant's surge
+    with no order waiting and no rider: pricing reads expected demand through every zone's forecast."""
+    p: Priced = priced()
+    await helsinki_merchant(p, "m1")
+    rules = (await p.pricing.GetPricingRules(pb.GetPricingRulesRequest(), metadata=p.md)).rules
+    del rules.hour_bands[:]
+    await p.pricing.SetPricingRules(pb.SetPricingRulesRequest(rules=rules), metadata=p.md)
+    await set_radius(p, "m1", 1_000)
+    await p.pricing.RefreshSurge(pb.RefreshSurgeRequest(), metadata=p.md)
+    assert (await quote(p)).surge_factor == 1.0
+    d = pricing_app.dispatcher
+    assert d is not None
+    now = pricing_app.clock.now_ms()
+    [zone] = d.zoning.ids
+    fc = d.forecast_of(zone)
+    assert fc is not None
+    counter = LatLng(*KAMPPI)
+    await fc.record([PlacedOrder(f"h{i}", "m1", counter, now - 20_000 * i) for i in range(150)], now)
+    expected = await ZonesForecast(d).expected_orders(8, now)
+    assert expected[h3.latlng_to_cell(counter.lat, counter.lng, 8)] > 10
+    await p.pricing.RefreshSurge(pb.RefreshSurgeRequest(), metadata=p.md)
+    assert (await quote(p)).surge_factor > 1.0
