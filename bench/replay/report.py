@@ -90,8 +90,10 @@ def write_report(results: dict[str, ReplayResult], out: Path) -> dict[str, dict[
     lines = [f"Replay of {first.city}, scenario {first.scenario.name}, {' and '.join(vias)}"]
     policies = list(table)
     lines.append(f"{'metric':>26} " + " ".join(f"{p:>12}" for p in policies))
-    for key in next(iter(table.values())):
-        lines.append(f"{key:>26} " + " ".join(f"{table[p][key]:>12.2f}" for p in policies))
+    # Every metric any run has (a run through the API has no forecast): one missing is shown as nan.
+    keys = list(dict.fromkeys(k for row in table.values() for k in row))
+    for key in keys:
+        lines.append(f"{key:>26} " + " ".join(f"{table[p].get(key, float('nan')):>12.2f}" for p in policies))
     for policy, r in results.items():
         if r.api:
             lines.append(f"\nthrough the API ({policy}):")
