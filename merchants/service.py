@@ -16,6 +16,7 @@ from core.clock import Clock
 from core.errors import FieldViolation, InvalidArgument
 from core.validation import count_violation, duplicate_violations, id_violation
 from merchants.catalog import Catalog
+from merchants.chains import Chains
 from merchants.directory import Directory
 from merchants.models import (
     DEFAULT_RESERVATION_TTL_S,
@@ -60,6 +61,7 @@ class Merchants:
         self.directory = Directory(client, clock)
         self.catalog = Catalog(client, clock)
         self.stock = Stock(client, clock)
+        self.chains = Chains(client, clock)
 
     async def sync_catalog(
         self, merchant_id: str, idempotency_key: str, items: Sequence[CatalogItem]

@@ -31,7 +31,9 @@ from alliance.api import AllianceServicer
 from bookings import Bookings
 from commerce.orders import InProcessDispatch, OrderCenter, OrderStore
 from commerce.orders.api import OrderServicer
+from commerce.orders.delivery import DispatchKitchens
 from commerce.orders.followers import AllianceFollower, CheckoutFollower, LoyaltyFollower
+from commerce.orders.overflow import ChainOverflow, OracleRoadTimes, StraightLineTimes, covers_by_terms
 from core.clock import Clock, ScaledClock, SystemClock
 from coupons import Coupons
 from coupons.api import CouponServicer
@@ -43,7 +45,7 @@ from dispatch.policies import DEFAULT_POLICY, make_policy
 from dispatch.zones import DEFAULT_ZONE_RESOLUTION, ZoneSpec, make_zoning
 from loyalty import Loyalty
 from loyalty.api import LoyaltyServicer
-from merchants import Merchants, OrderStockGateway
+from merchants import ChainGateway, Merchants, OrderStockGateway
 from pricing import Pricing
 from routing_data.cities import load_city, resolve
 from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
@@ -351,13 +353,21 @@ class App:
             assert self.settlement is not None and self.loyalty is not None
             delivery = InProcessDispatch(self.dispatcher) if self.dispatcher is not None else None
             # Catalogue and stock are a library to the order center, as the ledger is (issue 20).
-            catalogue = OrderStockGateway(self.merchants or Merchants(self.redis, self.clock))
+            merchants = self.merchants or Merchants(self.redis, self.clock)
+            catalogue = OrderStockGateway(merchants)
+            overflow = None  # chain overflow needs dispatch's prep-time model: a money-only process moves nothing
+            if self.dispatcher is not None:
+                overflow = ChainOverflow(
+                    ChainGateway(merchants.chains), DispatchKitchens(self.dispatcher),
+                    OracleRoadTimes(self.oracle) if self.oracle is not None else StraightLineTimes(),
+                    covers_by_terms(self.pricing) if self.pricing is not None else None,
+                )  # fmt: skip
             self.orders = OrderCenter(
                 OrderStore(self.redis, self.settlement.keys), self.settlement.ledger, self.clock, delivery,
                 followers=(
                     LoyaltyFollower(self.loyalty), AllianceFollower(alliances), CheckoutFollower(coupons, self.loyalty)
                 ),
-                catalogue=catalogue, terms=self.pricing,
+                catalogue=catalogue, terms=self.pricing, overflow=overflow,
             )  # fmt: skip
             if serves_api:
                 orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(self.orders, auth), server)

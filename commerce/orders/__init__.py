@@ -1,15 +1,18 @@
 """The order center: state machine, payment and refunds (with settlement), hand-over to dispatch. No gRPC below `commerce.orders.api`."""
 
 from commerce.orders.center import OrderCenter
-from commerce.orders.delivery import DeliveryGateway, InProcessDispatch
+from commerce.orders.delivery import DeliveryGateway, DispatchKitchens, InProcessDispatch
 from commerce.orders.flow import TRANSITIONS, OrderStatus, Step
 from commerce.orders.models import MAX_ORDER_FEN, NewOrder, Order, OrderEvent, Refund
+from commerce.orders.overflow import ChainOverflow
 from commerce.orders.store import OrderStore
 
 __all__ = [
     "MAX_ORDER_FEN",
     "TRANSITIONS",
+    "ChainOverflow",
     "DeliveryGateway",
+    "DispatchKitchens",
     "InProcessDispatch",
     "NewOrder",
     "Order",

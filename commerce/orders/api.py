@@ -37,7 +37,7 @@ def order_to_pb(o: Order) -> pb.Order:
         updated_at=opt_ms_to_ts(o.updated_ms), version=o.version,
         lines=[pb.OrderLine(item_id=x.item_id, variant_id=x.variant_id, quantity=x.quantity,
                             unit_price_fen=x.unit_price_fen) for x in s.lines],
-        delivery_quote=s.delivery_quote,
+        delivery_quote=s.delivery_quote, placed_merchant_id=s.placed_merchant_id,
     )  # fmt: skip
 
 

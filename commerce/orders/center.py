@@ -19,6 +19,7 @@ from commerce.orders.delivery import DeliveryGateway
 from commerce.orders.flow import BEFORE_PICKUP, FINAL, TRANSITIONS, OrderStatus, Step, is_allowed, is_repeat
 from commerce.orders.followers import OrderFollower
 from commerce.orders.models import NewOrder, Order, OrderEvent, Refund
+from commerce.orders.overflow import ChainOverflow
 from commerce.orders.store import OrderStore
 from commerce.orders.terms import DeliveryTerms
 from commerce.orders.validation import check_ids, check_new_order, check_reason, fen_violation
@@ -66,6 +67,7 @@ class OrderCenter:
         followers: tuple[OrderFollower, ...] = (),
         catalogue: CatalogueGateway | None = None,
         terms: DeliveryTerms | None = None,
+        overflow: ChainOverflow | None = None,
     ) -> None:
         self.store = store
         self.ledger = ledger
@@ -75,6 +77,7 @@ class OrderCenter:
         self.followers = followers
         self.catalogue = catalogue  # orders of catalogue lines (issue 20); None: only priced orders
         self.terms = terms  # delivery areas and quotes (issue 21); None: any drop-off, the caller's fee
+        self.overflow = overflow  # chain overflow to a sibling branch (issue 21); None: never moved
         self.follow_s = follow_s
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -94,7 +97,36 @@ class OrderCenter:
     # Creation and reads ----------------------------------------------------------------------
 
     async def create(self, new: NewOrder) -> tuple[Order, bool]:
-        """Stores a new order; a retry with the same body returns the stored one."""
+        """Stores a new order; a retry with the same body returns the stored one. An order of a swamped
+        chain branch may be served by a sibling (chain overflow, `commerce/orders/overflow.py`): each sibling
+        the rule allows is tried in turn, and one that cannot take the order (its stock, its catalogue) is
+        passed over; none: the branch it was placed at serves it."""
+        for moved, note in await self._overflow_moves(new):
+            try:
+                return await self._create(moved, note)
+            except (InvalidArgument, FailedPrecondition) as exc:
+                log.info("order %s not moved to %s: %s", new.order_id, moved.merchant_id, exc)
+        return await self._create(new, "created")
+
+    async def _overflow_moves(self, new: NewOrder) -> list[tuple[NewOrder, str]]:
+        """The order as served by each sibling the overflow rule allows, best first, with its history note. A
+        retry of an order already stored follows the stored decision, whatever the branches' load now."""
+        if self.overflow is None or not new.chain_id or new.placed_merchant_id:
+            return []
+        check_new_order(replace(new, items_fen=1) if new.lines else new)  # fields first: a bad one moves nothing
+        stored = await self.store.find(new.order_id)
+        if stored is not None:
+            s = stored.spec
+            if s.placed_merchant_id and s.fingerprint() == new.fingerprint():
+                return [(new.served_by(s.merchant_id, s.pickup_lat, s.pickup_lng), "")]
+            return []
+        moves = await self.overflow.moves(
+            new.chain_id, new.merchant_id, LatLng(new.dropoff_lat, new.dropoff_lng), new.item_count,
+            self.clock.now_ms(),
+        )  # fmt: skip
+        return [(new.served_by(m.merchant_id, m.location.lat, m.location.lng), m.note) for m in moves]
+
+    async def _create(self, new: NewOrder, note: str) -> tuple[Order, bool]:
         if self.terms is not None:
             new = await self._apply_terms(new)
         elif new.delivery_quote:
@@ -104,7 +136,7 @@ class OrderCenter:
         check_new_order(new)
         now_ms = self.clock.now_ms()
         order = Order(spec=new, created_ms=now_ms, updated_ms=now_ms)
-        created, fingerprint = await self.store.create(order, OrderEvent(now_ms, OrderStatus.CREATED, "created"))
+        created, fingerprint = await self.store.create(order, OrderEvent(now_ms, OrderStatus.CREATED, note))
         if not created and fingerprint != new.fingerprint():
             raise InvalidArgument.field("order_id", f"order {new.order_id} exists with a different body")
         return (order, True) if created else (await self.store.get(new.order_id), False)
@@ -139,7 +171,7 @@ class OrderCenter:
             return new
         stored = await self.store.find(new.order_id)
         quote = self.terms.check_quote(
-            new.delivery_quote, new.merchant_id, new.dropoff_lat, new.dropoff_lng,
+            new.delivery_quote, new.quoted_merchant_id, new.dropoff_lat, new.dropoff_lng,
             None if stored is not None else self.clock.now_ms(),
         )  # fmt: skip
         if new.delivery_fee_fen not in (0, quote.fee_fen):
@@ -221,7 +253,7 @@ class OrderCenter:
             raise InvalidArgument.field("delivery_quote", why)
         if quoted and self.terms is not None:
             s = order.spec
-            self.terms.check_quote(quoted, s.merchant_id, s.dropoff_lat, s.dropoff_lng, self.clock.now_ms())
+            self.terms.check_quote(quoted, s.quoted_merchant_id, s.dropoff_lat, s.dropoff_lng, self.clock.now_ms())
 
     async def _tell(self, order: Order) -> Order:
         """Tells the followers the order as it stands (on retries too: their changes are idempotent)."""

@@ -57,7 +57,7 @@ class LatLng(_message.Message):
     def __init__(self, lat: _Optional[float] = ..., lng: _Optional[float] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("order_id", "merchant_id", "chain_id", "group_leader_id", "customer_id", "items_fen", "delivery_fee_fen", "total_fen", "pickup", "dropoff", "status", "paid_fen", "refunded_fen", "payment_id", "split_state", "dispatch_status", "rider_id", "reason", "created_at", "paid_at", "updated_at", "version", "lines", "delivery_quote")
+    __slots__ = ("order_id", "merchant_id", "chain_id", "group_leader_id", "customer_id", "items_fen", "delivery_fee_fen", "total_fen", "pickup", "dropoff", "status", "paid_fen", "refunded_fen", "payment_id", "split_state", "dispatch_status", "rider_id", "reason", "created_at", "paid_at", "updated_at", "version", "lines", "delivery_quote", "placed_merchant_id")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -82,6 +82,7 @@ class Order(_message.Message):
     VERSION_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_QUOTE_FIELD_NUMBER: _ClassVar[int]
+    PLACED_MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     merchant_id: str
     chain_id: str
@@ -106,7 +107,8 @@ class Order(_message.Message):
     version: int
     lines: _containers.RepeatedCompositeFieldContainer[OrderLine]
     delivery_quote: str
-    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., chain_id: _Optional[str] = ..., group_leader_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., items_fen: _Optional[int] = ..., delivery_fee_fen: _Optional[int] = ..., total_fen: _Optional[int] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., paid_fen: _Optional[int] = ..., refunded_fen: _Optional[int] = ..., payment_id: _Optional[str] = ..., split_state: _Optional[_Union[SplitState, str]] = ..., dispatch_status: _Optional[str] = ..., rider_id: _Optional[str] = ..., reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., delivery_quote: _Optional[str] = ...) -> None: ...
+    placed_merchant_id: str
+    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., chain_id: _Optional[str] = ..., group_leader_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., items_fen: _Optional[int] = ..., delivery_fee_fen: _Optional[int] = ..., total_fen: _Optional[int] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., paid_fen: _Optional[int] = ..., refunded_fen: _Optional[int] = ..., payment_id: _Optional[str] = ..., split_state: _Optional[_Union[SplitState, str]] = ..., dispatch_status: _Optional[str] = ..., rider_id: _Optional[str] = ..., reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., delivery_quote: _Optional[str] = ..., placed_merchant_id: _Optional[str] = ...) -> None: ...
 
 class OrderLine(_message.Message):
     __slots__ = ("item_id", "variant_id", "quantity", "unit_price_fen")
