@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from serving.app import App
+from serving.auth import Role
 from tests.conftest import redis_snapshot
 from tests.dispatch.api.helpers import bad_request_fields
 from tests.merchants.helpers import count, item, record, sync
@@ -151,7 +152,8 @@ async def test_settings_are_kept_and_bad_ones_refused_naming_the_field(
     assert not before.configured and not before.overflow.enabled
     await set_overflow(p, margin_s=240, backlog=6)
     got = await p.merchants.GetChainOverflow(mpb.GetChainOverflowRequest(chain_id="c1"), metadata=p.md)
-    assert got.configured and (got.overflow.enabled, got.overflow.backlog_orders, got.overflow.margin_s) == (True, 6, 240)
+    o = got.overflow
+    assert got.configured and (o.enabled, o.backlog_orders, o.margin_s) == (True, 6, 240)
     snapshot = redis_snapshot(redis_sync)
     cases = [
         ("c1", mpb.ChainOverflow(enabled=True, backlog_orders=-1, margin_s=-5), ["overflow.backlog_orders",
@@ -168,3 +170,9 @@ async def test_settings_are_kept_and_bad_ones_refused_naming_the_field(
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert bad_request_fields(err.value) == fields
     assert redis_snapshot(redis_sync) == snapshot
+    merchant = priced(Role.MERCHANT, "b1")
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await merchant.merchants.SetChainOverflow(
+            mpb.SetChainOverflowRequest(chain_id="c1", overflow=mpb.ChainOverflow()), metadata=merchant.md
+        )
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED  # a branch may not set its chain's settings
