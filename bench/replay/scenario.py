@@ -44,6 +44,7 @@ class Scenario:
     swamped_share: float = 0.5
     chain_cooks: int = 2
     chain_prep_min: float = 10.0
+    chain_spacing_m: float = 1000.0  # branches lie at least this far apart (a chain opens no two on one street)
     # Delivery areas: each merchant delivers within this radius (0: anywhere); a customer orders only from a
     # merchant whose area holds the door (what "which merchants deliver here" shows the app).
     area_radius_m: float = 0.0

@@ -118,9 +118,9 @@ def _position_along(route: Route, fraction: float) -> LatLng:
     return pts[-1]
 
 
-def _chain_of(merchants: list[Merchant], centre: LatLng, branches: int) -> list[str]:
+def _chain_of(merchants: list[Merchant], centre: LatLng, branches: int, spacing_m: float) -> list[str]:
     """A chain's branches: the merchant nearest the city's centre (the swamped one), then the merchants nearest
-    it that lie at least 1 km from it and from each other (a chain does not open two branches on one street)."""
+    it that lie at least `spacing_m` from it and from each other."""
     if branches == 0:
         return []
     by_distance = sorted(merchants, key=lambda m: (haversine_m(m.position.lat, m.position.lng, centre.lat, centre.lng),
@@ -130,10 +130,12 @@ def _chain_of(merchants: list[Merchant], centre: LatLng, branches: int) -> list[
     for m in sorted(by_distance[1:], key=lambda m: haversine_m(m.position.lat, m.position.lng, first.lat, first.lng)):
         if len(chosen) == branches:
             break
-        if all(haversine_m(m.position.lat, m.position.lng, c.position.lat, c.position.lng) >= 1000 for c in chosen):
+        if all(
+            haversine_m(m.position.lat, m.position.lng, c.position.lat, c.position.lng) >= spacing_m for c in chosen
+        ):
             chosen.append(m)
     if len(chosen) < branches:
-        raise ValueError(f"only {len(chosen)} merchants 1 km apart for a chain of {branches} branches")
+        raise ValueError(f"only {len(chosen)} merchants {spacing_m:.0f} m apart for a chain of {branches} branches")
     return [m.id for m in chosen]
 
 
@@ -256,7 +258,7 @@ class CityWorld:
         self.orders: dict[str, OrderLog] = {}
         # Chain overflow (issue 21), set by the replay when the scenario turns it on: ChainOverflow.moves.
         self.overflow: ChainOverflow | None = None
-        self.chain = _chain_of(merchants, service_area(graph).center, scenario.chain_branches)
+        self.chain = _chain_of(merchants, service_area(graph).center, scenario.chain_branches, scenario.chain_spacing_m)
         self.kitchens: dict[str, list[float]] = {b: [0.0] * scenario.chain_cooks for b in self.chain}
         for b in self.chain:  # the chain's branches share its recipes
             self.merchant_of[b] = replace(self.merchant_of[b], prep_mean_s=scenario.chain_prep_min * 60)
