@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
+import pytest
 import redis
 
 from bench.replay.chain import chain_metrics
@@ -55,3 +56,12 @@ async def test_overflow_moves_orders_of_the_swamped_branch_over_the_same_orders(
     m_off, m_on = chain_metrics(off), chain_metrics(on)
     assert m_off["chain_orders"] == m_on["chain_orders"] == len(off.orders)
     assert m_on["moved"] == len(moved)
+
+
+def test_bad_chain_settings_are_refused() -> None:
+    """A one-branch chain, no cook, shares outside [0, 1], negative areas or overflow settings: ValueError."""
+    for bad in ({"chain_branches": 1}, {"chain_branches": 3, "chain_cooks": 0}, {"chain_share": 1.5},
+                {"swamped_share": -0.1}, {"area_radius_m": -1.0}, {"overflow_margin_min": -1.0},
+                {"overflow_backlog_orders": -1}):  # fmt: skip
+        with pytest.raises(ValueError):
+            replace(CHAIN, **bad)  # type: ignore[arg-type]
