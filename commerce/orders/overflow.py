@@ -47,6 +47,7 @@ __all__ = [
     "StraightLineTimes",
     "choose_branches",
     "covers_by_terms",
+    "is_swamped",
 ]
 
 
@@ -111,12 +112,9 @@ def choose_branches(
     placed: BranchPromise, siblings: Sequence[BranchPromise], policy: OverflowSettings, now_ms: int
 ) -> list[OverflowMove]:
     """The siblings that may serve the order, best first (empty: the placed branch serves it)."""
-    if not policy.enabled:
+    if not policy.enabled or not is_swamped(placed.ready_ms, placed.backlog, policy, now_ms):
         return []
     busy = policy.backlog_orders > 0 and placed.backlog >= policy.backlog_orders
-    late = policy.late_prep_s > 0 and placed.ready_ms - now_ms >= policy.late_prep_s * 1000
-    if not (busy or late):
-        return []
     margin_ms = policy.margin_s * 1000
     fit = [s for s in siblings if s.covers and s.merchant_id != placed.merchant_id]
     fit = [s for s in fit if placed.promise_ms - s.promise_ms >= margin_ms]
@@ -131,6 +129,12 @@ def choose_branches(
         )
         for s in fit
     ]
+
+
+def is_swamped(ready_ms: int, backlog: int, policy: OverflowSettings, now_ms: int) -> bool:
+    """Whether a branch with this predicted ready time and backlog gives its orders away."""
+    busy = policy.backlog_orders > 0 and backlog >= policy.backlog_orders
+    return busy or (policy.late_prep_s > 0 and ready_ms - now_ms >= policy.late_prep_s * 1000)
 
 
 def _min(ms: int) -> int:
@@ -229,14 +233,19 @@ class ChainOverflow:
         placed = next((b for b in branches if b.merchant_id == merchant_id), None)
         if placed is None or len(branches) < 2:
             return []  # the merchant does not name this chain (settlement will say so), or has no sibling
-        predicted = await self.kitchens.predict_ready([(b.merchant_id, b.location) for b in branches], now_ms,
+        # The placed branch first: most orders find it not swamped, and the siblings are not asked about.
+        [mine] = await self.kitchens.predict_ready([(placed.merchant_id, placed.location)], now_ms, item_count)
+        if not is_swamped(*mine, policy, now_ms):
+            return []
+        siblings = [b for b in branches if b is not placed]
+        predicted = await self.kitchens.predict_ready([(b.merchant_id, b.location) for b in siblings], now_ms,
                                                       item_count)  # fmt: skip
-        promises = []
-        for b, (ready_ms, backlog) in zip(branches, predicted, strict=True):
+        promises = [BranchPromise(placed.merchant_id, placed.location, *mine,
+                                  self.roads.ride_s(placed.location, dropoff, now_ms))]  # fmt: skip
+        for b, (ready_ms, backlog) in zip(siblings, predicted, strict=True):
             covers = b.is_open
-            if covers and b is not placed and self.covers is not None:
+            if covers and self.covers is not None:
                 covers = await self.covers(b.merchant_id, dropoff)
             ride = self.roads.ride_s(b.location, dropoff, now_ms)
             promises.append(BranchPromise(b.merchant_id, b.location, ready_ms, backlog, ride, covers))
-        mine = next(p for p in promises if p.merchant_id == merchant_id)
-        return choose_branches(mine, [p for p in promises if p is not mine], policy, now_ms)
+        return choose_branches(promises[0], promises[1:], policy, now_ms)
