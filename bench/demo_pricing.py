@@ -1,6 +1,7 @@
 """Delivery areas and prices in `make demo` (issue 21): a noodle bar's 1-km area, an order outside it
 refused, a quote with its breakdown, the busy-area surge rising when orders outnumber free riders (it runs
-before the demo's riders come online), and an order paid at the quoted fee."""
+before the demo's riders come online), an order paid at the quoted fee, and chain overflow: while the bar is
+swamped, an order of its chain goes to the sibling branch that promises the earlier drop-off."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from tongcheng.settlement.v1 import settlement_pb2_grpc
 SHOP = (60.1710, 24.9453)  # the middle of the default city's extract
 NEAR = (60.1722, 24.9470)  # ~160 m away: inside the area
 FAR = (60.1830, 24.9500)  # ~1.35 km away: outside it
+SIBLING = (60.1825, 24.9505)  # the chain's other branch, next to FAR
+TOWARD_SIBLING = (60.1800, 24.9490)  # ~1 km from the bar, ~300 m from its sibling
 
 
 def _md(issuer: TokenIssuer, role: Role, subject: str = "") -> tuple[tuple[str, str], ...]:
@@ -48,7 +51,8 @@ async def run_pricing_demo(channel: grpc.aio.Channel, issuer: TokenIssuer) -> li
     out: list[str] = []
     place = mpb.LatLng(lat=SHOP[0], lng=SHOP[1])
     merchant = mpb.Merchant(merchant_id="noodle-bar", name="兰州拉面 Noodle Bar", location=place,
-                            category=mpb.MERCHANT_CATEGORY_RESTAURANT, time_zone="Europe/Helsinki")  # fmt: skip
+                            category=mpb.MERCHANT_CATEGORY_RESTAURANT, time_zone="Europe/Helsinki",
+                            chain_id="lanzhou")  # fmt: skip
     await merchants.UpsertMerchant(mpb.UpsertMerchantRequest(merchant=merchant), metadata=ops)
     await settlement.SetSplitRule(
         spb.SetSplitRuleRequest(rule=spb.SplitRule(merchant_id="noodle-bar",
@@ -126,6 +130,32 @@ async def run_pricing_demo(channel: grpc.aio.Channel, issuer: TokenIssuer) -> li
         f"  ordered with the quote, base fee then raised by 3 yuan (a new quote: {after.fee_fen / 100:.2f}); paid "
         f"{paid.paid_fen / 100:.2f} = goods {paid.items_fen / 100:.2f} + the quoted {paid.delivery_fee_fen / 100:.2f}"
     )
+    out += await _overflow(merchants, orders, ops, svc, stamp, len(rush))
     for o in rush:  # the rush was only for show: out of the pool before the riders come
         await dispatch.CancelOrder(dpb.CancelOrderRequest(order_id=o.order_id, reason="demo rush over"), metadata=svc)
     return out
+
+
+async def _overflow(merchants: merchants_pb2_grpc.MerchantServiceStub, orders: orders_pb2_grpc.OrderServiceStub,
+                    ops: tuple[tuple[str, str], ...], svc: tuple[tuple[str, str], ...], stamp: int,
+                    backlog: int) -> list[str]:  # fmt: skip
+    """The bar is one of the Lanzhou chain's branches, swamped by the rush: an order of the chain placed there,
+    to a door near its sibling, goes to the sibling."""
+    sibling = mpb.Merchant(merchant_id="noodle-bar-2", name="兰州拉面 Noodle Bar 2", chain_id="lanzhou",
+                           location=mpb.LatLng(lat=SIBLING[0], lng=SIBLING[1]),
+                           category=mpb.MERCHANT_CATEGORY_RESTAURANT, time_zone="Europe/Helsinki")  # fmt: skip
+    await merchants.UpsertMerchant(mpb.UpsertMerchantRequest(merchant=sibling), metadata=ops)
+    settings = mpb.ChainOverflow(enabled=True, backlog_orders=10, late_prep_s=25 * 60, margin_s=60)
+    await merchants.SetChainOverflow(mpb.SetChainOverflowRequest(chain_id="lanzhou", overflow=settings), metadata=ops)
+    request = opb.CreateOrderRequest(
+        order_id=f"chain-{stamp}", merchant_id="noodle-bar", chain_id="lanzhou", items_fen=3_600, delivery_fee_fen=500,
+        pickup=opb.LatLng(lat=SHOP[0], lng=SHOP[1]), dropoff=opb.LatLng(lat=TOWARD_SIBLING[0], lng=TOWARD_SIBLING[1]),
+        item_count=2,
+    )  # fmt: skip
+    o = (await orders.CreateOrder(request, metadata=svc)).order
+    history = (await orders.GetOrder(opb.GetOrderRequest(order_id=o.order_id), metadata=svc)).history
+    return [
+        f"  chain overflow on (swamped at 10 open orders, margin 1 min); the bar has {backlog} waiting. An order "
+        f"placed at {o.placed_merchant_id or o.merchant_id} is served by {o.merchant_id}:",
+        f"      {history[0].note}",
+    ]

@@ -1,6 +1,7 @@
 """Merchants, their catalogue and stock synced from the POS. No gRPC below `merchants.api`."""
 
 from merchants.catalog import Catalog
+from merchants.chains import ChainBranch, ChainGateway, Chains, OverflowPolicy
 from merchants.directory import Directory
 from merchants.keys import MerchantKeys, merchant_tag
 from merchants.models import (
@@ -25,6 +26,9 @@ __all__ = [
     "MAX_BATCH_OBJECTS",
     "Catalog",
     "CatalogItem",
+    "ChainBranch",
+    "ChainGateway",
+    "Chains",
     "Directory",
     "ItemStatus",
     "Lot",
@@ -34,6 +38,7 @@ __all__ = [
     "Merchants",
     "OrderStockGateway",
     "OutOfStock",
+    "OverflowPolicy",
     "PricedLine",
     "PromotionSuggestion",
     "Reservation",

@@ -9,6 +9,7 @@ import grpc
 from core.errors import InvalidArgument, PermissionDenied
 from core.schedule import DateException, Period, WeeklyPeriod
 from coupons.api import campaign_to_pb
+from merchants.chains import OverflowPolicy
 from merchants.models import (
     DEFAULT_RESERVATION_TTL_S,
     CatalogItem,
@@ -89,6 +90,12 @@ def merchant_from_pb(m: pb.Merchant) -> tuple[Merchant, list[tuple[str, list[Per
         chain_id=m.chain_id, status=status, version=m.version,
     )  # fmt: skip
     return merchant, raw_exceptions
+
+
+def overflow_to_pb(p: OverflowPolicy) -> pb.ChainOverflow:
+    return pb.ChainOverflow(
+        enabled=p.enabled, backlog_orders=p.backlog_orders, late_prep_s=p.late_prep_s, margin_s=p.margin_s
+    )
 
 
 def item_to_pb(it: CatalogItem) -> pb.CatalogItem:
@@ -214,6 +221,24 @@ class MerchantServicer(merchants_pb2_grpc.MerchantServiceServicer):
     ) -> pb.ListBranchesResponse:
         self._caller(context).require(Role.MERCHANT, *SERVICES)
         return pb.ListBranchesResponse(merchant_ids=await self._m.directory.branches(request.chain_id))
+
+    @rpc
+    async def SetChainOverflow(
+        self, request: pb.SetChainOverflowRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SetChainOverflowResponse:
+        self._caller(context).require(*SERVICES)
+        o = request.overflow
+        policy = OverflowPolicy(o.enabled, o.backlog_orders, o.late_prep_s, o.margin_s)
+        stored = await self._m.chains.set_overflow(request.chain_id, policy, field_prefix="overflow.")
+        return pb.SetChainOverflowResponse(overflow=overflow_to_pb(stored))
+
+    @rpc
+    async def GetChainOverflow(
+        self, request: pb.GetChainOverflowRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetChainOverflowResponse:
+        self._caller(context).require(Role.MERCHANT, *SERVICES)
+        policy, configured = await self._m.chains.overflow(request.chain_id)
+        return pb.GetChainOverflowResponse(overflow=overflow_to_pb(policy), configured=configured)
 
     @rpc
     async def SyncCatalog(

@@ -120,3 +120,8 @@ class ChainKeys:
 def chain_branches_key(chain_id: str) -> str:
     """set: the merchant ids that name the chain as theirs."""
     return f"tc:{{chain:{chain_id}}}:branches"
+
+
+def chain_overflow_key(chain_id: str) -> str:
+    """string: the chain's overflow settings (JSON; absent: off)."""
+    return f"tc:{{chain:{chain_id}}}:overflow"

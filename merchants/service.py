@@ -19,6 +19,7 @@ from core.validation import ID_MAX_CHARS, count_violation, duplicate_violations,
 from core.zones import load_zone
 from coupons import Campaign, Coupons, DiscountKind, Funder
 from merchants.catalog import Catalog
+from merchants.chains import Chains
 from merchants.directory import Directory
 from merchants.keys import ChainKeys, MerchantKeys
 from merchants.models import (
@@ -72,6 +73,7 @@ class Merchants:
         # CouponService's engine as a library (campaigns made of promotion suggestions), as the order
         # center uses the ledger: whether or not this process serves CouponService.
         self.coupons = coupons or Coupons(client, clock)
+        self.chains = Chains(client, clock)
 
     async def sync_catalog(
         self, merchant_id: str, idempotency_key: str, items: Sequence[CatalogItem]

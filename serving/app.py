@@ -36,7 +36,9 @@ from cockpit.web import CityInfo, Cockpit
 from commerce.orders import BookingOrderDesk, InProcessDispatch, OrderCenter, OrderStore
 from commerce.orders.api import OrderServicer
 from commerce.orders.checkout import Checkout
+from commerce.orders.delivery import DispatchKitchens
 from commerce.orders.followers import AllianceFollower, CheckoutFollower, LoyaltyFollower
+from commerce.orders.overflow import ChainOverflow, OracleRoadTimes, StraightLineTimes, covers_by_terms
 from core.clock import Clock, ScaledClock, SystemClock
 from coupons import Coupons
 from coupons.api import CouponServicer
@@ -50,7 +52,7 @@ from forecast import ForecastConfig
 from forecast.api import ForecastServicer
 from loyalty import Loyalty
 from loyalty.api import LoyaltyServicer
-from merchants import Merchants, OrderStockGateway
+from merchants import ChainGateway, Merchants, OrderStockGateway
 from pricing import Pricing
 from routing_data.cities import load_city, resolve
 from serving.auth import Authenticator, TokenVerifier, ensure_dev_keys
@@ -387,13 +389,21 @@ class App:
             assert self.settlement is not None and self.loyalty is not None
             delivery = InProcessDispatch(self.dispatcher) if self.dispatcher is not None else None
             # Catalogue and stock are a library to the order center, as the ledger is (issue 20).
-            catalogue = OrderStockGateway(self.merchants or Merchants(self.redis, self.clock, coupons))
+            merchants = self.merchants or Merchants(self.redis, self.clock, coupons)
+            catalogue = OrderStockGateway(merchants)
+            overflow = None  # chain overflow needs dispatch's prep-time model: a money-only process moves nothing
+            if self.dispatcher is not None:
+                overflow = ChainOverflow(
+                    ChainGateway(merchants.chains), DispatchKitchens(self.dispatcher),
+                    OracleRoadTimes(self.oracle) if self.oracle is not None else StraightLineTimes(),
+                    covers_by_terms(self.pricing) if self.pricing is not None else None,
+                )  # fmt: skip
             self.orders = OrderCenter(
                 OrderStore(self.redis, self.settlement.keys), self.settlement.ledger, self.clock, delivery,
                 followers=(
                     LoyaltyFollower(self.loyalty), AllianceFollower(alliances), CheckoutFollower(coupons, self.loyalty)
                 ),
-                catalogue=catalogue, terms=self.pricing,
+                catalogue=catalogue, terms=self.pricing, overflow=overflow,
                 checkout=Checkout(self.redis, self.clock, coupons, self.loyalty),
                 bookings=BookingOrderGateway(self.bookings) if self.bookings is not None else None,
             )  # fmt: skip

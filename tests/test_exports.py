@@ -61,9 +61,9 @@ def test_money_exports_and_no_grpc_below_api() -> None:
     import settlement
 
     assert sorted(commerce.orders.__all__) == sorted(
-        ["MAX_ORDER_FEN", "TRANSITIONS", "BookingGateway", "BookingOrderDesk", "BookingTerms", "DeliveryGateway",
-         "InProcessDispatch", "NewOrder", "Order", "OrderCenter", "OrderEvent", "OrderKind", "OrderStatus",
-         "OrderStore", "Refund", "Step"]
+        ["MAX_ORDER_FEN", "TRANSITIONS", "BookingGateway", "BookingOrderDesk", "BookingTerms", "ChainOverflow",
+         "DeliveryGateway", "DispatchKitchens", "InProcessDispatch", "NewOrder", "Order", "OrderCenter", "OrderEvent",
+         "OrderKind", "OrderStatus", "OrderStore", "Refund", "Step"]
     )  # fmt: skip
     assert sorted(settlement.__all__) == sorted(
         ["DEFAULT_MAX_RECEIVER_SHARE_BP", "Alert", "Alerts", "DailyRuns", "Difference", "Entry", "Invoice", "Ledger",
@@ -123,8 +123,8 @@ def test_supply_exports_and_no_grpc_below_api() -> None:
     import merchants
 
     assert sorted(merchants.__all__) == sorted(
-        ["MAX_BATCH_OBJECTS", "Catalog", "CatalogItem", "Directory", "ItemStatus", "Lot", "Merchant", "MerchantKeys",
-         "MerchantStatus", "Merchants", "OrderStockGateway", "OutOfStock", "PricedLine", "PromotionSuggestion",
+        ["MAX_BATCH_OBJECTS", "Catalog", "CatalogItem", "ChainBranch", "ChainGateway", "Chains", "Directory", "ItemStatus", "Lot", "Merchant", "MerchantKeys",
+         "MerchantStatus", "Merchants", "OrderStockGateway", "OutOfStock", "OverflowPolicy", "PricedLine", "PromotionSuggestion",
          "Reservation", "ReservationState", "Stock", "StockEvent", "StockEventKind", "StockLevel", "Variant",
          "merchant_tag"]
     )  # fmt: skip

@@ -275,6 +275,9 @@ def supply_seeds(now_ms: int) -> list[Seed]:
         (m + "UpsertMerchant", Role.OPS, "", [{"merchant": {"merchant_id": "m2", "name": "Clinic",
             "category": "MERCHANT_CATEGORY_CLINIC", "location": place, "time_zone": "Asia/Shanghai",
             "weekly_hours": [{"day": "DAY_OF_WEEK_MONDAY", "start_minute": 480, "end_minute": 1080}]}}]),
+        (m + "SetChainOverflow", Role.OPS, "", [{"chain_id": "c1", "overflow": {"enabled": True, "backlog_orders": 8,
+            "late_prep_s": 1200, "margin_s": 300}}]),
+        (m + "GetChainOverflow", Role.MERCHANT, "m1", [{"chain_id": "c1"}]),
         (m + "SyncCatalog", Role.MERCHANT, "m1", [{"merchant_id": "m1", "idempotency_key": "pos-1", "items": menu}]),
         (m + "SyncChainCatalog", Role.MERCHANT, "c1", [{"chain_id": "c1", "idempotency_key": "hq-1", "items": [
             {"item_id": "tea", "name": "jasmine tea", "variants": [{"variant_id": "tea-500ml", "name": "500 ml", "price_fen": 1_500}]}]}]),

@@ -35,6 +35,24 @@ class Scenario:
     promise_min: float = 40.0  # promised click-to-door
     position_every_s: float = 10.0  # how often moving riders report
     tick_s: float = 2.0
+    # A chain (issue 21; bench/replay/chain.py): `chain_branches` merchants near the city's centre form a chain
+    # that takes `chain_share` of the orders, `swamped_share` of them placed at its first branch. Its kitchens
+    # cook `chain_cooks` orders at once (an order waits for a free cook), each for a time lognormal around
+    # `chain_prep_min`; other merchants cook every order at once, as before. 0 branches: no chain.
+    chain_branches: int = 0
+    chain_share: float = 0.3
+    swamped_share: float = 0.5
+    chain_cooks: int = 2
+    chain_prep_min: float = 10.0
+    chain_spacing_m: float = 1000.0  # branches lie at least this far apart (a chain opens no two on one street)
+    # Delivery areas: each merchant delivers within this radius (0: anywhere); a customer orders only from a
+    # merchant whose area holds the door (what "which merchants deliver here" shows the app).
+    area_radius_m: float = 0.0
+    # Chain overflow (commerce/orders/overflow.py) and its settings.
+    overflow: bool = False
+    overflow_backlog_orders: int = 6
+    overflow_late_prep_min: float = 0.0
+    overflow_margin_min: float = 5.0
 
     def __post_init__(self) -> None:
         if self.duration_h <= 0 or self.riders < 1 or not self.demand_per_hour:
@@ -45,6 +63,14 @@ class Scenario:
             raise ValueError("demand must not be negative")
         if not isinstance(self.hint_spread, bool):
             raise ValueError("hint_spread must be true or false")
+        if self.chain_branches < 0 or self.chain_branches == 1 or self.chain_cooks < 1 or self.chain_prep_min <= 0:
+            raise ValueError("a chain needs 0 or at least 2 branches, at least one cook and a positive prep time")
+        if not 0 <= self.chain_share <= 1 or not 0 <= self.swamped_share <= 1:
+            raise ValueError("chain_share and swamped_share must be in [0, 1]")
+        if self.area_radius_m < 0 or self.overflow_margin_min < 0 or self.overflow_late_prep_min < 0:
+            raise ValueError("area_radius_m and the overflow settings must not be negative")
+        if self.overflow_backlog_orders < 0:
+            raise ValueError("overflow_backlog_orders must not be negative")
 
     def demand_at(self, hour: float) -> float:
         points = sorted((float(h), v) for h, v in self.demand_per_hour.items())

@@ -18,7 +18,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -26,14 +26,17 @@ import redis.asyncio as aioredis
 
 from bench.replay.city import Merchant, draw_merchants, places
 from bench.replay.scenario import Scenario
+from commerce.orders.delivery import DispatchKitchens
+from commerce.orders.overflow import ChainOverflow, OracleRoadTimes
 from core.clock import ManualClock
-from core.geo import LatLng
+from core.geo import LatLng, haversine_m
 from dispatch.config import DispatchConfig
 from dispatch.dispatcher import Dispatcher
 from dispatch.guidance import GUIDANCE_MODES, GuidanceConfig
 from dispatch.models import Availability, OrderRequest, OrderStatus, PositionFix, TaskAction
 from dispatch.policies import make_policy
 from forecast import SLOT_MS, ForecastConfig, PlacedOrder
+from merchants.chains import ChainBranch, OverflowPolicy
 from routing_data.cities import load_graph, service_area
 from routing_data.graph import RoadGraph
 from routing_data.modes import Mode
@@ -58,6 +61,11 @@ class OrderLog:
     # Where the engine left the order at the end of the replay, and why if it refused it.
     final_status: str = ""
     reason: str = ""
+    # A chain's order (issue 21): its cooking time, the branch it was placed at (`merchant` is the branch that
+    # serves it) and when that branch's kitchen starts it (its ready time is set at placement, from the queue).
+    cook_s: float | None = None
+    placed_at: str = ""
+    cook_start_s: float | None = None
 
 
 @dataclass
@@ -96,6 +104,8 @@ class ReplayResult:
     wall_s: float = 0.0
     via: str = "in-process"
     api: dict[str, float] = field(default_factory=dict)  # calls made through the API (gRPC replays)
+    chain: list[str] = field(default_factory=list)  # the chain's branches, the swamped one first
+    moved: int = 0  # orders chain overflow moved to a sibling
 
 
 def _position_along(route: Route, fraction: float) -> LatLng:
@@ -111,6 +121,67 @@ def _position_along(route: Route, fraction: float) -> LatLng:
             return LatLng(a.lat + (b.lat - a.lat) * f, a.lng + (b.lng - a.lng) * f)
         target -= leg
     return pts[-1]
+
+
+def _chain_of(merchants: list[Merchant], centre: LatLng, branches: int, spacing_m: float) -> list[str]:
+    """A chain's branches: the merchant nearest the city's centre (the swamped one), then the merchants nearest
+    it that lie at least `spacing_m` from it and from each other."""
+    if branches == 0:
+        return []
+    by_distance = sorted(merchants, key=lambda m: (haversine_m(m.position.lat, m.position.lng, centre.lat, centre.lng),
+                                                   m.id))  # fmt: skip
+    chosen = [by_distance[0]]
+    first = chosen[0].position
+    for m in sorted(by_distance[1:], key=lambda m: haversine_m(m.position.lat, m.position.lng, first.lat, first.lng)):
+        if len(chosen) == branches:
+            break
+        if all(
+            haversine_m(m.position.lat, m.position.lng, c.position.lat, c.position.lng) >= spacing_m for c in chosen
+        ):
+            chosen.append(m)
+    if len(chosen) < branches:
+        raise ValueError(f"only {len(chosen)} merchants {spacing_m:.0f} m apart for a chain of {branches} branches")
+    return [m.id for m in chosen]
+
+
+def _customers_within(merchants: list[Merchant], customers: list[LatLng], radius_m: float) -> dict[str, list[LatLng]]:
+    """Each merchant's customers inside its delivery area (radius 0: no areas, nothing listed)."""
+    if radius_m <= 0:
+        return {}
+    return {
+        m.id: [c for c in customers if haversine_m(m.position.lat, m.position.lng, c.lat, c.lng) <= radius_m]
+        for m in merchants
+    }
+
+
+class _ReplayChain:
+    """The scenario's chain as chain overflow sees it (commerce.orders.overflow.ChainView): every branch open,
+    the scenario's overflow settings."""
+
+    def __init__(self, world: CityWorld) -> None:
+        sc = world.scenario
+        self.policy = OverflowPolicy(True, sc.overflow_backlog_orders, round(sc.overflow_late_prep_min * 60),
+                                     round(sc.overflow_margin_min * 60))  # fmt: skip
+        self.branches = [ChainBranch(b, world.merchant_of[b].position, True) for b in world.chain]
+
+    async def overflow_policy(self, chain_id: str) -> OverflowPolicy:
+        return self.policy
+
+    async def branches_of(self, chain_id: str, at_ms: int) -> list[ChainBranch]:
+        return self.branches
+
+
+def chain_overflow(world: CityWorld, dispatcher: Dispatcher) -> ChainOverflow:
+    """The order center's chain overflow over the replay: the same rule, dispatch's own prep-time model, the
+    road graph's ride times, and the scenario's radius areas (there is no stock to check: orders carry no
+    catalogue lines)."""
+    radius = world.scenario.area_radius_m
+
+    async def covers(merchant_id: str, door: LatLng) -> bool:
+        at = world.merchant_of[merchant_id].position
+        return radius <= 0 or haversine_m(at.lat, at.lng, door.lat, door.lng) <= radius
+
+    return ChainOverflow(_ReplayChain(world), DispatchKitchens(dispatcher), OracleRoadTimes(world.oracle), covers)
 
 
 class Engine(Protocol):
@@ -195,15 +266,24 @@ class CityWorld:
             self.at(off, "off", r.id)
         self.orders: dict[str, OrderLog] = {}
         self.merchants = merchants
-        for t in self._arrivals(rng):
-            m = rng.choice(merchants)
-            oid = f"o{len(self.orders):05d}"
-            ready = t + m.prep_mean_s * math.exp(rng.gauss(0, scenario.prep_sigma) - scenario.prep_sigma**2 / 2)
-            self.orders[oid] = OrderLog(oid, m.id, t, ready, t + scenario.promise_min * 60, rng.choice(customers),
-                                        item_count=rng.randint(1, 4))  # fmt: skip
-            self.at(t, "place", oid)
+        # Chain overflow (issue 21), set by the replay when the scenario turns it on: ChainOverflow.moves.
+        self.overflow: ChainOverflow | None = None
+        self.chain = _chain_of(merchants, service_area(graph).center, scenario.chain_branches, scenario.chain_spacing_m)
+        self.kitchens: dict[str, list[float]] = {b: [0.0] * scenario.chain_cooks for b in self.chain}
+        for b in self.chain:  # the chain's branches share its recipes
+            self.merchant_of[b] = replace(self.merchant_of[b], prep_mean_s=scenario.chain_prep_min * 60)
+        if self.chain:
+            self._draw_chain_orders(rng, merchants, customers, max(scenario.demand_per_hour.values()))
+        else:
+            for t in self._arrivals(rng):
+                m = rng.choice(merchants)
+                oid = f"o{len(self.orders):05d}"
+                ready = t + m.prep_mean_s * math.exp(rng.gauss(0, scenario.prep_sigma) - scenario.prep_sigma**2 / 2)
+                self.orders[oid] = OrderLog(oid, m.id, t, ready, t + scenario.promise_min * 60, rng.choice(customers),
+                                            item_count=rng.randint(1, 4))  # fmt: skip
+                self.at(t, "place", oid)
         self.result = ReplayResult(scenario, policy, graph.name, list(self.orders.values()), list(self.riders.values()),
-                                   guidance=guidance)  # fmt: skip
+                                   guidance=guidance, chain=list(self.chain))  # fmt: skip
 
     def _arrivals(self, rng: random.Random) -> Iterator[float]:
         """Poisson arrival times along the scenario's demand curve (thinning), in scenario seconds; draws a
@@ -231,6 +311,48 @@ class CityWorld:
                 m = rng.choice(self.merchants)
                 out.append(PlacedOrder(f"h{back}-{k}", m.id, m.position, t0_ms + round(t * 1000)))
         return out
+
+    def _draw_chain_orders(self, rng: random.Random, merchants: list[Merchant], customers: list[LatLng],
+                           peak: float) -> None:  # fmt: skip
+        """The orders of a scenario with a chain: a share placed at the chain (most at its first branch), each
+        from a customer inside the merchant's delivery area when the scenario has areas."""
+        sc = self.scenario
+        within = _customers_within(merchants, customers, sc.area_radius_m)
+        others = [m for m in merchants if m.id not in self.kitchens]
+        t = 0.0
+        while True:
+            t += rng.expovariate(peak / 3600)
+            if t >= self.end_s:
+                break
+            if rng.random() > sc.demand_at(sc.start_hour + t / 3600) / peak:
+                continue
+            if rng.random() < sc.chain_share:
+                mid = self.chain[0] if rng.random() < sc.swamped_share else rng.choice(self.chain[1:])
+            else:
+                mid = rng.choice(others).id
+            m = self.merchant_of[mid]
+            cook_s = m.prep_mean_s * math.exp(rng.gauss(0, sc.prep_sigma) - sc.prep_sigma**2 / 2)
+            oid = f"o{len(self.orders):05d}"
+            door = rng.choice(within.get(mid) or customers)
+            chain = mid in self.kitchens
+            self.orders[oid] = OrderLog(oid, mid, t, t + cook_s, t + sc.promise_min * 60, door,
+                                        item_count=rng.randint(1, 4), cook_s=cook_s if chain else None,
+                                        placed_at=mid if chain else "")  # fmt: skip
+            self.at(t, "place", oid)
+
+    async def _serve_chain_order(self, o: OrderLog, s: float) -> None:
+        """A chain's order at its placement: chain overflow may give it to a sibling; the serving branch's
+        kitchen starts it when a cook is free."""
+        if self.overflow is not None:
+            moves = await self.overflow.moves("chain", o.placed_at, o.dropoff_at, o.item_count, self.ms(s))
+            if moves:
+                o.merchant = moves[0].merchant_id
+                self.result.moved += 1
+        cooks = self.kitchens[o.merchant]
+        k = min(range(len(cooks)), key=cooks.__getitem__)
+        o.cook_start_s = max(s, cooks[k])
+        o.ready_s = o.cook_start_s + (o.cook_s or 0.0)
+        cooks[k] = o.ready_s
 
     def ms(self, s: float) -> int:
         """Scenario seconds as the engine's clock time."""
@@ -315,10 +437,14 @@ class CityWorld:
         half_p, half_d = self.config.pickup_service_s / 2, self.config.dropoff_service_s / 2
         if kind == "place":
             o = self.orders[data]  # type: ignore[index]
+            if o.cook_s is not None:
+                await self._serve_chain_order(o, s)
             m = self.merchant_of[o.merchant]
+            # A chain's kitchen knows its queue: its hint is when a cook starts the order plus the mean prep.
+            hint_s = (o.cook_start_s if o.cook_start_s is not None else o.placed_s) + m.prep_mean_s
             await engine.place(OrderRequest(
                 o.order_id, m.id, m.position, o.dropoff_at, self.ms(o.placed_s), item_count=o.item_count,
-                promised_at_ms=self.ms(o.promised_s), ready_at_hint_ms=self.ms(o.placed_s + m.prep_mean_s),
+                promised_at_ms=self.ms(o.promised_s), ready_at_hint_ms=self.ms(hint_s),
                 ready_hint_sd_s=self.hint_sd_s(m),
             ))  # fmt: skip
         elif kind in ("on", "keepalive"):
@@ -447,6 +573,8 @@ async def replay_city(
     for k in range(0, len(history), 1_000):
         await forecast.record(history[k : k + 1_000], world.t0_ms)
     next_slot_ms = world.t0_ms
+    if scenario.overflow and world.chain:
+        world.overflow = chain_overflow(world, dispatcher)
     engine = InProcessEngine(dispatcher, world)
     result = world.result
     events = world.events

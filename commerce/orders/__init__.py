@@ -2,9 +2,10 @@
 
 from commerce.orders.booking import BookingGateway, BookingOrderDesk, BookingTerms
 from commerce.orders.center import OrderCenter
-from commerce.orders.delivery import DeliveryGateway, InProcessDispatch
+from commerce.orders.delivery import DeliveryGateway, DispatchKitchens, InProcessDispatch
 from commerce.orders.flow import TRANSITIONS, OrderKind, OrderStatus, Step
 from commerce.orders.models import MAX_ORDER_FEN, NewOrder, Order, OrderEvent, Refund
+from commerce.orders.overflow import ChainOverflow
 from commerce.orders.store import OrderStore
 
 __all__ = [
@@ -13,7 +14,9 @@ __all__ = [
     "BookingGateway",
     "BookingOrderDesk",
     "BookingTerms",
+    "ChainOverflow",
     "DeliveryGateway",
+    "DispatchKitchens",
     "InProcessDispatch",
     "NewOrder",
     "Order",

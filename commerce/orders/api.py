@@ -40,7 +40,7 @@ def order_to_pb(o: Order) -> pb.Order:
         updated_at=opt_ms_to_ts(o.updated_ms), version=o.version,
         lines=[pb.OrderLine(item_id=x.item_id, variant_id=x.variant_id, quantity=x.quantity,
                             unit_price_fen=x.unit_price_fen) for x in s.lines],
-        delivery_quote=s.delivery_quote,
+        delivery_quote=s.delivery_quote, placed_merchant_id=s.placed_merchant_id,
         coupons=[pb.OrderCoupon(code=c.code, campaign_id=c.campaign_id, discount_fen=c.discount_fen,
                                 funded_by=c.funder) for c in o.coupons],
         discount_fen=o.discount_fen, points=s.points, points_programme_id=s.points_programme_id,

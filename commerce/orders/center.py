@@ -21,6 +21,7 @@ from commerce.orders.delivery import DeliveryGateway
 from commerce.orders.flow import BEFORE_PICKUP, FINAL, OrderStatus, Step, is_allowed, is_repeat, transitions
 from commerce.orders.followers import OrderFollower
 from commerce.orders.models import NewOrder, Order, OrderEvent, Refund
+from commerce.orders.overflow import ChainOverflow
 from commerce.orders.store import OrderStore
 from commerce.orders.terms import DeliveryTerms
 from commerce.orders.validation import check_ids, check_new_order, check_reason, fen_violation
@@ -71,6 +72,7 @@ class OrderCenter:
         terms: DeliveryTerms | None = None,
         checkout: Checkout | None = None,
         bookings: BookingGateway | None = None,
+        overflow: ChainOverflow | None = None,
     ) -> None:
         self.store = store
         self.ledger = ledger
@@ -82,6 +84,7 @@ class OrderCenter:
         self.terms = terms  # delivery areas and quotes (issue 21); None: any drop-off, the caller's fee
         self.checkout = checkout  # coupons and points paying for orders (issue 19); None: refused
         self.bookings = bookings  # orders paying for a booking (issue 20); None: no booking orders
+        self.overflow = overflow  # chain overflow to a sibling branch (issue 21); None: never moved
         self.follow_s = follow_s
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -102,8 +105,38 @@ class OrderCenter:
 
     async def create(self, new: NewOrder, caller: str = "") -> tuple[Order, bool]:
         """Stores a new order; a retry with the same body returns the stored one. `caller` is who asks (the
-        coupon-code guess throttle counts per caller)."""
+        coupon-code guess throttle counts per caller). An order of a swamped chain branch may be served by a
+        sibling (chain overflow, `commerce/orders/overflow.py`): each sibling the rule allows is tried in turn,
+        and one that cannot take the order (its stock, its catalogue, the coupons) is passed over; none: the
+        branch it was placed at serves it. A booking's order is never moved."""
         new = with_normal_codes(new)  # what a retry is compared with, however it writes the codes
+        if not new.is_booking:
+            for moved, note in await self._overflow_moves(new):
+                try:
+                    return await self._create(moved, note, caller)
+                except (InvalidArgument, FailedPrecondition) as exc:
+                    log.info("order %s not moved to %s: %s", new.order_id, moved.merchant_id, exc)
+        return await self._create(new, "created", caller)
+
+    async def _overflow_moves(self, new: NewOrder) -> list[tuple[NewOrder, str]]:
+        """The order as served by each sibling the overflow rule allows, best first, with its history note. A
+        retry of an order already stored follows the stored decision, whatever the branches' load now."""
+        if self.overflow is None or not new.chain_id or new.placed_merchant_id:
+            return []
+        check_new_order(replace(new, items_fen=1) if new.lines else new)  # fields first: a bad one moves nothing
+        stored = await self.store.find(new.order_id)
+        if stored is not None:
+            s = stored.spec
+            if s.placed_merchant_id and s.fingerprint() == new.fingerprint():
+                return [(new.served_by(s.merchant_id, s.pickup_lat, s.pickup_lng), "")]
+            return []
+        moves = await self.overflow.moves(
+            new.chain_id, new.merchant_id, LatLng(new.dropoff_lat, new.dropoff_lng), new.item_count,
+            self.clock.now_ms(),
+        )  # fmt: skip
+        return [(new.served_by(m.merchant_id, m.location.lat, m.location.lng), m.note) for m in moves]
+
+    async def _create(self, new: NewOrder, note: str, caller: str) -> tuple[Order, bool]:
         if new.is_booking:
             if new.delivery_quote:  # nothing is delivered: no area to check, no fee to quote
                 raise InvalidArgument.field("delivery_quote", "a booking's order has no delivery")
@@ -122,7 +155,7 @@ class OrderCenter:
             order, stored = await self._with_checkout(order, caller)
             if stored:
                 return order, False  # a retry
-        created, fingerprint = await self.store.create(order, OrderEvent(now_ms, OrderStatus.CREATED, "created"))
+        created, fingerprint = await self.store.create(order, OrderEvent(now_ms, OrderStatus.CREATED, note))
         if not created and fingerprint != new.fingerprint():
             raise InvalidArgument.field("order_id", f"order {new.order_id} exists with a different body")
         return (order, True) if created else (await self.store.get(new.order_id), False)
@@ -170,7 +203,7 @@ class OrderCenter:
             return new
         stored = await self.store.find(new.order_id)
         quote = self.terms.check_quote(
-            new.delivery_quote, new.merchant_id, new.dropoff_lat, new.dropoff_lng,
+            new.delivery_quote, new.quoted_merchant_id, new.dropoff_lat, new.dropoff_lng,
             None if stored is not None else self.clock.now_ms(),
         )  # fmt: skip
         if new.delivery_fee_fen not in (0, quote.fee_fen):
@@ -277,7 +310,7 @@ class OrderCenter:
             raise InvalidArgument.field("delivery_quote", why)
         if quoted and self.terms is not None:
             s = order.spec
-            self.terms.check_quote(quoted, s.merchant_id, s.dropoff_lat, s.dropoff_lng, self.clock.now_ms())
+            self.terms.check_quote(quoted, s.quoted_merchant_id, s.dropoff_lat, s.dropoff_lng, self.clock.now_ms())
 
     async def _pay_script(self, order: Order, after: Order, event: OrderEvent) -> bool:
         """The payment's script: with the order's coupons and points in it when it has any."""

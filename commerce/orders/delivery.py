@@ -71,3 +71,21 @@ class InProcessDispatch:
     async def statuses(self, order_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         found = await self._dispatcher.find_many(order_ids)
         return {oid: (r.status.value, r.rider_id) for oid, r in found.items()}
+
+
+class DispatchKitchens:
+    """Dispatch's prep-time model (`dispatch/prep.py`) as chain overflow's view of kitchens
+    (`commerce.orders.overflow.KitchenView`): read-only, one script per branch in its zone."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self._dispatcher = dispatcher
+
+    async def predict_ready(
+        self, branches: Sequence[tuple[str, LatLng]], at_ms: int, item_count: int
+    ) -> list[tuple[int, int]]:
+        out = []
+        for merchant_id, location in branches:
+            prep = self._dispatcher.zone(self._dispatcher.zoning.zone_of(location)).prep
+            estimate = await prep.predict(merchant_id, at_ms, item_count)
+            out.append((estimate.ready_at_ms, await prep.backlog(merchant_id)))
+        return out

@@ -53,6 +53,23 @@ class NewOrder:
     # A booking's payment (issue 20): no pickup, drop-off or delivery fee; items_fen is the deposit or price.
     kind: OrderKind = OrderKind.DELIVERY
     booking_id: str = ""
+    # Chain overflow (issue 21): the branch the order was placed at and its pickup, when a sibling branch
+    # (merchant_id, pickup) serves it; empty when the branch it was placed at serves it.
+    placed_merchant_id: str = ""
+    placed_pickup_lat: float = 0.0
+    placed_pickup_lng: float = 0.0
+
+    @property
+    def quoted_merchant_id(self) -> str:
+        """The branch a delivery quote was made for: the one the customer ordered from."""
+        return self.placed_merchant_id or self.merchant_id
+
+    def served_by(self, merchant_id: str, pickup_lat: float, pickup_lng: float) -> NewOrder:
+        """The order as placed, served by a sibling branch instead (chain overflow)."""
+        return replace(
+            self, merchant_id=merchant_id, pickup_lat=pickup_lat, pickup_lng=pickup_lng,
+            placed_merchant_id=self.merchant_id, placed_pickup_lat=self.pickup_lat, placed_pickup_lng=self.pickup_lng,
+        )  # fmt: skip
 
     @property
     def total_fen(self) -> int:
@@ -75,6 +92,13 @@ class NewOrder:
             fields["coupon_codes"] = list(self.coupon_codes)
         if not self.is_booking:  # and delivery orders the ones they had before booking orders
             del fields["kind"], fields["booking_id"]
+        # What the client sent: the branch it ordered from, not the sibling that serves it (a retry of an
+        # order moved by chain overflow is the same order).
+        if self.placed_merchant_id:
+            fields["merchant_id"] = self.placed_merchant_id
+            fields["pickup_lat"], fields["pickup_lng"] = self.placed_pickup_lat, self.placed_pickup_lng
+        for name in ("placed_merchant_id", "placed_pickup_lat", "placed_pickup_lng"):
+            del fields[name]
         if self.lines:
             # What the client sent: the lines, not the prices found for them (a retry after a price
             # change is the same order).
@@ -175,6 +199,7 @@ class Order:
             **({"kind": s.kind.value, "booking_id": s.booking_id} if s.is_booking else {}),
             **({"delivery_quote": s.delivery_quote} if s.delivery_quote else {}),
             **({"rider_surge_fen": str(s.rider_surge_fen)} if s.rider_surge_fen else {}),
+            **(_placed_fields(s) if s.placed_merchant_id else {}),
             **(self._checkout_fields() if s.coupon_codes or s.points else {}),
         }
 
@@ -210,6 +235,9 @@ class Order:
             rider_surge_fen=int(h.get("rider_surge_fen") or 0),
             kind=OrderKind(h.get("kind", "delivery")),
             booking_id=h.get("booking_id", ""),
+            placed_merchant_id=h.get("placed_merchant_id", ""),
+            placed_pickup_lat=float(h.get("placed_pickup_lat") or 0.0),
+            placed_pickup_lng=float(h.get("placed_pickup_lng") or 0.0),
         )
         coupons = tuple(CheckoutCoupon(*x) for x in json.loads(h["coupons"])) if h.get("coupons") else ()
         if coupons or h.get("points"):
@@ -237,6 +265,14 @@ class Order:
 
     def evolve(self, **changes: object) -> Order:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _placed_fields(s: NewOrder) -> dict[str, str]:
+    return {
+        "placed_merchant_id": s.placed_merchant_id,
+        "placed_pickup_lat": repr(s.placed_pickup_lat),
+        "placed_pickup_lng": repr(s.placed_pickup_lng),
+    }
 
 
 def _lines_json(lines: tuple[OrderLine, ...]) -> str:

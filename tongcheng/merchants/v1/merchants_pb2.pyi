@@ -215,6 +215,46 @@ class ListBranchesResponse(_message.Message):
     merchant_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, merchant_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class ChainOverflow(_message.Message):
+    __slots__ = ("enabled", "backlog_orders", "late_prep_s", "margin_s")
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    BACKLOG_ORDERS_FIELD_NUMBER: _ClassVar[int]
+    LATE_PREP_S_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_S_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    backlog_orders: int
+    late_prep_s: int
+    margin_s: int
+    def __init__(self, enabled: _Optional[bool] = ..., backlog_orders: _Optional[int] = ..., late_prep_s: _Optional[int] = ..., margin_s: _Optional[int] = ...) -> None: ...
+
+class SetChainOverflowRequest(_message.Message):
+    __slots__ = ("chain_id", "overflow")
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    OVERFLOW_FIELD_NUMBER: _ClassVar[int]
+    chain_id: str
+    overflow: ChainOverflow
+    def __init__(self, chain_id: _Optional[str] = ..., overflow: _Optional[_Union[ChainOverflow, _Mapping]] = ...) -> None: ...
+
+class SetChainOverflowResponse(_message.Message):
+    __slots__ = ("overflow",)
+    OVERFLOW_FIELD_NUMBER: _ClassVar[int]
+    overflow: ChainOverflow
+    def __init__(self, overflow: _Optional[_Union[ChainOverflow, _Mapping]] = ...) -> None: ...
+
+class GetChainOverflowRequest(_message.Message):
+    __slots__ = ("chain_id",)
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    chain_id: str
+    def __init__(self, chain_id: _Optional[str] = ...) -> None: ...
+
+class GetChainOverflowResponse(_message.Message):
+    __slots__ = ("overflow", "configured")
+    OVERFLOW_FIELD_NUMBER: _ClassVar[int]
+    CONFIGURED_FIELD_NUMBER: _ClassVar[int]
+    overflow: ChainOverflow
+    configured: bool
+    def __init__(self, overflow: _Optional[_Union[ChainOverflow, _Mapping]] = ..., configured: _Optional[bool] = ...) -> None: ...
+
 class Variant(_message.Message):
     __slots__ = ("variant_id", "name", "price_fen")
     VARIANT_ID_FIELD_NUMBER: _ClassVar[int]

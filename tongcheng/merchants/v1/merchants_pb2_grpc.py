@@ -57,6 +57,16 @@ class MerchantServiceStub:
                 request_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListBranchesRequest.SerializeToString,
                 response_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListBranchesResponse.FromString,
                 _registered_method=True)
+        self.SetChainOverflow = channel.unary_unary(
+                '/tongcheng.merchants.v1.MerchantService/SetChainOverflow',
+                request_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SetChainOverflowRequest.SerializeToString,
+                response_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SetChainOverflowResponse.FromString,
+                _registered_method=True)
+        self.GetChainOverflow = channel.unary_unary(
+                '/tongcheng.merchants.v1.MerchantService/GetChainOverflow',
+                request_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetChainOverflowRequest.SerializeToString,
+                response_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetChainOverflowResponse.FromString,
+                _registered_method=True)
         self.SyncCatalog = channel.unary_unary(
                 '/tongcheng.merchants.v1.MerchantService/SyncCatalog',
                 request_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SyncCatalogRequest.SerializeToString,
@@ -154,6 +164,24 @@ class MerchantServiceServicer:
 
     def ListBranches(self, request, context):
         """ListBranches returns the merchants that name a chain as theirs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetChainOverflow(self, request, context):
+        """SetChainOverflow replaces a chain's overflow settings (issue 21): an order placed at a swamped branch
+        (its backlog or dispatch's predicted prep time past a threshold) is served by the sibling branch that
+        promises the earliest drop-off, if that is at least margin_s earlier, it covers the drop-off and it has
+        the stock. The same request again changes nothing. A chain no merchant names is INVALID_ARGUMENT
+        naming chain_id. Order services and ops only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetChainOverflow(self, request, context):
+        """GetChainOverflow returns a chain's overflow settings (the defaults, off, if it has none).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -290,6 +318,16 @@ def add_MerchantServiceServicer_to_server(servicer, server):
                     servicer.ListBranches,
                     request_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListBranchesRequest.FromString,
                     response_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListBranchesResponse.SerializeToString,
+            ),
+            'SetChainOverflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetChainOverflow,
+                    request_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SetChainOverflowRequest.FromString,
+                    response_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SetChainOverflowResponse.SerializeToString,
+            ),
+            'GetChainOverflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetChainOverflow,
+                    request_deserializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetChainOverflowRequest.FromString,
+                    response_serializer=tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetChainOverflowResponse.SerializeToString,
             ),
             'SyncCatalog': grpc.unary_unary_rpc_method_handler(
                     servicer.SyncCatalog,
@@ -468,6 +506,60 @@ class MerchantService:
             '/tongcheng.merchants.v1.MerchantService/ListBranches',
             tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListBranchesRequest.SerializeToString,
             tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.ListBranchesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetChainOverflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongcheng.merchants.v1.MerchantService/SetChainOverflow',
+            tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SetChainOverflowRequest.SerializeToString,
+            tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.SetChainOverflowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetChainOverflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongcheng.merchants.v1.MerchantService/GetChainOverflow',
+            tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetChainOverflowRequest.SerializeToString,
+            tongcheng_dot_merchants_dot_v1_dot_merchants__pb2.GetChainOverflowResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -68,7 +68,7 @@ class LatLng(_message.Message):
     def __init__(self, lat: _Optional[float] = ..., lng: _Optional[float] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("order_id", "merchant_id", "chain_id", "group_leader_id", "customer_id", "items_fen", "delivery_fee_fen", "total_fen", "pickup", "dropoff", "status", "paid_fen", "refunded_fen", "payment_id", "split_state", "dispatch_status", "rider_id", "reason", "created_at", "paid_at", "updated_at", "version", "lines", "delivery_quote", "coupons", "discount_fen", "points", "points_programme_id", "points_fen", "amount_due_fen", "kind", "booking_id")
+    __slots__ = ("order_id", "merchant_id", "chain_id", "group_leader_id", "customer_id", "items_fen", "delivery_fee_fen", "total_fen", "pickup", "dropoff", "status", "paid_fen", "refunded_fen", "payment_id", "split_state", "dispatch_status", "rider_id", "reason", "created_at", "paid_at", "updated_at", "version", "lines", "delivery_quote", "coupons", "discount_fen", "points", "points_programme_id", "points_fen", "amount_due_fen", "placed_merchant_id", "kind", "booking_id")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -99,6 +99,7 @@ class Order(_message.Message):
     POINTS_PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
     POINTS_FEN_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_DUE_FEN_FIELD_NUMBER: _ClassVar[int]
+    PLACED_MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     BOOKING_ID_FIELD_NUMBER: _ClassVar[int]
     order_id: str
@@ -131,9 +132,10 @@ class Order(_message.Message):
     points_programme_id: str
     points_fen: int
     amount_due_fen: int
+    placed_merchant_id: str
     kind: OrderKind
     booking_id: str
-    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., chain_id: _Optional[str] = ..., group_leader_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., items_fen: _Optional[int] = ..., delivery_fee_fen: _Optional[int] = ..., total_fen: _Optional[int] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., paid_fen: _Optional[int] = ..., refunded_fen: _Optional[int] = ..., payment_id: _Optional[str] = ..., split_state: _Optional[_Union[SplitState, str]] = ..., dispatch_status: _Optional[str] = ..., rider_id: _Optional[str] = ..., reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., delivery_quote: _Optional[str] = ..., coupons: _Optional[_Iterable[_Union[OrderCoupon, _Mapping]]] = ..., discount_fen: _Optional[int] = ..., points: _Optional[int] = ..., points_programme_id: _Optional[str] = ..., points_fen: _Optional[int] = ..., amount_due_fen: _Optional[int] = ..., kind: _Optional[_Union[OrderKind, str]] = ..., booking_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, order_id: _Optional[str] = ..., merchant_id: _Optional[str] = ..., chain_id: _Optional[str] = ..., group_leader_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., items_fen: _Optional[int] = ..., delivery_fee_fen: _Optional[int] = ..., total_fen: _Optional[int] = ..., pickup: _Optional[_Union[LatLng, _Mapping]] = ..., dropoff: _Optional[_Union[LatLng, _Mapping]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., paid_fen: _Optional[int] = ..., refunded_fen: _Optional[int] = ..., payment_id: _Optional[str] = ..., split_state: _Optional[_Union[SplitState, str]] = ..., dispatch_status: _Optional[str] = ..., rider_id: _Optional[str] = ..., reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., delivery_quote: _Optional[str] = ..., coupons: _Optional[_Iterable[_Union[OrderCoupon, _Mapping]]] = ..., discount_fen: _Optional[int] = ..., points: _Optional[int] = ..., points_programme_id: _Optional[str] = ..., points_fen: _Optional[int] = ..., amount_due_fen: _Optional[int] = ..., placed_merchant_id: _Optional[str] = ..., kind: _Optional[_Union[OrderKind, str]] = ..., booking_id: _Optional[str] = ...) -> None: ...
 
 class OrderCoupon(_message.Message):
     __slots__ = ("code", "campaign_id", "discount_fen", "funded_by")
