@@ -207,10 +207,17 @@ redis.call('HSET', KEYS[3], ARGV[2], 0)
 return 'set'
 """
 
-# Merchants delivering to one cell now. KEYS: the cell's index, shrink. Returns [merchant, ...].
+# Merchants delivering to one cell now. KEYS: the cell's index, shrink. Returns the merchants joined by
+# newlines (one bulk reply: hundreds of merchants cover a cell of a dense city). Only merchants with rings
+# dropped are looked up in the shrink hash, which is empty while no area is shrunk.
 _FIND_LUA = """
 local pairs_ = redis.call('HGETALL', KEYS[1])
-if #pairs_ == 0 then return {} end
+if #pairs_ == 0 then return '' end
+local out = {}
+if redis.call('HLEN', KEYS[2]) == 0 then
+  for i = 1, #pairs_, 2 do out[#out + 1] = pairs_[i] end
+  return table.concat(out, '\\n')
+end
 local names = {}
 for i = 1, #pairs_, 2 do names[#names + 1] = pairs_[i] end
 local dropped = {}
@@ -218,11 +225,10 @@ for first = 1, #names, 4000 do  -- unpack takes at most ~8,000 values
   local part = redis.call('HMGET', KEYS[2], unpack(names, first, math.min(first + 3999, #names)))
   for j = 1, #part do dropped[first + j - 1] = part[j] end
 end
-local out = {}
 for i = 1, #names do
   if tonumber(pairs_[2 * i]) >= tonumber(dropped[i] or '0') then out[#out + 1] = names[i] end
 end
-return out
+return table.concat(out, '\\n')
 """
 
 
@@ -271,4 +277,4 @@ class AreaBook:
     async def merchants_at(self, at: LatLng) -> tuple[str, list[str]]:
         cell = h3.latlng_to_cell(at.lat, at.lng, AREA_RESOLUTION)
         found = await self._find(keys=[keys.area_cell_key(cell), keys.SHRINK])
-        return cell, sorted(found)
+        return cell, sorted(found.split("\n")) if found else []
