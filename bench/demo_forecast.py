@@ -7,6 +7,9 @@ import time
 
 import grpc
 
+from core.geo import LatLng
+from dispatch.zones import DEFAULT_ZONE_RESOLUTION, ZoneSpec, make_zoning
+from routing_data.cities import load_area
 from serving.auth import Role, TokenIssuer
 from serving.timestamps import ms_to_ts
 from tongcheng.dispatch.v1 import dispatch_pb2 as dpb
@@ -71,12 +74,20 @@ async def run_forecast_demo(channel: grpc.aio.Channel, issuer: TokenIssuer) -> l
     start = ms_to_ts(now_ms + SLOT_MS)
     got = await forecast.GetDemandForecast(pb.GetDemandForecastRequest(start_time=start, slots=4), metadata=ops)
     busiest = sorted(got.cells, key=lambda c: -sum(c.expected_orders))[:3]
-    out.append(f"forecast, zone {got.zone_id}, next hour in 15-minute slots, H3 res {got.resolution} "
+    out.append(f"forecast, {('zone ' + got.zone_id) if got.zone_id else 'every zone'}, next hour in 15-minute slots, H3 res {got.resolution} "
                f"({len(got.cells)} cells with orders on record); the busiest:")  # fmt: skip
     for c in busiest:
         slots = " ".join(f"{x:.2f}" for x in c.expected_orders)
         out.append(f"  {c.cell}  [{slots}] orders  (counter at {c.place.lat:.4f},{c.place.lng:.4f})")
-    decision = await forecast.GetGuidanceDecision(pb.GetGuidanceDecisionRequest(), metadata=ops)
+    # Guidance decides per zone: in a city of several, the store's, as the server cuts it (its default zones).
+    try:
+        decision = await forecast.GetGuidanceDecision(pb.GetGuidanceDecisionRequest(), metadata=ops)
+    except grpc.aio.AioRpcError as err:
+        if err.code() != grpc.StatusCode.INVALID_ARGUMENT:
+            raise
+        zoning = make_zoning(load_area("helsinki"), ZoneSpec.parse(str(DEFAULT_ZONE_RESOLUTION)))
+        request = pb.GetGuidanceDecisionRequest(zone_id=zoning.zone_of(LatLng(*STORE)))
+        decision = await forecast.GetGuidanceDecision(request, metadata=ops)
     if decision.found:
         out.append(f"guidance's last step ({decision.mode}): {len(decision.targets)} cells targeted, "
                    f"{len(decision.sent)} idle riders sent")  # fmt: skip
