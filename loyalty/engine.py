@@ -223,21 +223,8 @@ class Loyalty:
         programme = await self.programme(programme_id)
         if merchant_id not in programme.merchant_ids:
             raise FailedPrecondition(f"merchant {merchant_id} is not in programme {programme_id}")
-        now_ms = self.clock.now_ms()
-        day, _ = local_day(now_ms, programme.time_zone)
-        fp = _fingerprint(member_id, merchant_id, points, order_id)
-        head = json.dumps(
-            {"m": member_id, "at": merchant_id, "p": points, "v": points * programme.point_value_fen, "o": order_id,
-             "t": now_ms},
-            separators=(",", ":"),
-        )  # fmt: skip
-        k = self.keys
-        reply = await self._spend(
-            self._redis,
-            [*self._member_keys(programme_id, member_id), k.spends(programme_id), k.clearing(programme_id, day),
-             k.claims(programme_id, day), k.order_spends(programme_id, order_id)],
-            [now_ms, member_id, key, fp, merchant_id, points, programme.point_value_fen, order_id, head],
-        )  # fmt: skip
+        keys, args = self._spend_args(programme, member_id, merchant_id, points, key, order_id, self.clock.now_ms())
+        reply = await self._spend(self._redis, keys, args)
         if reply[0] == "clash":
             raise InvalidArgument.field("idempotency_key", f"already used for another spend in {programme_id}")
         if reply[0] == "insufficient":
@@ -245,7 +232,7 @@ class Loyalty:
         raw = reply[1].partition("|")[2]
         spend = Spend.from_json(key, raw, refunded=False)
         if reply[0] == "replayed":
-            refunded = await self._redis.hexists(k.spends_refunded(programme_id), key)
+            refunded = await self._redis.hexists(self.keys.spends_refunded(programme_id), key)
             spend = Spend.from_json(key, raw, refunded=bool(refunded))
         return spend, reply[0] == "spent", await self.balance(programme_id, member_id)
 
@@ -256,6 +243,13 @@ class Loyalty:
     ) -> tuple[list[str], list[str | int]]:
         """Keys and arguments of spend_check/spend_write (SPEND_FUNCTIONS) for a spend paying for an order."""
         programme = await self.programme(programme_id)
+        return self._spend_args(programme, member_id, merchant_id, points, key, order_id, now_ms)
+
+    def _spend_args(
+        self, programme: Programme, member_id: str, merchant_id: str, points: int, key: str, order_id: str, now_ms: int
+    ) -> tuple[list[str], list[str | int]]:
+        """Keys and arguments of the spend script: SpendPoints alone, or inside an order's payment."""
+        pid = programme.programme_id
         day, _ = local_day(now_ms, programme.time_zone)
         head = json.dumps(
             {"m": member_id, "at": merchant_id, "p": points, "v": points * programme.point_value_fen, "o": order_id,
@@ -264,8 +258,8 @@ class Loyalty:
         )  # fmt: skip
         k = self.keys
         return (
-            [*self._member_keys(programme_id, member_id), k.spends(programme_id), k.clearing(programme_id, day),
-             k.claims(programme_id, day), k.order_spends(programme_id, order_id)],
+            [*self._member_keys(pid, member_id), k.spends(pid), k.clearing(pid, day), k.claims(pid, day),
+             k.order_spends(pid, order_id)],
             [now_ms, member_id, key, _fingerprint(member_id, merchant_id, points, order_id), merchant_id, points,
              programme.point_value_fen, order_id, head],
         )  # fmt: skip
@@ -274,12 +268,18 @@ class Loyalty:
         self, programme_id: str, member_id: str, key: str, now_ms: int
     ) -> tuple[list[str], list[str | int]]:
         """Keys and arguments of refund_spend_check/refund_spend_write (REFUND_SPEND_FUNCTIONS)."""
-        programme = await self.programme(programme_id)
+        return self._refund_spend_args(await self.programme(programme_id), member_id, key, now_ms)
+
+    def _refund_spend_args(
+        self, programme: Programme, member_id: str, key: str, now_ms: int
+    ) -> tuple[list[str], list[str | int]]:
+        """Keys and arguments of the give-back script: RefundSpend alone, or inside an order's refund."""
+        pid = programme.programme_id
         day, _ = local_day(now_ms, programme.time_zone)
         k = self.keys
         return (
-            [*self._member_keys(programme_id, member_id), k.spends(programme_id), k.spends_refunded(programme_id),
-             k.clearing(programme_id, day), k.claims(programme_id, day)],
+            [*self._member_keys(pid, member_id), k.spends(pid), k.spends_refunded(pid), k.clearing(pid, day),
+             k.claims(pid, day)],
             [now_ms, member_id, key, programme.point_value_fen],
         )  # fmt: skip
 
@@ -330,15 +330,8 @@ class Loyalty:
             ]
         )
         programme = await self.programme(programme_id)
-        now_ms = self.clock.now_ms()
-        day, _ = local_day(now_ms, programme.time_zone)
-        k = self.keys
-        reply = await self._refund_spend(
-            self._redis,
-            [*self._member_keys(programme_id, member_id), k.spends(programme_id), k.spends_refunded(programme_id),
-             k.clearing(programme_id, day), k.claims(programme_id, day)],
-            [now_ms, member_id, key, programme.point_value_fen],
-        )  # fmt: skip
+        keys, args = self._refund_spend_args(programme, member_id, key, self.clock.now_ms())
+        reply = await self._refund_spend(self._redis, keys, args)
         if reply[0] == "no_spend":
             raise NotFound(f"no spend {key} of member {member_id} in programme {programme_id}")
         spend = Spend.from_json(key, reply[1].partition("|")[2], refunded=True)
