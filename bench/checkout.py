@@ -160,8 +160,8 @@ def main() -> int:
     ns = p.parse_args()
     data = Path(tempfile.mkdtemp(prefix="tc-bench-checkout-"))
     server = ServerProcess(
-        data, "--services", "orders,settlement,loyalty,coupons", "--redis-appendfsync", ns.appendfsync,
-        "--log-level", "warning",
+        data, "--services", "orders,settlement,loyalty,coupons", "--intake-processes", "0",
+        "--redis-appendfsync", ns.appendfsync, "--log-level", "warning",
     ).start()  # fmt: skip
     try:
         print(f"server pid {server.proc.pid if server.proc else '?'}, appendfsync {ns.appendfsync}, data {data}")

@@ -191,8 +191,10 @@ def main() -> int:
     ns = p.parse_args()
     data = Path(tempfile.mkdtemp(prefix="tc-bench-settlement-"))
     server = ServerProcess(
-        data, "--services", "orders,settlement", "--redis-appendfsync", ns.appendfsync, "--log-level", "warning"
-    ).start()
+        # One process (as CpuMeter reads it: the server, and its embedded Redis as its child).
+        data, "--services", "orders,settlement", "--intake-processes", "0", "--redis-appendfsync", ns.appendfsync,
+        "--log-level", "warning",
+    ).start()  # fmt: skip
     try:
         print(f"server pid {server.proc.pid if server.proc else '?'}, appendfsync {ns.appendfsync}, data {data}")
         return asyncio.run(bench(server, ns.orders, ns.concurrency, ns.batch, ns.batch_concurrency))
