@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
 import random
 import shutil
 import statistics
@@ -28,6 +27,7 @@ from pathlib import Path
 import grpc
 
 from bench._server import ServerProcess
+from bench.settlement import cpu_s
 from dispatch.api.convert import ms_to_ts
 from routing_data.cities import load_area
 from serving.auth import Role
@@ -37,13 +37,6 @@ from tongcheng.dispatch.v1 import dispatch_pb2_grpc
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 async def cpu_share(pid: int, seconds: float) -> float:

@@ -398,19 +398,16 @@ class CityFeed:
 
     def _restate(self, moved: set[str], step: Step) -> None:
         """Recomputes the state and next stop of riders whose orders changed; adds them and the moved riders
-        to the step."""
+        to the step (once a step: each rider once)."""
         touched = moved | self._dirty
         self._dirty = set()
-        seen = {row[0] for row in step.riders}
         for rid in touched:
             r = self.riders.get(rid)
             if r is None:
-                if rid in moved and rid not in step.riders_gone:
+                if rid in moved:
                     step.riders_gone.append(rid)
                 continue
             r.state, r.stop = self._state_of(rid)
-            if rid in seen:
-                step.riders = [row for row in step.riders if row[0] != rid]
             step.riders.append(r.view(rid))
 
     def _state_of(self, rider_id: str) -> tuple[str, tuple[float, float] | None]:
