@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from core.clock import Clock
 from core.errors import FailedPrecondition, InvalidArgument
 from core.validation import count_violation, id_violation
-from merchants.keys import ChainKeys, MerchantKeys
+from merchants.keys import CatalogKeys, MerchantKeys
 from merchants.models import MAX_BATCH_OBJECTS, CatalogItem, fingerprint
 from merchants.validation import check_sync, raise_if
 
@@ -68,7 +68,7 @@ class Catalog:
     """Every merchant's catalogue."""
 
     def __init__(
-        self, client: aioredis.Redis, clock: Clock, keys_of: Callable[[str], MerchantKeys | ChainKeys] = MerchantKeys
+        self, client: aioredis.Redis, clock: Clock, keys_of: Callable[[str], CatalogKeys] = MerchantKeys
     ) -> None:
         """keys_of: a merchant's keys, or (ChainKeys) a chain head office's, whose catalogue its branches inherit."""
         self._redis = client

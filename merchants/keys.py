@@ -13,18 +13,11 @@ def merchant_tag(merchant_id: str) -> str:
     return f"{{m:{merchant_id}}}"
 
 
-class MerchantKeys:
-    """The keys of one merchant."""
+class CatalogKeys:
+    """The keys of a catalogue under `prefix`: a merchant's own, or a chain's head office's (ChainKeys)."""
 
-    def __init__(self, merchant_id: str) -> None:
-        self.prefix = f"tc:{merchant_tag(merchant_id)}:"
+    prefix: str
 
-    @property
-    def merchant(self) -> str:
-        """hash: body (JSON), status, version, updated_ms."""
-        return f"{self.prefix}merchant"
-
-    # Catalogue
     @property
     def items(self) -> str:
         """hash: item id -> item JSON (with its version)."""
@@ -37,13 +30,25 @@ class MerchantKeys:
 
     @property
     def variants(self) -> str:
-        """hash: variant id -> item id (variant ids are unique within the merchant)."""
+        """hash: variant id -> item id (variant ids are unique within the catalogue)."""
         return f"{self.prefix}variants"
 
     @property
     def sync_keys(self) -> str:
         """hash: SyncCatalog idempotency key -> fingerprint, newline, the stored result (JSON)."""
         return f"{self.prefix}sync_keys"
+
+
+class MerchantKeys(CatalogKeys):
+    """The keys of one merchant."""
+
+    def __init__(self, merchant_id: str) -> None:
+        self.prefix = f"tc:{merchant_tag(merchant_id)}:"
+
+    @property
+    def merchant(self) -> str:
+        """hash: body (JSON), status, version, updated_ms."""
+        return f"{self.prefix}merchant"
 
     # Stock
     def stock(self, variant_id: str) -> str:
@@ -93,28 +98,12 @@ class MerchantKeys:
         return f"{self.prefix}restock"
 
 
-class ChainKeys:
+class ChainKeys(CatalogKeys):
     """The head office's catalogue of a chain, which its branches inherit: the same keys as a merchant's
     catalogue, under the chain's tag."""
 
     def __init__(self, chain_id: str) -> None:
         self.prefix = f"tc:{{chain:{chain_id}}}:"
-
-    @property
-    def items(self) -> str:
-        return f"{self.prefix}items"
-
-    @property
-    def item_versions(self) -> str:
-        return f"{self.prefix}items:versions"
-
-    @property
-    def variants(self) -> str:
-        return f"{self.prefix}variants"
-
-    @property
-    def sync_keys(self) -> str:
-        return f"{self.prefix}sync_keys"
 
 
 def chain_branches_key(chain_id: str) -> str:
