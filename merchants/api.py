@@ -175,9 +175,7 @@ class MerchantServicer(merchants_pb2_grpc.MerchantServiceServicer):
     def _for_merchant(self, context: grpc.aio.ServicerContext, merchant_id: str) -> Principal:
         """Services and ops act for any merchant, a merchant only for itself."""
         caller = self._caller(context)
-        caller.require(Role.MERCHANT, *SERVICES)
-        if caller.role is Role.MERCHANT and merchant_id != caller.subject_id:
-            raise PermissionDenied(f"merchant {caller.subject_id} may not act for merchant {merchant_id}")
+        caller.require_merchant(merchant_id)
         return caller
 
     @rpc
