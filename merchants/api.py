@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import grpc
 
@@ -243,9 +244,7 @@ class MerchantServicer(merchants_pb2_grpc.MerchantServiceServicer):
         self, request: pb.SyncCatalogRequest, context: grpc.aio.ServicerContext
     ) -> pb.SyncCatalogResponse:
         self._for_merchant(context, request.merchant_id)
-        items = [item_from_pb(it, f"items[{i}]") for i, it in enumerate(request.items[: 1 + 1_000])]
-        if len(request.items) > len(items):
-            raise InvalidArgument.field("items", f"at most 1000 entries, got {len(request.items)}")
+        items = _batch_items(request.items)
         stored, replayed = await self._m.sync_catalog(request.merchant_id, request.idempotency_key, items)
         return pb.SyncCatalogResponse(items=[item_to_pb(it) for it in stored], replayed=replayed)
 
@@ -270,9 +269,7 @@ class MerchantServicer(merchants_pb2_grpc.MerchantServiceServicer):
         self, request: pb.SyncChainCatalogRequest, context: grpc.aio.ServicerContext
     ) -> pb.SyncChainCatalogResponse:
         self._for_chain(context, request.chain_id)
-        items = [item_from_pb(it, f"items[{i}]") for i, it in enumerate(request.items[: 1 + 1_000])]
-        if len(request.items) > len(items):
-            raise InvalidArgument.field("items", f"at most 1000 entries, got {len(request.items)}")
+        items = _batch_items(request.items)
         stored, replayed = await self._m.sync_chain_catalog(request.chain_id, request.idempotency_key, items)
         return pb.SyncChainCatalogResponse(items=[item_to_pb(it) for it in stored], replayed=replayed)
 
@@ -392,3 +389,11 @@ class MerchantServicer(merchants_pb2_grpc.MerchantServiceServicer):
             campaign=campaign_to_pb(campaign),
             created=created,
         )
+
+
+def _batch_items(items_pb: Sequence[pb.CatalogItem]) -> list[CatalogItem]:
+    """A POS batch's items (a merchant's or a head office's): at most 1,000, each checked with its index."""
+    items = [item_from_pb(it, f"items[{i}]") for i, it in enumerate(items_pb[: 1 + 1_000])]
+    if len(items_pb) > len(items):
+        raise InvalidArgument.field("items", f"at most 1000 entries, got {len(items_pb)}")
+    return items
