@@ -26,7 +26,7 @@ AREAS = f"{PREFIX}areas"  # hash: merchant -> "surge cell|max depth" (what the r
 SHRINK = f"{PREFIX}shrink"  # hash: merchant -> outer rings dropped now
 RULES = f"{PREFIX}rules"  # string: the rules (JSON); absent: the defaults
 CONDITIONS = f"{PREFIX}conditions"  # hash: condition area -> "weather|until ms"
-SURGE = f"{PREFIX}surge"  # hash: res-8 cell -> "factor|smoothed ratio|free riders|open orders|ms"
+SURGE = f"{PREFIX}surge"  # hash: res-8 cell -> "factor|smoothed ratio|free riders|open orders|ms changed"
 
 
 def promotions_key(merchant_id: str) -> str:

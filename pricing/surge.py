@@ -181,11 +181,21 @@ class SurgeBoard:
             rings = next_shrink(current, int(depth), state.smoothed if state else 0.0, rules)
             if rings != current:
                 changed += [merchant, str(rings)]
+        kept = sorted(cells.values(), key=lambda s: s.cell)
+        if not changed and _same_board(cells, surge_raw):
+            return kept, 0  # nothing moved: a calm or steady city writes nothing
         args: list[str] = [str(len(cells))]
         for c, state in cells.items():
             args += [c, state.to_redis(now_ms)]
         await self._write(keys=[keys.SURGE, keys.SHRINK], args=[*args, *changed])
-        return sorted(cells.values(), key=lambda s: s.cell), len(changed) // 2
+        return kept, len(changed) // 2
+
+
+def _same_board(cells: dict[str, CellState], stored: dict[str, str]) -> bool:
+    """Whether the refreshed cells are the stored ones, their times apart (each keeps the time it changed)."""
+    return cells.keys() == stored.keys() and all(
+        cells[c].to_redis(0).rpartition("|")[0] == stored[c].rpartition("|")[0] for c in cells
+    )
 
 
 class DispatchSupplyDemand:
