@@ -1,4 +1,4 @@
-"""The demo's loyalty and coupon story, through gRPC: a member earns points at one shop of an alliance,
+"""The demo's loyalty, coupon and alliance story, through gRPC: a member earns points at one shop of an alliance,
 signs in, and checks out at the shop next door with that shop's coupon, a platform-funded coupon and the
 first shop's points, in one payment whose split legs are printed (the platform bears its coupon); the
 day's clearing shows what the second shop is owed by the first for the points, is posted the next
@@ -24,6 +24,8 @@ from core.clock import ScaledClock
 from core.localtime import local_day
 from serving.auth import Role, TokenIssuer
 from serving.timestamps import ms_to_ts
+from tongcheng.alliance.v1 import alliance_pb2 as apb
+from tongcheng.alliance.v1 import alliance_pb2_grpc
 from tongcheng.coupons.v1 import coupons_pb2 as cpb
 from tongcheng.coupons.v1 import coupons_pb2_grpc
 from tongcheng.loyalty.v1 import loyalty_pb2 as lpb
@@ -35,6 +37,7 @@ from tongcheng.settlement.v1 import settlement_pb2_grpc
 
 NAILS, HOTPOT, MEMBER = "nails-salon", "hotpot-next-door", "member-ling"
 PROGRAMME = "street-alliance"
+COFFEE, YOGA = "kamppi-coffee", "yoga-studio"
 PICKUP, DROPOFF = (60.1700, 24.9420), (60.1760, 24.9480)  # in the default city's service area
 
 
@@ -64,10 +67,63 @@ async def loyalty_days(data_dir: Path) -> list[str]:
         issuer = server.issuer()
         async with grpc.aio.insecure_channel(server.address) as channel:
             lines, day = await loyalty_demo(channel, issuer, "demo", clock.now_ms)
+            lines += await alliance_demo(channel, issuer, clock.now_ms)
             lines += await next_days(channel, issuer, clock, day)
     finally:
         server.stop()
     return lines
+
+
+async def alliance_demo(channel: grpc.aio.Channel, issuer: TokenIssuer, now_ms: Callable[[], int]) -> list[str]:
+    """Cross-industry (异业联盟): a coffee order completed issues the yoga studio's trial coupon to the member, and
+    the coffee shop's contribution report counts it; the member's segment follows the order."""
+    alliance = alliance_pb2_grpc.AllianceServiceStub(channel)
+    coupons = coupons_pb2_grpc.CouponServiceStub(channel)
+    orders = orders_pb2_grpc.OrderServiceStub(channel)
+    settlement = settlement_pb2_grpc.SettlementServiceStub(channel)
+    ops = (("authorization", f"Bearer {issuer.mint(Role.OPS)}"),)
+    svc = (("authorization", f"Bearer {issuer.mint(Role.ORDER_SERVICE)}"),)
+    yoga = (("authorization", f"Bearer {issuer.mint(Role.MERCHANT, YOGA)}"),)
+    coffee = (("authorization", f"Bearer {issuer.mint(Role.MERCHANT, COFFEE)}"),)
+    members = [
+        apb.AllianceMerchant(merchant_id=COFFEE, lat=PICKUP[0], lng=PICKUP[1], category="coffee"),
+        apb.AllianceMerchant(merchant_id=YOGA, lat=PICKUP[0] + 0.002, lng=PICKUP[1], category="fitness"),
+    ]
+    await alliance.CreateAlliance(apb.CreateAllianceRequest(alliance=apb.Alliance(
+        alliance_id="kamppi-partners", commission_bp=1_000, merchants=members)), metadata=ops)  # fmt: skip
+    trial = cpb.Campaign(
+        campaign_id="yoga-trial", merchant_id=YOGA, kind=cpb.DISCOUNT_KIND_AMOUNT_OFF, amount_off_fen=3_000,
+        transaction_minimum_fen=5_000, max_coupons=100, valid_from=ms_to_ts(now_ms() - 60_000),
+        valid_until=ms_to_ts(now_ms() + 30 * 86_400_000),
+    )  # fmt: skip
+    await coupons.CreateCampaign(cpb.CreateCampaignRequest(campaign=trial), metadata=yoga)
+    offer = apb.Offer(offer_id="yoga-for-coffee", alliance_id="kamppi-partners", source_merchant_id=COFFEE,
+                      campaign_id="yoga-trial", trigger=apb.TRIGGER_COMPLETED, max_distance_m=1_000)  # fmt: skip
+    await alliance.CreateOffer(apb.CreateOfferRequest(offer=offer), metadata=yoga)
+    rule = spb.SplitRule(merchant_id=COFFEE, platform_commission=spb.Share(basis_points=500))
+    await settlement.SetSplitRule(spb.SetSplitRuleRequest(rule=rule), metadata=ops)
+    await orders.CreateOrder(opb.CreateOrderRequest(
+        order_id="coffee-demo", merchant_id=COFFEE, customer_id=MEMBER, items_fen=3_600, delivery_fee_fen=0,
+        pickup=opb.LatLng(lat=PICKUP[0], lng=PICKUP[1]), dropoff=opb.LatLng(lat=DROPOFF[0], lng=DROPOFF[1])),
+        metadata=svc)  # fmt: skip
+    await orders.PayOrder(opb.PayOrderRequest(order_id="coffee-demo", payment_id="pay-coffee-demo", amount_fen=3_600),
+                          metadata=svc)  # fmt: skip
+    for step in ("AcceptOrder", "MarkReady", "MarkPickedUp", "MarkDelivered", "CompleteOrder"):
+        await getattr(orders, step)(getattr(opb, f"{step}Request")(order_id="coffee-demo"), metadata=svc)
+    report = await alliance.GetContribution(
+        apb.GetContributionRequest(alliance_id="kamppi-partners", merchant_id=COFFEE), metadata=coffee
+    )
+    segment = await alliance.GetMemberSegment(
+        apb.GetMemberSegmentRequest(alliance_id="kamppi-partners", member_id=MEMBER), metadata=ops
+    )
+    [brought] = report.offers
+    return [
+        f"alliance          {COFFEE} and {YOGA}: a completed coffee order (36.00 yuan) issues the studio's trial "
+        f"coupon (30 yuan off); {COFFEE} earns 10% of what it brings",
+        f"contribution      {COFFEE}: offer {brought.offer_id} issued {brought.issued}, redeemed {brought.redeemed}",
+        f"member segment    {MEMBER}: {segment.orders} order(s), {segment.spend_fen / 100:.2f} yuan, "
+        f"categories {', '.join(segment.categories)}",
+    ]
 
 
 async def next_days(channel: grpc.aio.Channel, issuer: TokenIssuer, clock: ScaledClock, day: str) -> list[str]:
