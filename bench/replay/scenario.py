@@ -53,6 +53,11 @@ class Scenario:
     overflow_backlog_orders: int = 6
     overflow_late_prep_min: float = 0.0
     overflow_margin_min: float = 5.0
+    # Demand that moves between places over the period: one demand curve (orders per hour by local hour)
+    # per district; the merchants are split along the city's long axis into as many bands of equal count,
+    # and an order of a district goes to one of its merchants. Empty: one curve (`demand_per_hour`) for the
+    # whole city. With districts, the city's demand is their sum and `demand_per_hour` is not read.
+    districts: tuple[dict[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.duration_h <= 0 or self.riders < 1 or not self.demand_per_hour:
@@ -71,15 +76,27 @@ class Scenario:
             raise ValueError("area_radius_m and the overflow settings must not be negative")
         if self.overflow_backlog_orders < 0:
             raise ValueError("overflow_backlog_orders must not be negative")
+        if any(not d or any(v < 0 for v in d.values()) for d in self.districts):
+            raise ValueError("each district needs a demand curve of non-negative orders per hour")
+        if self.districts and self.chain_branches:
+            raise ValueError("a scenario has districts or a chain, not both")
 
     def demand_at(self, hour: float) -> float:
-        points = sorted((float(h), v) for h, v in self.demand_per_hour.items())
-        if hour <= points[0][0]:
-            return points[0][1]
-        for (h0, v0), (h1, v1) in itertools.pairwise(points):
-            if h0 <= hour <= h1:
-                return v0 + (v1 - v0) * (hour - h0) / (h1 - h0)
-        return points[-1][1]
+        """Orders per hour of the whole city at a local hour."""
+        if self.districts:
+            return sum(self.district_demand_at(hour))
+        return _curve_at(self.demand_per_hour, hour)
+
+    def district_demand_at(self, hour: float) -> list[float]:
+        """Orders per hour of each district at a local hour."""
+        return [_curve_at(d, hour) for d in self.districts]
+
+    @property
+    def peak_per_hour(self) -> float:
+        """An upper bound of the city's orders per hour (arrivals are drawn at it, then thinned)."""
+        if self.districts:
+            return sum(max(d.values()) for d in self.districts)
+        return max(self.demand_per_hour.values())
 
     @classmethod
     def load(cls, name_or_path: str) -> Scenario:
@@ -91,10 +108,23 @@ class Scenario:
         data = json.loads(path.read_text())
         if "prep_mean_min" in data:
             data["prep_mean_min"] = tuple(data["prep_mean_min"])
+        if "districts" in data:
+            data["districts"] = tuple(data["districts"])
         return cls(**data)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
+
+
+def _curve_at(points_by_hour: dict[str, float], hour: float) -> float:
+    """A demand curve's value at `hour`: linear between its points, flat beyond them."""
+    points = sorted((float(h), v) for h, v in points_by_hour.items())
+    if hour <= points[0][0]:
+        return points[0][1]
+    for (h0, v0), (h1, v1) in itertools.pairwise(points):
+        if h0 <= hour <= h1:
+            return v0 + (v1 - v0) * (hour - h0) / (h1 - h0)
+    return points[-1][1]
 
 
 BUILT_IN = {

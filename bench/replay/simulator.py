@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import redis.asyncio as aioredis
 
 from bench.replay.city import Merchant, draw_merchants, places
@@ -144,6 +145,20 @@ def _chain_of(merchants: list[Merchant], centre: LatLng, branches: int, spacing_
     return [m.id for m in chosen]
 
 
+def _bands(merchants: list[Merchant], count: int) -> list[list[Merchant]]:
+    """The merchants in `count` bands of equal count along the city's long axis (the first principal axis of
+    their positions, pointing north, else east): a valley's towns from south to north, a coastal city's
+    districts along its shore."""
+    lat0 = sum(m.position.lat for m in merchants) / len(merchants)
+    xy = np.array([(m.position.lng * math.cos(math.radians(lat0)), m.position.lat) for m in merchants])
+    xy -= xy.mean(axis=0)
+    axis = np.linalg.svd(xy, full_matrices=False)[2][0]
+    if axis[1] < 0 or (axis[1] == 0 and axis[0] < 0):
+        axis = -axis
+    order = sorted(range(len(merchants)), key=lambda k: (float(xy[k] @ axis), merchants[k].id))
+    return [[merchants[k] for k in part] for part in np.array_split(np.array(order), count)]
+
+
 def _customers_within(merchants: list[Merchant], customers: list[LatLng], radius_m: float) -> dict[str, list[LatLng]]:
     """Each merchant's customers inside its delivery area (radius 0: no areas, nothing listed)."""
     if radius_m <= 0:
@@ -243,6 +258,9 @@ class CityWorld:
             ]
         merchants: list[Merchant] = draw_merchants(found_merchants, rng, scenario.prep_mean_min)
         self.merchant_of = {m.id: m for m in merchants}
+        self.merchants = merchants
+        # Moving demand (scenario.districts): the merchants of each district, along the city's long axis.
+        self.districts = _bands(merchants, len(scenario.districts)) if scenario.districts else []
         self.day = dt.datetime(2026, 6, 10, tzinfo=ZoneInfo(source.timezone))  # a Wednesday
         self.t0_ms = int((self.day + dt.timedelta(hours=scenario.start_hour)).timestamp() * 1000)
         self.end_s = scenario.duration_h * 3600
@@ -265,7 +283,6 @@ class CityWorld:
             self.at(on, "on", r.id)
             self.at(off, "off", r.id)
         self.orders: dict[str, OrderLog] = {}
-        self.merchants = merchants
         # Chain overflow (issue 21), set by the replay when the scenario turns it on: ChainOverflow.moves.
         self.overflow: ChainOverflow | None = None
         self.chain = _chain_of(merchants, service_area(graph).center, scenario.chain_branches, scenario.chain_spacing_m)
@@ -275,28 +292,40 @@ class CityWorld:
         if self.chain:
             self._draw_chain_orders(rng, merchants, customers, max(scenario.demand_per_hour.values()))
         else:
-            for t in self._arrivals(rng):
-                m = rng.choice(merchants)
+            within = _customers_within(merchants, customers, scenario.area_radius_m)
+            for t, m in self._arrivals(rng):
                 oid = f"o{len(self.orders):05d}"
                 ready = t + m.prep_mean_s * math.exp(rng.gauss(0, scenario.prep_sigma) - scenario.prep_sigma**2 / 2)
-                self.orders[oid] = OrderLog(oid, m.id, t, ready, t + scenario.promise_min * 60, rng.choice(customers),
+                door = rng.choice(within.get(m.id) or customers)
+                self.orders[oid] = OrderLog(oid, m.id, t, ready, t + scenario.promise_min * 60, door,
                                             item_count=rng.randint(1, 4))  # fmt: skip
                 self.at(t, "place", oid)
         self.result = ReplayResult(scenario, policy, graph.name, list(self.orders.values()), list(self.riders.values()),
                                    guidance=guidance, chain=list(self.chain))  # fmt: skip
 
-    def _arrivals(self, rng: random.Random) -> Iterator[float]:
-        """Poisson arrival times along the scenario's demand curve (thinning), in scenario seconds; draws a
-        merchant (and for the replay's own orders, the order's details) between arrivals."""
+    def _arrivals(self, rng: random.Random) -> Iterator[tuple[float, Merchant]]:
+        """Poisson arrivals along the scenario's demand curve (thinning), in scenario seconds, each with its
+        merchant: any merchant, or with districts one of the district an arrival is drawn for (in proportion
+        to the districts' demand at that time). The caller draws the order's details between arrivals."""
         scenario = self.scenario
         t = 0.0
-        peak = max(scenario.demand_per_hour.values())
+        peak = scenario.peak_per_hour
         while True:
             t += rng.expovariate(peak / 3600)
             if t >= self.end_s:
                 return
-            if rng.random() <= scenario.demand_at(scenario.start_hour + t / 3600) / peak:
-                yield t
+            hour = scenario.start_hour + t / 3600
+            if rng.random() > scenario.demand_at(hour) / peak:
+                continue
+            if not self.districts:
+                yield t, rng.choice(self.merchants)
+                continue
+            weights = scenario.district_demand_at(hour)
+            pick, k = rng.random() * sum(weights), 0
+            while k < len(weights) - 1 and pick >= weights[k]:
+                pick -= weights[k]
+                k += 1
+            yield t, rng.choice(self.districts[k])
 
     def history(self, days: int) -> list[PlacedOrder]:
         """The orders of the same period on each of the `days` days before the replay's, drawn from the same
@@ -307,8 +336,7 @@ class CityWorld:
             rng = random.Random(f"{self.scenario.seed}/history/{back}")
             day = self.day - dt.timedelta(days=back)
             t0_ms = int((day + dt.timedelta(hours=self.scenario.start_hour)).timestamp() * 1000)
-            for k, t in enumerate(self._arrivals(rng)):
-                m = rng.choice(self.merchants)
+            for k, (t, m) in enumerate(self._arrivals(rng)):
                 out.append(PlacedOrder(f"h{back}-{k}", m.id, m.position, t0_ms + round(t * 1000)))
         return out
 

@@ -15,7 +15,7 @@ from bench.replay import simulator
 from bench.replay.__main__ import run
 from bench.replay.scenario import Scenario
 from bench.replay.simulator import CityWorld, ReplayResult, replay_city
-from core.geo import LatLng
+from core.geo import LatLng, haversine_m
 from dispatch.guidance import GuidanceConfig
 from dispatch.models import Availability, OrderRequest, PositionFix, TaskAction
 from serving.app import redis_client
@@ -215,3 +215,34 @@ def test_history_is_earlier_days_of_the_same_period() -> None:
     assert all((world.t0_ms - o.placed_at_ms) % day_ms > day_ms - TINY.duration_h * 3_600_000 for o in history)
     assert not {o.order_id for o in history} & set(world.orders)
     assert {o.merchant_id for o in history} <= set(world.merchant_of)
+
+
+def test_districts_move_demand_along_the_city() -> None:
+    """A scenario with districts: the merchants split into bands of equal count along the city's long axis,
+    each band's orders follow its own curve (the first district's early, the second's late), on the replay's
+    day and on the history's days alike, and every door lies in its merchant's area."""
+    moving = replace(TINY, duration_h=1.0, area_radius_m=2_000.0,
+                     districts=({"11": 120.0, "11.5": 0.0}, {"11": 0.0, "11.5": 0.0, "12": 120.0}))  # fmt: skip
+    world = CityWorld("helsinki", moving, "ortools", "forecast")
+    first, second = world.districts
+    assert abs(len(first) - len(second)) <= 1 and len(first) + len(second) == len(world.merchants)
+    band = {m.id: k for k, d in enumerate(world.districts) for m in d}
+    # Bands, not a mixture: every merchant of the second band lies further along the axis than the first's.
+    assert len(band) == len(world.merchants)
+    placed = [(o.placed_s, band[o.merchant]) for o in world.orders.values()]
+    early = [k for s, k in placed if s < 900]
+    late = [k for s, k in placed if s > 2_700]
+    assert early and late and set(early) == {0} and set(late) == {1}
+    for o in world.orders.values():
+        m = world.merchant_of[o.merchant].position
+        assert haversine_m(m.lat, m.lng, o.dropoff_at.lat, o.dropoff_at.lng) <= 2_000
+    day_ms, t0_day = 86_400_000, world.t0_ms % 86_400_000
+    for o in world.history(2):
+        s = ((o.placed_at_ms - t0_day) % day_ms) / 1000
+        assert band[o.merchant_id] == (0 if s < 1_800 else 1)
+    with pytest.raises(ValueError, match="district"):
+        replace(TINY, districts=({},))
+    with pytest.raises(ValueError, match="districts or a chain"):
+        replace(TINY, districts=({"11": 1.0},), chain_branches=2)
+    # Without districts the city's curve is the scenario's own, as before.
+    assert TINY.demand_at(11.0) == 90.0 and moving.demand_at(11.25) == pytest.approx(60.0 + 0.0)
