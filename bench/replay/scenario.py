@@ -53,6 +53,9 @@ class Scenario:
     overflow_backlog_orders: int = 6
     overflow_late_prep_min: float = 0.0
     overflow_margin_min: float = 5.0
+    # Quoted fees (in-process replays, bench/replay/fees.py): the riders' share of the surge, in basis points
+    # (the pricing rules' rider_surge_share_bp; the other rules are the defaults).
+    rider_surge_share_bp: int = 0
 
     def __post_init__(self) -> None:
         if self.duration_h <= 0 or self.riders < 1 or not self.demand_per_hour:
@@ -71,6 +74,8 @@ class Scenario:
             raise ValueError("area_radius_m and the overflow settings must not be negative")
         if self.overflow_backlog_orders < 0:
             raise ValueError("overflow_backlog_orders must not be negative")
+        if not 0 <= self.rider_surge_share_bp <= 10_000:
+            raise ValueError("rider_surge_share_bp must be within [0, 10000]")
 
     def demand_at(self, hour: float) -> float:
         points = sorted((float(h), v) for h, v in self.demand_per_hour.items())
