@@ -330,16 +330,9 @@ class Pricing:
         distance_m, ride_s = self._ride(pickup, dropoff, at)
         local = local_datetime(at, merchant.time_zone)
         lines, surge_fen = price_lines(
-            rules,
-            distance_m,
-            item_count,
-            factor,
-            local.hour,
-            local.hour * 60 + local.minute,
-            weather,
-            promotions,
+            rules, distance_m, item_count, factor, local.hour, local.hour * 60 + local.minute, weather, promotions,
             items_fen,
-        )
+        )  # fmt: skip
         fee = max(0, sum(x.amount_fen for x in lines))
         rider_surge = surge_fen * rules.rider_surge_share_bp // 10_000
         q = Quote(
