@@ -1,5 +1,6 @@
 """Delivery areas and prices in `make demo` (issue 21): a noodle bar's 1-km area, an order outside it
-refused, a quote with its breakdown, the busy-area surge rising when orders outnumber free riders (it runs
+refused, "who delivers here" a page at a time (open merchants only), a quote with its breakdown and a small
+basket's small-order line, the busy-area surge rising when orders outnumber free riders (it runs
 before the demo's riders come online), an order paid at the quoted fee, and chain overflow: while the bar is
 swamped, an order of its chain goes to the sibling branch that promises the earlier drop-off."""
 
@@ -71,7 +72,8 @@ async def run_pricing_demo(channel: grpc.aio.Channel, issuer: TokenIssuer) -> li
         found = await pricing.FindMerchantsDelivering(
             pb.FindMerchantsDeliveringRequest(location=pb.LatLng(lat=at[0], lng=at[1])), metadata=member
         )
-        out.append(f"  who delivers to {name}: {', '.join(found.merchant_ids) or 'nobody'}")
+        out.append(f"  who delivers to {name} (open now, first page): {', '.join(found.merchant_ids) or 'nobody'}")
+    out += await _paged_lookup(merchants, pricing, ops, member)
 
     def order(order_id: str, at: tuple[float, float], token: str = "") -> opb.CreateOrderRequest:
         return opb.CreateOrderRequest(
@@ -95,6 +97,12 @@ async def run_pricing_demo(channel: grpc.aio.Channel, issuer: TokenIssuer) -> li
         f"  quote to the door 160 m away ({calm.road_distance_m:.0f} m by road, ride {calm.ride_time_s / 60:.1f} min):"
     )
     out += _lines(calm)
+    small = quote_request()
+    small.items_fen, small.item_count = 1_200, 1  # one bowl of noodles: under the small-order threshold
+    tiny = (await pricing.QuoteDelivery(small, metadata=member)).quote
+    out.append(f"  the same door with a basket of {small.items_fen / 100:.2f} yuan (under {rules.small_order_below_fen / 100:.2f}, "
+               f"the shortfall up to {rules.small_order_fee_fen / 100:.2f}):")  # fmt: skip
+    out += _lines(tiny)
 
     # A rush: 40 orders waiting at the bar (their food ready in 30 minutes) and no rider online yet.
     now = time.time_ns() // 1_000_000
@@ -134,6 +142,32 @@ async def run_pricing_demo(channel: grpc.aio.Channel, issuer: TokenIssuer) -> li
     for o in rush:  # the rush was only for show: out of the pool before the riders come
         await dispatch.CancelOrder(dpb.CancelOrderRequest(order_id=o.order_id, reason="demo rush over"), metadata=svc)
     return out
+
+
+async def _paged_lookup(merchants: merchants_pb2_grpc.MerchantServiceStub, pricing: pricing_pb2_grpc.PricingServiceStub,
+                        ops: tuple[tuple[str, str], ...], member: tuple[tuple[str, str], ...]) -> list[str]:  # fmt: skip
+    """Five stalls of a night market around the corner deliver to the same door, one shut for the night: a
+    customer app pages through the open ones, two at a time."""
+    for i in range(5):
+        stall = mpb.Merchant(merchant_id=f"stall-{i}", name=f"夜市 stall {i}", time_zone="Europe/Helsinki",
+                             location=mpb.LatLng(lat=SHOP[0] + 0.0004 * i, lng=SHOP[1] - 0.0006),
+                             category=mpb.MERCHANT_CATEGORY_RESTAURANT)  # fmt: skip
+        await merchants.UpsertMerchant(mpb.UpsertMerchantRequest(merchant=stall), metadata=ops)
+        await pricing.SetDeliveryArea(pb.SetDeliveryAreaRequest(merchant_id=f"stall-{i}", radius_m=800), metadata=ops)
+    await merchants.SetMerchantStatus(
+        mpb.SetMerchantStatusRequest(merchant_id="stall-2", status=mpb.MERCHANT_STATUS_CLOSED), metadata=ops
+    )
+    pages, token = [], ""
+    while True:
+        reply = await pricing.FindMerchantsDelivering(
+            pb.FindMerchantsDeliveringRequest(location=pb.LatLng(lat=NEAR[0], lng=NEAR[1]), page_size=2,
+                                              page_token=token), metadata=member)  # fmt: skip
+        pages.append("[" + ", ".join(reply.merchant_ids) + "]")
+        token = reply.next_page_token
+        if not token:
+            break
+    return [f"  after a night market's five stalls open nearby (stall-2 closed), pages of 2 for the same door: "
+            f"{' '.join(pages)}"]  # fmt: skip
 
 
 async def _overflow(merchants: merchants_pb2_grpc.MerchantServiceStub, orders: orders_pb2_grpc.OrderServiceStub,

@@ -2,9 +2,9 @@
 from live supply and demand, and signed quotes the order center honours. No gRPC below `pricing.api`."""
 
 from pricing.areas import AREA_RESOLUTION, AreaBook, CityEdge, compile_area
-from pricing.engine import Conditions, Pricing, price_lines
+from pricing.engine import Conditions, MerchantsPage, Pricing, price_lines
 from pricing.models import Area, AreaSpec, HourBand, PricingRules, Promotion, Quote, QuoteLine, Weather
-from pricing.signing import QuoteSigner, QuoteTerms
+from pricing.signing import PageTokens, QuoteSigner, QuoteTerms
 from pricing.surge import CellState, DemandForecast, DispatchSupplyDemand, SupplyDemand, SurgeBoard
 
 __all__ = [
@@ -18,6 +18,8 @@ __all__ = [
     "DemandForecast",
     "DispatchSupplyDemand",
     "HourBand",
+    "MerchantsPage",
+    "PageTokens",
     "Pricing",
     "PricingRules",
     "Promotion",

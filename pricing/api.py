@@ -62,7 +62,8 @@ def rules_to_pb(r: PricingRules) -> pb.PricingRules:
         hour_bands=[pb.HourBand(start_hour=b.start_hour, end_hour=b.end_hour, fee_fen=b.fee_fen, label=b.label)
                     for b in r.hour_bands],
         weather_fees=[pb.WeatherFee(weather=WEATHER_TO_PB[w], fee_fen=f) for w, f in r.weather_fees],
-        quote_ttl_s=r.quote_ttl_s,
+        quote_ttl_s=r.quote_ttl_s, min_basket_fen=r.min_basket_fen, small_order_below_fen=r.small_order_below_fen,
+        small_order_fee_fen=r.small_order_fee_fen,
     )  # fmt: skip
 
 
@@ -80,7 +81,8 @@ def rules_from_pb(r: pb.PricingRules) -> PricingRules:
         surge_slope=r.surge_slope, rider_surge_share_bp=r.rider_surge_share_bp, shrink_at=r.shrink_at,
         grow_at=r.grow_at, max_shrink_rings=r.max_shrink_rings,
         hour_bands=tuple(HourBand(b.start_hour, b.end_hour, b.fee_fen, b.label) for b in r.hour_bands[:25]),
-        weather_fees=tuple(fees), quote_ttl_s=r.quote_ttl_s,
+        weather_fees=tuple(fees), quote_ttl_s=r.quote_ttl_s, min_basket_fen=r.min_basket_fen,
+        small_order_below_fen=r.small_order_below_fen, small_order_fee_fen=r.small_order_fee_fen,
     )  # fmt: skip
 
 
@@ -135,9 +137,13 @@ class PricingServicer(pricing_pb2_grpc.PricingServiceServicer):
         self, request: pb.FindMerchantsDeliveringRequest, context: grpc.aio.ServicerContext
     ) -> pb.FindMerchantsDeliveringResponse:
         self._caller(context).require(*READERS)
-        at = LatLng(request.location.lat, request.location.lng)
-        cell, merchants = await self._pricing.merchants_at(at)
-        return pb.FindMerchantsDeliveringResponse(merchant_ids=merchants, cell=cell)
+        page = await self._pricing.merchants_delivering(
+            LatLng(request.location.lat, request.location.lng), request.page_size, request.page_token,
+            request.include_closed,
+        )  # fmt: skip
+        return pb.FindMerchantsDeliveringResponse(
+            merchant_ids=page.merchant_ids, cell=page.cell, next_page_token=page.next_page_token
+        )
 
     @rpc
     async def QuoteDelivery(

@@ -4,8 +4,9 @@ kept in Redis with a city index cell -> merchants, and shrunk by outer rings whi
 Each cell of an area carries its depth: 0 for a cell on the area's edge (a neighbour outside it), one
 more per ring inward (a breadth-first walk from the edge), so "drop the outer k rings" is "keep cells of
 depth >= k" whatever the area's shape. The index `areacell:<cell>` maps merchant -> depth, and the
-merchant's rings dropped now sit in one hash (`shrink`): "which merchants deliver here" is one script
-reading those two hashes for one cell, whatever the number of merchants.
+merchant's rings dropped now sit in one hash (`shrink`). Each cell also keeps its merchants' ids in a sorted
+set of equal scores (`cellids:<cell>`), so "which merchants deliver here" pages through it by id with
+ZRANGEBYLEX from the last id seen: a page costs O(log n + page size), whatever the number of merchants.
 """
 
 from __future__ import annotations
@@ -188,18 +189,21 @@ def default_spec() -> AreaSpec:
 
 
 # Replaces a merchant's area and its index entries. KEYS: area, areas, shrink. ARGV: prefix, merchant,
-# spec, fingerprint, cells JSON, max depth, surge cell. Returns 'same' or 'set'. No checks can fail.
+# spec, fingerprint, cells JSON, max depth, surge cell, a cell of the area. Returns 'same' or 'set'. No
+# checks can fail. An area stored before the cells' id sets existed is rewritten (its cell not in one).
 _SET_LUA = """
 local old = redis.call('HGET', KEYS[1], 'fingerprint')
-if old == ARGV[4] then return 'same' end
+if old == ARGV[4] and redis.call('ZSCORE', ARGV[1] .. 'cellids:' .. ARGV[8], ARGV[2]) then return 'same' end
 local before = redis.call('HGET', KEYS[1], 'cells')
 if before then
   for _, pair in ipairs(cjson.decode(before)) do
     redis.call('HDEL', ARGV[1] .. 'areacell:' .. pair[1], ARGV[2])
+    redis.call('ZREM', ARGV[1] .. 'cellids:' .. pair[1], ARGV[2])
   end
 end
 for _, pair in ipairs(cjson.decode(ARGV[5])) do
   redis.call('HSET', ARGV[1] .. 'areacell:' .. pair[1], ARGV[2], pair[2])
+  redis.call('ZADD', ARGV[1] .. 'cellids:' .. pair[1], 0, ARGV[2])
 end
 redis.call('HSET', KEYS[1], 'spec', ARGV[3], 'fingerprint', ARGV[4], 'cells', ARGV[5], 'max_depth', ARGV[6])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[7] .. '|' .. ARGV[6])
@@ -207,28 +211,27 @@ redis.call('HSET', KEYS[3], ARGV[2], 0)
 return 'set'
 """
 
-# Merchants delivering to one cell now. KEYS: the cell's index, shrink. Returns the merchants joined by
-# newlines (one bulk reply: hundreds of merchants cover a cell of a dense city). Only merchants with rings
-# dropped are looked up in the shrink hash, which is empty while no area is shrunk.
-_FIND_LUA = """
-local pairs_ = redis.call('HGETALL', KEYS[1])
-if #pairs_ == 0 then return '' end
+# One page of the merchants whose area covers a cell now, in id order. KEYS: the cell's id set, its depth
+# hash, shrink. ARGV: the last id of the previous page ('' for the first), how many to examine. Reads at
+# most that many ids after the last (ZRANGEBYLEX: O(log n + page), whatever the cell holds) and one more to
+# tell whether any remain. Returns {ids covering the cell now, newline-joined; the last id examined; 1 if
+# more remain, else 0}. A merchant with outer rings dropped past this cell is examined but not returned.
+_PAGE_LUA = """
+local from = ARGV[1] == '' and '-' or ('(' .. ARGV[1])
+local n = tonumber(ARGV[2])
+local ids = redis.call('ZRANGEBYLEX', KEYS[1], from, '+', 'LIMIT', 0, n + 1)
+local more = 0
+if #ids > n then more = 1; ids[#ids] = nil end
+if #ids == 0 then return {'', '', 0} end
+local last = ids[#ids]
+if redis.call('HLEN', KEYS[3]) == 0 then return {table.concat(ids, '\\n'), last, more} end
+local depth = redis.call('HMGET', KEYS[2], unpack(ids))
+local dropped = redis.call('HMGET', KEYS[3], unpack(ids))
 local out = {}
-if redis.call('HLEN', KEYS[2]) == 0 then
-  for i = 1, #pairs_, 2 do out[#out + 1] = pairs_[i] end
-  return table.concat(out, '\\n')
+for i = 1, #ids do
+  if tonumber(depth[i] or '-1') >= tonumber(dropped[i] or '0') then out[#out + 1] = ids[i] end
 end
-local names = {}
-for i = 1, #pairs_, 2 do names[#names + 1] = pairs_[i] end
-local dropped = {}
-for first = 1, #names, 4000 do  -- unpack takes at most ~8,000 values
-  local part = redis.call('HMGET', KEYS[2], unpack(names, first, math.min(first + 3999, #names)))
-  for j = 1, #part do dropped[first + j - 1] = part[j] end
-end
-for i = 1, #names do
-  if tonumber(pairs_[2 * i]) >= tonumber(dropped[i] or '0') then out[#out + 1] = names[i] end
-end
-return table.concat(out, '\\n')
+return {table.concat(out, '\\n'), last, more}
 """
 
 
@@ -244,7 +247,7 @@ class AreaBook:
     def __init__(self, client: aioredis.Redis) -> None:
         self._redis = client
         self._set = client.register_script(_SET_LUA)
-        self._find = client.register_script(_FIND_LUA)
+        self._page = client.register_script(_PAGE_LUA)
 
     async def store(self, merchant_id: str, spec: AreaSpec, merchant: LatLng, cells: dict[str, int]) -> bool:
         """Stores a compiled area (True), or finds it already stored (False)."""
@@ -261,6 +264,7 @@ class AreaBook:
                 payload,
                 max_depth,
                 surge_cell,
+                _first_cell(cells),
             ],
         )
         return result == "set"
@@ -274,7 +278,15 @@ class AreaBook:
             raise NotFound(f"merchant {merchant_id} has no delivery area: it delivers anywhere in the city")
         return Area(merchant_id, AreaSpec.from_json(spec), AREA_RESOLUTION, dict(json.loads(cells)), int(shrink or 0))
 
-    async def merchants_at(self, at: LatLng) -> tuple[str, list[str]]:
-        cell = h3.latlng_to_cell(at.lat, at.lng, AREA_RESOLUTION)
-        found = await self._find(keys=[keys.area_cell_key(cell), keys.SHRINK])
-        return cell, sorted(found.split("\n")) if found else []
+    async def page_at(self, cell: str, after: str, count: int) -> tuple[list[str], str, bool]:
+        """Up to `count` merchants after `after` (by id) in the cell's index, less those whose area is shrunk
+        past the cell: (those covering it now, the last id examined, whether more remain)."""
+        found, last, more = await self._page(
+            keys=[keys.area_cell_ids_key(cell), keys.area_cell_key(cell), keys.SHRINK], args=[after, count]
+        )
+        return (found.split("\n") if found else []), last, bool(int(more))
+
+
+def _first_cell(cells: dict[str, int]) -> str:
+    """The area's first cell by id: the set script checks it to tell an area already indexed."""
+    return min(cells) if cells else ""

@@ -23,9 +23,10 @@ from core.clock import Clock
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from core.geo import LatLng, haversine_m
 from core.localtime import local_datetime
+from core.schedule import Schedule
 from core.validation import id_violation, ids_violations
 from dispatch.validation import latlng_violations
-from merchants import Directory
+from merchants import Directory, Merchant, MerchantKeys, MerchantStatus
 from pricing import keys
 from pricing.areas import AREA_RESOLUTION, SURGE_RESOLUTION, AreaBook, CityEdge, compile_area
 from pricing.models import (
@@ -55,6 +56,20 @@ MAX_CONDITIONS_MS = 2 * 86_400_000
 DETOUR_FACTOR = 1.3
 EBIKE_MPS = 4.5  # ~16 km/h, the e-bike mode's typical urban speed, for the fallback ride time
 
+# "Which merchants deliver here" pages (FindMerchantsDelivering): AIP-158's page_size with a default and a
+# cap. 50 fills a phone's list a few screens deep; 500 keeps a reply under ~10 KB.
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+# Each call examines at most this many x page_size merchants of the cell, so a page costs a bounded number
+# of round trips (3 of the index, 3 of the merchants' records) however many of them are closed.
+PAGE_ROUNDS = 3
+# "Which merchants deliver here" reads a merchant's status and hours at most this often per process and
+# evaluates the hours at each call's time. Reading 50 merchants' records (one per hash tag) costs ~2 ms of
+# client time in redis-py, more than the rest of the call; a listing may show a merchant closed within the
+# last 10 s (its menu then says so), while QuoteDelivery and CreateOrder read the record itself.
+OPEN_STATE_TTL_MS = 10_000
+OPEN_STATE_CACHE_SIZE = 50_000  # merchants whose status and parsed hours are kept (a few hundred bytes each)
+
 # KEYS: rules, area, areacell, shrink, surge, conditions, promotions. ARGV: merchant, surge cell, zone.
 _QUOTE_READ_LUA = """
 local has_area = redis.call('EXISTS', KEYS[2])
@@ -78,6 +93,16 @@ class Conditions:
     until_ms: int
 
 
+@dataclass(frozen=True)
+class MerchantsPage:
+    """One page of the merchants delivering to a place: their ids, the H3 cell looked up, the next page's
+    token ("" at the end)."""
+
+    cell: str
+    merchant_ids: list[str]
+    next_page_token: str
+
+
 class Pricing:
     """Areas, conditions, rules, promotions and quotes over Redis, for one city."""
 
@@ -95,6 +120,7 @@ class Pricing:
         self._redis = client
         self.clock = clock
         self.signer = signer
+        self.pages = signer.page_tokens()
         self.zoning = zoning  # the city's zones: condition areas (dispatch.zones.Zoning); None: one, "city"
         self.oracle = oracle  # routing_data.RoadNetworkOracle or None
         self.edge = edge
@@ -105,6 +131,8 @@ class Pricing:
         self.surge = SurgeBoard(client)
         self._quote_read = client.register_script(_QUOTE_READ_LUA)
         self._dropoff = client.register_script(_DROPOFF_LUA)
+        # merchant -> (ms read, its hours if its status is open, else None): "which merchants deliver here"
+        self._open_state: dict[str, tuple[int, Schedule | None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
@@ -134,10 +162,72 @@ class Pricing:
             raise InvalidArgument(bad)
         return await self.areas.get(merchant_id)
 
-    async def merchants_at(self, at: LatLng) -> tuple[str, list[str]]:
-        if bad := _place_violations("location", at):
+    async def merchants_delivering(
+        self, at: LatLng, page_size: int = 0, page_token: str = "", include_closed: bool = False
+    ) -> MerchantsPage:
+        """A page of the merchants whose area covers `at` now, by id, and unless include_closed only those
+        open now (status and hours, `Merchant.is_open_at`). The cell's index is read a page at a time from the
+        token's last id and each page's merchants filtered with one pipelined read of their records, so a
+        call costs at most PAGE_ROUNDS x page_size merchants examined whatever the city holds; a page may
+        hold fewer than page_size (even none) while a next token is given."""
+        bad = _place_violations("location", at)
+        size = page_size or DEFAULT_PAGE_SIZE
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            bad.append(FieldViolation("page_size", f"must be within [1, {MAX_PAGE_SIZE}] (0: {DEFAULT_PAGE_SIZE})"))
+        cell = "" if bad else h3.latlng_to_cell(at.lat, at.lng, AREA_RESOLUTION)
+        last = ""
+        if page_token and cell:
+            try:
+                last = self.pages.open(page_token, cell, include_closed)
+            except InvalidArgument as err:
+                bad += err.violations
+        if bad:
             raise InvalidArgument(bad)
-        return await self.areas.merchants_at(at)
+        now_ms = self.clock.now_ms()
+        found: list[str] = []
+        more = True
+        for _ in range(PAGE_ROUNDS):
+            ids, examined, more = await self.areas.page_at(cell, last, size)
+            if ids and not include_closed:
+                ids = await self._open_now(ids, now_ms)
+            room = size - len(found)
+            if len(ids) > room:  # the page is full before this part's end: the next page starts after it
+                found += ids[:room]
+                last, more = ids[room - 1], True
+                break
+            found += ids
+            last = examined or last
+            if not more or len(found) == size:
+                break
+        return MerchantsPage(cell, found, self.pages.sign(cell, include_closed, last) if more else "")
+
+    async def _open_now(self, merchant_ids: list[str], now_ms: int) -> list[str]:
+        """The merchants open now (status and hours), in the order given. Each merchant's status and hours
+        are read from its record (one pipelined read of those not read in the last OPEN_STATE_TTL_MS, each
+        under its own hash tag) and the hours evaluated at now; a merchant with an area but no record is
+        left out."""
+        stale = [
+            m for m in merchant_ids if (c := self._open_state.get(m)) is None or now_ms - c[0] >= OPEN_STATE_TTL_MS
+        ]
+        if stale:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for m in stale:
+                    pipe.hmget(MerchantKeys(m).merchant, ["status", "body"])
+                rows = await pipe.execute()
+            for m, (status, body) in zip(stale, rows, strict=True):
+                schedule = None
+                if status == MerchantStatus.OPEN.value and body is not None:
+                    schedule = Merchant.from_redis({"status": status, "version": "0", "body": body}).schedule
+                self._open_state.pop(m, None)  # re-inserted last: the oldest entries are evicted first
+                if len(self._open_state) >= OPEN_STATE_CACHE_SIZE:
+                    self._open_state.pop(next(iter(self._open_state)))
+                self._open_state[m] = (now_ms, schedule)
+        out = []
+        for m in merchant_ids:
+            schedule = self._open_state[m][1]
+            if schedule is not None and schedule.is_open_at(now_ms):
+                out.append(m)
+        return out
 
     async def check_dropoff(self, merchant_id: str, dropoff: LatLng, field: str = "dropoff") -> None:
         """INVALID_ARGUMENT naming `field` when the merchant has an area and the drop-off is outside it now."""
@@ -227,6 +317,10 @@ class Pricing:
         rules_raw, has_area, depth, shrink, surge_raw, cond_raw, promo_raw = raw
         _check_in_area(merchant_id, int(has_area), int(depth), int(shrink), "dropoff")
         rules = PricingRules.from_json(rules_raw)
+        if items_fen < rules.min_basket_fen:
+            raise InvalidArgument.field(
+                "items_fen", f"the basket of {items_fen} fen is below the minimum basket of {rules.min_basket_fen} fen"
+            )
         factor = min(CellState.from_redis(surge_cell, surge_raw).factor, rules.surge_cap) if surge_raw else 1.0
         weather = None
         if cond_raw:
@@ -236,8 +330,9 @@ class Pricing:
         distance_m, ride_s = self._ride(pickup, dropoff, at)
         local = local_datetime(at, merchant.time_zone)
         lines, surge_fen = price_lines(
-            rules, distance_m, item_count, factor, local.hour, local.hour * 60 + local.minute, weather, promotions
-        )
+            rules, distance_m, item_count, factor, local.hour, local.hour * 60 + local.minute, weather, promotions,
+            items_fen,
+        )  # fmt: skip
         fee = max(0, sum(x.amount_fen for x in lines))
         rider_surge = surge_fen * rules.rider_surge_share_bp // 10_000
         q = Quote(
@@ -246,7 +341,7 @@ class Pricing:
             road_distance_m=distance_m, ride_time_s=ride_s, issued_ms=now_ms, expires_ms=now_ms + rules.quote_ttl_s * 1000,
         )  # fmt: skip
         terms = QuoteTerms(q.quote_id, merchant_id, dropoff.lat, dropoff.lng, fee, surge_fen, rider_surge, now_ms,
-                           q.expires_ms)  # fmt: skip
+                           q.expires_ms, items_fen)  # fmt: skip
         return replace(q, token=self.signer.sign(terms))
 
     def _ride(self, pickup: LatLng, dropoff: LatLng, at_ms: int) -> tuple[float, float]:
@@ -304,8 +399,11 @@ def price_lines(
     minute_of_day: int,
     weather: Weather | None,
     promotions: list[Promotion],
+    items_fen: int,
 ) -> tuple[list[QuoteLine], int]:
-    """The quote's lines (label, fen) and the fen the surge added."""
+    """The quote's lines (label, fen) and the fen the surge added. The small-order line comes last: it is
+    not delivery work, so the surge does not multiply it and a delivery promotion does not discount it (as
+    Uber Eats' delivery-fee offers leave its small order fee)."""
     km = distance_m / 1000
     lines = [QuoteLine(f"base (first {rules.included_m / 1000:g} km)", rules.base_fen)]
     extra_m = max(0.0, distance_m - rules.included_m)
@@ -330,6 +428,12 @@ def price_lines(
     if best is not None:
         before = max(0, sum(x.amount_fen for x in lines))
         lines.append(QuoteLine(best.label, -math.floor(before * best.percent_off / 100)))
+    if small := rules.small_order_fee(items_fen):
+        lines.append(
+            QuoteLine(
+                f"small order (basket {items_fen / 100:.2f} under {rules.small_order_below_fen / 100:.2f})", small
+            )
+        )
     return lines, surge_fen
 
 

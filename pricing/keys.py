@@ -22,6 +22,11 @@ def area_cell_key(cell: str) -> str:
     return f"{PREFIX}areacell:{cell}"
 
 
+def area_cell_ids_key(cell: str) -> str:
+    """zset, every score 0: the merchants whose area holds this cell, paged by id (ZRANGEBYLEX)."""
+    return f"{PREFIX}cellids:{cell}"
+
+
 AREAS = f"{PREFIX}areas"  # hash: merchant -> "surge cell|max depth" (what the refresh shrinks)
 SHRINK = f"{PREFIX}shrink"  # hash: merchant -> outer rings dropped now
 RULES = f"{PREFIX}rules"  # string: the rules (JSON); absent: the defaults

@@ -18,6 +18,7 @@ MAX_PROMOTIONS = 20
 MAX_FEE_FEN = 100_000  # 1,000 yuan: no single line of a delivery fee is more
 MAX_SURGE_CAP = 10.0
 MAX_ITEM_COUNT = 200
+MAX_BASKET_RULE_FEN = 1_000_000  # 10,000 yuan: no minimum basket or small-order threshold is higher
 
 
 class Weather(enum.StrEnum):
@@ -103,6 +104,16 @@ class PricingRules:
         (Weather.RAIN, 200), (Weather.HEAVY_RAIN, 400), (Weather.SNOW, 400), (Weather.HEAT, 100),
     )  # fmt: skip
     quote_ttl_s: int = 300
+    # The basket (QuoteDelivery's items_fen). A minimum basket (Meituan's 起送价) refuses a quote below it;
+    # shops set theirs at about 15-20 yuan, which a city-wide rule cannot know, and a city minimum would
+    # refuse errands (an empty basket) and a single coffee, so by default there is none. Below the
+    # small-order threshold the basket pays the shortfall, at most the cap (Uber Eats' and DoorDash's
+    # "small order fee": about 2-3 dollars under a 10-15 dollar subtotal); charging the shortfall rather than
+    # a flat fee leaves no cliff where one fen less costs the whole fee. 20 yuan and at most 3 yuan: a basket
+    # of one drink pays about a base fee more, a meal for one (25-40 yuan) nothing.
+    min_basket_fen: int = 0
+    small_order_below_fen: int = 2_000
+    small_order_fee_fen: int = 300
 
     def violations(self, prefix: str = "rules") -> list[FieldViolation]:
         out: list[FieldViolation] = []
@@ -149,11 +160,23 @@ class PricingRules:
                 bad(f"weather_fees[{i}].fee_fen", f"must be within [0, {MAX_FEE_FEN}] fen")
         if not 30 <= self.quote_ttl_s <= 3_600:
             bad("quote_ttl_s", "must be within [30, 3600] s")
+        for name in ("min_basket_fen", "small_order_below_fen"):
+            if not 0 <= getattr(self, name) <= MAX_BASKET_RULE_FEN:
+                bad(name, f"must be within [0, {MAX_BASKET_RULE_FEN}] fen")
+        if 0 < self.small_order_below_fen < self.min_basket_fen:
+            bad("small_order_below_fen", "must be 0 (no small-order fee) or at least min_basket_fen")
+        if not 0 <= self.small_order_fee_fen <= MAX_FEE_FEN:
+            bad("small_order_fee_fen", f"must be within [0, {MAX_FEE_FEN}] fen")
         return out
 
     def check(self) -> None:
         if bad := self.violations():
             raise InvalidArgument(bad)
+
+    def small_order_fee(self, items_fen: int) -> int:
+        """What a basket of items_fen pays for being small: the shortfall, at most the fee (0 at or above the
+        threshold)."""
+        return min(self.small_order_fee_fen, max(0, self.small_order_below_fen - items_fen))
 
     def weather_fee(self, weather: Weather | None) -> int:
         return next((fee for w, fee in self.weather_fees if w == weather), 0)
@@ -168,10 +191,14 @@ class PricingRules:
     def from_json(cls, raw: str | None) -> PricingRules:
         if not raw:
             return cls()
-        body = json.loads(raw)
+        body = {**_BASKET_DEFAULTS_BEFORE, **json.loads(raw)}
         body["hour_bands"] = tuple(HourBand(**b) for b in body["hour_bands"])
         body["weather_fees"] = tuple((Weather(w), fee) for w, fee in body["weather_fees"])
         return cls(**body)
+
+
+# Rules stored before the basket fields existed priced no basket: read them so, not with today's defaults.
+_BASKET_DEFAULTS_BEFORE = {"min_basket_fen": 0, "small_order_below_fen": 0, "small_order_fee_fen": 0}
 
 
 @dataclass(frozen=True)

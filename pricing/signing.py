@@ -1,7 +1,8 @@
 """Signed quotes: the terms of a quote in a token the order center checks without a Redis read.
 
 A token is `q1.<payload>.<mac>`: the payload is the compact JSON of the terms (quote id, merchant,
-drop-off to 1e-6 degrees, fee, surge and riders' share of it, issue and expiry ms), base64url; the mac
+drop-off to 1e-6 degrees, fee, surge and riders' share of it, issue and expiry ms, the basket priced),
+base64url; the mac
 is HMAC-SHA256 of `q1.<payload>` under the server's quote key (a dev key file beside the token keys, or
 one an operator gives), base64url of its first 16 bytes. The key never leaves the servers; a client can
 read a token's terms but not change them.
@@ -38,6 +39,8 @@ class QuoteTerms:
     rider_surge_fen: int
     issued_ms: int
     expires_ms: int
+    # The basket the fee was priced on (its small-order line): an order of a smaller basket cannot use it.
+    items_fen: int = 0
 
 
 def _b64(raw: bytes) -> str:
@@ -59,9 +62,13 @@ class QuoteSigner:
     def _mac(self, signed: str) -> str:
         return _b64(hmac.new(self._key, signed.encode(), hashlib.sha256).digest()[:16])
 
+    def page_tokens(self) -> PageTokens:
+        """FindMerchantsDelivering's page tokens, under a key derived from this one."""
+        return PageTokens(hmac.new(self._key, b"tongcheng/pricing/page-token", hashlib.sha256).digest())
+
     def sign(self, t: QuoteTerms) -> str:
         body = [t.quote_id, t.merchant_id, round(t.dropoff_lat, 6), round(t.dropoff_lng, 6), t.fee_fen, t.surge_fen,
-                t.rider_surge_fen, t.issued_ms, t.expires_ms]  # fmt: skip
+                t.rider_surge_fen, t.issued_ms, t.expires_ms, t.items_fen]  # fmt: skip
         signed = f"{VERSION}.{_b64(json.dumps(body, separators=(',', ':')).encode())}"
         return f"{signed}.{self._mac(signed)}"
 
@@ -77,8 +84,9 @@ class QuoteSigner:
             raise InvalidArgument.field(field, "signature does not match: the quote was altered or not issued here")
         try:
             b = json.loads(_unb64(payload))
+            # A token signed before the basket was bound has 9 terms: it priced no basket.
             return QuoteTerms(str(b[0]), str(b[1]), float(b[2]), float(b[3]), int(b[4]), int(b[5]), int(b[6]),
-                              int(b[7]), int(b[8]))  # fmt: skip
+                              int(b[7]), int(b[8]), int(b[9]) if len(b) > 9 else 0)  # fmt: skip
         except (ValueError, TypeError, IndexError, binascii.Error):  # signed by us, so never in practice
             raise InvalidArgument.field(field, "unreadable quote") from None
 
@@ -98,3 +106,45 @@ class QuoteSigner:
                 field, f"expired {(now_ms - t.expires_ms) // 1000} s ago: quote the delivery again"
             )
         return t
+
+
+PAGE_VERSION = "p1"
+MAX_PAGE_TOKEN_CHARS = 512
+
+
+class PageTokens:
+    """Page tokens of "which merchants deliver here": `p1.<payload>.<mac>`, the payload the compact JSON of
+    [cell, include_closed, last merchant id examined], the mac HMAC-SHA256 (first 12 bytes) under a key
+    derived from the quote key. Opaque to clients and tamper-evident: a token is good only for the cell and
+    filter it was issued for, so a page cannot be asked for with another place's position in the list."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def _mac(self, signed: str) -> str:
+        return _b64(hmac.new(self._key, signed.encode(), hashlib.sha256).digest()[:12])
+
+    def sign(self, cell: str, include_closed: bool, last_id: str) -> str:
+        signed = f"{PAGE_VERSION}.{_b64(json.dumps([cell, include_closed, last_id], separators=(',', ':')).encode())}"
+        return f"{signed}.{self._mac(signed)}"
+
+    def open(self, token: str, cell: str, include_closed: bool, field: str = "page_token") -> str:
+        """The last merchant id of the previous page; INVALID_ARGUMENT naming `field` for a token not issued
+        here, altered, or issued for another cell or filter."""
+        if len(token) > MAX_PAGE_TOKEN_CHARS:
+            raise InvalidArgument.field(field, f"at most {MAX_PAGE_TOKEN_CHARS} characters")
+        version, _, rest = token.partition(".")
+        payload, _, mac = rest.partition(".")
+        if version != PAGE_VERSION or not payload or not mac:
+            raise InvalidArgument.field(field, "not a next_page_token of FindMerchantsDelivering")
+        if not hmac.compare_digest(self._mac(f"{version}.{payload}").encode(), mac.encode()):
+            raise InvalidArgument.field(field, "signature does not match: the token was altered or not issued here")
+        try:
+            token_cell, token_closed, last_id = json.loads(_unb64(payload))
+        except (ValueError, TypeError, binascii.Error):  # signed by us, so never in practice
+            raise InvalidArgument.field(field, "unreadable page token") from None
+        if token_cell != cell or token_closed is not include_closed:
+            raise InvalidArgument.field(
+                field, "issued for another place or include_closed: page from the first page again"
+            )
+        return str(last_id)

@@ -153,7 +153,8 @@ def test_pricing_exports_and_no_grpc_below_api() -> None:
     assert sorted(pricing.__all__) == sorted(
         ["AREA_RESOLUTION", "Area", "AreaBook", "AreaSpec", "CellState", "CityEdge", "Conditions", "DemandForecast",
          "DispatchSupplyDemand", "HourBand", "Pricing", "PricingRules", "Promotion", "Quote", "QuoteLine",
-         "QuoteSigner", "QuoteTerms", "SupplyDemand", "SurgeBoard", "Weather", "compile_area", "price_lines"]
+         "QuoteSigner", "QuoteTerms", "SupplyDemand", "SurgeBoard", "Weather", "compile_area", "price_lines",
+         "MerchantsPage", "PageTokens"]
     )  # fmt: skip
     for name in pricing.__all__:
         assert hasattr(pricing, name), name

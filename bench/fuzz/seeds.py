@@ -177,7 +177,16 @@ def pricing_seeds(now_ms: int, center: LatLng) -> list[Seed]:
         ),
         (p + "SetDeliveryArea", Role.OPS, "", [{"merchant_id": "pm1", "isochrone": {"minutes": 2}}]),
         (p + "GetDeliveryArea", Role.MEMBER, "u1", [{"merchant_id": "pm1"}]),
-        (p + "FindMerchantsDelivering", Role.MEMBER, "u1", [{"location": door}]),
+        (
+            p + "FindMerchantsDelivering",
+            Role.MEMBER,
+            "u1",
+            [
+                {"location": door},
+                {"location": door, "page_size": 1},
+                {"location": door, "page_size": 2, "include_closed": True},
+            ],
+        ),
         (p + "GetPricingRules", Role.OPS, "", [{}]),
         (
             p + "SetPricingRules",
@@ -201,6 +210,9 @@ def pricing_seeds(now_ms: int, center: LatLng) -> list[Seed]:
                         "hour_bands": [{"start_hour": 22, "end_hour": 6, "fee_fen": 200, "label": "night"}],
                         "weather_fees": [{"weather": "WEATHER_RAIN", "fee_fen": 200}],
                         "quote_ttl_s": 600,
+                        "min_basket_fen": 1000,
+                        "small_order_below_fen": 2000,
+                        "small_order_fee_fen": 300,
                     }
                 }
             ],
@@ -234,7 +246,10 @@ def pricing_seeds(now_ms: int, center: LatLng) -> list[Seed]:
             p + "QuoteDelivery",
             Role.MEMBER,
             "u1",
-            [{"merchant_id": "pm1", "dropoff": door, "item_count": 3, "items_fen": 4_800}],
+            [
+                {"merchant_id": "pm1", "dropoff": door, "item_count": 3, "items_fen": 4_800},
+                {"merchant_id": "pm1", "dropoff": door, "item_count": 1, "items_fen": 1_200},
+            ],
         ),
         (p + "RefreshSurge", Role.OPS, "", [{}]),
     ]

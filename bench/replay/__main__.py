@@ -7,11 +7,13 @@ the engine in this process on a simulated clock; `--via grpc` drives a real serv
 API (started here on a scaled clock, or a running one with --server); `--via in-process,grpc` runs both
 and puts them side by side.
 
-`--guidance` (in process) replays the same orders once per idle-rider guidance mode: none (riders wait
+`--guidance` replays the same orders once per idle-rider guidance mode: none (riders wait
 where they are freed), recent (spread over the last 30 minutes of orders) or forecast (spread over the
 demand forecast of the next slots; the forecast has first learnt 28 earlier days of the same period,
-drawn from the scenario's demand model with seeds of their own). Runs are named policy/guidance when
-more than one mode is given. `--seed` replaces the scenario's seed (another draw of the same city).
+drawn from the scenario's demand model with seeds of their own). Through gRPC the mode is the server's
+setting: each run starts its server with it, and for forecast writes that history into the served Redis
+first (with --server, the running server is taken to have the mode given; forecast is refused there). Runs
+are named policy/guidance when more than one mode is given. `--seed` replaces the scenario's seed (another draw of the same city).
 """
 
 from __future__ import annotations
@@ -63,11 +65,15 @@ async def _in_process(city: str, scenario: Scenario, policies: list[str], redis_
 async def run_grpc(
     city: str, scenario: Scenario, policies: list[str], speed: float, progress: bool = False,
     server: str | None = None, server_clock: SharedClock | None = None, issuer: TokenIssuer | None = None,
+    guidance: tuple[str, ...] = ("recent",),
 ) -> dict[str, ReplayResult]:  # fmt: skip
-    """gRPC replays of every policy (a server started per policy, unless one is given)."""
-    return {
-        p: await replay_city_grpc(city, scenario, p, speed, server, server_clock, issuer, progress) for p in policies
-    }
+    """gRPC replays of every policy and guidance mode (a server started for each, unless one is given)."""
+    out = {}
+    for p in policies:
+        for g in guidance:
+            name = p if len(guidance) == 1 else f"{p}/{g}"
+            out[name] = await replay_city_grpc(city, scenario, p, speed, server, server_clock, issuer, progress, g)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--guidance",
         default="recent",
-        help="idle-rider guidance: none, recent, forecast, or several comma-separated (in process)",
+        help="idle-rider guidance: none, recent, forecast, or several comma-separated (through gRPC: the server's "
+        "setting; a server the replay starts gets it, and for forecast the history the in-process replay learns)",
     )
     p.add_argument("--seed", type=int, help="replaces the scenario's seed")
     p.add_argument("--out", type=Path, default=Path("out/replay"))
@@ -105,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
             scenario = dataclasses.replace(scenario, seed=ns.seed)
         if not guidance or set(guidance) - set(GUIDANCE_MODES):
             raise ValueError(f"--guidance takes {', '.join(GUIDANCE_MODES)}, comma-separated; got {ns.guidance!r}")
-        if "grpc" in vias and guidance != ("recent",):
-            raise ValueError("--guidance other than recent runs in process only (--via in-process)")
+        if ns.server and "forecast" in guidance:
+            raise ValueError("--guidance forecast with --server: the replay writes the forecast's history to the "
+                             "Redis of a server it starts itself (leave out --server)")  # fmt: skip
         resolve(ns.city)
         for name in policies:
             make_policy(name)
@@ -145,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             results.update(got if vias == ["in-process"] else {f"{k}-in-process": v for k, v in got.items()})
         if "grpc" in vias:
             got = asyncio.run(
-                run_grpc(ns.city, scenario, policies, grpc_speed, progress, ns.server, server_clock, issuer)
+                run_grpc(ns.city, scenario, policies, grpc_speed, progress, ns.server, server_clock, issuer, guidance)
             )
             results.update(got if vias == ["grpc"] else {f"{k}-grpc": v for k, v in got.items()})
     except ValueError as exc:  # e.g. no server at --server

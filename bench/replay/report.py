@@ -56,6 +56,7 @@ def metrics(r: ReplayResult) -> dict[str, float]:
         # The demand forecast over the period, summed over the counters' cells: the mean absolute error per
         # cell of the period's total, and the forecast's total against the orders placed.
         **_forecast_metrics(r),
+        **fee_metrics(r),
         **tick_metrics(r.solve_ms, r.pending_per_tick),
         "wall_s": r.wall_s,
     }
@@ -139,6 +140,27 @@ def _forecast_metrics(r: ReplayResult) -> dict[str, float]:
     }
 
 
+def fee_metrics(r: ReplayResult) -> dict[str, float]:
+    """The quoted delivery fees (in-process replays quote every order at placement, `fees.py`): mean and p90
+    fee of the orders quoted, the share with a busy-area line, the mean surge factor, the riders' share of
+    the surge's fen, the share paying a small-order line, and the quotes refused (doors in a dropped ring)."""
+    quoted = [o for o in r.orders if o.fee_fen is not None]
+    refused = sum(1 for o in r.orders if o.quote_refused)
+    if not quoted and not refused:
+        return {}
+    fees = [o.fee_fen / 100 for o in quoted]  # type: ignore[operator]
+    surge_fen = sum(o.surge_fen for o in quoted)
+    return {
+        "fee_mean_yuan": statistics.fmean(fees) if fees else float("nan"),
+        "fee_p90_yuan": quantile(fees, 90) if fees else float("nan"),
+        "surge_line_pct": 100 * sum(1 for o in quoted if o.surge_fen > 0) / len(quoted) if quoted else float("nan"),
+        "surge_factor_mean": statistics.fmean(o.surge_factor for o in quoted) if quoted else float("nan"),
+        "rider_surge_share_pct": 100 * sum(o.rider_surge_fen for o in quoted) / surge_fen if surge_fen else 0.0,
+        "small_order_pct": 100 * sum(1 for o in quoted if o.small_order_fen) / len(quoted) if quoted else float("nan"),
+        "quotes_refused": refused,
+    }
+
+
 def _leaflet(title: str, lat: float, lng: float, geo: str, style: str, tooltip: str) -> str:
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <link rel="stylesheet" href="https://unpkg.com/leaflet@1.9.4/dist/leaflet.css"/>
@@ -176,12 +198,16 @@ def _forecast_map(r: ReplayResult, path: Path) -> None:
 
 
 def _heat_map(r: ReplayResult, path: Path) -> None:
-    """Demand and late deliveries per H3 cell (res 9) over an OpenStreetMap base map (Leaflet)."""
+    """Demand, late deliveries and the mean quoted fee per H3 cell (res 9) over an OpenStreetMap base map
+    (Leaflet)."""
     demand: Counter[str] = Counter()
     late: Counter[str] = Counter()
+    fees: dict[str, list[int]] = {}
     for o in r.orders:
         cell = h3.latlng_to_cell(o.dropoff_at.lat, o.dropoff_at.lng, 9)
         demand[cell] += 1
+        if o.fee_fen is not None:
+            fees.setdefault(cell, []).append(o.fee_fen)
         if o.dropoff_s is None or o.dropoff_s > o.promised_s:
             late[cell] += 1
     top = max(demand.values(), default=1)
@@ -191,7 +217,8 @@ def _heat_map(r: ReplayResult, path: Path) -> None:
         features.append({
             "type": "Feature",
             "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
-            "properties": {"cell": cell, "orders": n, "late": late[cell], "share": n / top},
+            "properties": {"cell": cell, "orders": n, "late": late[cell], "share": n / top,
+                           "fee": round(statistics.fmean(fees[cell]) / 100, 2) if cell in fees else None},
         })  # fmt: skip
     lats = [o.dropoff_at.lat for o in r.orders] or [0.0]
     lngs = [o.dropoff_at.lng for o in r.orders] or [0.0]
@@ -205,6 +232,7 @@ L.tileLayer('https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png', {{maxZoom: 1
   attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors (ODbL)'}}).addTo(map);
 L.geoJSON({geo}, {{style: f => ({{color: f.properties.late ? '#c0392b' : '#2c7fb8', weight: 1,
   fillOpacity: 0.15 + 0.6 * f.properties.share}}),
-  onEachFeature: (f, l) => l.bindTooltip(`${{f.properties.orders}} orders, ${{f.properties.late}} late or undelivered`)}}).addTo(map);
+  onEachFeature: (f, l) => l.bindTooltip(`${{f.properties.orders}} orders, ${{f.properties.late}} late or undelivered` +
+    (f.properties.fee === null ? '' : `, mean delivery fee ${{f.properties.fee}} yuan`))}}).addTo(map);
 </script></body></html>
 """)

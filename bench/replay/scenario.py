@@ -58,6 +58,9 @@ class Scenario:
     # and an order of a district goes to one of its merchants. Empty: one curve (`demand_per_hour`) for the
     # whole city. With districts, the city's demand is their sum and `demand_per_hour` is not read.
     districts: tuple[dict[str, float], ...] = ()
+    # Quoted fees (in-process replays, bench/replay/fees.py): the riders' share of the surge, in basis points
+    # (the pricing rules' rider_surge_share_bp; the other rules are the defaults).
+    rider_surge_share_bp: int = 0
 
     def __post_init__(self) -> None:
         if self.duration_h <= 0 or self.riders < 1 or not self.demand_per_hour:
@@ -80,6 +83,8 @@ class Scenario:
             raise ValueError("each district needs a demand curve of non-negative orders per hour")
         if self.districts and self.chain_branches:
             raise ValueError("a scenario has districts or a chain, not both")
+        if not 0 <= self.rider_surge_share_bp <= 10_000:
+            raise ValueError("rider_surge_share_bp must be within [0, 10000]")
 
     def demand_at(self, hour: float) -> float:
         """Orders per hour of the whole city at a local hour."""

@@ -67,6 +67,15 @@ class OrderLog:
     cook_s: float | None = None
     placed_at: str = ""
     cook_start_s: float | None = None
+    # Its delivery quoted at placement (in-process replays, `fees.py`): the basket priced, the fee and its
+    # surge, or why the quote was refused; None when the replay quotes nothing (through gRPC).
+    items_fen: int = 0
+    fee_fen: int | None = None
+    surge_factor: float = 1.0
+    surge_fen: int = 0
+    rider_surge_fen: int = 0
+    small_order_fen: int = 0
+    quote_refused: str = ""
 
 
 @dataclass
@@ -585,10 +594,14 @@ HISTORY_DAYS = 28
 
 async def replay_city(
     city: str, scenario: Scenario, policy: str, client: aioredis.Redis, progress: bool = False, speed: float = 0.0,
-    guidance: str = "recent",
+    guidance: str = "recent", quotes: bool = True,
 ) -> ReplayResult:  # fmt: skip
     """Replays `scenario` in process; speed > 0 paces simulated time at that many times real time (0: flat out).
-    `guidance`: none, recent or forecast (idle riders spread over recent orders or the demand forecast)."""
+    `guidance`: none, recent or forecast (idle riders spread over recent orders or the demand forecast).
+    `quotes`: each order's delivery quoted at placement through the pricing engine (`fees.py`), surge
+    refreshed every 10 s of replay time; dispatch decides the same either way."""
+    from bench.replay.fees import ReplayFees  # fees.py builds on this module
+
     started = time.perf_counter()
     world = CityWorld(city, scenario, policy, guidance)
     clock = ManualClock(world.t0_ms)
@@ -603,6 +616,9 @@ async def replay_city(
     next_slot_ms = world.t0_ms
     if scenario.overflow and world.chain:
         world.overflow = chain_overflow(world, dispatcher)
+    fees = ReplayFees(world, dispatcher, client, clock) if quotes else None
+    if fees is not None:
+        await fees.setup()
     engine = InProcessEngine(dispatcher, world)
     result = world.result
     events = world.events
@@ -620,6 +636,8 @@ async def replay_city(
             s, _, kind, data = heapq.heappop(events)
             await pace(s)
             clock.set(world.ms(s))
+            if fees is not None and kind == "place":
+                await fees.quote(world.orders[data])  # type: ignore[index]
             await world.handle(engine, s, kind, data)
             continue
         await pace(next_tick)
@@ -631,6 +649,8 @@ async def replay_city(
                 got, n = result.forecast_vs_actual.get(f.unit, (0.0, 0))
                 result.forecast_vs_actual[f.unit] = (got + f.expected[0], n)
             next_slot_ms = slot_start + SLOT_MS
+        if fees is not None:
+            await fees.refresh_due()
         tick = await dispatcher.tick()
         result.tick_s.append(next_tick)
         result.solve_ms.append(tick.solve_s * 1000)
@@ -660,6 +680,8 @@ async def replay_city(
         got, n = result.forecast_vs_actual.get(cell, (0.0, 0))
         result.forecast_vs_actual[cell] = (got, n + 1)
     await dispatcher.close()
+    if fees is not None:
+        fees.close()
     world.oracle.close()
     result.wall_s = time.perf_counter() - started
     return result

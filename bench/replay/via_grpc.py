@@ -18,6 +18,13 @@ Without `--server`, the replay starts `server.py` itself (embedded Redis, the sc
 settings, the chosen policy, a free port) on a `ScaledClock` running `speed` times real time; the replay
 builds the identical clock (same start, speed and Unix anchor), so both read the same simulated time.
 With `--server`, the server must already run on such a clock; the replay is given its three numbers.
+
+Guidance (`--guidance none|recent|forecast`) is the server's own setting (`--dispatch-setting guidance=...`):
+the replay starts its server with it. For `forecast`, the served Redis first gets the forecast history the
+in-process replay records (`CityWorld.history`: 28 earlier days of the period): the replay starts a Redis of
+its own, records each history order with `DemandForecast.record` in the forecast of the zone its counter lies
+in (the server's zones, which the replay names with `--zones`), then starts the server on that Redis. A
+running server (`--server`) is taken to have the guidance the replay is told, and gets no history.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,13 +47,16 @@ import grpc
 
 from bench._server import ServerProcess
 from bench.replay.scenario import Scenario
-from bench.replay.simulator import CityWorld, ReplayResult
+from bench.replay.simulator import HISTORY_DAYS, CityWorld, ReplayResult
 from core.clock import ScaledClock
 from core.geo import LatLng
 from dispatch.api import convert
 from dispatch.models import OrderRequest, PositionFix, TaskAction
-from serving.app import MIN_TICK_WALL_MS
+from dispatch.zones import DEFAULT_ZONE_RESOLUTION, ZoneSpec, make_zoning
+from forecast import DemandForecast, PlacedOrder
+from serving.app import MIN_TICK_WALL_MS, redis_client
 from serving.auth import Role, TokenIssuer
+from serving.embedded_redis import EmbeddedRedis
 from tongcheng.dispatch.v1 import dispatch_pb2 as pb
 from tongcheng.dispatch.v1 import dispatch_pb2_grpc as pb_grpc
 
@@ -64,6 +74,9 @@ CALL_TIMEOUT_S = 10.0
 # After the period, orders no rider holds are looked up this often (simulated seconds): the engine
 # refuses orders nobody took within the promise, and only GetOrder tells.
 POLL_UNHELD_S = 30.0
+# The zones the replay's server cuts the city into (its --zones), so that the forecast history is written
+# under the zones' names the server reads.
+SERVER_ZONES = str(DEFAULT_ZONE_RESOLUTION)
 TICK_LINE = re.compile(r"tick zone=\S+ pending=(\d+) .*solve_ms=([\d.]+)")
 
 
@@ -385,11 +398,32 @@ def server_args(world: CityWorld, policy: str, city: str) -> list[str]:
         settings["backlog_ticks"] = c.backlog_ticks
         args_off = []
     args = ["--city", city, "--policy", policy, "--tick-s", f"{c.tick_s:g}", "--rider-ttl-s", f"{c.rider_ttl_s:g}",
-            "--redis-appendfsync", "no"]  # fmt: skip
+            "--redis-appendfsync", "no", "--zones", SERVER_ZONES]  # fmt: skip
     for name, value in settings.items():
         args += ["--dispatch-setting", f"{name}={value:g}"]
     args += ["--dispatch-setting", f"guidance={c.guidance.mode if c.guidance is not None else 'none'}"]
     return args + args_off
+
+
+async def record_history(world: CityWorld, redis_url: str) -> dict[str, int]:
+    """Writes the forecast history of the in-process replay (`CityWorld.history`) into the Redis a server will
+    serve the replay from: each order counted by `DemandForecast.record` in the forecast of the server's zone
+    its counter lies in, at the replay's start. Returns the orders recorded per zone."""
+    zoning = make_zoning(world.config.city, ZoneSpec.parse(SERVER_ZONES))
+    config = world.config.forecast
+    assert config is not None
+    by_zone: dict[str, list[PlacedOrder]] = defaultdict(list)
+    for o in world.history(HISTORY_DAYS):
+        by_zone[zoning.zone_of(o.pickup)].append(o)
+    client = redis_client(redis_url)
+    try:
+        for zone_id, orders in sorted(by_zone.items()):
+            forecast = DemandForecast(client, zone_id, config, world.oracle.tz)
+            for k in range(0, len(orders), 1_000):
+                await forecast.record(orders[k : k + 1_000], world.t0_ms)
+    finally:
+        await client.aclose()
+    return {zone_id: len(orders) for zone_id, orders in sorted(by_zone.items())}
 
 
 async def replay_city_grpc(
@@ -401,20 +435,33 @@ async def replay_city_grpc(
     server_clock: SharedClock | None = None,
     issuer: TokenIssuer | None = None,
     progress: bool = False,
+    guidance: str = "recent",
 ) -> ReplayResult:
-    """Replays `scenario` through the gRPC API of a server: one started here (server=None) or a running one
-    whose clock is `server_clock`, with tokens from `issuer`."""
+    """Replays `scenario` through the gRPC API of a server: one started here (server=None) with `guidance`
+    (none, recent or forecast; forecast on the history the in-process replay learns from), or a running one
+    whose clock is `server_clock`, with tokens from `issuer`, taken to run with `guidance`."""
     started = time.perf_counter()
     check_speed(speed, scenario.tick_s)
-    world = CityWorld(city, scenario, policy)
+    if server is not None and guidance == "forecast":
+        raise ValueError("--guidance forecast through gRPC needs the replay to start its server (no --server): "
+                         "the forecast's history is written to the served Redis before the server starts")  # fmt: skip
+    world = CityWorld(city, scenario, policy, guidance)
     world.result.via = "grpc"
     try:
         if server is None:
-            with tempfile.TemporaryDirectory(prefix="tongcheng-replay-") as tmp:
+            with tempfile.TemporaryDirectory(prefix="tongcheng-replay-") as tmp, contextlib.ExitStack() as stack:
+                store_args: list[str] = []
+                if guidance == "forecast":
+                    store = stack.enter_context(EmbeddedRedis(Path(tmp) / "redis", appendfsync="no"))
+                    recorded = await record_history(world, store.url)
+                    world.result.api["forecast history orders"] = float(sum(recorded.values()))
+                    store_args = ["--redis-url", store.url]
                 shared = SharedClock(
                     world.t0_ms, speed, time.time_ns() // 1_000_000 + round(STARTUP_ALLOWANCE_S * 1000)
                 )
-                process = ServerProcess(Path(tmp), *server_args(world, policy, city), *shared.server_flags())
+                process = ServerProcess(
+                    Path(tmp) / "server", *server_args(world, policy, city), *store_args, *shared.server_flags()
+                )
                 await asyncio.to_thread(process.start)
                 try:
                     clock = shared.make()
@@ -439,6 +486,6 @@ async def replay_city_grpc(
             engine = await _replay(world, server, issuer.mint(Role.OPS), clock, tag, progress)
     finally:
         world.oracle.close()
-    world.result.api = engine.api_figures()
+    world.result.api = {**world.result.api, **engine.api_figures()}
     world.result.wall_s = time.perf_counter() - started
     return world.result

@@ -137,15 +137,16 @@ class OrderCenter:
         return [(new.served_by(m.merchant_id, m.location.lat, m.location.lng), m.note) for m in moves]
 
     async def _create(self, new: NewOrder, note: str, caller: str) -> tuple[Order, bool]:
+        quoted_basket_fen = 0
         if new.is_booking:
             if new.delivery_quote:  # nothing is delivered: no area to check, no fee to quote
                 raise InvalidArgument.field("delivery_quote", "a booking's order has no delivery")
         elif self.terms is not None:
-            new = await self._apply_terms(new)
+            new, quoted_basket_fen = await self._apply_terms(new)
         elif new.delivery_quote:
             raise FailedPrecondition("orders with a delivery quote need PricingService in this process")
         if new.lines:
-            new = await self._price_and_reserve(new)
+            new = await self._price_and_reserve(new, quoted_basket_fen)
         elif new.is_booking:
             new = await self._check_booking(new)
         check_new_order(new)
@@ -173,8 +174,9 @@ class OrderCenter:
         coupons, points_fen = await self.checkout.price(new, caller)
         return order.evolve(coupons=coupons, points_fen=points_fen), False
 
-    async def _price_and_reserve(self, new: NewOrder) -> NewOrder:
-        """An order of catalogue lines: priced from the catalogue and its stock reserved (issue 20)."""
+    async def _price_and_reserve(self, new: NewOrder, quoted_basket_fen: int = 0) -> NewOrder:
+        """An order of catalogue lines: priced from the catalogue and its stock reserved (issue 20); its
+        basket may not be below the one its delivery quote was priced on."""
         if new.items_fen:
             raise InvalidArgument.field("items_fen", "must be 0 with lines: the catalogue prices them")
         if self.catalogue is None:
@@ -189,18 +191,20 @@ class OrderCenter:
         priced = await self.catalogue.price(new.merchant_id, requested)
         new = replace(new, lines=priced_lines(priced), items_fen=sum(p.unit_price_fen * p.quantity for p in priced))
         check_new_order(new)
+        _check_quoted_basket(new.items_fen, quoted_basket_fen)
         await self.catalogue.reserve(new.merchant_id, new.order_id, priced)
         return new
 
-    async def _apply_terms(self, new: NewOrder) -> NewOrder:
+    async def _apply_terms(self, new: NewOrder) -> tuple[NewOrder, int]:
         """Issue 21: the drop-off must lie in the merchant's delivery area (when it has one), and a quoted
         order's delivery fee is the quote's. A retry of a stored order is checked against the quote's
-        signature but not its expiry (the order was created in time)."""
+        signature but not its expiry (the order was created in time). Returns the order and the basket its
+        quote was priced on (an order of catalogue lines is checked against it once priced)."""
         assert self.terms is not None
         check_new_order(replace(new, items_fen=1) if new.lines else new)  # fields first (lines: priced later)
         if not new.delivery_quote:
             await self.terms.check_dropoff(new.merchant_id, LatLng(new.dropoff_lat, new.dropoff_lng))
-            return new
+            return new, 0
         stored = await self.store.find(new.order_id)
         quote = self.terms.check_quote(
             new.delivery_quote, new.quoted_merchant_id, new.dropoff_lat, new.dropoff_lng,
@@ -210,9 +214,11 @@ class OrderCenter:
             raise InvalidArgument.field(
                 "delivery_fee_fen", f"must be 0 or the quote's fee of {quote.fee_fen} fen, got {new.delivery_fee_fen}"
             )
+        if not new.lines:
+            _check_quoted_basket(new.items_fen, quote.items_fen)
         if stored is None:
             await self.terms.check_dropoff(new.merchant_id, LatLng(new.dropoff_lat, new.dropoff_lng))
-        return replace(new, delivery_fee_fen=quote.fee_fen, rider_surge_fen=quote.rider_surge_fen)
+        return replace(new, delivery_fee_fen=quote.fee_fen, rider_surge_fen=quote.rider_surge_fen), quote.items_fen
 
     async def _check_booking(self, new: NewOrder) -> NewOrder:
         """A booking's order: its amount the resource's deposit or price, its customer the booking's."""
@@ -523,3 +529,12 @@ class OrderCenter:
             if status != order.dispatch_status or rider != order.rider_id or done:
                 await self.store.set_delivery(oid, status, rider, in_delivery=not done)
         return steps
+
+
+def _check_quoted_basket(items_fen: int, quoted_fen: int) -> None:
+    """A quote priced on a basket (its small-order line) holds for that basket or a larger one, never a smaller."""
+    if items_fen < quoted_fen:
+        raise InvalidArgument.field(
+            "delivery_quote",
+            f"quoted for a basket of {quoted_fen} fen, the order's is {items_fen}: quote the delivery again",
+        )

@@ -4,7 +4,8 @@ The order center sees them only through `DeliveryTerms` (served in this process 
 as it sees the catalogue through `CatalogueGateway`: pricing knows nothing of orders. A drop-off outside
 the merchant's area (when it has one) is INVALID_ARGUMENT naming `dropoff`: the request, not the order's
 state, is what is wrong, and another drop-off would do. A quote's faults — forged or altered, another
-merchant's or drop-off's, expired — are INVALID_ARGUMENT naming `delivery_quote`.
+merchant's or drop-off's, expired, priced on a larger basket than the order's (its small-order line) — are
+INVALID_ARGUMENT naming `delivery_quote`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ class QuoteView(Protocol):
     fee_fen: int
     rider_surge_fen: int
     expires_ms: int
+    items_fen: int  # the basket the fee was priced on
 
 
 class DeliveryTerms(Protocol):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bench.replay import simulator
+from bench.replay import report, simulator
 from bench.replay.__main__ import run
 from bench.replay.scenario import Scenario
 from bench.replay.simulator import CityWorld, ReplayResult, replay_city
@@ -246,3 +246,40 @@ def test_districts_move_demand_along_the_city() -> None:
         replace(TINY, districts=({"11": 1.0},), chain_branches=2)
     # Without districts the city's curve is the scenario's own, as before.
     assert TINY.demand_at(11.0) == 90.0 and moving.demand_at(11.25) == pytest.approx(60.0 + 0.0)
+
+
+async def test_quoted_fees_are_reported_and_leave_dispatch_unchanged(
+    tmp_path: Path, redis_server: EmbeddedRedis, redis_sync: redis.Redis
+) -> None:
+    """Every order of a replay with 1.5-km areas is quoted at placement through the pricing engine (or its
+    refusal kept), the fees reach metrics.json, the text table and the heat map, and dispatch's decisions are
+    those of the same replay without quotes."""
+    scenario = replace(TINY, area_radius_m=1_500.0, rider_surge_share_bp=5_000)
+    client = redis_client(redis_server.url)
+    try:
+        quoted = await replay_city("helsinki", scenario, "greedy", client)
+        plain = await replay_city("helsinki", scenario, "greedy", client, quotes=False)
+    finally:
+        await client.aclose()
+
+    def decisions(r: ReplayResult) -> list[tuple[object, ...]]:
+        return [(o.order_id, o.merchant, o.rider, o.assigned_s, o.pickup_s, o.dropoff_s, o.final_status)
+                for o in r.orders]  # fmt: skip
+
+    assert decisions(quoted) == decisions(plain)
+    assert all(o.fee_fen is None and not o.quote_refused for o in plain.orders)
+    for o in quoted.orders:
+        assert (o.fee_fen is not None) != bool(o.quote_refused), o
+        assert o.items_fen > 0 and o.small_order_fen == (min(300, 2_000 - o.items_fen) if o.items_fen < 2_000 else 0)
+    m = report.metrics(quoted)
+    fees = [o.fee_fen for o in quoted.orders if o.fee_fen is not None]
+    assert fees and m["fee_mean_yuan"] == pytest.approx(sum(fees) / len(fees) / 100)
+    assert min(fees) / 100 <= m["fee_p90_yuan"] <= max(fees) / 100 and m["surge_factor_mean"] >= 1.0
+    surged = [o for o in quoted.orders if o.surge_fen > 0]
+    assert m["surge_line_pct"] == pytest.approx(100 * len(surged) / len(fees))
+    assert all(o.rider_surge_fen == o.surge_fen * 5_000 // 10_000 for o in surged)
+    assert "fee_mean_yuan" not in report.metrics(plain)
+    report.write_report({"greedy": quoted}, tmp_path)
+    assert json.loads((tmp_path / "greedy" / "metrics.json").read_text())["fee_mean_yuan"] == m["fee_mean_yuan"]
+    assert "fee_p90_yuan" in (tmp_path / "report.txt").read_text()
+    assert "mean delivery fee" in (tmp_path / "greedy" / "heatmap.html").read_text()

@@ -14,7 +14,9 @@ from bench.replay.__main__ import main
 from bench.replay.report import write_report
 from bench.replay.scenario import Scenario
 from bench.replay.simulator import CityWorld, ReplayResult, replay_city
-from bench.replay.via_grpc import SharedClock, replay_city_grpc, server_args
+from bench.replay.via_grpc import SERVER_ZONES, SharedClock, record_history, replay_city_grpc, server_args
+from dispatch.zones import ZoneSpec, make_zoning
+from forecast import DemandForecast
 from serving.app import redis_client
 from serving.embedded_redis import EmbeddedRedis
 
@@ -97,6 +99,7 @@ async def test_replay_against_a_running_server(tmp_path: Path) -> None:
         (["--via", "pigeon"], "--via takes"),
         (["--via", "grpc", "--server", "127.0.0.1:1"], "--clock-anchor-ms"),
         (["--server", "127.0.0.1:1"], "needs --via grpc"),
+        (["--via", "grpc", "--server", "127.0.0.1:1", "--guidance", "forecast"], "--guidance forecast with --server"),
     ],
 )
 def test_bad_grpc_arguments_are_refused(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -105,3 +108,47 @@ def test_bad_grpc_arguments_are_refused(argv: list[str], message: str, capsys: p
         main(["--scenario", "short", *argv])
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
+
+
+async def test_forecast_history_is_written_under_the_servers_zones_as_the_in_process_replay_learns_it(
+    redis_server: EmbeddedRedis, redis_sync: redis.Redis
+) -> None:
+    """record_history counts the 28 days of history in the forecast of each zone the server cuts the city into
+    (every order in exactly one), and a zone's forecast of the replay's first slot equals what the in-process
+    replay's own forecast gives from the same history."""
+    world = CityWorld("helsinki", TINY, "greedy", "forecast")
+    try:
+        assert "--zones" in (args := server_args(world, "greedy", "helsinki")) and "guidance=forecast" in args
+        recorded = await record_history(world, redis_server.url)
+        zoning = make_zoning(world.config.city, ZoneSpec.parse(SERVER_ZONES))
+        history = world.history(28)
+        assert set(recorded) <= set(zoning.ids) and sum(recorded.values()) == len(history) > 100
+        client = redis_client(redis_server.url)
+        try:
+            served = {}
+            for zone_id in recorded:
+                fc = DemandForecast(client, zone_id, world.config.forecast, world.oracle.tz)
+                served.update({f.unit: f.total for f in await fc.cells(world.t0_ms, 1)})
+            redis_sync.flushdb()
+            alone = DemandForecast(client, "alone", world.config.forecast, world.oracle.tz)
+            await alone.record(history, world.t0_ms)
+            in_process = {f.unit: f.total for f in await alone.cells(world.t0_ms, 1)}
+        finally:
+            await client.aclose()
+    finally:
+        world.oracle.close()
+    assert served and sum(served.values()) > 0
+    if len(recorded) == 1:  # one zone: the very same forecast
+        assert served == pytest.approx(in_process)
+    else:  # the zones' shares are learnt apart; the city's total stays close
+        assert sum(served.values()) == pytest.approx(sum(in_process.values()), rel=0.25)
+
+
+async def test_guidance_by_forecast_through_grpc(tmp_path: Path) -> None:
+    """--guidance forecast --via grpc: the replay loads the history into the Redis it starts the server on
+    (with guidance=forecast), and every order is served through the API."""
+    result = await replay_city_grpc("helsinki", TINY, "greedy", SPEED, guidance="forecast")
+    assert result.guidance == "forecast" and result.via == "grpc"
+    assert result.api["forecast history orders"] > 100
+    assert_every_order_accounted_for(result)
+    assert sum(o.final_status == "delivered" for o in result.orders) >= len(result.orders) - 1

@@ -1,9 +1,12 @@
-"""Delivery areas (issue 21 §1): radius, isochrone and polygon areas compiled to H3 cells, the city index,
-CreateOrder refusing a drop-off outside the area, and bad input refused with Redis unchanged."""
+"""Delivery areas (issue 21 §1): radius, isochrone and polygon areas compiled to H3 cells, the city index
+paged by FindMerchantsDelivering (open merchants by default), CreateOrder refusing a drop-off outside the
+area, and bad input refused with Redis unchanged."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 import grpc
 import h3
@@ -16,7 +19,9 @@ from pricing.areas import AREA_RESOLUTION, depths, polygon_cells, radius_cells
 from serving.app import App
 from tests.conftest import redis_snapshot
 from tests.dispatch.api.helpers import bad_request_fields
-from tests.pricing.helpers import FAR, KAMPPI, NEAR, Priced, helsinki_merchant, order, set_radius
+from tests.merchants.helpers import merchant
+from tests.pricing.helpers import FAR, KAMPPI, NEAR, Priced, helsinki_merchant, order, quote, set_radius
+from tongcheng.merchants.v1 import merchants_pb2 as mpb
 from tongcheng.pricing.v1 import pricing_pb2 as pb
 
 
@@ -143,3 +148,125 @@ async def test_bad_areas_are_refused_naming_the_field(
         await p.pricing.SetDeliveryArea(pb.SetDeliveryAreaRequest(**kw), metadata=p.md)  # type: ignore[arg-type]
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and bad_request_fields(err.value) == [field]
     assert redis_snapshot(redis_sync) == before
+
+
+async def find(p: Priced, at: tuple[float, float] = NEAR, **kw: object) -> pb.FindMerchantsDeliveringResponse:
+    return await p.pricing.FindMerchantsDelivering(
+        pb.FindMerchantsDeliveringRequest(location=pb.LatLng(lat=at[0], lng=at[1]), **kw),  # type: ignore[arg-type]
+        metadata=p.md,
+    )
+
+
+async def every_page(p: Priced, **kw: object) -> tuple[list[str], int]:
+    """Every merchant listed by following next_page_token, and the number of pages."""
+    found, token, pages = [], "", 0
+    while True:
+        reply = await find(p, page_token=token, **kw)
+        assert len(reply.merchant_ids) <= int(kw.get("page_size", 50) or 50)  # type: ignore[call-overload]
+        found += reply.merchant_ids
+        pages += 1
+        token = reply.next_page_token
+        if not token:
+            return found, pages
+
+
+async def test_pages_list_open_merchants_by_id_and_closed_ones_only_when_asked(
+    pricing_app: App, priced, redis_sync: redis.Redis
+) -> None:  # type: ignore[no-untyped-def]
+    """Seven merchants cover the place: pages of 3 list them all once, by id, the last page without a token;
+    one closed by status and one whose only hours are another weekday are left out by default and listed
+    with include_closed. The lookup writes nothing."""
+    p: Priced = priced()
+    for i in range(7):
+        await helsinki_merchant(p, f"m{i}")
+        await set_radius(p, f"m{i}", 500)
+    await p.merchants.SetMerchantStatus(
+        mpb.SetMerchantStatusRequest(merchant_id="m2", status=mpb.MERCHANT_STATUS_CLOSED), metadata=p.md
+    )
+    now = dt.datetime.fromtimestamp(pricing_app.clock.now_ms() / 1000, ZoneInfo("Europe/Helsinki"))  # type: ignore[attr-defined]
+    other_day = now.isoweekday() % 7 + 1
+    m5 = merchant("m5", time_zone="Europe/Helsinki", weekly_hours=[mpb.WeeklyPeriod(day=other_day, start_minute=0,
+                                                                                   end_minute=1440)])  # fmt: skip
+    m5.location.lat, m5.location.lng = KAMPPI
+    m5.version = 1
+    await p.merchants.UpsertMerchant(mpb.UpsertMerchantRequest(merchant=m5), metadata=p.md)
+    before = redis_snapshot(redis_sync)
+    listed, pages = await every_page(p, page_size=3)
+    assert listed == ["m0", "m1", "m3", "m4", "m6"] and pages >= 2
+    everyone, pages = await every_page(p, page_size=3, include_closed=True)
+    assert everyone == [f"m{i}" for i in range(7)] and pages == 3
+    first = await find(p, page_size=3, include_closed=True)
+    assert list(first.merchant_ids) == ["m0", "m1", "m2"] and first.next_page_token
+    assert list((await find(p)).merchant_ids) == listed  # the default page (50) holds them all
+    assert not (await find(p)).next_page_token and list((await find(p, at=FAR)).merchant_ids) == []
+    assert redis_snapshot(redis_sync) == before
+
+
+async def test_a_page_stops_where_the_next_starts_when_closed_merchants_fill_the_part_examined(
+    pricing_app: App, priced
+) -> None:  # type: ignore[no-untyped-def]
+    """With page_size 1, a page examines at most 3 merchants: behind three closed ones it holds none but
+    gives a token, and following the tokens reaches the open merchant after them."""
+    p: Priced = priced()
+    for i in range(5):
+        await helsinki_merchant(p, f"m{i}")
+        await set_radius(p, f"m{i}", 500)
+    for i in range(4):
+        await p.merchants.SetMerchantStatus(
+            mpb.SetMerchantStatusRequest(merchant_id=f"m{i}", status=mpb.MERCHANT_STATUS_PAUSED), metadata=p.md
+        )
+    first = await find(p, page_size=1)
+    assert list(first.merchant_ids) == [] and first.next_page_token
+    assert await every_page(p, page_size=1) == (["m4"], 2)
+
+
+async def test_bad_page_sizes_and_tokens_are_refused_naming_the_field(
+    pricing_app: App, priced, redis_sync: redis.Redis
+) -> None:  # type: ignore[no-untyped-def]
+    """page_size below 0 or over 500; a token altered, made up, issued for another cell or for the other
+    include_closed: INVALID_ARGUMENT naming the field, Redis unchanged."""
+    p: Priced = priced()
+    for i in range(3):
+        await helsinki_merchant(p, f"m{i}")
+        await set_radius(p, f"m{i}", 500)
+    token = (await find(p, page_size=1)).next_page_token
+    head, payload, mac = token.split(".")
+    altered = f"{head}.{payload[:-1]}{'A' if payload[-1] != 'A' else 'B'}.{mac}"
+    elsewhere = (60.1712, 24.9430)  # ~70 m from KAMPPI: another resolution-9 cell, inside the areas
+    assert (await find(p, at=elsewhere)).cell != (await find(p)).cell
+    before = redis_snapshot(redis_sync)
+    for kw, field in (
+        ({"page_size": -1}, "page_size"),
+        ({"page_size": 501}, "page_size"),
+        ({"page_token": altered}, "page_token"),
+        ({"page_token": "p1.e30.AAAA"}, "page_token"),
+        ({"page_token": "x" * 600}, "page_token"),
+        ({"page_token": token, "include_closed": True}, "page_token"),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await find(p, **kw)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and bad_request_fields(err.value) == [field]
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await find(p, at=elsewhere, page_token=token)
+    assert bad_request_fields(err.value) == ["page_token"] and "another place" in err.value.details()
+    assert redis_snapshot(redis_sync) == before
+    assert list((await find(p, page_size=500)).merchant_ids) == ["m0", "m1", "m2"]
+
+
+async def test_a_merchant_closed_leaves_the_listing_within_ten_seconds(pricing_app: App, priced) -> None:  # type: ignore[no-untyped-def]
+    """A process reads a listed merchant's status at most every 10 s: closed just now it is still listed
+    (QuoteDelivery refuses it already), and gone once 10 s have passed."""
+    p: Priced = priced()
+    for i in range(2):
+        await helsinki_merchant(p, f"m{i}")
+        await set_radius(p, f"m{i}", 500)
+    assert list((await find(p)).merchant_ids) == ["m0", "m1"]
+    await p.merchants.SetMerchantStatus(
+        mpb.SetMerchantStatusRequest(merchant_id="m0", status=mpb.MERCHANT_STATUS_CLOSED), metadata=p.md
+    )
+    assert list((await find(p)).merchant_ids) == ["m0", "m1"]
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await quote(p, merchant_id="m0")
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    pricing_app.clock.advance(10)  # type: ignore[attr-defined]
+    assert list((await find(p)).merchant_ids) == ["m1"]

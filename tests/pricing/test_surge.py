@@ -9,6 +9,7 @@ import h3
 
 from core.geo import LatLng
 from forecast import PlacedOrder
+from pricing.areas import depths, radius_cells
 from pricing.models import PricingRules
 from pricing.surge import FORECAST_WEIGHT, cell_ratios, next_factor, next_shrink, target_factor
 from serving.app import App
@@ -43,7 +44,8 @@ def test_areas_shrink_one_ring_at_a_time_and_grow_back_with_hysteresis() -> None
 
 async def test_surge_rises_when_riders_are_scarce_and_the_area_shrinks(pricing_app: App, priced) -> None:  # type: ignore[no-untyped-def]
     """Eight orders waiting at the merchant and no free rider: the quote gains a busy-area line, riders get
-    their share of it (the rule's 50%), and the merchant's area drops its outer ring."""
+    their share of it (the rule's 50%), and the merchant's area drops its outer ring: a door there no longer
+    lists it among the merchants delivering."""
     p: Priced = priced()
     await helsinki_merchant(p, "m1")
     rules = (await p.pricing.GetPricingRules(pb.GetPricingRulesRequest(), metadata=p.md)).rules
@@ -51,6 +53,10 @@ async def test_surge_rises_when_riders_are_scarce_and_the_area_shrinks(pricing_a
     del rules.hour_bands[:]
     await p.pricing.SetPricingRules(pb.SetPricingRulesRequest(rules=rules), metadata=p.md)
     area = await set_radius(p, "m1", 1_000)
+    edge = next(c for c, d in sorted(depths(radius_cells(LatLng(*KAMPPI), 1_000)).items()) if d == 0)
+    edge_door = pb.FindMerchantsDeliveringRequest(location=pb.LatLng(lat=h3.cell_to_latlng(edge)[0],
+                                                                     lng=h3.cell_to_latlng(edge)[1]))  # fmt: skip
+    assert list((await p.pricing.FindMerchantsDelivering(edge_door, metadata=p.md)).merchant_ids) == ["m1"]
     calm = await quote(p)
     assert calm.surge_factor == 1.0 and not any(x.label.startswith("busy") for x in calm.lines)
     now = ms_to_ts(time.time_ns() // 1_000_000)
@@ -71,6 +77,7 @@ async def test_surge_rises_when_riders_are_scarce_and_the_area_shrinks(pricing_a
     assert surged.fee_fen == sum(x.amount_fen for x in surged.lines) > calm.fee_fen
     shrunk = (await p.pricing.GetDeliveryArea(pb.GetDeliveryAreaRequest(merchant_id="m1"), metadata=p.md)).area
     assert shrunk.shrunk_rings == 1 and shrunk.active_cell_count < area.cell_count
+    assert list((await p.pricing.FindMerchantsDelivering(edge_door, metadata=p.md)).merchant_ids) == []
     for o in orders:  # the rush is over
         await p.dispatch.CancelOrder(dpb.CancelOrderRequest(order_id=o.order_id, reason="over"), metadata=p.md)
     factors, rings = [], []

@@ -92,18 +92,26 @@ class GetDeliveryAreaResponse(_message.Message):
     def __init__(self, area: _Optional[_Union[DeliveryArea, _Mapping]] = ...) -> None: ...
 
 class FindMerchantsDeliveringRequest(_message.Message):
-    __slots__ = ("location",)
+    __slots__ = ("location", "page_size", "page_token", "include_closed")
     LOCATION_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_CLOSED_FIELD_NUMBER: _ClassVar[int]
     location: LatLng
-    def __init__(self, location: _Optional[_Union[LatLng, _Mapping]] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    include_closed: bool
+    def __init__(self, location: _Optional[_Union[LatLng, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., include_closed: _Optional[bool] = ...) -> None: ...
 
 class FindMerchantsDeliveringResponse(_message.Message):
-    __slots__ = ("merchant_ids", "cell")
+    __slots__ = ("merchant_ids", "cell", "next_page_token")
     MERCHANT_IDS_FIELD_NUMBER: _ClassVar[int]
     CELL_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     merchant_ids: _containers.RepeatedScalarFieldContainer[str]
     cell: str
-    def __init__(self, merchant_ids: _Optional[_Iterable[str]] = ..., cell: _Optional[str] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, merchant_ids: _Optional[_Iterable[str]] = ..., cell: _Optional[str] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class QuoteDeliveryRequest(_message.Message):
     __slots__ = ("merchant_id", "dropoff", "item_count", "items_fen", "at")
@@ -204,7 +212,7 @@ class WeatherFee(_message.Message):
     def __init__(self, weather: _Optional[_Union[Weather, str]] = ..., fee_fen: _Optional[int] = ...) -> None: ...
 
 class PricingRules(_message.Message):
-    __slots__ = ("base_fen", "per_km_fen", "included_m", "free_items", "extra_item_fen", "surge_cap", "surge_threshold", "surge_slope", "rider_surge_share_bp", "shrink_at", "grow_at", "max_shrink_rings", "hour_bands", "weather_fees", "quote_ttl_s")
+    __slots__ = ("base_fen", "per_km_fen", "included_m", "free_items", "extra_item_fen", "surge_cap", "surge_threshold", "surge_slope", "rider_surge_share_bp", "shrink_at", "grow_at", "max_shrink_rings", "hour_bands", "weather_fees", "quote_ttl_s", "min_basket_fen", "small_order_below_fen", "small_order_fee_fen")
     BASE_FEN_FIELD_NUMBER: _ClassVar[int]
     PER_KM_FEN_FIELD_NUMBER: _ClassVar[int]
     INCLUDED_M_FIELD_NUMBER: _ClassVar[int]
@@ -220,6 +228,9 @@ class PricingRules(_message.Message):
     HOUR_BANDS_FIELD_NUMBER: _ClassVar[int]
     WEATHER_FEES_FIELD_NUMBER: _ClassVar[int]
     QUOTE_TTL_S_FIELD_NUMBER: _ClassVar[int]
+    MIN_BASKET_FEN_FIELD_NUMBER: _ClassVar[int]
+    SMALL_ORDER_BELOW_FEN_FIELD_NUMBER: _ClassVar[int]
+    SMALL_ORDER_FEE_FEN_FIELD_NUMBER: _ClassVar[int]
     base_fen: int
     per_km_fen: int
     included_m: int
@@ -235,7 +246,10 @@ class PricingRules(_message.Message):
     hour_bands: _containers.RepeatedCompositeFieldContainer[HourBand]
     weather_fees: _containers.RepeatedCompositeFieldContainer[WeatherFee]
     quote_ttl_s: int
-    def __init__(self, base_fen: _Optional[int] = ..., per_km_fen: _Optional[int] = ..., included_m: _Optional[int] = ..., free_items: _Optional[int] = ..., extra_item_fen: _Optional[int] = ..., surge_cap: _Optional[float] = ..., surge_threshold: _Optional[float] = ..., surge_slope: _Optional[float] = ..., rider_surge_share_bp: _Optional[int] = ..., shrink_at: _Optional[float] = ..., grow_at: _Optional[float] = ..., max_shrink_rings: _Optional[int] = ..., hour_bands: _Optional[_Iterable[_Union[HourBand, _Mapping]]] = ..., weather_fees: _Optional[_Iterable[_Union[WeatherFee, _Mapping]]] = ..., quote_ttl_s: _Optional[int] = ...) -> None: ...
+    min_basket_fen: int
+    small_order_below_fen: int
+    small_order_fee_fen: int
+    def __init__(self, base_fen: _Optional[int] = ..., per_km_fen: _Optional[int] = ..., included_m: _Optional[int] = ..., free_items: _Optional[int] = ..., extra_item_fen: _Optional[int] = ..., surge_cap: _Optional[float] = ..., surge_threshold: _Optional[float] = ..., surge_slope: _Optional[float] = ..., rider_surge_share_bp: _Optional[int] = ..., shrink_at: _Optional[float] = ..., grow_at: _Optional[float] = ..., max_shrink_rings: _Optional[int] = ..., hour_bands: _Optional[_Iterable[_Union[HourBand, _Mapping]]] = ..., weather_fees: _Optional[_Iterable[_Union[WeatherFee, _Mapping]]] = ..., quote_ttl_s: _Optional[int] = ..., min_basket_fen: _Optional[int] = ..., small_order_below_fen: _Optional[int] = ..., small_order_fee_fen: _Optional[int] = ...) -> None: ...
 
 class SetPricingRulesRequest(_message.Message):
     __slots__ = ("rules",)

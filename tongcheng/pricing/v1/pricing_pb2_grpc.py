@@ -108,9 +108,10 @@ class PricingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def FindMerchantsDelivering(self, request, context):
-        """FindMerchantsDelivering returns the merchants whose area covers a place now (one Redis round trip,
-        whatever the number of merchants), open or not: QuoteDelivery and GetMerchant say whether they are
-        open. Merchants without an area deliver anywhere and are not listed.
+        """FindMerchantsDelivering returns, a page at a time in merchant id order, the merchants whose area
+        covers a place now and (unless include_closed) that are open now: what a customer may order from.
+        The work per call is bounded by the page size, whatever the number of merchants. Merchants without
+        an area deliver anywhere and are not listed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
