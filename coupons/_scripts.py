@@ -150,6 +150,8 @@ local function use_write(K, A, ctx)
     redis.call('HINCRBY', K[1], 'locked', -1)
     redis.call('HINCRBY', K[1], 'redeemed', 1)
     redis.call('HSET', K[5], 'state', 'redeemed', 'redeemed', now, 'lock_exp', 0)
+    -- A checkout's redemption: given back only by its order's cancel, rejection or full refund.
+    if A[17] == '1' then redis.call('HSET', K[5], 'checkout', '1') end
   else
     redis.call('HINCRBY', K[1], 'amount', discount)
     redis.call('HINCRBY', K[2], day, 1)
@@ -181,8 +183,10 @@ return use_write(KEYS, ARGV, ctx)
 
 # Releases a lock of the order, or gives back its redemption: rollback_check (reads only) and
 # rollback_write. K: campaign, days, locks, held, coupon, requests, the order's coupons. A: now, code, order,
-# request field, request fingerprint, campaign id. Answers the outcome and, when it changed or replayed, the
-# coupon's fields. A cancel or full refund of an order runs these inside its refund script.
+# request field, request fingerprint, campaign id, '1' if the order's own end gives it back (its refund script,
+# or the follower of an order that ended) else ''. Answers the outcome and, when it changed or replayed, the
+# coupon's fields. A cancel or full refund of an order runs these inside its refund script. A redemption made
+# by an order's checkout is refused to any other caller ('checkout'): the order stands on that discount.
 ROLLBACK_FUNCTIONS = """
 local function rollback_check(K, A)
   local now, code, order = tonumber(A[1]), A[2], A[3]
@@ -191,11 +195,12 @@ local function rollback_check(K, A)
     if prev ~= A[5] .. '|' .. code then return {'clash'} end
     return {'replayed', redis.call('HGETALL', K[5])}
   end
-  local c = redis.call('HMGET', K[5], 'campaign', 'state', 'order', 'lock_exp', 'discount', 'day')
+  local c = redis.call('HMGET', K[5], 'campaign', 'state', 'order', 'lock_exp', 'discount', 'day', 'checkout')
   if c[1] ~= A[6] then return {'no_coupon'} end
   local locked = c[2] == 'locked' and tonumber(c[4]) > now and c[3] == order
   local redeemed = c[2] == 'redeemed' and c[3] == order
   if not locked and not redeemed then return {'nothing'} end
+  if redeemed and c[7] == '1' and A[7] ~= '1' then return {'checkout'} end
   return nil, {locked = locked, discount = tonumber(c[5]), day = c[6]}
 end
 local function rollback_write(K, A, ctx)
@@ -210,7 +215,7 @@ local function rollback_write(K, A, ctx)
     redis.call('HINCRBY', K[1], 'redeemed', -1)
   end
   redis.call('HSET', K[5], 'state', 'claimed')
-  redis.call('HDEL', K[5], 'order', 'discount', 'lock_exp', 'day', 'redeemed')
+  redis.call('HDEL', K[5], 'order', 'discount', 'lock_exp', 'day', 'redeemed', 'checkout')
   redis.call('HDEL', K[7], code)
   redis.call('HSET', K[6], A[4], A[5] .. '|' .. code)
   return {'rolled_back', redis.call('HGETALL', K[5])}

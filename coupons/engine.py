@@ -10,7 +10,8 @@ request number; locking a coupon again for its order extends the lock.
      ├── NotFound             an unknown campaign; a code that is not a coupon of this merchant (whether
      │                        it exists elsewhere is never said)
      ├── FailedPrecondition   outside validity, budget or limit spent, below the minimum, locked for
-     │                        another order, already redeemed, nothing to roll back
+     │                        another order, already redeemed, nothing to roll back, a rollback of a
+     │                        checkout's redemption while its order stands
      └── ResourceExhausted    too many failed code lookups by this caller
 """
 
@@ -334,7 +335,8 @@ class Coupons:
         return (
             [k.campaign(campaign_id), k.days(campaign_id), k.locks(campaign_id), k.held(campaign_id), k.coupon(code),
              k.requests, k.order(merchant, order_id)],
-            [now_ms, code, order_id, f"b|{merchant}|#checkout:{order_id}:{code}", _fingerprint(order_id), campaign_id],
+            [now_ms, code, order_id, f"b|{merchant}|#checkout:{order_id}:{code}", _fingerprint(order_id), campaign_id,
+             "1"],
         )  # fmt: skip
 
     async def tell_redeemed(self, code: str, order_id: str, amount_fen: int) -> None:
@@ -357,20 +359,24 @@ class Coupons:
                 continue
             campaign, _, _ = await self._campaign(campaign_id)
             # "#" starts no caller's request number: this rollback never collides with a counter's.
-            status, _ = await self._rollback_script(code, campaign, merchant_id, order_id, f"#release:{code}")
+            status, _ = await self._rollback_script(code, campaign, merchant_id, order_id, f"#release:{code}",
+                                                    order_ended=True)  # fmt: skip
             rolled += status == "rolled_back"
         return rolled
 
     async def _rollback_script(
-        self, code: str, campaign: Campaign, merchant_id: str, order_id: str, request_no: str
+        self, code: str, campaign: Campaign, merchant_id: str, order_id: str, request_no: str, order_ended: bool = False
     ) -> tuple[str, Coupon | None]:
+        """order_ended: the order was cancelled, rejected or refunded in full, so even its checkout's redemption
+        goes back; any other caller is refused that one ('checkout')."""
         k, cid = self.keys, campaign.campaign_id
         now_ms = self.clock.now_ms()
         reply = await self._rollback(
             self._redis,
             [k.campaign(cid), k.days(cid), k.locks(cid), k.held(cid), k.coupon(code), k.requests,
              k.order(merchant_id, order_id)],
-            [now_ms, code, order_id, f"b|{merchant_id}|{request_no}", _fingerprint(order_id), cid],
+            [now_ms, code, order_id, f"b|{merchant_id}|{request_no}", _fingerprint(order_id), cid,
+             "1" if order_ended else ""],
         )  # fmt: skip
         status = str(reply[0])
         coupon = self._coupon_of(code, reply[1], now_ms) if len(reply) > 1 else None
@@ -389,6 +395,11 @@ class Coupons:
             raise InvalidArgument.field("request_no", "already used for another rollback")
         if status == "nothing":
             raise FailedPrecondition(f"coupon {code} is neither locked nor redeemed for order {order_id}")
+        if status == "checkout":
+            raise FailedPrecondition(
+                f"coupon {code} was redeemed by the payment of order {order_id}: it comes back when the order is "
+                "cancelled, rejected or refunded in full, not on its own"
+            )
         if status == "no_coupon" or coupon is None:
             self._unknown(code, caller, merchant_id)
         assert coupon is not None

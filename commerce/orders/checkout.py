@@ -105,7 +105,7 @@ return {'paid'}
 
 # Refunds an order and gives back its coupons and points. KEYS: the refund's 9 (REFUND_FUNCTIONS), 7 per
 # coupon (ROLLBACK_FUNCTIONS), 7 for the spend (REFUND_SPEND_FUNCTIONS) if any. ARGV: n refund args, coupons,
-# '1' if points were spent, the refund's args, 6 per coupon, 4 for the spend. A coupon with nothing to give
+# '1' if points were spent, the refund's args, 7 per coupon, 4 for the spend. A coupon with nothing to give
 # back (rolled back before, by a caller or the follower) or a spend given back before is passed over.
 # Answers the refund's outcome, then on 'refunded' the codes rolled back.
 REFUND_LUA = (
@@ -121,10 +121,10 @@ local stop, refund = refund_check(RK, RA)
 if stop then return stop end
 local parts, k, a = {}, 10, 4 + nr
 for i = 1, nc do
-  local K, A = slice(KEYS, k, 7), slice(ARGV, a, 6)
+  local K, A = slice(KEYS, k, 7), slice(ARGV, a, 7)
   local skip, ctx = rollback_check(K, A)
   if not skip then table.insert(parts, {K, A, ctx}) end
-  k, a = k + 7, a + 6
+  k, a = k + 7, a + 7
 end
 local SK, SA, given
 if spent then
