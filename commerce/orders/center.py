@@ -18,7 +18,16 @@ from commerce.orders.booking import BookingGateway
 from commerce.orders.catalogue import CatalogueGateway, priced_lines, release_quietly
 from commerce.orders.checkout import Checkout, with_normal_codes
 from commerce.orders.delivery import DeliveryGateway
-from commerce.orders.flow import BEFORE_PICKUP, FINAL, OrderStatus, Step, is_allowed, is_repeat, transitions
+from commerce.orders.flow import (
+    BEFORE_PICKUP,
+    FINAL,
+    OrderKind,
+    OrderStatus,
+    Step,
+    is_allowed,
+    is_repeat,
+    transitions,
+)
 from commerce.orders.followers import OrderFollower
 from commerce.orders.models import NewOrder, Order, OrderEvent, Refund
 from commerce.orders.overflow import ChainOverflow
@@ -36,6 +45,8 @@ log = logging.getLogger("tongcheng.orders")
 
 # Compare-and-set retries before a change gives up (each retry means someone else changed the order).
 MAX_ATTEMPTS = 50
+# The steps that end a booking's order, and the BookingService call that takes them with the booking.
+BOOKING_ENDS = {Step.COMPLETE: "CompleteBooking", Step.CANCEL: "CancelBooking", Step.NO_SHOW: "MarkNoShow"}
 # Dispatch statuses after which the order center stops following the delivery.
 DISPATCH_DONE = frozenset({"delivered", "cancelled", "rejected"})
 
@@ -328,18 +339,28 @@ class OrderCenter:
 
     # Plain steps -----------------------------------------------------------------------------
 
-    async def step(self, order_id: str, step: Step, note: str = "", keep_fen: int = 0) -> Order:
+    async def step(
+        self, order_id: str, step: Step, note: str = "", keep_fen: int = 0, for_booking: bool = False
+    ) -> Order:
         """Runs one step of the state machine (cancelling or rejecting a paid order also refunds what is left,
         less keep_fen: a booking's deposit kept on a late cancel or a no-show); FAILED_PRECONDITION if the
-        order's status forbids it."""
-        return await self._tell(await self._step(order_id, step, note, keep_fen))
+        order's status forbids it. A booking's order ends only with its booking (for_booking: BookingService
+        asks, `booking.BookingOrderDesk`): anyone else's complete, cancel or no-show is FAILED_PRECONDITION."""
+        return await self._tell(await self._step(order_id, step, note, keep_fen, for_booking))
 
-    async def _step(self, order_id: str, step: Step, note: str, keep_fen: int = 0) -> Order:
+    async def _step(self, order_id: str, step: Step, note: str, keep_fen: int = 0, for_booking: bool = False) -> Order:
         check_ids(order_id=order_id)
         check_reason(note)
         for _ in range(MAX_ATTEMPTS):
             order = await self.store.get(order_id)
             kind = order.spec.kind
+            if kind is OrderKind.BOOKING and step in BOOKING_ENDS and not for_booking:
+                # Ending the order alone would leave the booking confirmed: its slot taken, its deposit policy
+                # (BookingService's) skipped, and a completion with no service given.
+                raise FailedPrecondition(
+                    f"order {order_id} pays for booking {order.spec.booking_id}: it ends through "
+                    f"BookingService.{BOOKING_ENDS[step]}"
+                )
             if is_repeat(order.status, step, kind):
                 await self._give_back_stock(order, step)  # a retried cancel finishes what the first began
                 return order
