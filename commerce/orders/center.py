@@ -15,7 +15,7 @@ import logging
 from dataclasses import replace
 
 from commerce.orders.booking import BookingGateway
-from commerce.orders.catalogue import CatalogueGateway, priced_lines, release_quietly
+from commerce.orders.catalogue import CatalogueGateway, PricedLine, priced_lines, release_quietly
 from commerce.orders.checkout import Checkout, with_normal_codes
 from commerce.orders.delivery import DeliveryGateway
 from commerce.orders.flow import (
@@ -155,8 +155,9 @@ class OrderCenter:
             new = await self._apply_terms(new)
         elif new.delivery_quote:
             raise FailedPrecondition("orders with a delivery quote need PricingService in this process")
+        to_reserve: list[PricedLine] = []
         if new.lines:
-            new = await self._price_and_reserve(new)
+            new, to_reserve = await self._price_lines(new)
         elif new.is_booking:
             new = await self._check_booking(new)
         check_new_order(new)
@@ -166,6 +167,9 @@ class OrderCenter:
             order, stored = await self._with_checkout(order, caller)
             if stored:
                 return order, False  # a retry
+        if to_reserve:  # last of the checks, first of the writes: a refused order reserves nothing
+            assert self.catalogue is not None
+            await self.catalogue.reserve(new.merchant_id, new.order_id, to_reserve)
         created, fingerprint = await self.store.create(order, OrderEvent(now_ms, OrderStatus.CREATED, note))
         if not created and fingerprint != new.fingerprint():
             raise InvalidArgument.field("order_id", f"order {new.order_id} exists with a different body")
@@ -184,8 +188,9 @@ class OrderCenter:
         coupons, points_fen = await self.checkout.price(new, caller)
         return order.evolve(coupons=coupons, points_fen=points_fen), False
 
-    async def _price_and_reserve(self, new: NewOrder) -> NewOrder:
-        """An order of catalogue lines: priced from the catalogue and its stock reserved (issue 20)."""
+    async def _price_lines(self, new: NewOrder) -> tuple[NewOrder, list[PricedLine]]:
+        """An order of catalogue lines priced from the catalogue (issue 20), with the lines whose stock the
+        caller reserves once every other check passed (none for a retry of a stored order)."""
         if new.items_fen:
             raise InvalidArgument.field("items_fen", "must be 0 with lines: the catalogue prices them")
         if self.catalogue is None:
@@ -195,13 +200,12 @@ class OrderCenter:
         if existing is not None:  # a retry: the order as stored, at the prices it was created with
             if existing.spec.fingerprint() != new.fingerprint():
                 raise InvalidArgument.field("order_id", f"order {new.order_id} exists with a different body")
-            return existing.spec
+            return existing.spec, []
         requested = [(x.item_id, x.variant_id, x.quantity) for x in new.lines]
         priced = await self.catalogue.price(new.merchant_id, requested)
         new = replace(new, lines=priced_lines(priced), items_fen=sum(p.unit_price_fen * p.quantity for p in priced))
         check_new_order(new)
-        await self.catalogue.reserve(new.merchant_id, new.order_id, priced)
-        return new
+        return new, list(priced)
 
     async def _apply_terms(self, new: NewOrder) -> NewOrder:
         """Issue 21: the drop-off must lie in the merchant's delivery area (when it has one), and a quoted

@@ -14,7 +14,9 @@ split into a check that only reads and a write: the checkout scripts run every c
 
 Order of application: the coupons apply in the order the order lists them, each on what the ones before it
 left (the amount its lock states; a free-delivery coupon on the delivery fee left), then the points at the
-programme's value; the customer pays at least 1 fen. Stacking (exclusive campaigns, at most N per order) is
+programme's value; the customer pays at least 1 fen. A coupon whose campaign names items (`Campaign.item_ids`,
+a lot's markdown) applies to the order's catalogue lines of those items only: its base is their sum (at most
+what the coupons before it left), and an order with no such line is refused it. Stacking (exclusive campaigns, at most N per order) is
 checked when each coupon is locked, from what the order holds then. Whoever funds a coupon bears it: a
 platform- or partner-funded discount is a subsidy of the split (`settlement.split`); points stay the
 merchant's discount in the split, and the T+1 points clearing pays the merchant back from their issuers.
@@ -226,12 +228,21 @@ class Checkout:
                 raise InvalidArgument.field(
                     field, f"coupon {coupon.code} is not locked to order {new.order_id} (or its lock expired)"
                 )
-            expected = campaign.discount_fen(left, min(delivery_left, left))
+            base, what = left, f"the {left} fen the coupons before it leave"
+            if campaign.item_ids:
+                base = min(scoped_fen(new, campaign.item_ids), left)
+                what = f"the {base} fen of the order's lines of its items"
+                if base <= 0:
+                    raise InvalidArgument.field(
+                        field, f"coupon {coupon.code} is for items {', '.join(campaign.item_ids)[:80]}: no line of "
+                        "the order is one of them",
+                    )  # fmt: skip
+            expected = campaign.discount_fen(base, min(delivery_left, base))
             if coupon.discount_fen != expected:
                 raise InvalidArgument.field(
                     field,
-                    f"coupon {coupon.code}'s lock holds {coupon.discount_fen} fen off; applied to the {left} fen the "
-                    f"coupons before it leave, it takes {expected}: lock it with order_amount_fen {left}",
+                    f"coupon {coupon.code}'s lock holds {coupon.discount_fen} fen off; applied to {what}, it takes "
+                    f"{expected}: lock it with order_amount_fen {base}",
                 )
             if expected >= left:
                 raise InvalidArgument.field(
@@ -334,6 +345,13 @@ class Checkout:
             args += a
         # The coupons' observers are told by CheckoutFollower, on this call and on its retries.
         return [str(x) for x in await self._refund(self._redis, all_keys, args)]
+
+
+def scoped_fen(new: NewOrder, item_ids: Sequence[str]) -> int:
+    """What the order's lines of these items cost: the base of a coupon scoped to them (an order without
+    catalogue lines has none)."""
+    scope = set(item_ids)
+    return sum(x.unit_price_fen * x.quantity for x in new.lines if x.item_id in scope)
 
 
 def spend_key(order_id: str) -> str:
