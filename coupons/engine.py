@@ -54,6 +54,11 @@ def _check(violations: list[FieldViolation | None]) -> None:
         raise InvalidArgument(bad)
 
 
+def release_request(order_id: str, code: str) -> str:
+    """The request number of the rollback that lets a coupon go when its order ended (`Coupons.release_order`)."""
+    return f"#release:{order_id}:{code}"
+
+
 def _fingerprint(*parts: object) -> str:
     return hashlib.blake2b(json.dumps(parts, separators=(",", ":")).encode(), digest_size=12).hexdigest()
 
@@ -358,9 +363,12 @@ class Coupons:
             if campaign_id is None:
                 continue
             campaign, _, _ = await self._campaign(campaign_id)
-            # "#" starts no caller's request number: this rollback never collides with a counter's.
-            status, _ = await self._rollback_script(code, campaign, merchant_id, order_id, f"#release:{code}",
-                                                    order_ended=True)  # fmt: skip
+            # "#" starts no caller's request number: this rollback never collides with a counter's. The order is
+            # in the request (codes are 16 characters without ':', last): a coupon released by one order and used
+            # by the next is released again, not taken for a retry of the first release with another body.
+            status, _ = await self._rollback_script(
+                code, campaign, merchant_id, order_id, release_request(order_id, code), order_ended=True
+            )
             rolled += status == "rolled_back"
         return rolled
 

@@ -450,3 +450,24 @@ async def test_a_coupon_the_checkout_redeemed_comes_back_only_with_its_order(sho
         cpb.RollbackCouponRequest(code=counter, merchant_id="m1", order_id="t1", request_no="undo-2"), metadata=ops.md
     )
     assert undone.rolled_back_now and undone.coupon.state == cpb.COUPON_STATE_CLAIMED
+
+
+async def test_a_coupon_released_by_one_cancelled_order_is_released_again_by_the_next(shop) -> None:  # type: ignore[no-untyped-def]
+    """A coupon locked to order A, A cancelled unpaid (the follower lets the lock go), then locked to order B and B
+    cancelled: B's lock is let go too, as for a coupon never used before, and the campaign holds no lock."""
+    make, _ = shop
+    ops = make(Role.OPS)
+    await setup(ops)
+    code = await claim_and_lock(ops, "m1-10", "u1", "k1", "a", 9_500)
+    for order_id in ("a", "b", "c"):
+        if order_id != "a":
+            await ops.coupons.LockCoupon(
+                cpb.LockCouponRequest(code=code, merchant_id="m1", order_id=order_id, order_amount_fen=9_500,
+                                      delivery_fee_fen=500),
+                metadata=ops.md,
+            )  # fmt: skip
+        await ops.orders.CreateOrder(new_order(order_id, customer_id="u1", coupon_codes=[code]), metadata=ops.md)
+        await ops.orders.CancelOrder(opb.CancelOrderRequest(order_id=order_id), metadata=ops.md)
+        assert await coupon_state(ops, code) == cpb.COUPON_STATE_CLAIMED, order_id
+        usage = (await ops.coupons.GetCampaign(cpb.GetCampaignRequest(campaign_id="m1-10"), metadata=ops.md)).usage
+        assert (usage.locked, usage.amount_used_fen) == (0, 0), order_id
