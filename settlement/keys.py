@@ -15,6 +15,11 @@ class MoneyKeys:
     def order(self, order_id: str) -> str:
         return f"{self.prefix}order:{order_id}"
 
+    def order_claim(self, order_id: str) -> str:
+        """string, expiring: the token of the CreateOrder call deciding which chain branch serves a new order
+        (chain overflow): concurrent first attempts wait for it, so one branch only reserves stock."""
+        return f"{self.prefix}order_claim:{order_id}"
+
     def order_history(self, order_id: str) -> str:
         return f"{self.prefix}order:{order_id}:history"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from dataclasses import replace
 
 from commerce.orders.booking import BookingGateway
@@ -45,6 +46,11 @@ log = logging.getLogger("tongcheng.orders")
 
 # Compare-and-set retries before a change gives up (each retry means someone else changed the order).
 MAX_ATTEMPTS = 50
+# A chain order's creation is decided by one call at a time (`OrderCenter.create`): the claim lasts at most this
+# long (a call that died frees it by then), and a concurrent attempt waits up to CLAIM_WAIT_S for it, polling.
+CLAIM_TTL_MS = 10_000
+CLAIM_WAIT_S = 5.0
+CLAIM_POLL_S = 0.01
 # The steps that end a booking's order, and the BookingService call that takes them with the booking.
 BOOKING_ENDS = {Step.COMPLETE: "CompleteBooking", Step.CANCEL: "CancelBooking", Step.NO_SHOW: "MarkNoShow"}
 # Dispatch statuses after which the order center stops following the delivery.
@@ -121,20 +127,32 @@ class OrderCenter:
         and one that cannot take the order (its stock, its catalogue, the coupons) is passed over; none: the
         branch it was placed at serves it. A booking's order is never moved."""
         new = with_normal_codes(new)  # what a retry is compared with, however it writes the codes
-        if not new.is_booking:
+        if new.is_booking or self.overflow is None or not new.chain_id or new.placed_merchant_id:
+            return await self._create(new, "created", caller)
+        check_new_order(replace(new, items_fen=1) if new.lines else new)  # fields first: a bad one moves nothing
+        # The branch is decided once: concurrent first attempts of the order (a client's retries) would each
+        # weigh the branches as they stood and might reserve stock at two of them. One call at a time decides,
+        # reserves and stores; the others wait for the order it stores and answer it as a retry.
+        token = secrets.token_hex(8)
+        deadline = asyncio.get_running_loop().time() + CLAIM_WAIT_S
+        while not await self.store.claim_creation(new.order_id, token, CLAIM_TTL_MS):
+            if asyncio.get_running_loop().time() > deadline:
+                raise Unavailable(f"order {new.order_id} is being created by another call: retry")
+            await asyncio.sleep(CLAIM_POLL_S)
+        try:
             for moved, note in await self._overflow_moves(new):
                 try:
                     return await self._create(moved, note, caller)
                 except (InvalidArgument, FailedPrecondition) as exc:
                     log.info("order %s not moved to %s: %s", new.order_id, moved.merchant_id, exc)
-        return await self._create(new, "created", caller)
+            return await self._create(new, "created", caller)
+        finally:
+            await self.store.release_creation(new.order_id, token)
 
     async def _overflow_moves(self, new: NewOrder) -> list[tuple[NewOrder, str]]:
         """The order as served by each sibling the overflow rule allows, best first, with its history note. A
         retry of an order already stored follows the stored decision, whatever the branches' load now."""
-        if self.overflow is None or not new.chain_id or new.placed_merchant_id:
-            return []
-        check_new_order(replace(new, items_fen=1) if new.lines else new)  # fields first: a bad one moves nothing
+        assert self.overflow is not None
         stored = await self.store.find(new.order_id)
         if stored is not None:
             s = stored.spec
