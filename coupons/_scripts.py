@@ -23,8 +23,8 @@ redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'body', ARGV[2], 'key', ARGV[3], 'ser
 return {'created'}
 """
 
-# KEYS: campaign, members, claims, coupon. ARGV: now, campaign id, member, key, fingerprint, code,
-# max coupons, max per member.
+# KEYS: campaign, members, claims, coupon, the member's coupons. ARGV: now, campaign id, member, key, fingerprint,
+# code, max coupons, max per member.
 CLAIM = """
 local prev = redis.call('HGET', KEYS[3], ARGV[4])
 if prev then
@@ -38,6 +38,7 @@ redis.call('HINCRBY', KEYS[1], 'claimed', 1)
 redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
 redis.call('HSET', KEYS[3], ARGV[4], ARGV[5] .. '|' .. ARGV[6])
 redis.call('HSET', KEYS[4], 'campaign', ARGV[2], 'member', ARGV[3], 'state', 'claimed', 'claimed', ARGV[1])
+redis.call('ZADD', KEYS[5], 0, string.format('%015d', tonumber(ARGV[1])) .. '|' .. ARGV[6])
 return {'claimed', ARGV[6]}
 """
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from typing import Protocol
 
@@ -46,6 +47,10 @@ class CouponObserver(Protocol):
 DEFAULT_LOCK_MINUTES = 15
 MAX_LOCK_MINUTES = 60
 MAX_ATTEMPTS = 20
+MAX_PAGE = 200  # ListMemberCoupons
+DEFAULT_PAGE = 50
+# A page token is the last entry of the member's index on the page before: "<claimed ms, 15 digits>|<code>".
+_PAGE_TOKEN = re.compile(r"[0-9]{15}\|[0-9A-Z*~$=]{16}")
 
 
 def _check(violations: list[FieldViolation | None]) -> None:
@@ -142,7 +147,13 @@ class Coupons:
             code = codes.make_code(secret, serial, secrets.randbits(codes.SERIAL_BITS))
             reply = await self._claim(
                 self._redis,
-                [k.campaign(campaign_id), k.members(campaign_id), k.claims(campaign_id), k.coupon(code)],
+                [
+                    k.campaign(campaign_id),
+                    k.members(campaign_id),
+                    k.claims(campaign_id),
+                    k.coupon(code),
+                    k.member(member_id),
+                ],
                 [now_ms, campaign_id, member_id, key, fp, code, campaign.max_coupons, campaign.max_coupons_per_member],
             )
             status = reply[0]
@@ -197,6 +208,32 @@ class Coupons:
         self.throttle.failed(caller)
         where = f" at merchant {merchant_id}" if merchant_id else ""
         raise NotFound(f"no coupon {code}{where}")
+
+    async def member_coupons(
+        self, member_id: str, page_size: int = 0, page_token: str = ""
+    ) -> tuple[list[tuple[Coupon, Campaign]], str]:
+        """A page of the member's coupons, the latest claimed first, each with its campaign, and the next page's
+        token ('' after the last)."""
+        bad = [id_violation("member_id", member_id)]
+        if not 0 <= page_size <= MAX_PAGE:
+            bad.append(FieldViolation("page_size", f"must be within [0, {MAX_PAGE}]"))
+        if page_token and not _PAGE_TOKEN.fullmatch(page_token):
+            bad.append(FieldViolation("page_token", "must be a next_page_token from a previous reply"))
+        _check(bad)
+        size = page_size or DEFAULT_PAGE
+        top = f"({page_token}" if page_token else "+"
+        entries = await self._redis.zrevrangebylex(self.keys.member(member_id), top, "-", start=0, num=size + 1)
+        page = entries[:size]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for entry in page:
+                pipe.hgetall(self.keys.coupon(entry.partition("|")[2]))
+            raws = await pipe.execute()
+        now_ms, out = self.clock.now_ms(), []
+        for entry, raw in zip(page, raws, strict=True):
+            coupon = Coupon.from_redis(entry.partition("|")[2], raw, now_ms)
+            campaign, _, _ = await self._campaign(coupon.campaign_id)
+            out.append((coupon, campaign))
+        return out, page[-1] if len(entries) > size else ""
 
     async def coupon(self, code: str) -> Coupon:
         raw = await self._redis.hgetall(self.keys.coupon(code))
