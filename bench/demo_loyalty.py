@@ -117,13 +117,37 @@ async def alliance_demo(channel: grpc.aio.Channel, issuer: TokenIssuer, now_ms: 
         apb.GetMemberSegmentRequest(alliance_id="kamppi-partners", member_id=MEMBER), metadata=ops
     )
     [brought] = report.offers
+    member = (("authorization", f"Bearer {issuer.mint(Role.MEMBER, MEMBER)}"),)
     return [
         f"alliance          {COFFEE} and {YOGA}: a completed coffee order (36.00 yuan) issues the studio's trial "
         f"coupon (30 yuan off); {COFFEE} earns 10% of what it brings",
         f"contribution      {COFFEE}: offer {brought.offer_id} issued {brought.issued}, redeemed {brought.redeemed}",
         f"member segment    {MEMBER}: {segment.orders} order(s), {segment.spend_fen / 100:.2f} yuan, "
         f"categories {', '.join(segment.categories)}",
+        *await member_coupon_lines(coupons, member),
     ]
+
+
+def _terms(c: cpb.MemberCoupon) -> str:
+    """What a coupon takes off, as the member reads it."""
+    floor = f" above {c.transaction_minimum_fen / 100:.2f}" if c.transaction_minimum_fen else ""
+    if c.kind == cpb.DISCOUNT_KIND_AMOUNT_OFF:
+        return f"{c.amount_off_fen / 100:.2f} yuan off{floor}"
+    if c.kind == cpb.DISCOUNT_KIND_PERCENT_OFF:
+        return f"{c.discount_percent}% off (at most {c.max_discount_fen / 100:.2f}){floor}"
+    return f"free delivery (at most {c.max_discount_fen / 100:.2f}){floor}"
+
+
+async def member_coupon_lines(coupons: coupons_pb2_grpc.CouponServiceStub, member: tuple[tuple[str, str]]) -> list[str]:
+    """The member's coupons as its app lists them (ListMemberCoupons, the latest claimed first)."""
+    reply = await coupons.ListMemberCoupons(cpb.ListMemberCouponsRequest(member_id=MEMBER), metadata=member)
+    lines = [f"member coupons    {MEMBER} holds {len(reply.coupons)}:"]
+    for c in reply.coupons:
+        state = cpb.CouponState.Name(c.coupon.state).removeprefix("COUPON_STATE_").lower()
+        until = dt.datetime.fromtimestamp(c.valid_until.seconds, dt.UTC).strftime("%Y-%m-%d")
+        lines.append(f"                  {c.coupon.code} {c.coupon.campaign_id} at {c.merchant_id}: {_terms(c)}, "
+                     f"{state}, valid until {until}")  # fmt: skip
+    return lines
 
 
 async def next_days(channel: grpc.aio.Channel, issuer: TokenIssuer, clock: ScaledClock, day: str) -> list[str]:

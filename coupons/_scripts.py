@@ -23,8 +23,8 @@ redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'body', ARGV[2], 'key', ARGV[3], 'ser
 return {'created'}
 """
 
-# KEYS: campaign, members, claims, coupon. ARGV: now, campaign id, member, key, fingerprint, code,
-# max coupons, max per member.
+# KEYS: campaign, members, claims, coupon, the member's coupons. ARGV: now, campaign id, member, key, fingerprint,
+# code, max coupons, max per member.
 CLAIM = """
 local prev = redis.call('HGET', KEYS[3], ARGV[4])
 if prev then
@@ -38,6 +38,7 @@ redis.call('HINCRBY', KEYS[1], 'claimed', 1)
 redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
 redis.call('HSET', KEYS[3], ARGV[4], ARGV[5] .. '|' .. ARGV[6])
 redis.call('HSET', KEYS[4], 'campaign', ARGV[2], 'member', ARGV[3], 'state', 'claimed', 'claimed', ARGV[1])
+redis.call('ZADD', KEYS[5], 0, string.format('%015d', tonumber(ARGV[1])) .. '|' .. ARGV[6])
 return {'claimed', ARGV[6]}
 """
 
@@ -150,6 +151,8 @@ local function use_write(K, A, ctx)
     redis.call('HINCRBY', K[1], 'locked', -1)
     redis.call('HINCRBY', K[1], 'redeemed', 1)
     redis.call('HSET', K[5], 'state', 'redeemed', 'redeemed', now, 'lock_exp', 0)
+    -- A checkout's redemption: given back only by its order's cancel, rejection or full refund.
+    if A[17] == '1' then redis.call('HSET', K[5], 'checkout', '1') end
   else
     redis.call('HINCRBY', K[1], 'amount', discount)
     redis.call('HINCRBY', K[2], day, 1)
@@ -181,8 +184,10 @@ return use_write(KEYS, ARGV, ctx)
 
 # Releases a lock of the order, or gives back its redemption: rollback_check (reads only) and
 # rollback_write. K: campaign, days, locks, held, coupon, requests, the order's coupons. A: now, code, order,
-# request field, request fingerprint, campaign id. Answers the outcome and, when it changed or replayed, the
-# coupon's fields. A cancel or full refund of an order runs these inside its refund script.
+# request field, request fingerprint, campaign id, '1' if the order's own end gives it back (its refund script,
+# or the follower of an order that ended) else ''. Answers the outcome and, when it changed or replayed, the
+# coupon's fields. A cancel or full refund of an order runs these inside its refund script. A redemption made
+# by an order's checkout is refused to any other caller ('checkout'): the order stands on that discount.
 ROLLBACK_FUNCTIONS = """
 local function rollback_check(K, A)
   local now, code, order = tonumber(A[1]), A[2], A[3]
@@ -191,11 +196,12 @@ local function rollback_check(K, A)
     if prev ~= A[5] .. '|' .. code then return {'clash'} end
     return {'replayed', redis.call('HGETALL', K[5])}
   end
-  local c = redis.call('HMGET', K[5], 'campaign', 'state', 'order', 'lock_exp', 'discount', 'day')
+  local c = redis.call('HMGET', K[5], 'campaign', 'state', 'order', 'lock_exp', 'discount', 'day', 'checkout')
   if c[1] ~= A[6] then return {'no_coupon'} end
   local locked = c[2] == 'locked' and tonumber(c[4]) > now and c[3] == order
   local redeemed = c[2] == 'redeemed' and c[3] == order
   if not locked and not redeemed then return {'nothing'} end
+  if redeemed and c[7] == '1' and A[7] ~= '1' then return {'checkout'} end
   return nil, {locked = locked, discount = tonumber(c[5]), day = c[6]}
 end
 local function rollback_write(K, A, ctx)
@@ -210,7 +216,7 @@ local function rollback_write(K, A, ctx)
     redis.call('HINCRBY', K[1], 'redeemed', -1)
   end
   redis.call('HSET', K[5], 'state', 'claimed')
-  redis.call('HDEL', K[5], 'order', 'discount', 'lock_exp', 'day', 'redeemed')
+  redis.call('HDEL', K[5], 'order', 'discount', 'lock_exp', 'day', 'redeemed', 'checkout')
   redis.call('HDEL', K[7], code)
   redis.call('HSET', K[6], A[4], A[5] .. '|' .. code)
   return {'rolled_back', redis.call('HGETALL', K[5])}

@@ -87,6 +87,15 @@ def coupon_to_pb(c: Coupon) -> pb.Coupon:
     )  # fmt: skip
 
 
+def member_coupon_to_pb(coupon: Coupon, c: Campaign) -> pb.MemberCoupon:
+    return pb.MemberCoupon(
+        coupon=coupon_to_pb(coupon), merchant_id=c.merchant_id, kind=KIND_TO_PB[c.kind], amount_off_fen=c.amount_off_fen,
+        discount_percent=c.discount_percent, max_discount_fen=c.max_discount_fen,
+        transaction_minimum_fen=c.transaction_minimum_fen, valid_until=opt_ms_to_ts(c.valid_until_ms),
+        item_ids=c.item_ids,
+    )  # fmt: skip
+
+
 class CouponServicer(coupons_pb2_grpc.CouponServiceServicer):
     def __init__(self, coupons: Coupons, auth: Authenticator) -> None:
         self._coupons = coupons
@@ -174,6 +183,14 @@ class CouponServicer(coupons_pb2_grpc.CouponServiceServicer):
             request.request_no, self._who(caller),
         )  # fmt: skip
         return pb.RedeemCouponResponse(coupon=coupon_to_pb(coupon), redeemed_now=now)
+
+    @rpc
+    async def ListMemberCoupons(
+        self, request: pb.ListMemberCouponsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMemberCouponsResponse:
+        self._caller(context).require_member(request.member_id)  # a member its own; ops and order services any
+        page, token = await self._coupons.member_coupons(request.member_id, request.page_size, request.page_token)
+        return pb.ListMemberCouponsResponse(coupons=[member_coupon_to_pb(c, k) for c, k in page], next_page_token=token)
 
     @rpc
     async def RollbackCoupon(

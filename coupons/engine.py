@@ -10,7 +10,8 @@ request number; locking a coupon again for its order extends the lock.
      ├── NotFound             an unknown campaign; a code that is not a coupon of this merchant (whether
      │                        it exists elsewhere is never said)
      ├── FailedPrecondition   outside validity, budget or limit spent, below the minimum, locked for
-     │                        another order, already redeemed, nothing to roll back
+     │                        another order, already redeemed, nothing to roll back, a rollback of a
+     │                        checkout's redemption while its order stands
      └── ResourceExhausted    too many failed code lookups by this caller
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from typing import Protocol
 
@@ -45,12 +47,21 @@ class CouponObserver(Protocol):
 DEFAULT_LOCK_MINUTES = 15
 MAX_LOCK_MINUTES = 60
 MAX_ATTEMPTS = 20
+MAX_PAGE = 200  # ListMemberCoupons
+DEFAULT_PAGE = 50
+# A page token is the last entry of the member's index on the page before: "<claimed ms, 15 digits>|<code>".
+_PAGE_TOKEN = re.compile(r"[0-9]{15}\|[0-9A-Z*~$=]{16}")
 
 
 def _check(violations: list[FieldViolation | None]) -> None:
     bad = [v for v in violations if v]
     if bad:
         raise InvalidArgument(bad)
+
+
+def release_request(order_id: str, code: str) -> str:
+    """The request number of the rollback that lets a coupon go when its order ended (`Coupons.release_order`)."""
+    return f"#release:{order_id}:{code}"
 
 
 def _fingerprint(*parts: object) -> str:
@@ -136,7 +147,13 @@ class Coupons:
             code = codes.make_code(secret, serial, secrets.randbits(codes.SERIAL_BITS))
             reply = await self._claim(
                 self._redis,
-                [k.campaign(campaign_id), k.members(campaign_id), k.claims(campaign_id), k.coupon(code)],
+                [
+                    k.campaign(campaign_id),
+                    k.members(campaign_id),
+                    k.claims(campaign_id),
+                    k.coupon(code),
+                    k.member(member_id),
+                ],
                 [now_ms, campaign_id, member_id, key, fp, code, campaign.max_coupons, campaign.max_coupons_per_member],
             )
             status = reply[0]
@@ -191,6 +208,32 @@ class Coupons:
         self.throttle.failed(caller)
         where = f" at merchant {merchant_id}" if merchant_id else ""
         raise NotFound(f"no coupon {code}{where}")
+
+    async def member_coupons(
+        self, member_id: str, page_size: int = 0, page_token: str = ""
+    ) -> tuple[list[tuple[Coupon, Campaign]], str]:
+        """A page of the member's coupons, the latest claimed first, each with its campaign, and the next page's
+        token ('' after the last)."""
+        bad = [id_violation("member_id", member_id)]
+        if not 0 <= page_size <= MAX_PAGE:
+            bad.append(FieldViolation("page_size", f"must be within [0, {MAX_PAGE}]"))
+        if page_token and not _PAGE_TOKEN.fullmatch(page_token):
+            bad.append(FieldViolation("page_token", "must be a next_page_token from a previous reply"))
+        _check(bad)
+        size = page_size or DEFAULT_PAGE
+        top = f"({page_token}" if page_token else "+"
+        entries = await self._redis.zrevrangebylex(self.keys.member(member_id), top, "-", start=0, num=size + 1)
+        page = entries[:size]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for entry in page:
+                pipe.hgetall(self.keys.coupon(entry.partition("|")[2]))
+            raws = await pipe.execute()
+        now_ms, out = self.clock.now_ms(), []
+        for entry, raw in zip(page, raws, strict=True):
+            coupon = Coupon.from_redis(entry.partition("|")[2], raw, now_ms)
+            campaign, _, _ = await self._campaign(coupon.campaign_id)
+            out.append((coupon, campaign))
+        return out, page[-1] if len(entries) > size else ""
 
     async def coupon(self, code: str) -> Coupon:
         raw = await self._redis.hgetall(self.keys.coupon(code))
@@ -334,7 +377,8 @@ class Coupons:
         return (
             [k.campaign(campaign_id), k.days(campaign_id), k.locks(campaign_id), k.held(campaign_id), k.coupon(code),
              k.requests, k.order(merchant, order_id)],
-            [now_ms, code, order_id, f"b|{merchant}|#checkout:{order_id}:{code}", _fingerprint(order_id), campaign_id],
+            [now_ms, code, order_id, f"b|{merchant}|#checkout:{order_id}:{code}", _fingerprint(order_id), campaign_id,
+             "1"],
         )  # fmt: skip
 
     async def tell_redeemed(self, code: str, order_id: str, amount_fen: int) -> None:
@@ -356,21 +400,28 @@ class Coupons:
             if campaign_id is None:
                 continue
             campaign, _, _ = await self._campaign(campaign_id)
-            # "#" starts no caller's request number: this rollback never collides with a counter's.
-            status, _ = await self._rollback_script(code, campaign, merchant_id, order_id, f"#release:{code}")
+            # "#" starts no caller's request number: this rollback never collides with a counter's. The order is
+            # in the request (codes are 16 characters without ':', last): a coupon released by one order and used
+            # by the next is released again, not taken for a retry of the first release with another body.
+            status, _ = await self._rollback_script(
+                code, campaign, merchant_id, order_id, release_request(order_id, code), order_ended=True
+            )
             rolled += status == "rolled_back"
         return rolled
 
     async def _rollback_script(
-        self, code: str, campaign: Campaign, merchant_id: str, order_id: str, request_no: str
+        self, code: str, campaign: Campaign, merchant_id: str, order_id: str, request_no: str, order_ended: bool = False
     ) -> tuple[str, Coupon | None]:
+        """order_ended: the order was cancelled, rejected or refunded in full, so even its checkout's redemption
+        goes back; any other caller is refused that one ('checkout')."""
         k, cid = self.keys, campaign.campaign_id
         now_ms = self.clock.now_ms()
         reply = await self._rollback(
             self._redis,
             [k.campaign(cid), k.days(cid), k.locks(cid), k.held(cid), k.coupon(code), k.requests,
              k.order(merchant_id, order_id)],
-            [now_ms, code, order_id, f"b|{merchant_id}|{request_no}", _fingerprint(order_id), cid],
+            [now_ms, code, order_id, f"b|{merchant_id}|{request_no}", _fingerprint(order_id), cid,
+             "1" if order_ended else ""],
         )  # fmt: skip
         status = str(reply[0])
         coupon = self._coupon_of(code, reply[1], now_ms) if len(reply) > 1 else None
@@ -389,6 +440,11 @@ class Coupons:
             raise InvalidArgument.field("request_no", "already used for another rollback")
         if status == "nothing":
             raise FailedPrecondition(f"coupon {code} is neither locked nor redeemed for order {order_id}")
+        if status == "checkout":
+            raise FailedPrecondition(
+                f"coupon {code} was redeemed by the payment of order {order_id}: it comes back when the order is "
+                "cancelled, rejected or refunded in full, not on its own"
+            )
         if status == "no_coupon" or coupon is None:
             self._unknown(code, caller, merchant_id)
         assert coupon is not None

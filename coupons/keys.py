@@ -43,6 +43,11 @@ class CouponKeys:
         """hash: code -> "exclusive (0/1)|lock expiry ms (0: redeemed)": the coupons an order holds (stacking)."""
         return f"{self.prefix}order:{merchant_id}|{order_id}"
 
+    def member(self, member_id: str) -> str:
+        """zset, every score 0: "<claimed ms, 15 digits>|<code>" per coupon the member claimed (by lex: in claim
+        order), written by the claim script: ListMemberCoupons pages through it."""
+        return f"{self.prefix}member:{member_id}"
+
     def coupon(self, code: str) -> str:
         """hash: campaign, member, state, order, discount, lock expiry, day, claimed and redeemed ms."""
         return f"{self.prefix}code:{code}"

@@ -1,5 +1,8 @@
 """Redis key names. Every key of a zone carries the `{zone}` hash tag, so one zone's keys share a
-Redis Cluster slot and its Lua scripts and transactions run unchanged on a cluster."""
+Redis Cluster slot and its Lua scripts and transactions run unchanged on a cluster.
+
+A key about an id names its kind first (`order_history:<id>`, not `order:<id>:history`): ids may hold ':', and
+order "x:history" must not be order x's history (nor rider "r:tasks" rider r's tasks)."""
 
 from __future__ import annotations
 
@@ -68,20 +71,20 @@ class ZoneKeys:
         return f"{self.prefix}demand"
 
     def rider_tasks(self, rider_id: str) -> str:
-        return f"{self.prefix}rider:{rider_id}:tasks"
+        return f"{self.prefix}rider_tasks:{rider_id}"
 
     def rider_feed(self, rider_id: str) -> str:
-        return f"{self.prefix}rider:{rider_id}:feed"
+        return f"{self.prefix}rider_feed:{rider_id}"
 
     # Orders
     def order(self, order_id: str) -> str:
         return f"{self.prefix}order:{order_id}"
 
     def order_history(self, order_id: str) -> str:
-        return f"{self.prefix}order:{order_id}:history"
+        return f"{self.prefix}order_history:{order_id}"
 
     def order_declined(self, order_id: str) -> str:
-        return f"{self.prefix}order:{order_id}:declined"
+        return f"{self.prefix}order_declined:{order_id}"
 
     @property
     def merchants_ready_reported(self) -> str:

@@ -62,7 +62,7 @@ for i, o in ipairs(orders) do
     end
     redis.call('HSET', key, unpack(flat))
     redis.call('ZADD', KEYS[1], o[2], o[1])
-    redis.call('RPUSH', key .. ':history', ARGV[2])
+    redis.call('RPUSH', prefix .. 'order_history:' .. o[1], ARGV[2])
     created[i] = 1
   end
 end

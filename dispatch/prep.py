@@ -53,7 +53,7 @@ Redis (zone = the city; all keys carry the ``{zone}`` hash tag):
 | key | type | what |
 |---|---|---|
 | ``tc:{z}:prep:merchant:<id>`` | hash | cat, prior (pm, k0, cv0), EW sums w, s, r2, raw sample count n |
-| ``tc:{z}:prep:merchant:<id>:open`` | zset | the merchant's open orders by placement time (the backlog) |
+| ``tc:{z}:prep:merchant_open:<id>`` | zset | the merchant's open orders by placement time (the backlog) |
 | ``tc:{z}:prep:order:<id>`` | hash | features used at placement, state (open/ready/closed/ignored); expires |
 | ``tc:{z}:prep:cat:<cat>`` | hash | EW sums w, s of the category's level; u2, uw of its calibration |
 | ``tc:{z}:prep:global`` | hash | hour sums h<b>s/h<b>w and hbar, slopes (a, bi, bb) and their 3x3 covariance P, counters |
@@ -226,7 +226,7 @@ _PREDICT_LUA = (
 local prefix, mid = ARGV[1], ARGV[2]
 local mkey = prefix .. 'prep:merchant:' .. mid
 local placed, window = tonumber(ARGV[4]), tonumber(ARGV[7])
-local backlog = redis.call('ZCOUNT', mkey .. ':open', string.format('(%d', placed - window), ARGV[4])
+local backlog = redis.call('ZCOUNT', prefix .. 'prep:merchant_open:' .. mid, string.format('(%d', placed - window), ARGV[4])
 local out = read_state(prefix, mkey, ARGV[3], ARGV[5])
 table.insert(out, ARGV[5]); table.insert(out, ARGV[6]); table.insert(out, tostring(backlog))
 return out
@@ -255,7 +255,7 @@ for mid, oid, cat, placed_s, hb, items, pm, k0, cv0 in string.gmatch(ARGV[4],
   local f = redis.call('HMGET', okey, 'm', 'hb', 'items', 'backlog', 'placed')
   if not f[1] then
     local placed = tonumber(placed_s)
-    local open = mkey .. ':open'
+    local open = prefix .. 'prep:merchant_open:' .. mid
     redis.call('ZREMRANGEBYSCORE', open, '-inf', string.format('(%d', placed - window))
     local backlog = redis.call('ZCOUNT', open, '-inf', placed_s)
     redis.call('ZADD', open, placed_s, oid)
@@ -294,7 +294,7 @@ if not o[1] then
 end
 if o[6] ~= 'open' then return 'duplicate' end
 local mkey = prefix .. 'prep:merchant:' .. o[1]
-redis.call('ZREM', mkey .. ':open', oid)
+redis.call('ZREM', prefix .. 'prep:merchant_open:' .. o[1], oid)
 local y = (ready - tonumber(o[2])) / 1000
 if y <= 0 or y > max_prep then
   local why = (y <= 0) and 'ignored_early' or 'ignored_absurd'
@@ -383,7 +383,7 @@ local prefix, oid = ARGV[1], ARGV[2]
 local okey = prefix .. 'prep:order:' .. oid
 local o = redis.call('HMGET', okey, 'm', 'st')
 if not o[1] or o[2] ~= 'open' then return 0 end
-redis.call('ZREM', prefix .. 'prep:merchant:' .. o[1] .. ':open', oid)
+redis.call('ZREM', prefix .. 'prep:merchant_open:' .. o[1], oid)
 redis.call('HSET', okey, 'st', 'closed')
 return 1
 """
@@ -480,7 +480,7 @@ class PrepModel:
 
     async def backlog(self, merchant_id: str) -> int:
         """Open orders of the merchant (placed within the backlog window)."""
-        return int(await self.client.zcard(f"{self.keys.prefix}prep:merchant:{merchant_id}:open"))
+        return int(await self.client.zcard(f"{self.keys.prefix}prep:merchant_open:{merchant_id}"))
 
     async def counters(self) -> dict[str, int]:
         """learnt and ignored_* counts of ready events in this zone."""

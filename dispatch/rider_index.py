@@ -46,7 +46,7 @@ for id, lat, lng, cell, ts_s, spd, hdg, acc, av, shift in string.gmatch(ARGV[3],
     if left_at and tonumber(left_at) >= tonumber(string.sub(mode, 2)) then
       out[n] = 'x'
     else
-      redis.call('SREM', rkey .. ':tasks', '~')
+      redis.call('SREM', prefix .. 'rider_tasks:' .. id, '~')
       redis.call('HDEL', frozen_key, id)
     end
   end
@@ -66,7 +66,7 @@ for id, lat, lng, cell, ts_s, spd, hdg, acc, av, shift in string.gmatch(ARGV[3],
       redis.call('SADD', prefix .. 'cell:' .. cell, id)
       redis.call('ZADD', seen_key, now, id)
     end
-    if av == 'available' and redis.call('SCARD', rkey .. ':tasks') == 0 then
+    if av == 'available' and redis.call('SCARD', prefix .. 'rider_tasks:' .. id) == 0 then
       redis.call('SADD', free_key, id)
     else
       redis.call('SREM', free_key, id)
@@ -102,7 +102,7 @@ for i = 9 + n_excluded, #ARGV do
     if not excluded[id] then
       local h = redis.call('HMGET', prefix .. 'rider:' .. id, 'lat', 'lng', 'av', 'seen', 'ts', 'shift')
       if h[4] and tonumber(h[4]) >= min_seen then
-        local tasks = redis.call('SCARD', prefix .. 'rider:' .. id .. ':tasks')
+        local tasks = redis.call('SCARD', prefix .. 'rider_tasks:' .. id)
         if not (free_only and (h[3] ~= 'available' or tasks > 0)) then
           local lat, lng = math.rad(tonumber(h[1])), math.rad(tonumber(h[2]))
           local a = math.sin((lat - lat0) / 2) ^ 2 + cos_lat0 * math.cos(lat) * math.sin((lng - lng0) / 2) ^ 2
@@ -143,7 +143,7 @@ local out = {}
 for _, id in ipairs(redis.call('SMEMBERS', free_key)) do
   local h = redis.call('HMGET', prefix .. 'rider:' .. id, 'lat', 'lng', 'av', 'ts', 'shift', 'seen')
   if h[6] and tonumber(h[6]) >= min_seen and h[3] == 'available'
-      and redis.call('SCARD', prefix .. 'rider:' .. id .. ':tasks') == 0 then
+      and redis.call('SCARD', prefix .. 'rider_tasks:' .. id) == 0 then
     out[#out + 1] = id
     out[#out + 1] = h[1]
     out[#out + 1] = h[2]
@@ -219,7 +219,7 @@ return #ids
 # (it holds or is offered work here: it stays) or 'left'. ARGV: prefix, rider, the directory epoch seen.
 _DEPART_LUA = """
 local prefix, id, epoch = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local tkey = prefix .. 'rider:' .. id .. ':tasks'
+local tkey = prefix .. 'rider_tasks:' .. id
 for _, t in ipairs(redis.call('SMEMBERS', tkey)) do
   if t ~= '~' then return 'busy' end
 end

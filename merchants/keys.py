@@ -4,6 +4,9 @@ Everything of a merchant — its record, catalogue, stock ledgers, reservations,
 suggestions (and, in `bookings`, its resources and bookings) — carries the `{m:<merchant_id>}` tag, so
 every change is one single-slot Lua script on a Redis Cluster, and merchants spread over the shards. A
 chain's list of branches carries `{chain:<chain_id>}`.
+
+A key about an id names its kind first (`stock_ledger:<variant>`, not `stock:<variant>:ledger`): ids may hold
+':', and variant "tea:ledger" must not be variant tea's ledger.
 """
 
 from __future__ import annotations
@@ -57,15 +60,15 @@ class MerchantKeys(CatalogKeys):
 
     def ledger(self, variant_id: str) -> str:
         """zset: every stock event of the variant (JSON member) by occurred_ms."""
-        return f"{self.prefix}stock:{variant_id}:ledger"
+        return f"{self.prefix}stock_ledger:{variant_id}"
 
     def holds(self, variant_id: str) -> str:
         """zset: reservation id -> expires_ms, reservations holding the variant."""
-        return f"{self.prefix}stock:{variant_id}:holds"
+        return f"{self.prefix}stock_holds:{variant_id}"
 
     def held(self, variant_id: str) -> str:
         """hash: reservation id -> quantity held of the variant."""
-        return f"{self.prefix}stock:{variant_id}:held"
+        return f"{self.prefix}stock_held:{variant_id}"
 
     @property
     def stock_events(self) -> str:

@@ -1,5 +1,8 @@
 """Redis key names of the money slot: orders, the ledger, rules, runs and alerts.
 
+A key names its kind first, then the id it is about (`order_history:<id>`, not `order:<id>:history`): ids may
+hold ':', so an id must never be able to spell another key's kind ("x:history" is an order, not x's history).
+
 Every key carries the `{money}` hash tag, so the order center's orders and the settlement ledger share
 one Redis Cluster slot: one Lua script can refund an order and post its reversing entries together.
 """
@@ -15,11 +18,16 @@ class MoneyKeys:
     def order(self, order_id: str) -> str:
         return f"{self.prefix}order:{order_id}"
 
+    def order_claim(self, order_id: str) -> str:
+        """string, expiring: the token of the CreateOrder call deciding which chain branch serves a new order
+        (chain overflow): concurrent first attempts wait for it, so one branch only reserves stock."""
+        return f"{self.prefix}order_claim:{order_id}"
+
     def order_history(self, order_id: str) -> str:
-        return f"{self.prefix}order:{order_id}:history"
+        return f"{self.prefix}order_history:{order_id}"
 
     def order_refunds(self, order_id: str) -> str:
-        return f"{self.prefix}order:{order_id}:refunds"
+        return f"{self.prefix}order_refunds:{order_id}"
 
     @property
     def orders_paid(self) -> str:
@@ -46,7 +54,7 @@ class MoneyKeys:
         return f"{self.prefix}split:{order_id}"
 
     def split_postings(self, order_id: str) -> str:
-        return f"{self.prefix}split:{order_id}:postings"
+        return f"{self.prefix}split_postings:{order_id}"
 
     @property
     def split_keys(self) -> str:

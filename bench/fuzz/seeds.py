@@ -386,6 +386,8 @@ def _loyalty_and_coupon_seeds(now_ms: int, center: LatLng) -> list[Seed]:
         (co + "ClaimCoupon", Role.MEMBER, "u1", [{"campaign_id": "cp1", "member_id": "u1", "idempotency_key": "cl1"}]),
         (co + "ClaimCoupon", Role.MEMBER, "u2", [{"campaign_id": "cp1", "member_id": "u2", "idempotency_key": "cl2"}]),
         (co + "GetCampaign", Role.MERCHANT, "m1", [{"campaign_id": "cp1"}]),
+        (co + "ListMemberCoupons", Role.MEMBER, "u1", [{"member_id": "u1", "page_size": 1}]),
+        (co + "ListMemberCoupons", Role.OPS, "", [{"member_id": "u2"}]),
         # A checkout: an order that spends points in its payment (coupons need a claimed code, drawn at run time).
         (
             "tongcheng.orders.v1.OrderService/CreateOrder",

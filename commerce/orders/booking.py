@@ -60,4 +60,4 @@ class BookingOrderDesk:
         return await self.center.store.find(order_id)
 
     async def end_booking(self, order_id: str, step: Step, keep_fen: int, note: str) -> Order:
-        return await self.center.step(order_id, step, note, keep_fen=keep_fen)
+        return await self.center.step(order_id, step, note, keep_fen=keep_fen, for_booking=True)

@@ -12,13 +12,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from dataclasses import replace
 
 from commerce.orders.booking import BookingGateway
-from commerce.orders.catalogue import CatalogueGateway, priced_lines, release_quietly
+from commerce.orders.catalogue import CatalogueGateway, PricedLine, priced_lines, release_quietly
 from commerce.orders.checkout import Checkout, with_normal_codes
 from commerce.orders.delivery import DeliveryGateway
-from commerce.orders.flow import BEFORE_PICKUP, FINAL, OrderStatus, Step, is_allowed, is_repeat, transitions
+from commerce.orders.flow import (
+    BEFORE_PICKUP,
+    FINAL,
+    OrderKind,
+    OrderStatus,
+    Step,
+    is_allowed,
+    is_repeat,
+    transitions,
+)
 from commerce.orders.followers import OrderFollower
 from commerce.orders.models import NewOrder, Order, OrderEvent, Refund
 from commerce.orders.overflow import ChainOverflow
@@ -36,6 +46,13 @@ log = logging.getLogger("tongcheng.orders")
 
 # Compare-and-set retries before a change gives up (each retry means someone else changed the order).
 MAX_ATTEMPTS = 50
+# A chain order's creation is decided by one call at a time (`OrderCenter.create`): the claim lasts at most this
+# long (a call that died frees it by then), and a concurrent attempt waits up to CLAIM_WAIT_S for it, polling.
+CLAIM_TTL_MS = 10_000
+CLAIM_WAIT_S = 5.0
+CLAIM_POLL_S = 0.01
+# The steps that end a booking's order, and the BookingService call that takes them with the booking.
+BOOKING_ENDS = {Step.COMPLETE: "CompleteBooking", Step.CANCEL: "CancelBooking", Step.NO_SHOW: "MarkNoShow"}
 # Dispatch statuses after which the order center stops following the delivery.
 DISPATCH_DONE = frozenset({"delivered", "cancelled", "rejected"})
 
@@ -110,20 +127,32 @@ class OrderCenter:
         and one that cannot take the order (its stock, its catalogue, the coupons) is passed over; none: the
         branch it was placed at serves it. A booking's order is never moved."""
         new = with_normal_codes(new)  # what a retry is compared with, however it writes the codes
-        if not new.is_booking:
+        if new.is_booking or self.overflow is None or not new.chain_id or new.placed_merchant_id:
+            return await self._create(new, "created", caller)
+        check_new_order(replace(new, items_fen=1) if new.lines else new)  # fields first: a bad one moves nothing
+        # The branch is decided once: concurrent first attempts of the order (a client's retries) would each
+        # weigh the branches as they stood and might reserve stock at two of them. One call at a time decides,
+        # reserves and stores; the others wait for the order it stores and answer it as a retry.
+        token = secrets.token_hex(8)
+        deadline = asyncio.get_running_loop().time() + CLAIM_WAIT_S
+        while not await self.store.claim_creation(new.order_id, token, CLAIM_TTL_MS):
+            if asyncio.get_running_loop().time() > deadline:
+                raise Unavailable(f"order {new.order_id} is being created by another call: retry")
+            await asyncio.sleep(CLAIM_POLL_S)
+        try:
             for moved, note in await self._overflow_moves(new):
                 try:
                     return await self._create(moved, note, caller)
                 except (InvalidArgument, FailedPrecondition) as exc:
                     log.info("order %s not moved to %s: %s", new.order_id, moved.merchant_id, exc)
-        return await self._create(new, "created", caller)
+            return await self._create(new, "created", caller)
+        finally:
+            await self.store.release_creation(new.order_id, token)
 
     async def _overflow_moves(self, new: NewOrder) -> list[tuple[NewOrder, str]]:
         """The order as served by each sibling the overflow rule allows, best first, with its history note. A
         retry of an order already stored follows the stored decision, whatever the branches' load now."""
-        if self.overflow is None or not new.chain_id or new.placed_merchant_id:
-            return []
-        check_new_order(replace(new, items_fen=1) if new.lines else new)  # fields first: a bad one moves nothing
+        assert self.overflow is not None
         stored = await self.store.find(new.order_id)
         if stored is not None:
             s = stored.spec
@@ -145,8 +174,9 @@ class OrderCenter:
             new, quoted_basket_fen = await self._apply_terms(new)
         elif new.delivery_quote:
             raise FailedPrecondition("orders with a delivery quote need PricingService in this process")
+        to_reserve: list[PricedLine] = []
         if new.lines:
-            new = await self._price_and_reserve(new, quoted_basket_fen)
+            new, to_reserve = await self._price_lines(new, quoted_basket_fen)
         elif new.is_booking:
             new = await self._check_booking(new)
         check_new_order(new)
@@ -156,6 +186,9 @@ class OrderCenter:
             order, stored = await self._with_checkout(order, caller)
             if stored:
                 return order, False  # a retry
+        if to_reserve:  # last of the checks, first of the writes: a refused order reserves nothing
+            assert self.catalogue is not None
+            await self.catalogue.reserve(new.merchant_id, new.order_id, to_reserve)
         created, fingerprint = await self.store.create(order, OrderEvent(now_ms, OrderStatus.CREATED, note))
         if not created and fingerprint != new.fingerprint():
             raise InvalidArgument.field("order_id", f"order {new.order_id} exists with a different body")
@@ -174,9 +207,10 @@ class OrderCenter:
         coupons, points_fen = await self.checkout.price(new, caller)
         return order.evolve(coupons=coupons, points_fen=points_fen), False
 
-    async def _price_and_reserve(self, new: NewOrder, quoted_basket_fen: int = 0) -> NewOrder:
-        """An order of catalogue lines: priced from the catalogue and its stock reserved (issue 20); its
-        basket may not be below the one its delivery quote was priced on."""
+    async def _price_lines(self, new: NewOrder, quoted_basket_fen: int = 0) -> tuple[NewOrder, list[PricedLine]]:
+        """An order of catalogue lines priced from the catalogue (issue 20), with the lines whose stock the
+        caller reserves once every other check passed (none for a retry of a stored order); its basket may
+        not be below the one its delivery quote was priced on."""
         if new.items_fen:
             raise InvalidArgument.field("items_fen", "must be 0 with lines: the catalogue prices them")
         if self.catalogue is None:
@@ -186,14 +220,13 @@ class OrderCenter:
         if existing is not None:  # a retry: the order as stored, at the prices it was created with
             if existing.spec.fingerprint() != new.fingerprint():
                 raise InvalidArgument.field("order_id", f"order {new.order_id} exists with a different body")
-            return existing.spec
+            return existing.spec, []
         requested = [(x.item_id, x.variant_id, x.quantity) for x in new.lines]
         priced = await self.catalogue.price(new.merchant_id, requested)
         new = replace(new, lines=priced_lines(priced), items_fen=sum(p.unit_price_fen * p.quantity for p in priced))
         check_new_order(new)
         _check_quoted_basket(new.items_fen, quoted_basket_fen)
-        await self.catalogue.reserve(new.merchant_id, new.order_id, priced)
-        return new
+        return new, list(priced)
 
     async def _apply_terms(self, new: NewOrder) -> tuple[NewOrder, int]:
         """Issue 21: the drop-off must lie in the merchant's delivery area (when it has one), and a quoted
@@ -334,18 +367,28 @@ class OrderCenter:
 
     # Plain steps -----------------------------------------------------------------------------
 
-    async def step(self, order_id: str, step: Step, note: str = "", keep_fen: int = 0) -> Order:
+    async def step(
+        self, order_id: str, step: Step, note: str = "", keep_fen: int = 0, for_booking: bool = False
+    ) -> Order:
         """Runs one step of the state machine (cancelling or rejecting a paid order also refunds what is left,
         less keep_fen: a booking's deposit kept on a late cancel or a no-show); FAILED_PRECONDITION if the
-        order's status forbids it."""
-        return await self._tell(await self._step(order_id, step, note, keep_fen))
+        order's status forbids it. A booking's order ends only with its booking (for_booking: BookingService
+        asks, `booking.BookingOrderDesk`): anyone else's complete, cancel or no-show is FAILED_PRECONDITION."""
+        return await self._tell(await self._step(order_id, step, note, keep_fen, for_booking))
 
-    async def _step(self, order_id: str, step: Step, note: str, keep_fen: int = 0) -> Order:
+    async def _step(self, order_id: str, step: Step, note: str, keep_fen: int = 0, for_booking: bool = False) -> Order:
         check_ids(order_id=order_id)
         check_reason(note)
         for _ in range(MAX_ATTEMPTS):
             order = await self.store.get(order_id)
             kind = order.spec.kind
+            if kind is OrderKind.BOOKING and step in BOOKING_ENDS and not for_booking:
+                # Ending the order alone would leave the booking confirmed: its slot taken, its deposit policy
+                # (BookingService's) skipped, and a completion with no service given.
+                raise FailedPrecondition(
+                    f"order {order_id} pays for booking {order.spec.booking_id}: it ends through "
+                    f"BookingService.{BOOKING_ENDS[step]}"
+                )
             if is_repeat(order.status, step, kind):
                 await self._give_back_stock(order, step)  # a retried cancel finishes what the first began
                 return order

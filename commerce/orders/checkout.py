@@ -14,7 +14,9 @@ split into a check that only reads and a write: the checkout scripts run every c
 
 Order of application: the coupons apply in the order the order lists them, each on what the ones before it
 left (the amount its lock states; a free-delivery coupon on the delivery fee left), then the points at the
-programme's value; the customer pays at least 1 fen. Stacking (exclusive campaigns, at most N per order) is
+programme's value; the customer pays at least 1 fen. A coupon whose campaign names items (`Campaign.item_ids`,
+a lot's markdown) applies to the order's catalogue lines of those items only: its base is their sum (at most
+what the coupons before it left), and an order with no such line is refused it. Stacking (exclusive campaigns, at most N per order) is
 checked when each coupon is locked, from what the order holds then. Whoever funds a coupon bears it: a
 platform- or partner-funded discount is a subsidy of the split (`settlement.split`); points stay the
 merchant's discount in the split, and the T+1 points clearing pays the merchant back from their issuers.
@@ -105,7 +107,7 @@ return {'paid'}
 
 # Refunds an order and gives back its coupons and points. KEYS: the refund's 9 (REFUND_FUNCTIONS), 7 per
 # coupon (ROLLBACK_FUNCTIONS), 7 for the spend (REFUND_SPEND_FUNCTIONS) if any. ARGV: n refund args, coupons,
-# '1' if points were spent, the refund's args, 6 per coupon, 4 for the spend. A coupon with nothing to give
+# '1' if points were spent, the refund's args, 7 per coupon, 4 for the spend. A coupon with nothing to give
 # back (rolled back before, by a caller or the follower) or a spend given back before is passed over.
 # Answers the refund's outcome, then on 'refunded' the codes rolled back.
 REFUND_LUA = (
@@ -121,10 +123,10 @@ local stop, refund = refund_check(RK, RA)
 if stop then return stop end
 local parts, k, a = {}, 10, 4 + nr
 for i = 1, nc do
-  local K, A = slice(KEYS, k, 7), slice(ARGV, a, 6)
+  local K, A = slice(KEYS, k, 7), slice(ARGV, a, 7)
   local skip, ctx = rollback_check(K, A)
   if not skip then table.insert(parts, {K, A, ctx}) end
-  k, a = k + 7, a + 6
+  k, a = k + 7, a + 7
 end
 local SK, SA, given
 if spent then
@@ -226,12 +228,21 @@ class Checkout:
                 raise InvalidArgument.field(
                     field, f"coupon {coupon.code} is not locked to order {new.order_id} (or its lock expired)"
                 )
-            expected = campaign.discount_fen(left, min(delivery_left, left))
+            base, what = left, f"the {left} fen the coupons before it leave"
+            if campaign.item_ids:
+                base = min(scoped_fen(new, campaign.item_ids), left)
+                what = f"the {base} fen of the order's lines of its items"
+                if base <= 0:
+                    raise InvalidArgument.field(
+                        field, f"coupon {coupon.code} is for items {', '.join(campaign.item_ids)[:80]}: no line of "
+                        "the order is one of them",
+                    )  # fmt: skip
+            expected = campaign.discount_fen(base, min(delivery_left, base))
             if coupon.discount_fen != expected:
                 raise InvalidArgument.field(
                     field,
-                    f"coupon {coupon.code}'s lock holds {coupon.discount_fen} fen off; applied to the {left} fen the "
-                    f"coupons before it leave, it takes {expected}: lock it with order_amount_fen {left}",
+                    f"coupon {coupon.code}'s lock holds {coupon.discount_fen} fen off; applied to {what}, it takes "
+                    f"{expected}: lock it with order_amount_fen {base}",
                 )
             if expected >= left:
                 raise InvalidArgument.field(
@@ -334,6 +345,13 @@ class Checkout:
             args += a
         # The coupons' observers are told by CheckoutFollower, on this call and on its retries.
         return [str(x) for x in await self._refund(self._redis, all_keys, args)]
+
+
+def scoped_fen(new: NewOrder, item_ids: Sequence[str]) -> int:
+    """What the order's lines of these items cost: the base of a coupon scoped to them (an order without
+    catalogue lines has none)."""
+    scope = set(item_ids)
+    return sum(x.unit_price_fen * x.quantity for x in new.lines if x.item_id in scope)
 
 
 def spend_key(order_id: str) -> str:

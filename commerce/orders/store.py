@@ -54,6 +54,13 @@ return 1
 """
 
 
+# Lets go of a creation's claim if it is still this call's. KEYS: claim. ARGV: token.
+_UNCLAIM_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+
 def _flat(fields: dict[str, str]) -> list[str]:
     out: list[str] = []
     for k, v in fields.items():
@@ -70,6 +77,16 @@ class OrderStore:
         self._create = client.register_script(_CREATE_LUA)
         self._change = client.register_script(_CHANGE_LUA)
         self._pay = client.register_script(_PAY_LUA)
+        self._unclaim = client.register_script(_UNCLAIM_LUA)
+
+    async def claim_creation(self, order_id: str, token: str, ttl_ms: int) -> bool:
+        """Takes the right to decide and store a new order (one call at a time per order id) for ttl_ms;
+        False while another call holds it."""
+        return bool(await self._redis.set(self.keys.order_claim(order_id), token, nx=True, px=ttl_ms))
+
+    async def release_creation(self, order_id: str, token: str) -> None:
+        """Lets go of the claim if it is still this call's (a claim that outlived its time may be another's)."""
+        await self._unclaim(keys=[self.keys.order_claim(order_id)], args=[token])
 
     async def create(self, order: Order, event: OrderEvent) -> tuple[bool, str]:
         """Stores the order unless its id exists; returns (created, stored fingerprint)."""

@@ -216,3 +216,34 @@ async def test_a_paid_booking_moves_only_to_a_resource_on_the_same_terms(supply)
     moved = (await move("dr-wu", HALF_PAST)).booking
     assert (moved.resource_id, moved.order_id) == ("dr-wu", "bk:clinic:b1")
     assert (await order(s, "bk:clinic:b1")).status == opb.ORDER_STATUS_PAID
+
+
+async def test_order_service_does_not_end_a_booking_order_behind_its_booking(  # type: ignore[no-untyped-def]
+    supply_app: App, supply, redis_sync: redis.Redis
+) -> None:
+    """CompleteOrder or CancelOrder of a paid booking's order through OrderService would leave the booking
+    confirmed (the slot taken, the deposit policy skipped): FAILED_PRECONDITION naming BookingService's call,
+    nothing changed; CompleteBooking completes both."""
+    s: Supply = supply()
+    await paid_clinic(s)
+    await hold(s, "b1", NINE, customer_id="u1")
+    await confirm_paying(s, "b1", pb.PAYMENT_KIND_DEPOSIT, DEPOSIT)
+    supply_app.clock.advance(26 * 3600)  # the slot has started
+    before = redis_snapshot(redis_sync)
+    err = await refused(
+        s.orders.CompleteOrder(opb.CompleteOrderRequest(order_id="bk:clinic:b1"), metadata=s.md),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+    assert "CompleteBooking" in err.details()
+    err = await refused(
+        s.orders.CancelOrder(opb.CancelOrderRequest(order_id="bk:clinic:b1"), metadata=s.md),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+    assert "CancelBooking" in err.details()
+    assert redis_snapshot(redis_sync) == before
+    done = await s.bookings.CompleteBooking(
+        pb.CompleteBookingRequest(merchant_id="clinic", booking_id="b1"), metadata=s.md
+    )
+    assert done.booking.state == pb.BOOKING_STATE_COMPLETED
+    assert (await order(s, "bk:clinic:b1")).status == opb.ORDER_STATUS_COMPLETED
+    await reconciled(s)

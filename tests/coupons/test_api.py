@@ -228,3 +228,69 @@ async def test_bad_input_names_the_field_and_changes_nothing(
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, err.value.details()
     assert set(bad_request_fields(err.value)) == fields
     assert redis_snapshot(redis_sync) == before
+
+
+async def test_a_member_lists_their_coupons_newest_first_page_by_page(
+    clients: Clients, redis_sync: redis.Redis
+) -> None:
+    """Coupons of two campaigns claimed by u1 (and one by u2): u1 pages through its own, newest first, each with its
+    campaign, state, discount terms and expiry, pages of 2 joining up to exactly the coupons claimed; another
+    member's list is PERMISSION_DENIED to u1 and a merchant's; a bad page size or token is INVALID_ARGUMENT naming
+    it, and nothing changes."""
+    s = clients.stub
+    await s.CreateCampaign(pb.CreateCampaignRequest(campaign=campaign(max_coupons_per_member=5)), metadata=clients.md())
+    pct = campaign(campaign_id="c2", kind=pb.DISCOUNT_KIND_PERCENT_OFF, amount_off_fen=0, discount_percent=20,
+                   max_discount_fen=800, transaction_minimum_fen=0, max_coupons_per_member=5)  # fmt: skip
+    await s.CreateCampaign(pb.CreateCampaignRequest(campaign=pct), metadata=clients.md())
+    mine = []
+    for n, cid in enumerate(("c1", "c2", "c1", "c2", "c1")):
+        claim = pb.ClaimCouponRequest(campaign_id=cid, member_id="u1", idempotency_key=f"k{n}")
+        mine.append((await s.ClaimCoupon(claim, metadata=clients.md(Role.MEMBER, "u1"))).coupon.code)
+        await asyncio.sleep(0.002)  # claimed in distinct milliseconds: a definite newest first
+    other = pb.ClaimCouponRequest(campaign_id="c1", member_id="u2", idempotency_key="u2-k0")
+    await s.ClaimCoupon(other, metadata=clients.md(Role.MEMBER, "u2"))
+    await s.LockCoupon(
+        pb.LockCouponRequest(code=mine[0], merchant_id="m1", order_id="o1", order_amount_fen=6_000),
+        metadata=clients.md(Role.MERCHANT, "m1"),
+    )
+    listed, token = [], ""
+    while True:
+        page = await s.ListMemberCoupons(
+            pb.ListMemberCouponsRequest(member_id="u1", page_size=2, page_token=token),
+            metadata=clients.md(Role.MEMBER, "u1"),
+        )
+        assert len(page.coupons) <= 2
+        listed += page.coupons
+        token = page.next_page_token
+        if not token:
+            break
+    assert [c.coupon.code for c in listed] == mine[::-1]
+    by_code = {c.coupon.code: c for c in listed}
+    first = by_code[mine[0]]
+    assert (first.coupon.campaign_id, first.coupon.state, first.coupon.discount_fen) == ("c1", pb.COUPON_STATE_LOCKED,
+                                                                                         1_000)  # fmt: skip
+    assert (first.merchant_id, first.kind, first.amount_off_fen, first.transaction_minimum_fen) == (
+        "m1", pb.DISCOUNT_KIND_AMOUNT_OFF, 1_000, 5_000)  # fmt: skip
+    second = by_code[mine[1]]
+    assert (second.coupon.state, second.kind, second.discount_percent, second.max_discount_fen) == (
+        pb.COUPON_STATE_CLAIMED, pb.DISCOUNT_KIND_PERCENT_OFF, 20, 800)  # fmt: skip
+    assert second.valid_until == pct.valid_until
+    everything = await s.ListMemberCoupons(pb.ListMemberCouponsRequest(member_id="u1"), metadata=clients.md())
+    assert len(everything.coupons) == 5 and not everything.next_page_token  # ops: any member, 50 a page
+    before = redis_snapshot(redis_sync)
+    for role, subject in ((Role.MEMBER, "u2"), (Role.MERCHANT, "m1")):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await s.ListMemberCoupons(pb.ListMemberCouponsRequest(member_id="u1"), metadata=clients.md(role, subject))
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    for request, field in (
+        (pb.ListMemberCouponsRequest(member_id="u1", page_size=201), "page_size"),
+        (pb.ListMemberCouponsRequest(member_id="u1", page_size=-1), "page_size"),
+        (pb.ListMemberCouponsRequest(member_id="u1", page_token="nonsense"), "page_token"),
+        (pb.ListMemberCouponsRequest(member_id=""), "member_id"),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await s.ListMemberCoupons(request, metadata=clients.md())
+        assert bad_request_fields(err.value) == [field], request
+    assert redis_snapshot(redis_sync) == before
+    empty = await s.ListMemberCoupons(pb.ListMemberCouponsRequest(member_id="u9"), metadata=clients.md())
+    assert list(empty.coupons) == [] and not empty.next_page_token

@@ -160,3 +160,19 @@ async def test_an_order_leaving_a_bundle_leaves_the_riders_plan_to_the_others(st
     assert await store.open_pickups(["m1"]) == []
     plan = await store._redis.hget(store.keys.riders_plan, "r1")
     assert plan == f"{NOW + 900_000},60.18,24.95"
+
+
+async def test_ids_that_end_like_another_orders_keys_are_orders_of_their_own(store: OrderStore) -> None:
+    """Ids may hold ':', so orders "x:history" and "x:declined" must not be (or overwrite) order x's history or
+    declined riders, and rider "r1:tasks" not rider r1's tasks: each is stored, offered and declined on its own."""
+    await store.create_many([request("x:history", 0), request("x:declined", 1), request("x", 2)], NOW)
+    for oid, rider in (("x", "r1"), ("x:declined", "r1:tasks")):
+        await store.assign_bundle(rider, [(oid, NOW + 1, NOW + 2)], NOW, offer_expires_ms=NOW + 30_000)
+        _, changed = await store.apply(oid, Step.REJECT, NOW)
+        assert changed
+    assert await store.declined_by(["x", "x:declined", "x:history"]) == {
+        "x": {"r1"}, "x:declined": {"r1:tasks"}, "x:history": set(),
+    }  # fmt: skip
+    for oid in ("x", "x:history", "x:declined"):
+        record = await store.get(oid)
+        assert record.order_id == oid and record.status is OrderStatus.PENDING, oid

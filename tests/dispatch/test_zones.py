@@ -143,7 +143,7 @@ async def test_a_rider_changes_zone_only_with_empty_hands(client: aioredis.Redis
     await fix("r1", b)
     assert (await directory.rider_zone("r1"))[0] == zb  # type: ignore[index]
     assert not redis_sync.exists(f"tc:{{{za}}}:rider:r1")
-    assert redis_sync.sismember(f"tc:{{{za}}}:rider:r1:tasks", "~")  # any offer of za to it fails now
+    assert redis_sync.sismember(f"tc:{{{za}}}:rider_tasks:r1", "~")  # any offer of za to it fails now
     assert redis_sync.sismember(f"tc:{{{zb}}}:riders:free", "r1")
 
     # Busy in zb: an order there is offered to it; it rides into za and stays zb's.
@@ -159,7 +159,7 @@ async def test_a_rider_changes_zone_only_with_empty_hands(client: aioredis.Redis
     await fix("r1", a)
     assert (await directory.rider_zone("r1"))[0] == za  # type: ignore[index]
     assert redis_sync.sismember(f"tc:{{{za}}}:riders:free", "r1")
-    assert not redis_sync.sismember(f"tc:{{{za}}}:rider:r1:tasks", "~")
+    assert not redis_sync.sismember(f"tc:{{{za}}}:rider_tasks:r1", "~")
     await d.close()
 
 
@@ -194,16 +194,16 @@ async def test_no_rider_is_ever_offered_work_by_two_zones_at_once(
         )
         # Riders finish some of what they hold, so hands empty and hand-overs happen.
         for zone_id in zone_ids:
-            for key in redis_sync.keys(f"tc:{{{zone_id}}}:rider:*:tasks"):
-                rider = key.split(":rider:")[1].split(":")[0]
+            for key in redis_sync.keys(f"tc:{{{zone_id}}}:rider_tasks:*"):
+                rider = key.split(":rider_tasks:", 1)[1]
                 for oid in redis_sync.smembers(key) - {"~"}:
                     if rng.random() < 0.5:
                         for action in (TaskAction.ACCEPT, TaskAction.PICKED_UP, TaskAction.DELIVERED):
                             await d.update_task(rider, oid, action)
         for r in riders:
             offerable = [z for z in zone_ids if redis_sync.exists(f"tc:{{{z}}}:rider:{r}")
-                         and not redis_sync.sismember(f"tc:{{{z}}}:rider:{r}:tasks", "~")]  # fmt: skip
-            holding = [z for z in zone_ids if redis_sync.smembers(f"tc:{{{z}}}:rider:{r}:tasks") - {"~"}]
+                         and not redis_sync.sismember(f"tc:{{{z}}}:rider_tasks:{r}", "~")]  # fmt: skip
+            holding = [z for z in zone_ids if redis_sync.smembers(f"tc:{{{z}}}:rider_tasks:{r}") - {"~"}]
             assert len(offerable) <= 1, (step, r, offerable)
             assert len(holding) <= 1, (step, r, holding)
             entry = await Directory(client, "zc").rider_zone(r)
@@ -233,7 +233,7 @@ async def test_a_stale_move_never_brings_a_rider_back(client: aioredis.Redis, re
             second.ingest([PositionFix(rider, third.lat, third.lng, NOW + 3)], NOW),
         )
         present = [z for z in zoning.ids if redis_sync.exists(f"tc:{{{z}}}:rider:{rider}")
-                   and not redis_sync.sismember(f"tc:{{{z}}}:rider:{rider}:tasks", "~")]  # fmt: skip
+                   and not redis_sync.sismember(f"tc:{{{z}}}:rider_tasks:{rider}", "~")]  # fmt: skip
         entry = await Directory(client, "zc").rider_zone(rider)
         assert len(present) == 1 and entry is not None and entry[0] == present[0], (trial, present, entry)
 

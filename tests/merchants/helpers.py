@@ -6,6 +6,7 @@ import grpc
 
 from serving.timestamps import ms_to_ts
 from tongcheng.bookings.v1 import bookings_pb2_grpc
+from tongcheng.coupons.v1 import coupons_pb2_grpc
 from tongcheng.merchants.v1 import merchants_pb2 as mpb
 from tongcheng.merchants.v1 import merchants_pb2_grpc
 from tongcheng.orders.v1 import orders_pb2_grpc
@@ -15,13 +16,15 @@ SHANGHAI_PEOPLES_SQUARE = (31.2304, 121.4737)
 
 
 class Supply:
-    """A client of MerchantService, BookingService, OrderService and SettlementService with one role's token."""
+    """A client of MerchantService, BookingService, OrderService, SettlementService and CouponService with one
+    role's token."""
 
     def __init__(self, channel: grpc.aio.Channel, token: str) -> None:
         self.merchants = merchants_pb2_grpc.MerchantServiceStub(channel)
         self.bookings = bookings_pb2_grpc.BookingServiceStub(channel)
         self.orders = orders_pb2_grpc.OrderServiceStub(channel)
         self.settlement = settlement_pb2_grpc.SettlementServiceStub(channel)
+        self.coupons = coupons_pb2_grpc.CouponServiceStub(channel)
         self.md = (("authorization", f"Bearer {token}"),)
 
 

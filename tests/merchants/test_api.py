@@ -505,3 +505,25 @@ async def test_ledgers_are_read_for_a_bounded_number_of_variants(supply) -> None
         len((await s.merchants.GetStock(pb.GetStockRequest(merchant_id="shop", variant_ids=ids), metadata=s.md)).levels)
         == 21
     )
+
+
+async def test_variant_ids_that_end_like_another_variants_keys_keep_their_own_stock(supply_app: App, supply) -> None:  # type: ignore[no-untyped-def]
+    """Ids may hold ':', so variants "tea:ledger", "tea:holds" and "tea:held" must not be (or overwrite) the ledger
+    or reservations of variant "tea": counted, reserved and read, each keeps its own stock."""
+    s: Supply = supply()
+    await create_merchant(s, "shop")
+    tea = pb.CatalogItem(item_id="tea", name="tea", variants=[
+        pb.Variant(variant_id=v, name=v, price_fen=500) for v in ("tea:ledger", "tea:holds", "tea:held", "tea")
+    ])  # fmt: skip
+    await sync(s, "shop", "menu", tea)
+    t0 = supply_app.clock.now_ms() - 60_000
+    for n, v in enumerate(("tea:ledger", "tea:holds", "tea:held", "tea")):
+        await record(s, "shop", count(f"c{n}", v, 10 + n, t0))
+        await s.merchants.ReserveStock(
+            pb.ReserveStockRequest(merchant_id="shop", reservation_id=f"r{n}",
+                                   lines=[pb.StockLine(variant_id=v, quantity=1)]),
+            metadata=s.md,
+        )  # fmt: skip
+    for n, v in enumerate(("tea:ledger", "tea:holds", "tea:held", "tea")):
+        got = await level(s, "shop", v)
+        assert (got.on_hand, got.reserved, got.available) == (10 + n, 1, 9 + n), v

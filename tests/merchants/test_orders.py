@@ -13,6 +13,7 @@ from tests.conftest import redis_snapshot
 from tests.dispatch.api.helpers import bad_request_fields
 from tests.merchants.helpers import Supply, count, create_merchant, item, level, record, sync
 from tests.settlement.helpers import new_order, rule, set_rule
+from tongcheng.coupons.v1 import coupons_pb2 as cpb
 from tongcheng.merchants.v1 import merchants_pb2 as mpb
 from tongcheng.orders.v1 import orders_pb2 as opb
 
@@ -157,3 +158,63 @@ async def test_payment_after_the_reservation_expired_and_the_stock_went_is_refus
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     got = await s.orders.GetOrder(opb.GetOrderRequest(order_id="late"), metadata=s.md)
     assert got.order.status == opb.ORDER_STATUS_CREATED and got.order.paid_fen == 0
+
+
+async def test_an_item_coupon_discounts_only_the_lines_of_its_items(  # type: ignore[no-untyped-def]
+    supply_app: App, supply, redis_sync: redis.Redis
+) -> None:
+    """Half off beer (at most 50 yuan): on two crayfish and a beer it takes 600 fen off the beer's 1,200, not half
+    the order; a lock for the whole order's amount, and the coupon on an order with no beer (of lines or not), are
+    INVALID_ARGUMENT naming the coupon, with nothing reserved or stored."""
+    s: Supply = supply()
+    await shop(supply_app, s)
+    now_s = supply_app.clock.now_ms() // 1000
+    c = cpb.Campaign(campaign_id="beer-half", merchant_id="shop", kind=cpb.DISCOUNT_KIND_PERCENT_OFF,
+                     discount_percent=50, max_discount_fen=5_000, max_coupons=10, max_coupons_per_member=5,
+                     item_ids=["beer"])  # fmt: skip
+    c.valid_from.seconds, c.valid_until.seconds = now_s - 60, now_s + 86_400
+    coupons = s.coupons
+    await coupons.CreateCampaign(cpb.CreateCampaignRequest(campaign=c), metadata=s.md)
+
+    async def locked(key: str, order_id: str, amount_fen: int) -> str:
+        code = (await coupons.ClaimCoupon(
+            cpb.ClaimCouponRequest(campaign_id="beer-half", member_id="u1", idempotency_key=key), metadata=s.md
+        )).coupon.code  # fmt: skip
+        await coupons.LockCoupon(
+            cpb.LockCouponRequest(code=code, merchant_id="shop", order_id=order_id, order_amount_fen=amount_fen,
+                                  delivery_fee_fen=500),
+            metadata=s.md,
+        )  # fmt: skip
+        return code
+
+    whole = await locked("k1", "o1", 2 * 8_800 + 1_200 + 500)  # 5,000 off: as if the scope were the whole order
+    only_crayfish = await locked("k2", "o2", 1_200)
+    no_lines = await locked("k3", "o3", 1_200)
+    for request in (
+        catalogue_order("o1", line("crayfish", 2), line("beer"), customer_id="u1", coupon_codes=[whole]),
+        catalogue_order("o2", line("crayfish", 2), customer_id="u1", coupon_codes=[only_crayfish]),
+        new_order("o3", merchant_id="shop", customer_id="u1", coupon_codes=[no_lines]),
+    ):
+        before = redis_snapshot(redis_sync)
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await create(s, request)
+        assert bad_request_fields(err.value) == ["coupon_codes[0]"], err.value.details()
+        assert redis_snapshot(redis_sync) == before
+    assert "beer" in err.value.details()
+    await coupons.RollbackCoupon(  # the lock for the wrong amount let go, then locked for the beer
+        cpb.RollbackCouponRequest(code=whole, merchant_id="shop", order_id="o1", request_no="undo-1"), metadata=s.md
+    )
+    await coupons.LockCoupon(
+        cpb.LockCouponRequest(code=whole, merchant_id="shop", order_id="o1", order_amount_fen=1_200,
+                              delivery_fee_fen=500),
+        metadata=s.md,
+    )  # fmt: skip
+    created = await create(
+        s, catalogue_order("o1", line("crayfish", 2), line("beer"), customer_id="u1", coupon_codes=[whole])
+    )
+    o = created.order
+    assert ([x.discount_fen for x in o.coupons], o.amount_due_fen) == ([600], 2 * 8_800 + 1_200 + 500 - 600)
+    paid = await s.orders.PayOrder(
+        opb.PayOrderRequest(order_id="o1", payment_id="p1", amount_fen=o.amount_due_fen), metadata=s.md
+    )
+    assert paid.order.paid_fen == o.amount_due_fen

@@ -4,6 +4,8 @@ retries give the same branch; bad settings refused naming the field."""
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 import redis
@@ -176,3 +178,21 @@ async def test_settings_are_kept_and_bad_ones_refused_naming_the_field(
             mpb.SetChainOverflowRequest(chain_id="c1", overflow=mpb.ChainOverflow()), metadata=merchant.md
         )
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED  # a branch may not set its chain's settings
+
+
+async def test_concurrent_first_attempts_of_one_order_reserve_at_one_branch(pricing_app: App, priced) -> None:  # type: ignore[no-untyped-def]
+    """Several identical CreateOrder calls at once, while ops turn overflow on and off among them: every answer
+    names the same branch, and the order holds stock at that branch only (one crayfish reserved per order in all)."""
+    p: Priced = priced()
+    await chain(pricing_app, p)
+    await set_overflow(p)
+    await swamp_b1(p)
+    rounds = 6
+    for n in range(rounds):
+        request = chain_order(f"race{n}")
+        calls = [create(p, request) for _ in range(4)]
+        calls.insert(2, set_overflow(p, enabled=n % 2 == 1))  # off, on, off, ...: decisions differ within a round
+        replies = [r for r in await asyncio.gather(*calls) if isinstance(r, opb.CreateOrderResponse)]
+        assert len({r.order.merchant_id for r in replies}) == 1, n
+        assert sum(r.created for r in replies) == 1, n
+        assert await reserved(p, "b1") + await reserved(p, "b2") == n + 1, n

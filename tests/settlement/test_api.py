@@ -199,14 +199,14 @@ async def test_hundred_concurrent_identical_splits_have_one_effect(money_only, r
     replies = await asyncio.gather(*(svc.settlement.SplitOrders(req, metadata=svc.md) for _ in range(100)))
     outcomes = sorted(pb.SplitOutcome.Name(reply.results[0].outcome) for reply in replies)
     assert outcomes == ["SPLIT_OUTCOME_POSTED"] + ["SPLIT_OUTCOME_REPLAYED"] * 99
-    assert redis_sync.llen("tc:{money}:split:o1:postings") == 1
+    assert redis_sync.llen("tc:{money}:split_postings:o1") == 1
     balances = {k: int(v) for k, v in redis_sync.hgetall("tc:{money}:balances").items()}
     assert sum(balances.values()) == 9_500
     # Another key for the same order does nothing either.
     other = pb.SplitOrdersRequest(splits=[pb.SplitOrderRequest(idempotency_key="k2", order_id="o1")])
     again = await svc.settlement.SplitOrders(other, metadata=svc.md)
     assert again.results[0].outcome == pb.SPLIT_OUTCOME_ALREADY_SPLIT
-    assert redis_sync.llen("tc:{money}:split:o1:postings") == 1
+    assert redis_sync.llen("tc:{money}:split_postings:o1") == 1
 
 
 async def test_split_bad_input_names_the_field(money_only, redis_sync: redis.Redis) -> None:  # type: ignore[no-untyped-def]
@@ -315,7 +315,7 @@ async def test_reconciliation_finds_a_lost_entry(money_only, redis_sync: redis.R
     await create_and_pay(m, "o2")
     clean = await m.settlement.Reconcile(pb.ReconcileRequest(), metadata=m.md)
     assert list(clean.differences) == [] and clean.orders_checked == 2 and clean.entries_checked == 6
-    redis_sync.delete("tc:{money}:split:o2:postings")
+    redis_sync.delete("tc:{money}:split_postings:o2")
     report = await m.settlement.Reconcile(pb.ReconcileRequest(), metadata=m.md)
     kinds = {(d.order_id, d.kind) for d in report.differences}
     assert ("o2", "net_mismatch") in kinds and ("o2", "leg_received_mismatch") in kinds

@@ -316,3 +316,24 @@ async def wait_status(m: Money, order_id: str, status: int, timeout_s: float = 1
             return got.order
         assert asyncio.get_running_loop().time() < deadline, f"order stayed {S.Name(got.order.status)}"
         await asyncio.sleep(0.1)
+
+
+async def test_ids_that_end_like_another_orders_keys_are_orders_of_their_own(money_only) -> None:  # type: ignore[no-untyped-def]
+    """Ids may hold ':', so orders "x:history", "x:refunds" and "x:postings", paid and refunded, must not be (or
+    overwrite) the history, refunds or split postings of order "x": each keeps its own, and x's are whole."""
+    m = money_only(Role.OPS)
+    await set_rule(m, rule())
+    for oid in ("x:history", "x:refunds", "x:postings", "x"):
+        await create_and_pay(m, oid)
+        refund = await m.orders.RefundOrder(
+            pb.RefundOrderRequest(order_id=oid, idempotency_key="k1", amount_fen=100), metadata=m.md
+        )
+        assert refund.refunded, oid
+    for oid in ("x:history", "x:refunds", "x:postings", "x"):
+        got = await m.orders.GetOrder(pb.GetOrderRequest(order_id=oid), metadata=m.md)
+        assert got.order.order_id == oid and got.order.refunded_fen == 100, oid
+        assert [e.status for e in got.history] == [S.ORDER_STATUS_CREATED, S.ORDER_STATUS_PAID, S.ORDER_STATUS_PAID]
+        split = await m.settlement.GetSplit(spb.GetSplitRequest(order_id=oid), metadata=m.md)
+        assert sum(e.amount_fen for e in split.entries) == 9_500 - 100, oid
+    report = await m.settlement.Reconcile(spb.ReconcileRequest(), metadata=m.md)
+    assert list(report.differences) == []

@@ -416,3 +416,58 @@ async def test_stacking_rules_and_the_order_of_application(shop) -> None:  # typ
     )
     assert [c.discount_fen for c in created.order.coupons] == [1_900, 1_000]
     assert created.order.amount_due_fen == 9_500 - 2_900
+
+
+async def test_a_coupon_the_checkout_redeemed_comes_back_only_with_its_order(shop, redis_sync: redis.Redis) -> None:  # type: ignore[no-untyped-def]
+    """RollbackCoupon of a coupon PayOrder redeemed, while the order stands, is FAILED_PRECONDITION saying why and
+    changes nothing (the merchant would keep the discount's budget and the customer the coupon); the order's
+    cancel gives it back, and a coupon redeemed at the counter is still the counter's to roll back."""
+    make, _ = shop
+    ops = make(Role.OPS)
+    await setup(ops)
+    _, codes = await checkout(ops, "o1")
+    await ops.orders.PayOrder(opb.PayOrderRequest(order_id="o1", payment_id="p-1", amount_fen=7_700), metadata=ops.md)
+    for caller in (ops, make(Role.MERCHANT, "m1")):
+        before = redis_snapshot(redis_sync)
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await caller.coupons.RollbackCoupon(
+                cpb.RollbackCouponRequest(code=codes[0], merchant_id="m1", order_id="o1", request_no="undo-1"),
+                metadata=caller.md,
+            )
+        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "order o1" in err.value.details() and "cancel" in err.value.details()
+        assert redis_snapshot(redis_sync) == before
+    assert await coupon_state(ops, codes[0]) == cpb.COUPON_STATE_REDEEMED
+    await ops.orders.CancelOrder(opb.CancelOrderRequest(order_id="o1"), metadata=ops.md)
+    assert [await coupon_state(ops, code) for code in codes] == [cpb.COUPON_STATE_CLAIMED] * 2
+    counter = await claim_and_lock(ops, "m1-10", "u1", "c-1", "", 0)
+    await ops.coupons.RedeemCoupon(
+        cpb.RedeemCouponRequest(code=counter, merchant_id="m1", order_id="t1", order_amount_fen=9_000,
+                                request_no="till-1"),
+        metadata=ops.md,
+    )  # fmt: skip
+    undone = await ops.coupons.RollbackCoupon(
+        cpb.RollbackCouponRequest(code=counter, merchant_id="m1", order_id="t1", request_no="undo-2"), metadata=ops.md
+    )
+    assert undone.rolled_back_now and undone.coupon.state == cpb.COUPON_STATE_CLAIMED
+
+
+async def test_a_coupon_released_by_one_cancelled_order_is_released_again_by_the_next(shop) -> None:  # type: ignore[no-untyped-def]
+    """A coupon locked to order A, A cancelled unpaid (the follower lets the lock go), then locked to order B and B
+    cancelled: B's lock is let go too, as for a coupon never used before, and the campaign holds no lock."""
+    make, _ = shop
+    ops = make(Role.OPS)
+    await setup(ops)
+    code = await claim_and_lock(ops, "m1-10", "u1", "k1", "a", 9_500)
+    for order_id in ("a", "b", "c"):
+        if order_id != "a":
+            await ops.coupons.LockCoupon(
+                cpb.LockCouponRequest(code=code, merchant_id="m1", order_id=order_id, order_amount_fen=9_500,
+                                      delivery_fee_fen=500),
+                metadata=ops.md,
+            )  # fmt: skip
+        await ops.orders.CreateOrder(new_order(order_id, customer_id="u1", coupon_codes=[code]), metadata=ops.md)
+        await ops.orders.CancelOrder(opb.CancelOrderRequest(order_id=order_id), metadata=ops.md)
+        assert await coupon_state(ops, code) == cpb.COUPON_STATE_CLAIMED, order_id
+        usage = (await ops.coupons.GetCampaign(cpb.GetCampaignRequest(campaign_id="m1-10"), metadata=ops.md)).usage
+        assert (usage.locked, usage.amount_used_fen) == (0, 0), order_id

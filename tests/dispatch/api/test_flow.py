@@ -47,9 +47,9 @@ async def test_assign_riders_is_idempotent(app: App, as_role, redis_sync: redis.
     )
     assert {r.results[0].rider_id for r in again} == {first.results[0].rider_id}
     assert redis_sync.zcard("tc:{helsinki}:orders:offers") == 1
-    holders = [r for r in ("a", "b") if redis_sync.scard(f"tc:{{helsinki}}:rider:{r}:tasks")]
+    holders = [r for r in ("a", "b") if redis_sync.scard(f"tc:{{helsinki}}:rider_tasks:{r}")]
     assert holders == [first.results[0].rider_id]
-    history = redis_sync.lrange("tc:{helsinki}:order:o1:history", 0, -1)
+    history = redis_sync.lrange("tc:{helsinki}:order_history:o1", 0, -1)
     assert sum('"s":"assigned"' in h for h in history) == 1
 
 
@@ -209,7 +209,7 @@ async def test_unanswered_offer_expires_back_to_the_pool(tmp_path, redis_server,
             assert expired.type == pb.TASK_EVENT_TYPE_OFFER_EXPIRED
             assert expired.task.status == pb.ORDER_STATUS_PENDING
             watch.cancel()
-            assert redis_sync.smembers("tc:{helsinki}:order:o1:declined") == {"r1"}
+            assert redis_sync.smembers("tc:{helsinki}:order_declined:o1") == {"r1"}
     finally:
         await application.stop()
 

@@ -256,3 +256,43 @@ class RollbackCouponResponse(_message.Message):
     coupon: Coupon
     rolled_back_now: bool
     def __init__(self, coupon: _Optional[_Union[Coupon, _Mapping]] = ..., rolled_back_now: _Optional[bool] = ...) -> None: ...
+
+class ListMemberCouponsRequest(_message.Message):
+    __slots__ = ("member_id", "page_size", "page_token")
+    MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    member_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, member_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class MemberCoupon(_message.Message):
+    __slots__ = ("coupon", "merchant_id", "kind", "amount_off_fen", "discount_percent", "max_discount_fen", "transaction_minimum_fen", "valid_until", "item_ids")
+    COUPON_FIELD_NUMBER: _ClassVar[int]
+    MERCHANT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_OFF_FEN_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNT_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    MAX_DISCOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    TRANSACTION_MINIMUM_FEN_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    coupon: Coupon
+    merchant_id: str
+    kind: DiscountKind
+    amount_off_fen: int
+    discount_percent: int
+    max_discount_fen: int
+    transaction_minimum_fen: int
+    valid_until: _timestamp_pb2.Timestamp
+    item_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, coupon: _Optional[_Union[Coupon, _Mapping]] = ..., merchant_id: _Optional[str] = ..., kind: _Optional[_Union[DiscountKind, str]] = ..., amount_off_fen: _Optional[int] = ..., discount_percent: _Optional[int] = ..., max_discount_fen: _Optional[int] = ..., transaction_minimum_fen: _Optional[int] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., item_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListMemberCouponsResponse(_message.Message):
+    __slots__ = ("coupons", "next_page_token")
+    COUPONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    coupons: _containers.RepeatedCompositeFieldContainer[MemberCoupon]
+    next_page_token: str
+    def __init__(self, coupons: _Optional[_Iterable[_Union[MemberCoupon, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

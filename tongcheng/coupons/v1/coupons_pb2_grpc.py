@@ -70,6 +70,11 @@ class CouponServiceStub:
                 request_serializer=tongcheng_dot_coupons_dot_v1_dot_coupons__pb2.RollbackCouponRequest.SerializeToString,
                 response_deserializer=tongcheng_dot_coupons_dot_v1_dot_coupons__pb2.RollbackCouponResponse.FromString,
                 _registered_method=True)
+        self.ListMemberCoupons = channel.unary_unary(
+                '/tongcheng.coupons.v1.CouponService/ListMemberCoupons',
+                request_serializer=tongcheng_dot_coupons_dot_v1_dot_coupons__pb2.ListMemberCouponsRequest.SerializeToString,
+                response_deserializer=tongcheng_dot_coupons_dot_v1_dot_coupons__pb2.ListMemberCouponsResponse.FromString,
+                _registered_method=True)
 
 
 class CouponServiceServicer:
@@ -126,7 +131,16 @@ class CouponServiceServicer:
 
     def RollbackCoupon(self, request, context):
         """RollbackCoupon releases a lock or gives a redeemed coupon back (the order was cancelled or
-        refunded), and returns its budget. Idempotent on request_no.
+        refunded), and returns its budget. Idempotent on request_no. A coupon an order's PayOrder
+        redeemed is FAILED_PRECONDITION: it comes back with the order's cancel, rejection or full refund.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMemberCoupons(self, request, context):
+        """ListMemberCoupons pages through a member's coupons, the latest claimed first, with what each
+        takes off and until when (a member sees its own; ops and order services any member's).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -169,6 +183,11 @@ def add_CouponServiceServicer_to_server(servicer, server):
                     servicer.RollbackCoupon,
                     request_deserializer=tongcheng_dot_coupons_dot_v1_dot_coupons__pb2.RollbackCouponRequest.FromString,
                     response_serializer=tongcheng_dot_coupons_dot_v1_dot_coupons__pb2.RollbackCouponResponse.SerializeToString,
+            ),
+            'ListMemberCoupons': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMemberCoupons,
+                    request_deserializer=tongcheng_dot_coupons_dot_v1_dot_coupons__pb2.ListMemberCouponsRequest.FromString,
+                    response_serializer=tongcheng_dot_coupons_dot_v1_dot_coupons__pb2.ListMemberCouponsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -361,6 +380,33 @@ class CouponService:
             '/tongcheng.coupons.v1.CouponService/RollbackCoupon',
             tongcheng_dot_coupons_dot_v1_dot_coupons__pb2.RollbackCouponRequest.SerializeToString,
             tongcheng_dot_coupons_dot_v1_dot_coupons__pb2.RollbackCouponResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMemberCoupons(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tongcheng.coupons.v1.CouponService/ListMemberCoupons',
+            tongcheng_dot_coupons_dot_v1_dot_coupons__pb2.ListMemberCouponsRequest.SerializeToString,
+            tongcheng_dot_coupons_dot_v1_dot_coupons__pb2.ListMemberCouponsResponse.FromString,
             options,
             channel_credentials,
             insecure,
