@@ -15,6 +15,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.errors import InvalidArgument
@@ -74,14 +75,8 @@ class QuoteSigner:
 
     def open(self, token: str, field: str = "delivery_quote") -> QuoteTerms:
         """The terms of a token this server signed; INVALID_ARGUMENT naming `field` for anything else."""
-        if len(token) > MAX_TOKEN_CHARS:
-            raise InvalidArgument.field(field, f"at most {MAX_TOKEN_CHARS} characters")
-        version, _, rest = token.partition(".")
-        payload, _, mac = rest.partition(".")
-        if version != VERSION or not payload or not mac:
-            raise InvalidArgument.field(field, "not a delivery quote of PricingService.QuoteDelivery")
-        if not hmac.compare_digest(self._mac(f"{version}.{payload}").encode(), mac.encode()):
-            raise InvalidArgument.field(field, "signature does not match: the quote was altered or not issued here")
+        payload = _signed_payload(token, VERSION, self._mac, MAX_TOKEN_CHARS, field,
+                                  "a delivery quote of PricingService.QuoteDelivery", "quote")  # fmt: skip
         try:
             b = json.loads(_unb64(payload))
             # A token signed before the basket was bound has 9 terms: it priced no basket.
@@ -131,14 +126,8 @@ class PageTokens:
     def open(self, token: str, cell: str, include_closed: bool, field: str = "page_token") -> str:
         """The last merchant id of the previous page; INVALID_ARGUMENT naming `field` for a token not issued
         here, altered, or issued for another cell or filter."""
-        if len(token) > MAX_PAGE_TOKEN_CHARS:
-            raise InvalidArgument.field(field, f"at most {MAX_PAGE_TOKEN_CHARS} characters")
-        version, _, rest = token.partition(".")
-        payload, _, mac = rest.partition(".")
-        if version != PAGE_VERSION or not payload or not mac:
-            raise InvalidArgument.field(field, "not a next_page_token of FindMerchantsDelivering")
-        if not hmac.compare_digest(self._mac(f"{version}.{payload}").encode(), mac.encode()):
-            raise InvalidArgument.field(field, "signature does not match: the token was altered or not issued here")
+        payload = _signed_payload(token, PAGE_VERSION, self._mac, MAX_PAGE_TOKEN_CHARS, field,
+                                  "a next_page_token of FindMerchantsDelivering", "token")  # fmt: skip
         try:
             token_cell, token_closed, last_id = json.loads(_unb64(payload))
         except (ValueError, TypeError, binascii.Error):  # signed by us, so never in practice
@@ -148,3 +137,19 @@ class PageTokens:
                 field, "issued for another place or include_closed: page from the first page again"
             )
         return str(last_id)
+
+
+def _signed_payload(
+    token: str, version: str, mac: Callable[[str], str], max_chars: int, field: str, what: str, noun: str
+) -> str:
+    """The payload of a `<version>.<payload>.<mac>` token signed here; INVALID_ARGUMENT naming `field` for a
+    token too long, of another kind (`what` it should be), or whose mac does not match."""
+    if len(token) > max_chars:
+        raise InvalidArgument.field(field, f"at most {max_chars} characters")
+    got_version, _, rest = token.partition(".")
+    payload, _, got_mac = rest.partition(".")
+    if got_version != version or not payload or not got_mac:
+        raise InvalidArgument.field(field, f"not {what}")
+    if not hmac.compare_digest(mac(f"{version}.{payload}").encode(), got_mac.encode()):
+        raise InvalidArgument.field(field, f"signature does not match: the {noun} was altered or not issued here")
+    return payload
