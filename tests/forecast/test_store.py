@@ -95,9 +95,9 @@ async def test_a_busy_morning_raises_the_forecast(client: aioredis.Redis) -> Non
 
 async def test_coarser_cells_sum_their_children_and_merchants_are_forecast(client: aioredis.Redis) -> None:
     """Resolution 7 cells are the sums of their res-8 children; a merchant gets its own forecast."""
-    fc = await learnt(client)
-    for w in range(3):
-        await fc.record(steady(w, 2, where=B, merchant="m2", tag="b"), at(w, 23))
+    fc = DemandForecast(client, "fz", ForecastConfig(), TZ)
+    for w in range(3):  # in time order: a week's orders recorded after a later week's count for shares only
+        await fc.record(steady(w, 4) + steady(w, 2, where=B, merchant="m2", tag="b"), at(w, 23))
     await fc.record(steady(3, 4, end_h=12.0) + steady(3, 2, end_h=12.0, where=B, merchant="m2", tag="b"), at(3, 12))
     fine = await fc.cells(at(3, 12), 2)
     coarse = await fc.cells(at(3, 12), 2, resolution=7)
