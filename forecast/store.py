@@ -365,7 +365,12 @@ class _Context:
         self.now_ms = now_ms
         self._unit_hours: dict[str, dict[tuple[str, int], float]] = {}
         self._values: dict[tuple[str, int], float | None] = {}
-        self._bins = {s.start_ms: hour_bins(s.of_week % SLOTS_PER_DAY) for s in (*past, *ahead)}
+        # Per slot: each (day type, hour) read, with its weight in the every-day and in the day type's count.
+        self._mix = {
+            s.start_ms: tuple(((t, h), w, w if t == day_type(s) else 0.0)
+                              for h, w in hour_bins(s.of_week % SLOTS_PER_DAY) for t in (WEEKDAY, WEEKEND))
+            for s in (*past, *ahead)
+        }  # fmt: skip
         self.start_week = start_week
         self.past = past
         # The newest slot weighs 1, each older one `level_decay` times the one after it.
@@ -402,12 +407,11 @@ class _Context:
     def hour_count(self, unit: str, s: Slot) -> tuple[float, float]:
         """The unit's decayed orders at the slot's time of day (between two hours' counts): on every day, and
         on days of the slot's type."""
-        counts, own_type = self._hour_counts(unit), day_type(s)
+        counts = self._hour_counts(unit)
         every_day = on_type = 0.0
-        for h, w in self._bins[s.start_ms]:
-            for t in (WEEKDAY, WEEKEND):
-                every_day += w * counts[(t, h)]
-            on_type += w * counts[(own_type, h)]
+        for key, w_every_day, w_on_type in self._mix[s.start_ms]:
+            every_day += w_every_day * counts[key]
+            on_type += w_on_type * counts[key]
         return every_day, on_type
 
     def hour_share(self, unit: str, s: Slot, share: float) -> float:
