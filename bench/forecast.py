@@ -16,6 +16,12 @@ Reports MAE of the forecast's expected orders (its mean: what pricing and guidan
 median (the Poisson median of that mean: the point forecast MAE rewards), and their ratios to each naive
 forecast. "last hour" is measured both as the mean rate and as its Poisson median, so that each naive
 forecast gets its own best form under MAE too.
+
+Beside the forecast, two oracles that know what no forecast sees, as floors: "oracle", the rates the orders
+were drawn from (every factor of the day included; its Poisson median is the least MAE any forecast can
+reach, the rest is the counts' Poisson noise), and "seasonal oracle", the rates without that day's noise,
+merchant-day noise and spells (their expectations instead): what a forecast that knew the weekly shape,
+every merchant's popularity and tilt and every level shift, but nothing of the day, would reach.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import numpy as np
 from scipy.stats import poisson
 
 from bench.replay.city import draw_merchants, places
-from bench.replay.demand import WeeklyDemand
+from bench.replay.demand import BIN_S, WeeklyDemand
 from forecast import DemandForecast, ForecastConfig, PlacedOrder
 from forecast.slots import SLOT_MS, SLOTS_PER_WEEK
 from routing_data.cities import load_graph
@@ -58,7 +64,8 @@ def city_merchants(city: str, seed: int) -> tuple[list, str]:
 async def measure(city: str, weeks: int, burn_in: int, seed: int, redis_url: str, config: ForecastConfig) -> dict:
     merchants, tz_name = city_merchants(city, seed)
     tz = ZoneInfo(tz_name)
-    demand = WeeklyDemand().orders(len(merchants), weeks, seed)
+    drawn = WeeklyDemand().draw(len(merchants), weeks, seed)
+    demand = drawn.orders
     monday = dt.datetime(2026, 4, 6, tzinfo=tz)  # weeks without a DST change after it (to mid-October)
     t0_ms = int(monday.timestamp() * 1000)
     slots = weeks * SLOTS_PER_WEEK
@@ -88,6 +95,12 @@ async def measure(city: str, weeks: int, burn_in: int, seed: int, redis_url: str
             read_s.append(time.perf_counter() - t)
         await fc.record(by_slot.get(k, []), at + SLOT_MS)
     await client.aclose()
+    # The oracles: the rates the orders were drawn from, summed per cell and slot (bins of BIN_S seconds).
+    per_slot = SLOT_MS // 1000 // BIN_S
+    true_rate, seasonal_rate = np.zeros_like(actual), np.zeros_like(actual)
+    for m, c in enumerate(cell_of):
+        true_rate[index[c]] += drawn.rate[m].reshape(slots, per_slot).sum(axis=1)
+        seasonal_rate[index[c]] += drawn.seasonal_rate[m].reshape(slots, per_slot).sum(axis=1)
     learn_s = time.perf_counter() - started
     out = {"orders": len(demand), "cells_res8": len(cells), "read_ms_p50": 1000 * float(np.median(read_s)),
            "run_s": learn_s}  # fmt: skip
@@ -99,28 +112,39 @@ async def measure(city: str, weeks: int, burn_in: int, seed: int, redis_url: str
         f = np.zeros_like(a)
         np.add.at(a, g_index, actual)
         np.add.at(f, g_index, predicted)
+        oracle, seasonal = np.zeros_like(a), np.zeros_like(a)
+        np.add.at(oracle, g_index, true_rate)
+        np.add.at(seasonal, g_index, seasonal_rate)
         window = slice(first, slots)
         last_week = np.zeros_like(a)
         last_week[:, SLOTS_PER_WEEK:] = a[:, :-SLOTS_PER_WEEK]
         last_hour = np.zeros_like(a)
         for lag in range(1, 5):
             last_hour[:, lag:] += a[:, :-lag] / 4
-        median = poisson.median(f).astype(float) if f.size else f
 
         def mae(x: np.ndarray, a: np.ndarray = a, window: slice = window) -> float:
             return float(np.abs(x[:, window] - a[:, window]).mean())
 
-        out[f"res{res}"] = {
+        r = out[f"res{res}"] = {
             "cells": len(groups), "mean_orders_per_cell_slot": float(a[:, window].mean()),
-            "mae_forecast_mean": mae(f), "mae_forecast_median": mae(median),
             "mae_same_slot_last_week": mae(last_week), "mae_last_hour": mae(last_hour),
-            "mae_last_hour_median": mae(poisson.median(last_hour).astype(float)),
+            "mae_last_hour_median": mae(_poisson_median(last_hour)),
         }  # fmt: skip
-        r = out[f"res{res}"]
-        for base in ("same_slot_last_week", "last_hour", "last_hour_median"):
-            for kind in ("mean", "median"):
-                r[f"ratio_{kind}_vs_{base}"] = r[f"mae_forecast_{kind}"] / r[f"mae_{base}"]
+        for name, mean in (("forecast", f), ("oracle", oracle), ("seasonal_oracle", seasonal)):
+            r[f"mae_{name}_mean"] = mae(mean)
+            r[f"mae_{name}_median"] = mae(_poisson_median(mean))
+            for base in BASELINES:
+                for kind in ("mean", "median"):
+                    key = "ratio" if name == "forecast" else f"ratio_{name}"
+                    r[f"{key}_{kind}_vs_{base}"] = r[f"mae_{name}_{kind}"] / r[f"mae_{base}"]
     return out
+
+
+BASELINES = ("same_slot_last_week", "last_hour", "last_hour_median")
+
+
+def _poisson_median(mean: np.ndarray) -> np.ndarray:
+    return poisson.median(mean).astype(float) if mean.size else mean
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,11 +167,17 @@ def main(argv: list[str] | None = None) -> int:
     for res in (config.resolution, config.resolution - 1):
         r = got[f"res{res}"]
         print(f"res {res}: {r['cells']} cells, {r['mean_orders_per_cell_slot']:.3f} orders per cell and slot")
-        print(f"  MAE  forecast mean {r['mae_forecast_mean']:.4f}  median {r['mae_forecast_median']:.4f}  "
-              f"same slot last week {r['mae_same_slot_last_week']:.4f}  last hour {r['mae_last_hour']:.4f}  "
+        print(f"  MAE  same slot last week {r['mae_same_slot_last_week']:.4f}  last hour {r['mae_last_hour']:.4f}  "
               f"(its median {r['mae_last_hour_median']:.4f})")  # fmt: skip
-        for base in ("same_slot_last_week", "last_hour", "last_hour_median"):
-            print(f"  ratio vs {base:<20} mean {r[f'ratio_mean_vs_{base}']:.3f}  median {r[f'ratio_median_vs_{base}']:.3f}")  # fmt: skip
+        print(f"  {'':<28}{'MAE':>15}  " + "  ".join(f"{'vs ' + b:>24}" for b in BASELINES))
+        for name, key in (
+            ("forecast", "ratio"),
+            ("oracle", "ratio_oracle"),
+            ("seasonal_oracle", "ratio_seasonal_oracle"),
+        ):
+            for kind in ("mean", "median"):
+                ratios = "  ".join(f"{r[f'{key}_{kind}_vs_{b}']:>24.3f}" for b in BASELINES)
+                print(f"  {name + ' ' + kind:<28}{r[f'mae_{name}_{kind}']:>15.4f}  {ratios}")
     return 0
 
 

@@ -12,8 +12,8 @@ import h3
 import redis.asyncio as aioredis
 
 from core.geo import LatLng
-from forecast.model import ForecastConfig, Profile, profile_value
-from forecast.slots import SLOT_MS, Slot, slot_at, slots_from
+from forecast.model import ForecastConfig, Profile, hour_bins, profile_value
+from forecast.slots import SLOT_MS, SLOTS_PER_DAY, Slot, slot_at, slots_from
 
 __all__ = ["CELLS", "MERCHANTS", "ZONE", "DemandForecast", "ForecastKeys", "PlacedOrder", "UnitForecast"]
 
@@ -23,6 +23,12 @@ MERCHANTS = "m"
 ZONE = "*"
 # Without a week of history, a unit's forecast is its rate over this many complete slots (the last hour).
 RATE_SLOTS = 4
+# Day types of the hour shares: Monday to Friday, and the weekend.
+WEEKDAY, WEEKEND = "wd", "we"
+
+
+def day_type(s: Slot) -> str:
+    return WEEKEND if s.of_week >= 5 * SLOTS_PER_DAY else WEEKDAY
 
 
 class ForecastKeys:
@@ -34,6 +40,11 @@ class ForecastKeys:
     def profile(self, family: str, of_week: int) -> str:
         """Hash: unit -> "mean|week|count" for one slot of the week."""
         return f"{self.prefix}fc:{family}:{of_week}"
+
+    def hourly(self, family: str, day_type: str, hour: int) -> str:
+        """Hash: unit -> "decayed orders|at ms" placed in this hour of the day on days of this type (`wd`
+        Monday-Friday, `we` the weekend): its share of the zone at that hour."""
+        return f"{self.prefix}fc:{family}:h:{day_type}:{hour}"
 
     def totals(self, family: str) -> str:
         """Hash: unit -> "decayed orders|at ms|lat|lng" (its share of the zone; the latest counter)."""
@@ -51,8 +62,8 @@ class ForecastKeys:
 
 
 # KEYS[1] = the zone's prefix (routes the script to the zone's slot; keys are built from it).
-# ARGV: alpha, max_units, now_ms, half_life_ms, seen_ms, then per order 7 values:
-#   order id, placed ms, week, slot of week, cell, merchant, "lat|lng" of the counter.
+# ARGV: alpha, max_units, now_ms, half_life_ms, seen_ms, then per order 8 values:
+#   order id, placed ms, week, slot of week, cell, merchant, "lat|lng" of the counter, "day type:hour".
 # Nothing to check: the caller validated every value, so no write is ever followed by a refusal.
 _RECORD_LUA = """
 local p = KEYS[1]
@@ -74,34 +85,50 @@ local function bump(key, unit, week)
   end
   redis.call('HSET', key, unit, string.format('%.17g|%d|%d', mean, w, c + 1))
 end
-local function total(key, unit, at, place)
-  local raw = redis.call('HGET', key, unit)
+-- A decayed count "v|t|..." plus one order at `at`, as of the later of t and at.
+local function plus_one(raw, at)
   local v, t = 0, at
   if raw then
-    local a, b = string.match(raw, '^([^|]+)|([^|]+)|')
+    local a, b = string.match(raw, '^([^|]+)|([^|]+)')
     v, t = tonumber(a), tonumber(b)
-  elseif unit ~= '*' and redis.call('HLEN', key) > max_units then
-    return false
   end
   if at >= t then
-    v, t = v * 0.5 ^ ((at - t) / half) + 1, at
-  else  -- a late order: its weight as of the stored time
-    v = v + 0.5 ^ ((t - at) / half)
+    return v * 0.5 ^ ((at - t) / half) + 1, at
   end
+  return v + 0.5 ^ ((t - at) / half), t  -- a late order: its weight as of the stored time
+end
+local function total(key, unit, at, place)
+  local raw = redis.call('HGET', key, unit)
+  if not raw and unit ~= '*' and redis.call('HLEN', key) > max_units then
+    return false
+  end
+  local v, t = plus_one(raw, at)
   redis.call('HSET', key, unit, string.format('%.17g|%d|%s', v, t, place))
   return true
 end
+local function hourly(key, unit, at)
+  local v, t = plus_one(redis.call('HGET', key, unit), at)
+  redis.call('HSET', key, unit, string.format('%.17g|%d', v, t))
+end
 redis.call('ZREMRANGEBYSCORE', p .. 'fc:seen', '-inf', '(' .. (now - seen_ms))
-for i = 6, #ARGV, 7 do
+for i = 6, #ARGV, 8 do
   local at, week = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   local of_week, cell, merchant, place = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
+  local hour = ARGV[i + 7]
   if redis.call('ZADD', p .. 'fc:seen', 'NX', at, ARGV[i]) == 1 then
     counted = counted + 1
     redis.call('HSETNX', p .. 'fc:meta', 'start_week', week)
     total(p .. 'fc:c:tot', '*', at, place)
     bump(p .. 'fc:c:' .. of_week, '*', week)
-    if total(p .. 'fc:c:tot', cell, at, place) then bump(p .. 'fc:c:' .. of_week, cell, week) end
-    if total(p .. 'fc:m:tot', merchant, at, place) then bump(p .. 'fc:m:' .. of_week, merchant, week) end
+    hourly(p .. 'fc:c:h:' .. hour, '*', at)
+    if total(p .. 'fc:c:tot', cell, at, place) then
+      bump(p .. 'fc:c:' .. of_week, cell, week)
+      hourly(p .. 'fc:c:h:' .. hour, cell, at)
+    end
+    if total(p .. 'fc:m:tot', merchant, at, place) then
+      bump(p .. 'fc:m:' .. of_week, merchant, week)
+      hourly(p .. 'fc:m:h:' .. hour, merchant, at)
+    end
   end
 end
 return counted
@@ -160,7 +187,7 @@ class DemandForecast:
             seen.add(o.order_id)
             s = slot_at(o.placed_at_ms, self.tz)
             args += [o.order_id, o.placed_at_ms, s.week, s.of_week, self.cell_of(o.pickup), o.merchant_id,
-                     f"{o.pickup.lat!r}|{o.pickup.lng!r}"]  # fmt: skip
+                     f"{o.pickup.lat!r}|{o.pickup.lng!r}", f"{day_type(s)}:{s.of_week % SLOTS_PER_DAY // 4}"]  # fmt: skip
         if not seen:
             return 0
         return int(await self._record(keys=[self.keys.prefix], args=args))
@@ -235,6 +262,17 @@ class DemandForecast:
         if family != CELLS:
             for w in of_weeks:
                 pipe.hget(self.keys.profile(CELLS, w), ZONE)
+        # The hours of the day the shares of the past and ahead slots are read from, of both day types.
+        hours = sorted({(t, h) for s in (*past, *ahead) for h, _ in hour_bins(s.of_week % SLOTS_PER_DAY)
+                        for t in (WEEKDAY, WEEKEND)})  # fmt: skip
+        for t, h in hours:
+            if fields is None:
+                pipe.hgetall(self.keys.hourly(family, t, h))
+            else:
+                pipe.hmget(self.keys.hourly(family, t, h), fields)
+        if family != CELLS:
+            for t, h in hours:
+                pipe.hget(self.keys.hourly(CELLS, t, h), ZONE)
         replies = await pipe.execute()
         start_raw, replies = replies[0], replies[1:]
         if start_raw is None:
@@ -250,16 +288,23 @@ class DemandForecast:
         else:
             replies = replies[1:]
         profiles = {w: as_dict(r) for w, r in zip(of_weeks, replies[: len(of_weeks)], strict=True)}
+        replies = replies[len(of_weeks) :]
         if family != CELLS:
-            for w, raw in zip(of_weeks, replies[len(of_weeks) :], strict=True):
+            for w, raw in zip(of_weeks, replies[: len(of_weeks)], strict=True):
                 if raw:
                     profiles[w][ZONE] = raw
+            replies = replies[len(of_weeks) :]
+        hourly = {th: as_dict(r) for th, r in zip(hours, replies[: len(hours)], strict=True)}
+        if family != CELLS:
+            for th, raw in zip(hours, replies[len(hours) :], strict=True):
+                if raw:
+                    hourly[th][ZONE] = raw
         zone_share_total = _decayed(zone_total_raw, from_ms, cfg.share_half_life_s) if zone_total_raw else 0.0
         if units is None:
             wanted = [u for u in totals if u != ZONE]
         else:
             wanted = [u for u in units if u != ZONE or family == CELLS]
-        ctx = _Context(self, profiles, start_week, past, ahead)
+        ctx = _Context(self, profiles, hourly, start_week, past, ahead, from_ms)
         return [self._unit(u, family, totals.get(u), ctx, zone_share_total, from_ms) for u in sorted(wanted)]
 
     def _unit(
@@ -281,7 +326,7 @@ class DemandForecast:
             if is_zone:
                 return _smooth(own)
             seen = min(s.week - ctx.start_week, cfg.effective_weeks)
-            prior = share * ctx.zone[s.start_ms]  # type: ignore[operator]
+            prior = ctx.hour_share(unit, s, share) * ctx.zone[s.start_ms]  # type: ignore[operator]
             return (seen * _smooth(own) + cfg.prior_weeks * prior) / (seen + cfg.prior_weeks)
 
         # The last hour: this unit's and the zone's orders against their forecasts.
@@ -311,10 +356,21 @@ class DemandForecast:
 class _Context:
     """What every unit of one forecast shares: the slots, their neighbours, the zone's profile and level."""
 
-    def __init__(self, fc: DemandForecast, profiles: dict[int, dict[str, str]], start_week: int,
-                 past: list[Slot], ahead: list[Slot]) -> None:  # fmt: skip
+    def __init__(self, fc: DemandForecast, profiles: dict[int, dict[str, str]],
+                 hourly: dict[tuple[str, int], dict[str, str]], start_week: int, past: list[Slot],
+                 ahead: list[Slot], now_ms: int) -> None:  # fmt: skip
         self.cfg = fc.config
         self.profiles = profiles
+        self.hourly = hourly
+        self.now_ms = now_ms
+        self._unit_hours: dict[str, dict[tuple[str, int], float]] = {}
+        self._values: dict[tuple[str, int], float | None] = {}
+        # Per slot: each (day type, hour) read, with its weight in the every-day and in the day type's count.
+        self._mix = {
+            s.start_ms: tuple(((t, h), w, w if t == day_type(s) else 0.0)
+                              for h, w in hour_bins(s.of_week % SLOTS_PER_DAY) for t in (WEEKDAY, WEEKEND))
+            for s in (*past, *ahead)
+        }  # fmt: skip
         self.start_week = start_week
         self.past = past
         # The newest slot weighs 1, each older one `level_decay` times the one after it.
@@ -327,6 +383,8 @@ class _Context:
         for s in (*past, *ahead):
             vals = [self.value(ZONE, x) for x in self.around[s.start_ms]]
             self.zone[s.start_ms] = None if vals[1] is None else _smooth(vals)
+        # The zone's orders at each slot's time of day, every day and on the slot's day type.
+        self._zone_hours = {s.start_ms: self.hour_count(ZONE, s) for s in (*past, *ahead)}
         self.zone_level: float | None = None
         past_f = [self.zone[s.start_ms] for s in past]
         if all(f is not None for f in past_f):
@@ -335,9 +393,46 @@ class _Context:
             f_zone = sum(w * f for w, f in zip(self.weights, past_f, strict=True))  # type: ignore[misc]
             self.zone_level = _clamp((a_zone + b0) / (f_zone + b0), self.cfg.level_cap)
 
+    def _hour_counts(self, unit: str) -> dict[tuple[str, int], float]:
+        """The unit's decayed orders per (day type, hour of the day) read (computed once per unit)."""
+        got = self._unit_hours.get(unit)
+        if got is None:
+            got = {}
+            for th, raw_by_unit in self.hourly.items():
+                raw = raw_by_unit.get(unit)
+                got[th] = _decayed(raw, self.now_ms, self.cfg.share_half_life_s) if raw else 0.0
+            self._unit_hours[unit] = got
+        return got
+
+    def hour_count(self, unit: str, s: Slot) -> tuple[float, float]:
+        """The unit's decayed orders at the slot's time of day (between two hours' counts): on every day, and
+        on days of the slot's type."""
+        counts = self._hour_counts(unit)
+        every_day = on_type = 0.0
+        for key, w_every_day, w_on_type in self._mix[s.start_ms]:
+            every_day += w_every_day * counts[key]
+            on_type += w_on_type * counts[key]
+        return every_day, on_type
+
+    def hour_share(self, unit: str, s: Slot, share: float) -> float:
+        """The unit's share of the zone's orders at the slot's time of day on days of its type, pulled toward
+        that of every day, and that toward `share` (of all hours), each by its prior's zone orders."""
+        cfg = self.cfg
+        unit_every_day, unit_on_type = self.hour_count(unit, s)
+        zone_every_day, zone_on_type = self._zone_hours[s.start_ms]
+        every_day = (unit_every_day + cfg.hour_share_prior_orders * share) / (
+            zone_every_day + cfg.hour_share_prior_orders
+        )
+        return (unit_on_type + cfg.day_type_prior_orders * every_day) / (zone_on_type + cfg.day_type_prior_orders)
+
     def value(self, unit: str, s: Slot) -> float | None:
-        got = self.profiles.get(s.of_week, {}).get(unit)
-        return profile_value(Profile.parse(got) if got else None, s.week, self.start_week, self.cfg.alpha)
+        # Each slot is read again as its neighbours' neighbour: parsed once.
+        key = (unit, s.start_ms)
+        if key not in self._values:
+            got = self.profiles.get(s.of_week, {}).get(unit)
+            p = Profile.parse(got) if got else None
+            self._values[key] = profile_value(p, s.week, self.start_week, self.cfg.alpha)
+        return self._values[key]
 
     def actual(self, unit: str, s: Slot) -> int:
         got = self.profiles.get(s.of_week, {}).get(unit)

@@ -17,11 +17,16 @@ Per merchant and 5-minute bin, orders are Poisson with rate
 - Level shifts: each week a merchant's level jumps with probability 0.08 (x0.5 to x1.8, from a random
   day on: a promotion, a new menu, a closed kitchen), and the zone grows 20% from a random day of week 3.
 
-Nothing here knows the forecast's model; the forecast sees only the orders.
+Nothing here knows the forecast's model; the forecast sees only the orders. `draw` also gives the rates the
+orders were drawn from (the Poisson means: the best any forecast could know) and the seasonal rates (the
+same without the day's noise, merchant-day noise and spells, times those factors' expectations: what a
+forecast knowing the shapes, the popularity, the tilts and every level shift could know), so that a
+benchmark can tell the error no forecast removes from the error its model leaves.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +38,19 @@ BINS_PER_DAY = 86_400 // BIN_S
 def _curve(points: dict[float, float], hour: np.ndarray) -> np.ndarray:
     xs, ys = zip(*sorted(points.items()), strict=True)
     return np.interp(hour, xs, ys)
+
+
+@dataclass(frozen=True)
+class DemandDraw:
+    """One draw of `WeeklyDemand`: the orders and the expected orders they were drawn from, per merchant and
+    5-minute bin from the first Monday 00:00 (`BIN_S`)."""
+
+    # (seconds from the first Monday 00:00 local, merchant index) of every order, in time order.
+    orders: list[tuple[float, int]]
+    # merchants x bins: the Poisson mean of each bin's orders (every factor of the day included).
+    rate: np.ndarray
+    # merchants x bins: E[rate] over the day noise, the merchant-day noise and the spells, given the rest.
+    seasonal_rate: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -59,6 +77,18 @@ class WeeklyDemand:
 
     def orders(self, merchants: int, weeks: int, seed: int) -> list[tuple[float, int]]:
         """(seconds from the first Monday 00:00 local, merchant index) of every order, in time order."""
+        return self.draw(merchants, weeks, seed).orders
+
+    def spell_expectation(self, hours: np.ndarray) -> np.ndarray:
+        """E[spell factor] at each hour of a day: 1 + p (lift - 1) P(start <= hour < start + length), start
+        uniform in [8, 20) h and length in [2, 4) h as `draw` draws them (the length integrated on a grid)."""
+        length = np.linspace(2, 4, 2001)[None, :]
+        h = hours[:, None]
+        covered = np.clip(np.minimum(h, 20.0) - np.maximum(h - length, 8.0), 0, None) / 12.0
+        return 1 + self.spell_probability * (self.spell_lift - 1) * covered.mean(axis=1)
+
+    def draw(self, merchants: int, weeks: int, seed: int) -> DemandDraw:
+        """The orders of `weeks` weeks with their rates (`DemandDraw`); the orders are those of `orders`."""
         rng = np.random.default_rng(seed)
         popularity = rng.lognormal(0, self.popularity_sigma, merchants)
         popularity /= popularity.sum()
@@ -70,6 +100,10 @@ class WeeklyDemand:
         mix = np.exp(np.outer(tilt, dinner - lunch))  # merchants x bins
         mix /= mix.mean(axis=1, keepdims=True)
         level = np.ones(merchants)
+        # The noise factors' means (lognormal: exp(sigma^2 / 2)) and the spells' by time of day.
+        noise_mean = math.exp(self.day_sigma**2 / 2) * math.exp(self.merchant_day_sigma**2 / 2)
+        spell_mean = self.spell_expectation(hours)
+        rates, seasonal = [], []
         growth_day = self.growth_week * 7 + int(rng.integers(0, 7))
         out: list[tuple[float, int]] = []
         for day in range(weeks * 7):
@@ -81,16 +115,21 @@ class WeeklyDemand:
             level = np.where(shifting & (shift_day == day), level * shift_by, level)
             curve = _curve(self.weekend_per_hour if weekday >= 5 else self.weekday_per_hour, hours)
             zone = curve * self.weekday_factor[weekday] * rng.lognormal(0, self.day_sigma)
+            shape = curve * self.weekday_factor[weekday]
             if day >= growth_day:
-                zone = zone * self.growth
+                zone, shape = zone * self.growth, shape * self.growth
             if rng.random() < self.spell_probability:
                 start = rng.uniform(8, 20)
                 zone = np.where((hours >= start) & (hours < start + rng.uniform(2, 4)), zone * self.spell_lift, zone)
             noise = rng.lognormal(0, self.merchant_day_sigma, merchants)
             rate = (popularity * level * noise)[:, None] * mix * zone[None, :] * BIN_S / 3600
+            rates.append(rate)
+            seasonal.append(
+                (popularity * level)[:, None] * mix * (shape * spell_mean * noise_mean)[None, :] * BIN_S / 3600
+            )
             counts = rng.poisson(rate)
             for m, b in zip(*np.nonzero(counts), strict=True):
                 for _ in range(int(counts[m, b])):
                     out.append((day * 86_400 + (b + rng.random()) * BIN_S, int(m)))
         out.sort()
-        return out
+        return DemandDraw(out, np.concatenate(rates, axis=1), np.concatenate(seasonal, axis=1))

@@ -85,6 +85,79 @@ async def test_a_sparse_cell_is_shrunk_toward_its_share_of_the_zone(client: aior
     assert sparse.expected[4] > 3 * sparse.expected[0]  # 13:00
 
 
+def daily(week: int, days: range, start_h: float, end_h: float, per_slot: int, where: LatLng, merchant: str,
+          tag: str) -> list[PlacedOrder]:  # fmt: skip
+    """`per_slot` orders in every slot from start_h to end_h of those days (0 = Monday) of the week."""
+    out = []
+    for d in days:
+        out += steady(week, per_slot, start_h + 24 * d, end_h + 24 * d, where, merchant, f"{tag}d{d}")
+    return out
+
+
+async def test_a_sparse_cell_borrows_its_own_hours_of_the_day(client: aioredis.Redis) -> None:
+    """A lunch shop's cell that never ordered on a Monday is forecast the Monday lunch the zone has, not its
+    dinner: its share of the zone at lunch on the other days (pooled) says where its orders fall in a day."""
+    fc = DemandForecast(client, "fz", ForecastConfig(), TZ)
+    c = LatLng(31.1800, 121.4000)
+    for w in range(3):
+        await fc.record(
+            daily(w, range(1, 7), 12, 13, 2, A, "lunch", f"a{w}")  # Tuesday-Sunday lunch in A
+            + daily(w, range(1, 7), 19, 20, 2, B, "dinner", f"b{w}")  # Tuesday-Sunday dinner in B
+            + daily(w, range(1), 12, 13, 2, c, "canteen", f"c{w}")  # Monday lunch and dinner in C
+            + daily(w, range(1), 19, 20, 2, c, "canteen", f"e{w}"),
+            at(w + 1, 0),
+        )
+    got = {f.unit: f.expected for f in await fc.cells(at(3, 0), 96)}
+    lunch_shop = got[h3.latlng_to_cell(A.lat, A.lng, 8)]
+    # 12:15-12:45 (inside the hour: its edges are smoothed with the empty slots beside them): most of the zone's 2
+    # orders a slot, by A's share at lunch (6 of 7 lunches) weighing 12 weeks against its own 3 empty Mondays;
+    # at 19:15-19:45 next to nothing.
+    lunch, dinner = sum(lunch_shop[49:51]) / 2, sum(lunch_shop[77:79]) / 2
+    assert 1.0 < lunch < 2.0
+    assert dinner < 0.15 < 10 * dinner < lunch
+
+
+async def test_an_office_cell_is_quiet_at_the_weekend(client: aioredis.Redis) -> None:
+    """Offices order at weekday lunch, homes at weekend lunch: an office cell's share of a Saturday lunch is
+    read from weekends (pulled toward every day's), so its Saturday forecast stays well under its weekday one."""
+    fc = DemandForecast(client, "fz", ForecastConfig(), TZ)
+    for w in range(3):
+        await fc.record(
+            daily(w, range(5), 12, 13, 10, A, "office", f"o{w}")
+            + daily(w, range(5, 7), 12, 13, 10, B, "home", f"h{w}"),
+            at(w + 1, 0),
+        )
+    office = h3.latlng_to_cell(A.lat, A.lng, 8)
+    monday = {f.unit: f.expected for f in await fc.cells(at(3, 0), 96)}[office]
+    saturday = {f.unit: f.expected for f in await fc.cells(at(3, 5 * 24), 96)}[office]
+    # 12:15-12:45 (inside the lunch hour: its edges are smoothed with the empty slots beside them). Monday: its
+    # own 10 a slot (3 weeks) and the zone's 10 times its weekday share, 1 pulled toward its every-day 0.68 by
+    # 200 of the zone's orders against ~310 (decayed): 0.87 (12 weeks).
+    monday_lunch, saturday_lunch = sum(monday[49:51]) / 2, sum(saturday[49:51]) / 2
+    assert 8.5 < monday_lunch < 10.0
+    # Saturday: its own 0 and the zone's 10 times its weekend share, 0 pulled toward 0.68 by 200 orders against
+    # ~150: 0.39, so about 3.1; pooled over every day alone it would be 12/15 x 0.68 x 10 = 5.4.
+    assert 2.0 < saturday_lunch < 4.5 and saturday_lunch < 0.45 * monday_lunch
+
+
+async def test_a_store_without_hour_shares_reads_as_before(client: aioredis.Redis, redis_sync: redis.Redis) -> None:
+    """Counts written before the hour shares existed (no `fc:*:h:*` keys) read with each unit's share of all
+    hours: the forecast is the old blend until the hours fill (no migration needed)."""
+    fc = DemandForecast(client, "fz", ForecastConfig(), TZ)
+    for w in range(3):
+        await fc.record(
+            daily(w, range(7), 12, 13, 2, A, "lunch", f"a{w}") + daily(w, range(7), 19, 20, 2, B, "dinner", f"b{w}"),
+            at(w + 1, 0),
+        )
+    hour_keys = redis_sync.keys("tc:{fz}:fc:*:h:*")
+    assert len(hour_keys) == 2 * 2 * 2 and all(redis_sync.hlen(k) >= 1 for k in hour_keys)  # 2 families, 2 x 2 hours
+    redis_sync.delete(*hour_keys)
+    lunch_shop = {f.unit: f.expected for f in await fc.cells(at(3, 0), 96)}[h3.latlng_to_cell(A.lat, A.lng, 8)]
+    # Own profile (2 a slot at lunch, 0 at dinner, 3 weeks) against half the zone's 2 a slot (12 weeks).
+    assert sum(lunch_shop[49:51]) / 2 == pytest.approx((3 * 2 + 12 * 1) / 15, rel=0.02)
+    assert sum(lunch_shop[77:79]) / 2 == pytest.approx((3 * 0 + 12 * 1) / 15, rel=0.02)
+
+
 async def test_a_busy_morning_raises_the_forecast(client: aioredis.Redis) -> None:
     """A Monday morning at twice the usual orders lifts noon's forecast above the profile, within the cap."""
     fc = await learnt(client)
@@ -95,9 +168,9 @@ async def test_a_busy_morning_raises_the_forecast(client: aioredis.Redis) -> Non
 
 async def test_coarser_cells_sum_their_children_and_merchants_are_forecast(client: aioredis.Redis) -> None:
     """Resolution 7 cells are the sums of their res-8 children; a merchant gets its own forecast."""
-    fc = await learnt(client)
-    for w in range(3):
-        await fc.record(steady(w, 2, where=B, merchant="m2", tag="b"), at(w, 23))
+    fc = DemandForecast(client, "fz", ForecastConfig(), TZ)
+    for w in range(3):  # in time order: a week's orders recorded after a later week's count for shares only
+        await fc.record(steady(w, 4) + steady(w, 2, where=B, merchant="m2", tag="b"), at(w, 23))
     await fc.record(steady(3, 4, end_h=12.0) + steady(3, 2, end_h=12.0, where=B, merchant="m2", tag="b"), at(3, 12))
     fine = await fc.cells(at(3, 12), 2)
     coarse = await fc.cells(at(3, 12), 2, resolution=7)
@@ -126,7 +199,8 @@ async def test_before_a_week_of_history_the_forecast_is_the_last_hours_rate(clie
 
 
 def test_bad_settings_are_refused() -> None:
-    for bad in ({"alpha": 0}, {"resolution": 16}, {"level_cap": 0.5}, {"max_units": 0}, {"level_slots": 0}):
+    for bad in ({"alpha": 0}, {"resolution": 16}, {"level_cap": 0.5}, {"max_units": 0}, {"level_slots": 0},
+                {"hour_share_prior_orders": 0}, {"day_type_prior_orders": -1}):  # fmt: skip
         with pytest.raises(ValueError, match="forecast"):
             ForecastConfig(**bad)  # type: ignore[arg-type]
 
