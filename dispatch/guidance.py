@@ -82,12 +82,18 @@ class GuidanceConfig:
     # rider needs some minutes to get there).
     forecast_slots: int = 2
     lead_s: float = 600.0
+    # Riders busy now but expected free within this many seconds count as supply at their last drop-off
+    # (they fill a place's share as riders on their way do, and are not sent anywhere). 0: only idle riders
+    # count, so a place that riders are about to be freed at still draws idle riders from elsewhere.
+    soon_free_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.mode not in ("recent", "forecast"):
             raise ValueError("guidance: mode must be recent or forecast (no guidance: no GuidanceConfig)")
         if self.forecast_slots < 1 or self.lead_s < 0:
             raise ValueError("guidance: forecast_slots must be at least 1 and lead_s not negative")
+        if self.soon_free_s < 0:
+            raise ValueError("guidance: soon_free_s must not be negative")
         if self.every_s <= 0 or self.window_s <= 0 or self.beyond_m < 0 or self.hold_s <= 0:
             raise ValueError("guidance: every_s, window_s and hold_s must be positive, beyond_m not negative")
         if not 0 <= self.resolution <= 15:
@@ -170,8 +176,11 @@ class Guidance:
         places = await asyncio.to_thread(_demand_places, placed, self.config.resolution) if placed else []
         return await self.step_to(free, places, now_ms)
 
-    async def step_to(self, free: Sequence[NearbyRider], targets: Sequence[Target], now_ms: int) -> list[Guide]:
-        """As `step`, toward `targets` (from `targets`)."""
+    async def step_to(
+        self, free: Sequence[NearbyRider], targets: Sequence[Target], now_ms: int, soon: Sequence[LatLng] = ()
+    ) -> list[Guide]:
+        """As `step`, toward `targets` (from `targets`); `soon` are the last drop-offs of riders expected free
+        within `soon_free_s`, counted where they will be."""
         self.last_ms = now_ms
         self._targets = list(targets)
         cfg = self.config
@@ -196,7 +205,8 @@ class Guidance:
         movable = [r for rid, r in sorted(idle.items()) if rid not in on_way]
         # CPU (pooling up to a window of orders, a matching of up to MAX_MATCHED riders): off the event loop.
         places = [(t.at, t.weight) for t in targets]
-        return await asyncio.to_thread(_spread, movable, list(on_way.values()), places, cfg.beyond_m)
+        counted = [*on_way.values(), *soon]
+        return await asyncio.to_thread(_spread, movable, counted, places, cfg.beyond_m)
 
     async def hold(self, guides: Sequence[Guide], now_ms: int) -> None:
         """Records the riders just told where to wait: they count there, and are not sent again, for `hold_s`;

@@ -352,7 +352,11 @@ class ZoneDispatcher:
             if free is None:  # more free riders than that: every counter has some near
                 self.guidance.last_ms = report.at_ms
                 return
-            guides = await self.guidance.step_to(free, targets, report.at_ms)
+            soon: list[LatLng] = []
+            if self.guidance.config.soon_free_s > 0:
+                until_ms = report.at_ms + round(self.guidance.config.soon_free_s * 1000)
+                soon = [r.position for r in await self.index.soon_free_riders(report.at_ms, until_ms)]
+            guides = await self.guidance.step_to(free, targets, report.at_ms, soon)
             # Told first, then held: a rider held but never told would idle for the hold.
             await self.orders.guide_riders(((g.rider_id, g.at) for g in guides), report.at_ms)
             for g in guides:

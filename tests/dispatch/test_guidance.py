@@ -124,6 +124,20 @@ async def test_without_demand_or_idle_riders_nothing_happens(client: aioredis.Re
     assert await step(guidance, [], NOW) == []
 
 
+async def test_riders_about_to_be_freed_count_where_they_will_be(client: aioredis.Redis) -> None:
+    """Demand 1:1 at A and B and two far idle riders: one goes to each. With two riders about to be freed at
+    A counted there (soon_free_s), A's places are taken and both idle riders go to B; the busy riders are
+    never sent."""
+    targets = [guidance_module.Target("a", A, 2.0), guidance_module.Target("b", B, 2.0)]
+    far = [rider("r1", FAR), rider("r2", LatLng(FAR.lat + 0.001, FAR.lng))]
+    plain = await Guidance(client, ZoneKeys("g13"), GuidanceConfig()).step_to(far, targets, NOW)
+    assert Counter(g.at for g in plain) == {A: 1, B: 1}
+    aware = Guidance(client, ZoneKeys("g14"), GuidanceConfig(soon_free_s=900))
+    guides = await aware.step_to(far, targets, NOW, soon=[A2, A])
+    assert Counter(g.at for g in guides) == {B: 2}
+    assert {g.rider_id for g in guides} == {"r1", "r2"}
+
+
 @pytest.mark.parametrize(("policy", "guides"), [("greedy", False), ("hungarian", False), ("ortools", True)])
 async def test_only_policies_that_plan_ahead_guide(client: aioredis.Redis, policy: str, guides: bool) -> None:
     """The baselines match what is there; the optimiser also places riders for orders to come."""
@@ -133,7 +147,9 @@ async def test_only_policies_that_plan_ahead_guide(client: aioredis.Redis, polic
     await dispatcher.close()
 
 
-@pytest.mark.parametrize("bad", [{"every_s": 0}, {"window_s": -1}, {"beyond_m": -5}, {"hold_s": 0}, {"resolution": 16}])
+@pytest.mark.parametrize(
+    "bad", [{"every_s": 0}, {"window_s": -1}, {"beyond_m": -5}, {"hold_s": 0}, {"resolution": 16}, {"soon_free_s": -1}]
+)
 def test_bad_settings_are_refused(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="guidance"):
         GuidanceConfig(**bad)  # type: ignore[arg-type]
