@@ -23,7 +23,6 @@ from core.clock import Clock
 from core.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from core.geo import LatLng, haversine_m
 from core.localtime import local_datetime
-from core.schedule import Schedule
 from core.validation import id_violation, ids_violations
 from dispatch.validation import latlng_violations
 from merchants import Directory, Merchant, MerchantKeys, MerchantStatus
@@ -63,12 +62,13 @@ MAX_PAGE_SIZE = 500
 # Each call examines at most this many x page_size merchants of the cell, so a page costs a bounded number
 # of round trips (3 of the index, 3 of the merchants' records) however many of them are closed.
 PAGE_ROUNDS = 3
-# "Which merchants deliver here" reads a merchant's status and hours at most this often per process and
-# evaluates the hours at each call's time. Reading 50 merchants' records (one per hash tag) costs ~2 ms of
-# client time in redis-py, more than the rest of the call; a listing may show a merchant closed within the
-# last 10 s (its menu then says so), while QuoteDelivery and CreateOrder read the record itself.
+# "Which merchants deliver here" reads a merchant's status and hours, and evaluates the hours, at most this
+# often per process. Reading 50 merchants' records (one per hash tag) costs ~2 ms of client time in
+# redis-py, and evaluating 150 merchants' hours in their time zones a tenth of the call (py-spy of
+# bench.pricing); a listing may show a merchant closed (by status or by its hours) within the last 10 s
+# (its menu then says so), while QuoteDelivery and CreateOrder read the record itself.
 OPEN_STATE_TTL_MS = 10_000
-OPEN_STATE_CACHE_SIZE = 50_000  # merchants whose status and parsed hours are kept (a few hundred bytes each)
+OPEN_STATE_CACHE_SIZE = 50_000  # merchants whose open state is kept
 
 # KEYS: rules, area, areacell, shrink, surge, conditions, promotions. ARGV: merchant, surge cell, zone.
 _QUOTE_READ_LUA = """
@@ -131,8 +131,8 @@ class Pricing:
         self.surge = SurgeBoard(client)
         self._quote_read = client.register_script(_QUOTE_READ_LUA)
         self._dropoff = client.register_script(_DROPOFF_LUA)
-        # merchant -> (ms read, its hours if its status is open, else None): "which merchants deliver here"
-        self._open_state: dict[str, tuple[int, Schedule | None]] = {}
+        # merchant -> (ms read, open then by status and hours): "which merchants deliver here"
+        self._open_state: dict[str, tuple[int, bool]] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
@@ -204,7 +204,7 @@ class Pricing:
     async def _open_now(self, merchant_ids: list[str], now_ms: int) -> list[str]:
         """The merchants open now (status and hours), in the order given. Each merchant's status and hours
         are read from its record (one pipelined read of those not read in the last OPEN_STATE_TTL_MS, each
-        under its own hash tag) and the hours evaluated at now; a merchant with an area but no record is
+        under its own hash tag), its hours evaluated at that read; a merchant with an area but no record is
         left out."""
         stale = [
             m for m in merchant_ids if (c := self._open_state.get(m)) is None or now_ms - c[0] >= OPEN_STATE_TTL_MS
@@ -221,13 +221,8 @@ class Pricing:
                 self._open_state.pop(m, None)  # re-inserted last: the oldest entries are evicted first
                 if len(self._open_state) >= OPEN_STATE_CACHE_SIZE:
                     self._open_state.pop(next(iter(self._open_state)))
-                self._open_state[m] = (now_ms, schedule)
-        out = []
-        for m in merchant_ids:
-            schedule = self._open_state[m][1]
-            if schedule is not None and schedule.is_open_at(now_ms):
-                out.append(m)
-        return out
+                self._open_state[m] = (now_ms, schedule is not None and schedule.is_open_at(now_ms))
+        return [m for m in merchant_ids if self._open_state[m][1]]
 
     async def check_dropoff(self, merchant_id: str, dropoff: LatLng, field: str = "dropoff") -> None:
         """INVALID_ARGUMENT naming `field` when the merchant has an area and the drop-off is outside it now."""
