@@ -9,6 +9,7 @@ import grpc
 
 from core.errors import InvalidArgument, PermissionDenied
 from core.schedule import DateException, Period, WeeklyPeriod
+from core.validation import instant_violation
 from coupons.api import campaign_to_pb
 from merchants.chains import OverflowPolicy
 from merchants.models import (
@@ -33,6 +34,10 @@ from serving.status import rpc
 from serving.timestamps import checked_ts_to_ms, opt_checked_ts_to_ms, opt_ms_to_ts
 from tongcheng.merchants.v1 import merchants_pb2 as pb
 from tongcheng.merchants.v1 import merchants_pb2_grpc
+
+# GetMerchant answers open_now up to a year ahead: weekly hours say nothing of later years, and an instant near
+# the end of a Timestamp's range has no local date in zones east of UTC.
+OPEN_AHEAD_MS = 366 * 86_400_000
 
 CATEGORY_FROM_PB = {
     pb.MERCHANT_CATEGORY_RESTAURANT: "restaurant", pb.MERCHANT_CATEGORY_GROCERY: "grocery",
@@ -199,8 +204,13 @@ class MerchantServicer(merchants_pb2_grpc.MerchantServiceServicer):
     ) -> pb.GetMerchantResponse:
         self._for_merchant(context, request.merchant_id)
         at_ms = opt_checked_ts_to_ms(request, "at")
+        now_ms = self._m.clock.now_ms()
+        if at_ms is not None and (
+            bad := instant_violation("at", at_ms, latest_ms=now_ms + OPEN_AHEAD_MS, latest_what="a year from now")
+        ):
+            raise InvalidArgument([bad])
         merchant = await self._m.directory.get(request.merchant_id)
-        at_ms = self._m.clock.now_ms() if at_ms is None else at_ms
+        at_ms = now_ms if at_ms is None else at_ms
         return pb.GetMerchantResponse(merchant=merchant_to_pb(merchant), open_now=merchant.is_open_at(at_ms))
 
     @rpc

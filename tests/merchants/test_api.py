@@ -81,6 +81,13 @@ async def test_merchant_hours_in_its_zone_with_exceptions(supply) -> None:  # ty
         pb.SetMerchantStatusRequest(merchant_id="m1", status=pb.MERCHANT_STATUS_PAUSED), metadata=s.md
     )
     assert not await open_at(ms(2026, 9, 30, 12, 0))  # paused
+    # Asked for a time beyond a year ahead, or at the end of a Timestamp's range (no local date in Shanghai):
+    # INVALID_ARGUMENT naming `at`.
+    for far in (ms(2027, 4, 5), 253_402_300_799_999):  # the clock stands at 2026-03-01
+        err = await refused(
+            s.merchants.GetMerchant(pb.GetMerchantRequest(merchant_id="m1", at=ms_to_ts(far)), metadata=s.md)
+        )
+        assert bad_request_fields(err) == ["at"]
 
 
 async def test_merchant_versions_and_chain_branches(supply, redis_sync: redis.Redis) -> None:  # type: ignore[no-untyped-def]
