@@ -23,6 +23,9 @@ MERCHANTS = "m"
 ZONE = "*"
 # Without a week of history, a unit's forecast is its rate over this many complete slots (the last hour).
 RATE_SLOTS = 4
+# Orders per record script call: each is 8 arguments and a few writes, so a call stays well under a
+# millisecond of Redis time however long the list recorded.
+RECORD_BATCH = 1_000
 # Day types of the hour shares: Monday to Friday, and the weekend.
 WEEKDAY, WEEKEND = "wd", "we"
 
@@ -176,21 +179,25 @@ class DemandForecast:
 
     async def record(self, orders: Sequence[PlacedOrder], now_ms: int) -> int:
         """Counts orders at their counters' cells and their merchants (once per order id); returns how many
-        were new."""
+        were new. One script call per RECORD_BATCH orders (a backfill of weeks is many calls, each short)."""
         cfg = self.config
-        args: list[object] = [cfg.alpha, cfg.max_units, now_ms, round(cfg.share_half_life_s * 1000),
+        head: list[object] = [cfg.alpha, cfg.max_units, now_ms, round(cfg.share_half_life_s * 1000),
                               round(cfg.seen_s * 1000)]  # fmt: skip
         seen: set[str] = set()
+        unique = []  # the first of each id, in the order given
         for o in orders:
-            if o.order_id in seen:
-                continue
-            seen.add(o.order_id)
-            s = slot_at(o.placed_at_ms, self.tz)
-            args += [o.order_id, o.placed_at_ms, s.week, s.of_week, self.cell_of(o.pickup), o.merchant_id,
-                     f"{o.pickup.lat!r}|{o.pickup.lng!r}", f"{day_type(s)}:{s.of_week % SLOTS_PER_DAY // 4}"]  # fmt: skip
-        if not seen:
-            return 0
-        return int(await self._record(keys=[self.keys.prefix], args=args))
+            if o.order_id not in seen:
+                seen.add(o.order_id)
+                unique.append(o)
+        counted = 0
+        for k in range(0, len(unique), RECORD_BATCH):
+            args = list(head)
+            for o in unique[k : k + RECORD_BATCH]:
+                s = slot_at(o.placed_at_ms, self.tz)
+                args += [o.order_id, o.placed_at_ms, s.week, s.of_week, self.cell_of(o.pickup), o.merchant_id,
+                         f"{o.pickup.lat!r}|{o.pickup.lng!r}", f"{day_type(s)}:{s.of_week % SLOTS_PER_DAY // 4}"]  # fmt: skip
+            counted += int(await self._record(keys=[self.keys.prefix], args=args))
+        return counted
 
     async def cells(self, from_ms: int, slots: int = 1, resolution: int | None = None) -> list[UnitForecast]:
         """Expected orders of every cell with orders on record, per slot from the slot holding `from_ms`

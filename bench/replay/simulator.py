@@ -611,8 +611,7 @@ async def replay_city(
     forecast = dispatcher.forecast
     assert forecast is not None
     history = world.history(HISTORY_DAYS)
-    for k in range(0, len(history), 1_000):
-        await forecast.record(history[k : k + 1_000], world.t0_ms)
+    await forecast.record(history, world.t0_ms)
     next_slot_ms = world.t0_ms
     if scenario.overflow and world.chain:
         world.overflow = chain_overflow(world, dispatcher)

@@ -419,8 +419,7 @@ async def record_history(world: CityWorld, redis_url: str) -> dict[str, int]:
     try:
         for zone_id, orders in sorted(by_zone.items()):
             forecast = DemandForecast(client, zone_id, config, world.oracle.tz)
-            for k in range(0, len(orders), 1_000):
-                await forecast.record(orders[k : k + 1_000], world.t0_ms)
+            await forecast.record(orders, world.t0_ms)
     finally:
         await client.aclose()
     return {zone_id: len(orders) for zone_id, orders in sorted(by_zone.items())}
