@@ -30,7 +30,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench._server import ServerProcess
-from bench.settlement import CpuMeter, drive, line
+from bench.settlement import CpuMeter, drive, finish, line
 from core.validation import EARLIEST_MS
 from serving.auth import Role
 from serving.timestamps import ms_to_ts
@@ -142,14 +142,7 @@ async def bench(server: ServerProcess, orders: int, concurrency: int) -> int:
         seconds, lat, cpu = await drive([pay(f"ck-{i}") for i in range(orders)], concurrency, meter)
         report.append(line("checkout", orders, orders, seconds, lat, baseline_cps, cpu))
 
-        print(f"load average before the run: {load_before}; after: {os.getloadavg()}")
-        recon = await s.Reconcile(spb.ReconcileRequest(), metadata=md)
-        print("\n".join(report))
-        print(
-            f"reconcile: {recon.orders_checked} orders, {recon.entries_checked} entries, "
-            f"{len(recon.differences)} differences; ledger {recon.ledger_net_fen} fen = orders {recon.order_net_fen} fen"
-        )
-        return 1 if recon.differences else 0
+        return await finish(s, md, report, load_before)
 
 
 def main() -> int:

@@ -171,14 +171,20 @@ async def bench(server: ServerProcess, orders: int, concurrency: int, batch: int
         seconds, lat, cpu = await drive([split(c) for c in chunks], max(1, min(batch_concurrency, len(chunks))), meter)
         report.append(line(f"split x{batch}", len(chunks), n, seconds, lat, baseline_cps, cpu))
 
-        print(f"load average before the run: {load_before}; after: {os.getloadavg()}")
-        recon = await s.Reconcile(spb.ReconcileRequest(), metadata=md)
-        print("\n".join(report))
-        print(
-            f"reconcile: {recon.orders_checked} orders, {recon.entries_checked} entries, "
-            f"{len(recon.differences)} differences; ledger {recon.ledger_net_fen} fen = orders {recon.order_net_fen} fen"
-        )
-        return 1 if recon.differences else 0
+        return await finish(s, md, report, load_before)
+
+
+async def finish(s: settlement_pb2_grpc.SettlementServiceStub, md: tuple[tuple[str, str], ...], report: list[str],
+                 load_before: tuple[float, float, float]) -> int:  # fmt: skip
+    """Prints the load, the report's lines and a Reconcile of the whole ledger; 1 when it finds differences."""
+    print(f"load average before the run: {load_before}; after: {os.getloadavg()}")
+    recon = await s.Reconcile(spb.ReconcileRequest(), metadata=md)
+    print("\n".join(report))
+    print(
+        f"reconcile: {recon.orders_checked} orders, {recon.entries_checked} entries, "
+        f"{len(recon.differences)} differences; ledger {recon.ledger_net_fen} fen = orders {recon.order_net_fen} fen"
+    )
+    return 1 if recon.differences else 0
 
 
 def main() -> int:
