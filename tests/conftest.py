@@ -100,6 +100,10 @@ def server_config(tmp_path: Path, redis_url: str, **overrides: object) -> Server
         # server.py's own tests run the city cut into zones.
         "zones": "city",
         "dispatch_overrides": {"offer_timeout_s": 30.0, "assign_wait_s": 3.0},
+        # No surge timer: its refresh writes the surge board whenever a cell's riders or orders change, so a
+        # rider's first fix could land in Redis between a test's "nothing written" snapshots. Surge tests call
+        # RefreshSurge (tests/pricing) or set a period.
+        "pricing_refresh_s": 0.0,
     }
     fields.update(overrides)
     return ServerConfig(**fields)  # type: ignore[arg-type]
